@@ -1,0 +1,76 @@
+//! `rtctl emulator`: flags of the local Runtype API emulator.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::emulator::{FaultSpec, Seed};
+
+/// Run a local Runtype API emulator
+///
+/// Serves the client-token API of api.runtype.com on this machine, so you can try rtctl and
+/// test scripts without touching production (like stripe-mock for Stripe). The base URL is
+/// printed on stdout; the banner, the accepted API key and one line per request go to stderr.
+/// Ctrl-C stops it cleanly.
+///
+/// Faults make the next matching requests fail on purpose. A --fault SPEC is
+/// 'METHOD PATH key=value…', where PATH may use * for one segment and a final ** for the
+/// rest, and the keys are: count=N (0: until cleared), status=CODE, retry-after=SECONDS|DATE,
+/// retry-after-ms=MS, ratelimit-reset=UNIX, code=TEXT, delay-ms=MS, drop=before|after,
+/// garbage. The same faults can be set at run time with POST /__emulator/faults.
+///
+/// Examples:
+///   rtctl emulator
+///   rtctl emulator --port 0 --seed none --state ./emulator.json
+///   rtctl emulator --fault 'GET /v1/client-tokens status=429 retry-after=2 count=2'
+///   rtctl emulator --fault 'POST /v1/client-tokens/*/regenerate drop=after'
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct EmulatorArgs {
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub host: IpAddr,
+
+    /// Port to listen on; 0 picks a free one
+    #[arg(long, short = 'p', default_value_t = 7878, value_name = "N")]
+    pub port: u16,
+
+    /// Keep state in FILE (JSON, replaced atomically, locked against a second emulator)
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// An API key to accept with full access (repeatable) [default: rt_test_emulator]
+    #[arg(long = "api-key", value_name = "KEY")]
+    pub api_keys: Vec<String>,
+
+    /// An API key to accept for reads only; its writes get 403 (repeatable)
+    #[arg(long = "read-only-key", value_name = "KEY")]
+    pub read_only_keys: Vec<String>,
+
+    /// What a new state starts with: a few demo tokens, or nothing
+    #[arg(long, default_value = "demo", value_name = "SEED", value_parser = ["demo", "none"])]
+    pub seed: String,
+
+    /// Delay every API request by MS milliseconds
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency: u64,
+
+    /// Make matching requests fail: 'METHOD PATH key=value…' (repeatable; see above)
+    #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
+    pub faults: Vec<FaultSpec>,
+
+    /// Do not log requests on stderr
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+impl EmulatorArgs {
+    pub fn seed(&self) -> Seed {
+        self.seed.parse().unwrap_or(Seed::Demo)
+    }
+}
+
+fn parse_fault(text: &str) -> Result<FaultSpec, String> {
+    FaultSpec::parse_compact(text)
+}

@@ -1,0 +1,450 @@
+//! Fault injection: make the next N requests that match a method and path fail in a chosen
+//! way, so rtctl's tests (and users' CI scripts) can meet rate limits, outages, lost replies
+//! and broken proxies on demand.
+//!
+//! A fault is set with `POST /__emulator/faults` (JSON) or `rtctl emulator --fault SPEC`
+//! (the compact form `METHOD PATH key=value…`); both describe the same [`FaultSpec`].
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use super::api_error::ApiError;
+use super::ids;
+
+/// When a dropped connection is closed relative to the server's own work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DropWhen {
+    /// Close without acting: the request never took effect.
+    Before,
+    /// Act (and persist), then close without replying: the client cannot tell it worked.
+    After,
+}
+
+/// What a fault does to the requests it matches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultSpec {
+    /// HTTP method to match, or `*` for any.
+    #[serde(default = "any_method")]
+    pub method: String,
+    /// Path to match; `*` matches one segment, a final `**` any remainder.
+    pub path: String,
+    /// How many matching requests to affect; 0 means every one until the fault is cleared.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Answer with this status (and a JSON error body) without acting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// `Retry-After` header value: seconds or an HTTP date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<String>,
+    /// `retry-after-ms` header value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// `x-ratelimit-reset` header value (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_reset: Option<u64>,
+    /// `code` in the error body, as 429 replies sometimes carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Wait this long before handling the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// Close the connection without a reply, before or after acting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop: Option<DropWhen>,
+    /// Reply with an HTML body (as a proxy would) instead of JSON. With `status`, the server
+    /// does not act; without, it acts and its real reply's body is replaced.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub garbage: bool,
+}
+
+fn any_method() -> String {
+    "*".to_string()
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A fault as stored: its spec, id and how many more requests it will affect.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fault {
+    pub id: String,
+    #[serde(flatten)]
+    pub spec: FaultSpec,
+    /// Requests still to affect; `None` for a fault with `count` 0.
+    pub remaining: Option<u32>,
+}
+
+impl FaultSpec {
+    /// Checks the spec makes sense: it does something, and its parts do not conflict.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.path.starts_with('/') {
+            return Err(format!("path '{}' must start with '/'", self.path));
+        }
+        if self.method != "*" && Method::from_bytes(self.method.as_bytes()).is_err() {
+            return Err(format!("'{}' is not an HTTP method", self.method));
+        }
+        if let Some(status) = self.status
+            && !(200..=599).contains(&status)
+        {
+            return Err(format!("status {status} is not between 200 and 599"));
+        }
+        if self.drop.is_some() && (self.status.is_some() || self.garbage) {
+            return Err("drop cannot be combined with status or garbage".into());
+        }
+        if self.status.is_none() && self.delay_ms.is_none() && self.drop.is_none() && !self.garbage
+        {
+            return Err("a fault needs at least one of status, delayMs, drop or garbage".into());
+        }
+        Ok(())
+    }
+
+    /// Parses the compact flag form: `METHOD PATH [key=value]…`, for example
+    /// `"POST /v1/client-tokens/*/regenerate drop=after"` or
+    /// `"GET /v1/client-tokens status=429 retry-after=2 count=2"`.
+    pub fn parse_compact(text: &str) -> Result<FaultSpec, String> {
+        let mut words = text.split_whitespace();
+        let (Some(method), Some(path)) = (words.next(), words.next()) else {
+            return Err("expected 'METHOD PATH [key=value]…'".into());
+        };
+        let mut spec = FaultSpec {
+            method: method.to_ascii_uppercase(),
+            path: path.to_string(),
+            count: 1,
+            status: None,
+            retry_after: None,
+            retry_after_ms: None,
+            rate_limit_reset: None,
+            code: None,
+            delay_ms: None,
+            drop: None,
+            garbage: false,
+        };
+        for word in words {
+            let (key, value) = word.split_once('=').unwrap_or((word, ""));
+            let number = |v: &str| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("{key}={v}: expected a whole number"))
+            };
+            match key {
+                "count" => {
+                    spec.count = u32::try_from(number(value)?)
+                        .map_err(|_| format!("count={value} is too large"))?
+                }
+                "status" => {
+                    spec.status = Some(
+                        u16::try_from(number(value)?)
+                            .map_err(|_| format!("status={value} is not a status"))?,
+                    )
+                }
+                "retry-after" => spec.retry_after = Some(value.to_string()),
+                "retry-after-ms" => spec.retry_after_ms = Some(number(value)?),
+                "ratelimit-reset" => spec.rate_limit_reset = Some(number(value)?),
+                "code" => spec.code = Some(value.to_string()),
+                "delay-ms" => spec.delay_ms = Some(number(value)?),
+                "drop" => {
+                    spec.drop = Some(match value {
+                        "before" => DropWhen::Before,
+                        "after" | "" => DropWhen::After,
+                        other => return Err(format!("drop={other}: expected before or after")),
+                    })
+                }
+                "garbage" => spec.garbage = matches!(value, "" | "true"),
+                other => {
+                    return Err(format!(
+                        "unknown key '{other}' (expected count, status, retry-after, retry-after-ms, ratelimit-reset, code, delay-ms, drop, garbage)"
+                    ));
+                }
+            }
+        }
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    fn matches(&self, method: &Method, path: &str) -> bool {
+        (self.method == "*" || self.method.eq_ignore_ascii_case(method.as_str()))
+            && path_matches(&self.path, path)
+    }
+}
+
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let mut pattern = pattern.trim_end_matches('/').split('/');
+    let mut path = path.trim_end_matches('/').split('/');
+    loop {
+        match (pattern.next(), path.next()) {
+            (Some("**"), _) => return true,
+            (Some(p), Some(s)) if p == "*" || p == s => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+/// The active faults, and a constant latency applied to every API request.
+#[derive(Default)]
+pub struct Faults {
+    active: Mutex<Vec<Fault>>,
+    latency: Duration,
+}
+
+impl Faults {
+    pub fn new(latency: Duration) -> Faults {
+        Faults {
+            active: Mutex::new(Vec::new()),
+            latency,
+        }
+    }
+
+    pub fn add(&self, spec: FaultSpec) -> Fault {
+        let fault = Fault {
+            id: ids::fault_id(),
+            remaining: (spec.count > 0).then_some(spec.count),
+            spec,
+        };
+        self.lock().push(fault.clone());
+        fault
+    }
+
+    pub fn list(&self) -> Vec<Fault> {
+        self.lock().clone()
+    }
+
+    pub fn clear(&self) -> usize {
+        std::mem::take(&mut *self.lock()).len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Fault>> {
+        self.active.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes one use of the first fault matching the request, removing it when used up.
+    fn take(&self, method: &Method, path: &str) -> Option<Fault> {
+        let mut active = self.lock();
+        let index = active.iter().position(|f| f.spec.matches(method, path))?;
+        let fault = active[index].clone();
+        if let Some(remaining) = &mut active[index].remaining {
+            *remaining -= 1;
+            if *remaining == 0 {
+                active.remove(index);
+            }
+        }
+        Some(fault)
+    }
+}
+
+/// Lets a handler close its own connection without a reply. The accept loop puts one in
+/// every request's extensions and drops the connection when it is notified.
+#[derive(Clone)]
+pub struct ConnectionKill(pub Arc<Notify>);
+
+/// Names the fault that shaped a reply, for the request log.
+#[derive(Clone)]
+pub struct AppliedFault(pub String);
+
+/// Where the fault middleware names the fault it applies, for a request whose reply never
+/// comes back (a dropped connection) and so cannot carry [`AppliedFault`] out.
+#[derive(Clone, Default)]
+pub struct FaultSlot(Arc<Mutex<Option<String>>>);
+
+impl FaultSlot {
+    fn set(&self, label: String) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(label);
+    }
+
+    pub fn take(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+const GARBAGE_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+/// Middleware applying latency and the first matching fault to an API request.
+pub async fn apply(State(faults): State<Arc<Faults>>, request: Request, next: Next) -> Response {
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    let Some(fault) = faults.take(request.method(), request.uri().path()) else {
+        return next.run(request).await;
+    };
+    let spec = &fault.spec;
+    let label = AppliedFault(describe(&fault));
+    if let Some(ms) = spec.delay_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let kill = request.extensions().get::<ConnectionKill>().cloned();
+    if let Some(slot) = request.extensions().get::<FaultSlot>() {
+        slot.set(label.0.clone());
+    }
+    let mut response = match (spec.drop, spec.status, spec.garbage) {
+        (Some(when), _, _) => {
+            if when == DropWhen::After {
+                let _acted = next.run(request).await;
+            }
+            if let Some(ConnectionKill(notify)) = kill {
+                notify.notify_one();
+                // The connection is being torn down; this reply is never sent.
+                std::future::pending::<()>().await;
+            }
+            // Not served by our accept loop: the nearest thing to a lost reply.
+            ApiError::new(StatusCode::BAD_GATEWAY, "connection dropped by fault").into_response()
+        }
+        (None, Some(status), true) => {
+            html(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY))
+        }
+        (None, Some(status), false) => injected_error(&fault, status),
+        (None, None, true) => {
+            let real = next.run(request).await;
+            let mut replaced = html(real.status());
+            replaced.extensions_mut().extend(real.extensions().clone());
+            replaced
+        }
+        (None, None, false) => next.run(request).await,
+    };
+    add_retry_headers(&mut response, spec);
+    response.extensions_mut().insert(label);
+    response
+}
+
+fn html(status: StatusCode) -> Response {
+    let mut response = (status, Body::from(GARBAGE_HTML)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    response
+}
+
+fn injected_error(fault: &Fault, status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let error = match status {
+        StatusCode::TOO_MANY_REQUESTS => "Rate limit exceeded".to_string(),
+        StatusCode::INTERNAL_SERVER_ERROR => "Internal server error".to_string(),
+        s => s
+            .canonical_reason()
+            .unwrap_or("Injected failure")
+            .to_string(),
+    };
+    let mut error = ApiError::new(status, error)
+        .with_message(format!("injected by the emulator (fault {})", fault.id));
+    error.code = fault.spec.code.clone();
+    error.into_response()
+}
+
+fn add_retry_headers(response: &mut Response, spec: &FaultSpec) {
+    let headers = response.headers_mut();
+    let values = [
+        (header::RETRY_AFTER.as_str(), spec.retry_after.clone()),
+        ("retry-after-ms", spec.retry_after_ms.map(|v| v.to_string())),
+        (
+            "x-ratelimit-reset",
+            spec.rate_limit_reset.map(|v| v.to_string()),
+        ),
+    ];
+    for (name, value) in values {
+        if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            headers.insert(name, value);
+        }
+    }
+}
+
+fn describe(fault: &Fault) -> String {
+    let spec = &fault.spec;
+    let mut parts = vec![format!("fault {}", fault.id)];
+    if let Some(ms) = spec.delay_ms {
+        parts.push(format!("delay {ms}ms"));
+    }
+    if let Some(when) = spec.drop {
+        parts.push(format!(
+            "drop {}",
+            if when == DropWhen::Before {
+                "before"
+            } else {
+                "after"
+            }
+        ));
+    }
+    if let Some(status) = spec.status {
+        parts.push(format!("status {status}"));
+    }
+    if spec.garbage {
+        parts.push("garbage".into());
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_segments_and_tails() {
+        assert!(path_matches("/v1/client-tokens", "/v1/client-tokens"));
+        assert!(path_matches(
+            "/v1/client-tokens/*/regenerate",
+            "/v1/client-tokens/ct_1/regenerate"
+        ));
+        assert!(!path_matches(
+            "/v1/client-tokens/*",
+            "/v1/client-tokens/ct_1/token"
+        ));
+        assert!(path_matches("/v1/**", "/v1/client-tokens/ct_1/token"));
+        assert!(!path_matches("/v1/client-tokens", "/v1/client-tokens/ct_1"));
+    }
+
+    #[test]
+    fn compact_specs_parse_and_validate() {
+        let spec =
+            FaultSpec::parse_compact("get /v1/client-tokens status=429 retry-after=2 count=2")
+                .unwrap();
+        assert_eq!(spec.method, "GET");
+        assert_eq!(spec.status, Some(429));
+        assert_eq!(spec.retry_after.as_deref(), Some("2"));
+        assert_eq!(spec.count, 2);
+        let spec =
+            FaultSpec::parse_compact("POST /v1/client-tokens/*/regenerate drop=after").unwrap();
+        assert_eq!(spec.drop, Some(DropWhen::After));
+        assert!(
+            FaultSpec::parse_compact("GET /x")
+                .unwrap_err()
+                .contains("at least one")
+        );
+        assert!(FaultSpec::parse_compact("GET /x status=abc").is_err());
+        assert!(
+            FaultSpec::parse_compact("GET /x drop status=500")
+                .unwrap_err()
+                .contains("cannot be combined")
+        );
+        assert!(
+            FaultSpec::parse_compact("GET /x colour=red")
+                .unwrap_err()
+                .contains("unknown key")
+        );
+        assert!(FaultSpec::parse_compact("GET").is_err());
+    }
+
+    #[test]
+    fn counted_faults_are_used_up_and_zero_means_forever() {
+        let faults = Faults::new(Duration::ZERO);
+        faults.add(FaultSpec::parse_compact("GET /a status=500 count=2").unwrap());
+        faults.add(FaultSpec::parse_compact("* /b status=503 count=0").unwrap());
+        assert!(faults.take(&Method::GET, "/a").is_some());
+        assert!(faults.take(&Method::POST, "/a").is_none());
+        assert!(faults.take(&Method::GET, "/a").is_some());
+        assert!(faults.take(&Method::GET, "/a").is_none());
+        for _ in 0..5 {
+            assert!(faults.take(&Method::DELETE, "/b").is_some());
+        }
+        assert_eq!(faults.clear(), 1);
+    }
+}

@@ -1,0 +1,133 @@
+//! The request journal: one entry per request, for the log line on stderr and for
+//! `GET /__emulator/requests`, which lets tests assert what a client really sent (that a
+//! create was not retried, that a rotation happened once).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::Serialize;
+
+use super::faults::{AppliedFault, FaultSlot};
+
+/// The most entries kept; older ones are forgotten.
+const CAPACITY: usize = 10_000;
+
+/// One request as the emulator saw it. Headers are not kept: they carry the API key.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    pub method: String,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// The reply's status, or `None` when the connection was dropped without a reply.
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+    #[serde(skip)]
+    pub duration: Duration,
+}
+
+/// Receives each entry as it completes, e.g. to print a log line.
+pub type RequestLog = Arc<dyn Fn(&Entry) + Send + Sync>;
+
+pub struct Journal {
+    entries: Mutex<VecDeque<Entry>>,
+    log: Option<RequestLog>,
+}
+
+impl Journal {
+    pub fn new(log: Option<RequestLog>) -> Journal {
+        Journal {
+            entries: Mutex::new(VecDeque::new()),
+            log,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push(&self, entry: Entry) {
+        if let Some(log) = &self.log {
+            log(&entry);
+        }
+        if entry.path.starts_with("/__emulator/") {
+            return; // the journal is about API traffic, not the test harness asking about it
+        }
+        let mut entries = self.lock();
+        if entries.len() == CAPACITY {
+            entries.pop_front();
+        }
+        entries.push_back(entry);
+    }
+
+    pub fn entries(&self) -> Vec<Entry> {
+        self.lock().iter().cloned().collect()
+    }
+
+    pub fn clear(&self) -> usize {
+        std::mem::take(&mut *self.lock()).len()
+    }
+}
+
+/// Records the entry when dropped, so a request whose connection a fault tore down (and
+/// whose future is therefore dropped mid-flight) is journalled too, with no status.
+struct Pending {
+    journal: Arc<Journal>,
+    entry: Option<Entry>,
+    started: Instant,
+    slot: FaultSlot,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(mut entry) = self.entry.take() {
+            entry.duration = self.started.elapsed();
+            entry.fault = Some(
+                self.slot
+                    .take()
+                    .unwrap_or_else(|| "connection dropped".into()),
+            );
+            self.journal.push(entry);
+        }
+    }
+}
+
+/// Middleware that journals every request.
+pub async fn record(
+    State(journal): State<Arc<Journal>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let slot = FaultSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let mut pending = Pending {
+        journal,
+        entry: Some(Entry {
+            method: request.method().to_string(),
+            path: request.uri().path().to_string(),
+            query: request.uri().query().map(str::to_string),
+            status: None,
+            fault: None,
+            duration: Duration::ZERO,
+        }),
+        started: Instant::now(),
+        slot,
+    };
+    let response = next.run(request).await;
+    if let Some(mut entry) = pending.entry.take() {
+        entry.status = Some(response.status().as_u16());
+        entry.fault = response
+            .extensions()
+            .get::<AppliedFault>()
+            .map(|f| f.0.clone());
+        entry.duration = pending.started.elapsed();
+        pending.journal.push(entry);
+    }
+    response
+}

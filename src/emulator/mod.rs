@@ -1,0 +1,179 @@
+//! A local implementation of the Runtype client-token API (`runtype-api.md`), for rtctl's
+//! tests, for `rtctl --local`, and for users testing their scripts without touching
+//! production.
+//!
+//! Start it in-process with [`start`] (tests, `--local`) or serve a listener of your own with
+//! [`serve`] (`rtctl emulator`).
+
+mod api_error;
+pub mod faults;
+mod ids;
+pub mod journal;
+pub mod model;
+mod routes;
+pub mod seed;
+mod server;
+pub mod state;
+pub mod store;
+mod validate;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use faults::{DropWhen, FaultSpec};
+pub use journal::{Entry as RequestEntry, RequestLog};
+pub use seed::Seed;
+pub use store::StoreError;
+
+/// The API key the emulator accepts when none is configured. It is public on purpose: the
+/// emulator guards nothing, and scripts need a key they can write down.
+pub const DEFAULT_API_KEY: &str = "rt_test_emulator";
+
+/// How an emulator is set up.
+#[derive(Clone)]
+pub struct Config {
+    /// Keys with full access; empty means [`DEFAULT_API_KEY`].
+    pub api_keys: Vec<String>,
+    /// Keys that may read but get 403 on writes.
+    pub read_only_keys: Vec<String>,
+    /// Persist state here (JSON, replaced atomically, locked); `None` keeps it in memory.
+    pub state_file: Option<PathBuf>,
+    /// What a new state starts with.
+    pub seed: Seed,
+    /// Faults active from the start.
+    pub faults: Vec<FaultSpec>,
+    /// Added to every API request (not control requests).
+    pub latency: Duration,
+    /// Called once per request, for a log line.
+    pub request_log: Option<RequestLog>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            api_keys: Vec::new(),
+            read_only_keys: Vec::new(),
+            state_file: None,
+            seed: Seed::Demo,
+            faults: Vec::new(),
+            latency: Duration::ZERO,
+            request_log: None,
+        }
+    }
+}
+
+/// An emulator whose state is open (and, with a state file, locked), ready to serve.
+pub struct Emulator {
+    router: axum::Router,
+    api_keys: Vec<String>,
+    read_only_keys: Vec<String>,
+}
+
+impl Emulator {
+    /// Opens the state: loads or seeds it, and takes the state file's lock.
+    pub fn new(config: Config) -> Result<Emulator, StoreError> {
+        let store = match &config.state_file {
+            Some(path) => store::Store::open(path, config.seed)?,
+            None => store::Store::in_memory(config.seed),
+        };
+        let api_keys = if config.api_keys.is_empty() {
+            vec![DEFAULT_API_KEY.to_string()]
+        } else {
+            config.api_keys
+        };
+        let fault_list = faults::Faults::new(config.latency);
+        for spec in config.faults {
+            fault_list.add(spec);
+        }
+        let app = routes::App {
+            store,
+            faults: Arc::new(fault_list),
+            journal: Arc::new(journal::Journal::new(config.request_log)),
+            keys: Arc::new(routes::Keys {
+                full: api_keys.clone(),
+                read_only: config.read_only_keys.clone(),
+            }),
+            seed: config.seed,
+        };
+        Ok(Emulator {
+            router: routes::router(app),
+            api_keys,
+            read_only_keys: config.read_only_keys,
+        })
+    }
+
+    /// The keys with full access.
+    pub fn api_keys(&self) -> &[String] {
+        &self.api_keys
+    }
+
+    /// The read-only keys.
+    pub fn read_only_keys(&self) -> &[String] {
+        &self.read_only_keys
+    }
+}
+
+/// Serves `emulator` on `listener` until `shutdown` completes, then drains in-flight requests.
+pub async fn serve(listener: TcpListener, emulator: Emulator, shutdown: impl Future<Output = ()>) {
+    server::run(listener, emulator.router, shutdown).await;
+}
+
+/// Why an in-process emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("could not listen on a loopback port: {0}")]
+    Bind(#[from] std::io::Error),
+}
+
+/// An emulator running on a task of the current runtime, on an ephemeral loopback port.
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// Starts an emulator on `127.0.0.1:0` in the current runtime.
+pub async fn start(config: Config) -> Result<RunningEmulator, StartError> {
+    let emulator = Emulator::new(config)?;
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, emulator, async {
+        let _ = stopped.await;
+    }));
+    Ok(RunningEmulator {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
+
+impl RunningEmulator {
+    /// The base URL, e.g. `http://127.0.0.1:45678` (paths start with `/v1`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, drains in-flight requests and releases the state file's lock.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! The emulator's HTTP surface: the eight client-token endpoints, the widget's
+//! `POST /v1/client/init`, and the control endpoints under `/__emulator`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::api_error::ApiError;
+use super::faults::{self, FaultSpec, Faults};
+use super::journal::{self, Journal};
+use super::seed::{self, Seed};
+use super::state;
+use super::store::Store;
+use super::validate::{CREATE_FIELDS, TokenFields, UPDATE_FIELDS, parse_object};
+
+/// The API keys the emulator accepts.
+pub struct Keys {
+    pub full: Vec<String>,
+    pub read_only: Vec<String>,
+}
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub faults: Arc<Faults>,
+    pub journal: Arc<Journal>,
+    pub keys: Arc<Keys>,
+    pub seed: Seed,
+}
+
+/// The whole router: API routes behind auth and faults, control routes beside them, and the
+/// request journal around both.
+pub fn router(app: App) -> Router {
+    let tokens = Router::new()
+        .route("/v1/client-tokens", get(list).post(create))
+        .route(
+            "/v1/client-tokens/{id}",
+            get(read).put(update).delete(delete),
+        )
+        .route("/v1/client-tokens/{id}/token", get(value))
+        .route("/v1/client-tokens/{id}/regenerate", post(regenerate))
+        .route("/v1/client-tokens/{id}/conversations", get(conversations))
+        .route_layer(middleware::from_fn_with_state(app.clone(), authenticate));
+    let api = Router::new()
+        .merge(tokens)
+        .route("/v1/client/init", post(client_init))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            app.faults.clone(),
+            faults::apply,
+        ))
+        .with_state(app.clone());
+    let control = Router::new()
+        .route(
+            "/__emulator/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route(
+            "/__emulator/requests",
+            get(list_requests).delete(clear_requests),
+        )
+        .route("/__emulator/reset", post(reset))
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .merge(control)
+        .fallback_service(api)
+        .layer(middleware::from_fn_with_state(
+            app.journal.clone(),
+            journal::record,
+        ))
+        .with_state(app)
+}
+
+type Reply = Result<Response, ApiError>;
+
+fn ok(body: Value) -> Reply {
+    Ok(axum::Json(body).into_response())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "Not found")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
+}
+
+// ---------------------------------------------------------------------------------------
+// Authentication
+
+/// Checks the API key: `Authorization: Bearer <key>` or the raw key, as some reference pages
+/// show it. A read-only key may read but gets 403 on writes.
+async fn authenticate(State(app): State<App>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let v = v.trim();
+            match v.split_once(' ') {
+                Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") => key.trim(),
+                _ => v,
+            }
+        })
+        .filter(|k| !k.is_empty());
+    let Some(key) = presented else {
+        let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "Missing API key")
+            .with_hint("Send the header 'Authorization: Bearer <api key>'");
+        e.authenticate = Some("Bearer realm=\"runtype\"");
+        return e.into_response();
+    };
+    let full = app.keys.full.iter().any(|k| k == key);
+    let read_only = app.keys.read_only.iter().any(|k| k == key);
+    if !full && !read_only {
+        let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "Invalid API key");
+        e.authenticate = Some("Bearer realm=\"runtype\", error=\"invalid_token\"");
+        return e.into_response();
+    }
+    if !full && request.method() != Method::GET {
+        return ApiError::new(StatusCode::FORBIDDEN, "Insufficient permissions")
+            .with_hint("This API key lacks the CLIENT_TOKENS:WRITE permission")
+            .into_response();
+    }
+    next.run(request).await
+}
+
+// ---------------------------------------------------------------------------------------
+// Query parameters
+
+/// The query string as pairs, rejecting parameters the endpoint does not take: a client that
+/// sends `flowId` where the API wants `flow_id` learns it in tests, not in production.
+fn query(uri: &Uri, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
+    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map_err(|e| ApiError::bad_request(format!("Invalid query string: {e}")))?;
+    for (i, (key, _)) in pairs.iter().enumerate() {
+        if !allowed.contains(&key.as_str()) {
+            return Err(
+                ApiError::bad_request(format!("Unknown query parameter '{key}'"))
+                    .with_hint(format!("Allowed: {}", allowed.join(", "))),
+            );
+        }
+        if pairs[..i].iter().any(|(k, _)| k == key) {
+            return Err(ApiError::bad_request(format!(
+                "Query parameter '{key}' is given more than once"
+            )));
+        }
+    }
+    Ok(pairs)
+}
+
+fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+fn integer(
+    pairs: &[(String, String)],
+    key: &str,
+    min: usize,
+    max: usize,
+) -> Result<Option<usize>, ApiError> {
+    let Some(text) = param(pairs, key) else {
+        return Ok(None);
+    };
+    match text.parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) && text.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Some(n))
+        }
+        _ if max == usize::MAX => Err(ApiError::bad_request(format!(
+            "Query parameter '{key}' must be an integer of at least {min} (got '{text}')"
+        ))),
+        _ => Err(ApiError::bad_request(format!(
+            "Query parameter '{key}' must be an integer from {min} to {max} (got '{text}')"
+        ))),
+    }
+}
+
+/// An `{id}` path segment, percent-decoded; a bad encoding is a JSON 400 like every error.
+struct TokenId(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for TokenId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<TokenId, ApiError> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|p| TokenId(p.0))
+            .map_err(|e| ApiError::bad_request(format!("Invalid client token id: {e}")))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Client tokens
+
+async fn list(State(app): State<App>, uri: Uri) -> Reply {
+    let pairs = query(&uri, &["limit", "offset"])?;
+    let limit = integer(&pairs, "limit", 1, 200)?;
+    let offset = integer(&pairs, "offset", 0, usize::MAX)?.unwrap_or(0);
+    let body = app.store.read(|s| {
+        let page = s.list(limit, offset);
+        let tokens: Vec<Value> = page.items.iter().map(|t| t.to_list_json()).collect();
+        match limit {
+            // Without `limit`, the legacy shape: every token, no pagination key.
+            None => json!({ "clientTokens": tokens }),
+            Some(limit) => json!({
+                "clientTokens": tokens,
+                "pagination": { "limit": limit, "offset": offset, "hasMore": page.has_more },
+            }),
+        }
+    });
+    ok(body)
+}
+
+async fn create(State(app): State<App>, body: Bytes) -> Reply {
+    let fields = TokenFields::parse(&parse_object(&body, false)?, CREATE_FIELDS)?;
+    let token = app
+        .store
+        .write(|s| s.create(fields, Timestamp::now()))
+        .await?;
+    let body = json!({
+        "clientToken": token.to_full_json(0),
+        "token": token.token_value,
+        "warnings": token.security_warnings(),
+    });
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+async fn read(State(app): State<App>, TokenId(id): TokenId) -> Reply {
+    let body = app.store.read(|s| {
+        let token = s.token(&id)?;
+        Ok::<_, ApiError>(json!({ "clientToken": token.to_full_json(s.conversation_count(&id)) }))
+    })?;
+    ok(body)
+}
+
+async fn update(State(app): State<App>, TokenId(id): TokenId, body: Bytes) -> Reply {
+    let fields = TokenFields::parse(&parse_object(&body, false)?, UPDATE_FIELDS)?;
+    let (token, count) = app
+        .store
+        .write(|s| {
+            let token = s.update(&id, fields, Timestamp::now())?;
+            Ok((token, s.conversation_count(&id)))
+        })
+        .await?;
+    ok(json!({
+        "clientToken": token.to_full_json(count),
+        "warnings": token.security_warnings(),
+    }))
+}
+
+async fn delete(State(app): State<App>, TokenId(id): TokenId) -> Reply {
+    app.store.write(|s| s.delete(&id)).await?;
+    ok(json!({
+        "success": true,
+        "message": format!("Client token with ID '{id}' has been successfully deleted."),
+    }))
+}
+
+async fn value(State(app): State<App>, TokenId(id): TokenId) -> Reply {
+    let value = app
+        .store
+        .read(|s| s.token(&id).map(|t| t.token_value.clone()))?;
+    match value {
+        Some(value) => ok(json!({ "token": value })),
+        None => Err(ApiError::bad_request(
+            "Token value not available: this client token was created before token values were stored",
+        )
+        .with_hint("Regenerate the token to get a new value you can read")),
+    }
+}
+
+async fn regenerate(State(app): State<App>, TokenId(id): TokenId, body: Bytes) -> Reply {
+    let extra = parse_object(&body, true)?;
+    super::validate::reject_unknown(&extra, &[])?;
+    let token = app
+        .store
+        .write(|s| s.regenerate(&id, Timestamp::now()))
+        .await?;
+    ok(json!({
+        "clientToken": token.to_regenerated_json(),
+        "token": token.token_value,
+        "message": "Client token regenerated. The previous token value no longer works.",
+    }))
+}
+
+async fn conversations(State(app): State<App>, TokenId(id): TokenId, uri: Uri) -> Reply {
+    let pairs = query(&uri, &["limit", "offset", "flow_id"])?;
+    let limit = integer(&pairs, "limit", 1, 100)?.unwrap_or(20);
+    let offset = integer(&pairs, "offset", 0, usize::MAX)?.unwrap_or(0);
+    let flow_id = param(&pairs, "flow_id");
+    let body = app.store.read(|s| {
+        let page = s.conversations(&id, flow_id, limit, offset)?;
+        Ok::<_, ApiError>(json!({
+            "conversations": page.items.iter().map(|c| c.to_json()).collect::<Vec<_>>(),
+            "pagination": { "limit": limit, "offset": offset, "hasMore": page.has_more },
+        }))
+    })?;
+    ok(body)
+}
+
+// ---------------------------------------------------------------------------------------
+// The widget side
+
+/// `POST /v1/client/init`. Unlike the admin endpoints it ignores unknown body fields: its
+/// client is the chat widget, whose requests we do not control.
+async fn client_init(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Reply {
+    let map = parse_object(&body, false)?;
+    let token = match map.get("token") {
+        Some(Value::String(t)) if !t.is_empty() => t.clone(),
+        _ => return Err(ApiError::bad_request("Field 'token' is required")),
+    };
+    let flow_id = match map.get("flowId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(f)) => Some(f.clone()),
+        Some(_) => return Err(ApiError::bad_request("Field 'flowId' must be a string")),
+    };
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let now = Timestamp::now();
+    let outcome = app
+        .store
+        .write(|s| s.client_init(&token, flow_id.as_deref(), origin.as_deref(), now))
+        .await?;
+    ok(state::init_reply(&outcome, now))
+}
+
+// ---------------------------------------------------------------------------------------
+// Control endpoints
+
+async fn list_faults(State(app): State<App>) -> Reply {
+    ok(json!({ "faults": app.faults.list() }))
+}
+
+async fn add_fault(State(app): State<App>, body: Bytes) -> Reply {
+    let spec: FaultSpec = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("Invalid fault: {e}")))?;
+    spec.validate()
+        .map_err(|e| ApiError::bad_request(format!("Invalid fault: {e}")))?;
+    let fault = app.faults.add(spec);
+    Ok((StatusCode::CREATED, axum::Json(json!({ "fault": fault }))).into_response())
+}
+
+async fn clear_faults(State(app): State<App>) -> Reply {
+    ok(json!({ "cleared": app.faults.clear() }))
+}
+
+async fn list_requests(State(app): State<App>) -> Reply {
+    ok(json!({ "requests": app.journal.entries() }))
+}
+
+async fn clear_requests(State(app): State<App>) -> Reply {
+    ok(json!({ "cleared": app.journal.clear() }))
+}
+
+/// Replaces the state with a fresh seed: `{"seed": "demo"|"none"}`, or the configured seed.
+async fn reset(State(app): State<App>, body: Bytes) -> Reply {
+    let map = parse_object(&body, true)?;
+    super::validate::reject_unknown(&map, &["seed"])?;
+    let seed = match map.get("seed") {
+        None => app.seed,
+        Some(v) => v
+            .as_str()
+            .and_then(|s| s.parse::<Seed>().ok())
+            .ok_or_else(|| ApiError::bad_request("Field 'seed' must be 'demo' or 'none'"))?,
+    };
+    app.store.replace(seed::state(seed)).await?;
+    let count = app.store.read(|s| s.client_tokens.len());
+    ok(json!({ "clientTokens": count }))
+}

@@ -1,0 +1,283 @@
+//! The emulator's state behind a lock, and its optional persistence to `--state FILE`.
+//!
+//! Requests mutate the in-memory state under a `std::sync::Mutex` held only for the
+//! mutation itself, never across I/O. Persistence happens afterwards: a writer takes the file
+//! lock, snapshots the newest state and replaces the file atomically (temporary file, fsync,
+//! rename). A reply is sent only once the state that contains its change is on disk, and
+//! writers that queue behind a newer snapshot skip their own, so bursts coalesce.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::api_error::ApiError;
+use super::seed::{self, Seed};
+use super::state::{STATE_FORMAT, State};
+
+/// Why the emulator could not open its state.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the state file {path} is in use by another emulator")]
+    Locked { path: PathBuf },
+    #[error("could not read the state file {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("the state file {path} is not valid emulator state: {detail}")]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("could not write the state file {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+}
+
+impl StoreError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            StoreError::Locked { .. } => {
+                Some("stop the other emulator, or give this one another --state FILE".into())
+            }
+            StoreError::Corrupt { path, .. } => Some(format!(
+                "move {} aside (or delete it) to start from a fresh seed",
+                path.display()
+            )),
+            _ => None,
+        }
+    }
+}
+
+struct Versioned {
+    state: State,
+    /// Bumped on every change; persistence compares it to what is on disk.
+    version: u64,
+}
+
+struct Persistence {
+    path: PathBuf,
+    /// Held for the emulator's lifetime: the OS releases it if the process dies.
+    _lock: File,
+    /// The version last written; the async mutex serialises writers (not readers).
+    written: tokio::sync::Mutex<u64>,
+}
+
+/// Shared, cheaply clonable handle on the emulator's state.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Mutex<Versioned>>,
+    persistence: Option<Arc<Persistence>>,
+}
+
+impl Store {
+    /// An in-memory store, seeded.
+    pub fn in_memory(seed: Seed) -> Store {
+        Store::from_state(seed::state(seed), None)
+    }
+
+    /// A store persisted to `path`: loads it if it exists, or seeds and writes it. Fails when
+    /// another emulator holds the file's lock or the file is not emulator state.
+    pub fn open(path: &Path, seed: Seed) -> Result<Store, StoreError> {
+        let lock = acquire_lock(path)?;
+        let (state, fresh) = match fs::read(path) {
+            Ok(bytes) => (parse_state(path, &bytes)?, false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => (seed::state(seed), true),
+            Err(source) => {
+                return Err(StoreError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        if fresh {
+            write_atomically(path, &serialize(&state)).map_err(|source| StoreError::Write {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        let persistence = Persistence {
+            path: path.to_path_buf(),
+            _lock: lock,
+            written: tokio::sync::Mutex::new(0),
+        };
+        Ok(Store::from_state(state, Some(Arc::new(persistence))))
+    }
+
+    fn from_state(state: State, persistence: Option<Arc<Persistence>>) -> Store {
+        Store {
+            inner: Arc::new(Mutex::new(Versioned { state, version: 0 })),
+            persistence,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Versioned> {
+        // Operations validate before they mutate, so a panic under the lock cannot leave a
+        // half-applied change behind: keep serving rather than fail every later request.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on the state; nothing is written.
+    pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.lock().state)
+    }
+
+    /// Runs `f` on the state and, if it succeeds, persists the result before returning.
+    pub async fn write<R>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
+        let (result, version) = {
+            let mut guard = self.lock();
+            let result = f(&mut guard.state)?;
+            guard.version += 1;
+            (result, guard.version)
+        };
+        self.persist(version).await?;
+        Ok(result)
+    }
+
+    /// Replaces the whole state (the control endpoint's reset).
+    pub async fn replace(&self, state: State) -> Result<(), ApiError> {
+        self.write(|s| {
+            *s = state;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn persist(&self, version: u64) -> Result<(), ApiError> {
+        let Some(p) = &self.persistence else {
+            return Ok(());
+        };
+        let mut written = p.written.lock().await;
+        if *written >= version {
+            return Ok(()); // a newer snapshot, which includes this change, is already on disk
+        }
+        let (bytes, snapshot_version) = {
+            let guard = self.lock();
+            (serialize(&guard.state), guard.version)
+        };
+        let path = p.path.clone();
+        let outcome = tokio::task::spawn_blocking(move || write_atomically(&path, &bytes)).await;
+        match outcome {
+            Ok(Ok(())) => {
+                *written = snapshot_version;
+                Ok(())
+            }
+            Ok(Err(e)) => Err(save_failed(&p.path, &e.to_string())),
+            Err(e) => Err(save_failed(&p.path, &e.to_string())),
+        }
+    }
+}
+
+fn save_failed(path: &Path, detail: &str) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        format!(
+            "The emulator could not save its state to {}: {detail}",
+            path.display()
+        ),
+    )
+}
+
+fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
+fn acquire_lock(path: &Path) -> Result<File, StoreError> {
+    let lock_path = lock_path(path);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| StoreError::Write {
+            path: lock_path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(fs::TryLockError::Error(source)) => Err(StoreError::Write {
+            path: lock_path,
+            source,
+        }),
+    }
+}
+
+fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let state: State = serde_json::from_slice(bytes)
+        .map_err(|e| corrupt(format!("line {} column {}: {e}", e.line(), e.column())))?;
+    if state.format != STATE_FORMAT {
+        return Err(corrupt(format!("its \"format\" is not \"{STATE_FORMAT}\"")));
+    }
+    Ok(state)
+}
+
+fn serialize(state: &State) -> Vec<u8> {
+    // Serialising plain data to memory cannot fail.
+    let mut bytes = serde_json::to_vec_pretty(state).expect("state serialises");
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Replaces `path` with `bytes` so that a crash leaves either the old or the new file,
+/// never a torn one: write a temporary file beside it, fsync, rename, fsync the directory.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".rtctl-state-")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_open_of_the_same_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let _first = Store::open(&path, Seed::Demo).unwrap();
+        let second = Store::open(&path, Seed::Demo).err().unwrap();
+        assert!(matches!(second, StoreError::Locked { .. }), "{second}");
+        assert!(second.hint().unwrap().contains("--state"));
+    }
+
+    #[test]
+    fn a_corrupt_file_is_reported_with_its_position_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        fs::write(&path, "{\n  \"clientTokens\": [oops]\n}").unwrap();
+        let err = Store::open(&path, Seed::Demo).err().unwrap();
+        assert!(err.to_string().contains("line 2"), "{err}");
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "{\n  \"clientTokens\": [oops]\n}"
+        );
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        write_atomically(&path, b"one").unwrap();
+        write_atomically(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

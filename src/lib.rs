@@ -1,0 +1,12 @@
+//! rtctl: administer Runtype client tokens, and emulate the Runtype API locally.
+//!
+//! The crate root is shared by the binary, the integration tests and the emulator. Only
+//! `output` writes to the terminal; everything else returns values or errors.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod cli;
+pub mod commands;
+pub mod emulator;
+pub mod error;
+pub mod origin;
+pub mod output;
