@@ -1,0 +1,12 @@
+//! rtctl's integration tests: one test binary (so it links once), a module per area. Every
+//! test talks over real HTTP on loopback: to an emulator started in-process on
+//! `127.0.0.1:0`, or to the real `rtctl` binary.
+
+mod support;
+
+mod emulator_binary;
+mod emulator_client_init;
+mod emulator_faults;
+mod emulator_pagination;
+mod emulator_persistence;
+mod emulator_tokens;
