@@ -47,6 +47,9 @@ pub const UPDATE_FIELDS: &[&str] = &[
     "targetVersionId",
 ];
 
+/// The largest integer a JavaScript number holds exactly (2^53 - 1).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
 const FIXED_AT_CREATION: &[&str] = &["environment", "productSurfaceId"];
 
 /// A field that may be absent (`None`), sent as `null` (`Some(None)`) or set.
@@ -212,8 +215,13 @@ fn opt_string(key: &str, value: &Value) -> Result<Option<String>, ApiError> {
 fn opt_count(key: &str, value: &Value) -> Result<Option<u64>, ApiError> {
     match value {
         Value::Null => Ok(None),
-        Value::Number(n) => match n.as_u64() {
-            Some(v) if v >= 1 => Ok(Some(v)),
+        // JSON has one number type: `10.0` is the integer 10 to the JavaScript service, and
+        // the official SDK types these fields as floats, so whole floats are accepted.
+        Value::Number(n) => match (n.as_u64(), n.as_f64()) {
+            (Some(v), _) if v >= 1 => Ok(Some(v)),
+            (None, Some(f)) if f >= 1.0 && f.fract() == 0.0 && f <= MAX_SAFE_INTEGER => {
+                Ok(Some(f as u64))
+            }
             _ => Err(type_error(key, "an integer of at least 1, or null")),
         },
         _ => Err(type_error(key, "an integer of at least 1, or null")),
@@ -276,6 +284,9 @@ mod tests {
         .unwrap();
         assert_eq!(ok.rate_limit_per_hour, Some(Some(1)));
         assert_eq!(ok.max_messages_per_session, Some(None));
+        let whole = parse(json!({"rateLimitPerMinute": 10.0}), CREATE_FIELDS).unwrap();
+        assert_eq!(whole.rate_limit_per_minute, Some(Some(10)));
+        assert!(parse(json!({"rateLimitPerMinute": 1e300}), CREATE_FIELDS).is_err());
     }
 
     #[test]
