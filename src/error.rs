@@ -17,6 +17,8 @@ pub enum ErrorKind {
     NotFound,
     /// Ctrl-C: exit 130.
     Interrupted,
+    /// stdout was closed (`| head`): the reader has what it wanted; exit 0, say nothing.
+    PipeClosed,
 }
 
 impl ErrorKind {
@@ -28,6 +30,7 @@ impl ErrorKind {
             ErrorKind::Auth => 4,
             ErrorKind::NotFound => 5,
             ErrorKind::Interrupted => 130,
+            ErrorKind::PipeClosed => 0,
         }
     }
 }
@@ -38,6 +41,8 @@ pub struct CliError {
     pub kind: ErrorKind,
     pub message: String,
     pub hint: Option<String>,
+    /// Already shown to the user (by the Printer, in colour); `main` must not repeat it.
+    pub reported: bool,
 }
 
 impl CliError {
@@ -46,6 +51,7 @@ impl CliError {
             kind,
             message: message.into(),
             hint: None,
+            reported: false,
         }
     }
 
@@ -65,6 +71,12 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         self.kind.exit_code()
     }
+
+    /// Marks the error as shown, so `main` only sets the exit code.
+    pub fn reported(mut self) -> CliError {
+        self.reported = true;
+        self
+    }
 }
 
 impl fmt::Display for CliError {
@@ -81,6 +93,64 @@ impl From<crate::emulator::StoreError> for CliError {
         let error = CliError::failure(e.to_string());
         match hint {
             Some(h) => error.with_hint(h),
+            None => error,
+        }
+    }
+}
+
+/// Maps an API failure to an exit code and advice. The server's own hint comes first; where it
+/// gave none, the hint names the command or flag that fixes the problem.
+impl From<crate::api::ApiError> for CliError {
+    fn from(e: crate::api::ApiError) -> CliError {
+        use crate::api::ApiError;
+        let server_hint = e.server_hint().map(str::to_string);
+        let (kind, fallback): (ErrorKind, Option<String>) = match &e {
+            ApiError::Status { status: 401, .. } => (
+                ErrorKind::Auth,
+                Some("check RUNTYPE_API_KEY: the API key was rejected".into()),
+            ),
+            ApiError::Status { status: 403, .. } => (
+                ErrorKind::Auth,
+                Some(
+                    "this API key lacks the CLIENT_TOKENS:WRITE permission; use a key that has it"
+                        .into(),
+                ),
+            ),
+            ApiError::Status { status: 404, .. } => (
+                ErrorKind::NotFound,
+                Some("run rtctl tokens list to see the token ids".into()),
+            ),
+            ApiError::Status { status: 400, .. } => (ErrorKind::Usage, None),
+            ApiError::Status { status: 429, .. } => (
+                ErrorKind::Failure,
+                Some(
+                    "the API is rate-limiting this key; wait a moment and run the command again"
+                        .into(),
+                ),
+            ),
+            ApiError::Status { .. } => (
+                ErrorKind::Failure,
+                Some("the Runtype API failed; try again in a moment".into()),
+            ),
+            ApiError::Timeout(_) => (
+                ErrorKind::Failure,
+                Some("raise --timeout, or check the network and the API URL".into()),
+            ),
+            ApiError::Connect { .. } => (
+                ErrorKind::Failure,
+                Some("check the API URL (--api-url or RUNTYPE_API_URL) and the network".into()),
+            ),
+            ApiError::InvalidReply(_) => (
+                ErrorKind::Failure,
+                Some(
+                    "is the API URL right? It should point at the Runtype API, not a website"
+                        .into(),
+                ),
+            ),
+        };
+        let error = CliError::new(kind, e.to_string());
+        match server_hint.or(fallback) {
+            Some(hint) => error.with_hint(hint),
             None => error,
         }
     }

@@ -4,9 +4,13 @@
 //! `output` writes to the terminal; everything else returns values or errors.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod emulator;
 pub mod error;
+pub mod jq;
 pub mod origin;
 pub mod output;
+pub mod settings;
+pub mod tls;

@@ -13,7 +13,9 @@ fn main() -> ExitCode {
     match rtctl::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            rtctl::output::error(&err);
+            if !err.reported && err.kind != rtctl::error::ErrorKind::PipeClosed {
+                rtctl::output::error(&err);
+            }
             ExitCode::from(err.exit_code())
         }
     }

@@ -2,8 +2,9 @@
 //! `commands/`, one file per command group, mirroring this folder.
 
 pub mod emulator;
+pub mod tokens;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Printed at the end of `rtctl --help`: scripts branch on these.
 pub const EXIT_CODES_HELP: &str = "\
@@ -17,14 +18,77 @@ Exit codes:
   130  interrupted";
 
 /// Administer Runtype client tokens
+///
+/// Environment: RUNTYPE_API_KEY (the API key), RUNTYPE_API_URL (the API's base URL),
+/// NO_COLOR (no colour on stderr).
 #[derive(Debug, Parser)]
-#[command(name = "rtctl", version, about, long_about = None, after_help = EXIT_CODES_HELP)]
+#[command(name = "rtctl", version, about, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
     Emulator(emulator::EmulatorArgs),
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Base URL of the Runtype API
+    #[arg(long, global = true, env = "RUNTYPE_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// Output format [default: table on a terminal, tsv otherwise]
+    #[arg(long, short = 'o', global = true, value_enum, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
+
+    /// Print JSON (same as --output json)
+    #[arg(long, global = true, conflicts_with = "output")]
+    pub json: bool,
+
+    /// Filter the JSON output with a jq expression (implies --json)
+    #[arg(long, global = true, value_name = "EXPR")]
+    pub jq: Option<String>,
+
+    /// Never prompt; commands that need confirmation then require --yes
+    #[arg(long, global = true)]
+    pub no_input: bool,
+
+    /// Print only data and errors
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+
+    /// Log each HTTP request and reply on stderr (the API key is redacted)
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+
+    /// When to colour stderr
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+
+    /// Seconds to wait for each API reply
+    #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Tsv,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }

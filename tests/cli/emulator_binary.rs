@@ -78,7 +78,7 @@ fn wait(child: &mut Child, limit: Duration) -> Option<i32> {
 }
 
 async fn list(url: &str, key: &str) -> (u16, Value) {
-    let reply = reqwest::Client::new()
+    let reply = crate::support::http()
         .get(format!("{url}/v1/client-tokens"))
         .bearer_auth(key)
         .send()
@@ -147,7 +147,7 @@ async fn state_persists_across_a_restart_and_a_second_emulator_is_refused() {
     let state = dir.path().join("emulator.json");
     let state_arg = state.to_str().unwrap();
     let first = spawn(&["--state", state_arg, "--seed", "none"]);
-    let created = reqwest::Client::new()
+    let created = crate::support::http()
         .post(format!("{}/v1/client-tokens", first.url))
         .bearer_auth("rt_test_emulator")
         .json(&serde_json::json!({"name": "Survivor", "allowedOrigins": ["https://a.com"], "flowIds": ["f"]}))

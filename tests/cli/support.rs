@@ -7,6 +7,13 @@ use reqwest::header::HeaderMap;
 use rtctl::emulator::{self, Config, DEFAULT_API_KEY, RunningEmulator, Seed};
 use serde_json::{Value, json};
 
+/// An HTTP client for tests. reqwest is built with rustls but no provider of its own
+/// (see `rtctl::tls`), so install ours first.
+pub fn http() -> reqwest::Client {
+    rtctl::tls::install_crypto_provider();
+    reqwest::Client::new()
+}
+
 /// A reply, kept whole so tests can look at status, headers and body.
 #[derive(Debug)]
 pub struct Reply {
@@ -69,7 +76,7 @@ impl Api {
         Api {
             url: emulator.url(),
             key,
-            http: reqwest::Client::new(),
+            http: http(),
             emulator: Some(emulator),
         }
     }

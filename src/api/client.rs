@@ -1,0 +1,470 @@
+//! The Runtype API client: one reqwest client, Bearer auth, timeouts, and typed calls for the
+//! eight client-token endpoints. It never prints: a verbose log, when wanted, goes through a
+//! callback that redacts the key.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::{Method, StatusCode};
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, describe_body};
+use super::types::{
+    ClientToken, Conversation, ConversationPage, TokenPage, TokenRequest, Warning, WithValue,
+};
+
+/// Everything but unreserved characters is escaped, so an id is always exactly one path
+/// segment: `a/b` becomes `a%2Fb`, `?` cannot start a query.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// An API key. Its `Debug` and `Display` never show it, so it cannot leak into a log or an
+/// error message by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> ApiKey {
+        ApiKey(key.into())
+    }
+
+    /// The key itself, for the `Authorization` header and nothing else.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// A form safe to show: the `rt_live_`/`rt_test_` prefix and the last four characters.
+    pub fn masked(&self) -> String {
+        let key = &self.0;
+        let prefix = ["rt_live_", "rt_test_"]
+            .into_iter()
+            .find(|p| key.starts_with(p))
+            .unwrap_or("");
+        let tail: String = key
+            .chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if key.chars().count() <= prefix.len() + 8 {
+            format!("{prefix}****")
+        } else {
+            format!("{prefix}****{tail}")
+        }
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiKey({})", self.masked())
+    }
+}
+
+/// Receives one line per request and per reply when `-v` is on.
+pub type HttpLog = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Connection settings for [`Client::new`].
+pub struct ClientOptions {
+    pub base_url: String,
+    pub key: ApiKey,
+    /// Whole-request timeout (`--timeout`).
+    pub timeout: Duration,
+    pub log: Option<HttpLog>,
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    key: ApiKey,
+    timeout: Duration,
+    log: Option<HttpLog>,
+}
+
+/// Checks an id before it goes into a path: `.` and `..` would be resolved as path steps by
+/// URL parsers and proxies, so no encoding can make them safe.
+pub fn check_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("a token id cannot be empty".into());
+    }
+    if id == "." || id == ".." {
+        return Err(format!("'{id}' is not a token id"));
+    }
+    if id.chars().any(char::is_control) {
+        return Err("a token id cannot contain control characters".into());
+    }
+    Ok(())
+}
+
+impl Client {
+    pub fn new(options: ClientOptions) -> Result<Client, ApiError> {
+        crate::tls::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("rtctl/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+            .timeout(options.timeout)
+            .build()
+            .map_err(|e| ApiError::Connect {
+                url: options.base_url.clone(),
+                detail: format!("could not set up the HTTP client: {e}"),
+            })?;
+        Ok(Client {
+            http,
+            base: options.base_url.trim_end_matches('/').to_string(),
+            key: options.key,
+            timeout: options.timeout,
+            log: options.log,
+        })
+    }
+
+    fn token_path(&self, id: &str, suffix: &str) -> String {
+        token_url(&self.base, id, suffix)
+    }
+
+    fn log(&self, line: impl FnOnce() -> String) {
+        if let Some(log) = &self.log {
+            log(&line());
+        }
+    }
+
+    /// Sends a request and returns the JSON object of a successful reply.
+    async fn send(
+        &self,
+        method: Method,
+        url: String,
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Map<String, Value>, ApiError> {
+        let mut request = self
+            .http
+            .request(method.clone(), &url)
+            .bearer_auth(self.key.expose());
+        if !query.is_empty() {
+            let pairs: Vec<_> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            request = request.query(&pairs);
+        }
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let request = request.build().map_err(|e| ApiError::Connect {
+            url: url.clone(),
+            detail: format!("invalid request: {e}"),
+        })?;
+        let shown = request.url().to_string();
+        self.log(|| format!("> {method} {shown}\n> authorization: Bearer <redacted>"));
+        let started = Instant::now();
+        let response = self
+            .http
+            .execute(request)
+            .await
+            .map_err(|e| self.transport_error(&shown, e))?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(&shown, e))?;
+        self.log(|| {
+            format!(
+                "< {} in {} ms ({} bytes)",
+                status,
+                started.elapsed().as_millis(),
+                bytes.len()
+            )
+        });
+        if !status.is_success() {
+            return Err(error_reply(status, content_type.as_deref(), &bytes));
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(ApiError::InvalidReply("expected a JSON object".into())),
+            Err(_) => Err(ApiError::InvalidReply(format!(
+                "{} with a body that is not JSON ({})",
+                status,
+                describe_body(content_type.as_deref(), &bytes)
+            ))),
+        }
+    }
+
+    fn transport_error(&self, url: &str, error: reqwest::Error) -> ApiError {
+        if error.is_timeout() {
+            return ApiError::Timeout(self.timeout);
+        }
+        ApiError::Connect {
+            url: url.to_string(),
+            detail: root_cause(&error),
+        }
+    }
+
+    /// One page of the token list. A server that ignores `limit` answers the whole list
+    /// without `pagination`; the page says so, and the caller stops there.
+    pub async fn list_page(&self, limit: u32, offset: u64) -> Result<TokenPage, ApiError> {
+        let url = format!("{}/v1/client-tokens", self.base);
+        let query = [("limit", limit.to_string()), ("offset", offset.to_string())];
+        let mut reply = self.send(Method::GET, url, &query, None).await?;
+        let tokens = token_list(reply.remove("clientTokens"), "clientTokens")?;
+        let pagination = reply.get("pagination").and_then(Value::as_object);
+        Ok(TokenPage {
+            tokens,
+            has_more: pagination
+                .and_then(|p| p.get("hasMore"))
+                .and_then(Value::as_bool),
+            paginated: pagination.is_some(),
+        })
+    }
+
+    pub async fn get(&self, id: &str) -> Result<ClientToken, ApiError> {
+        let mut reply = self
+            .send(Method::GET, self.token_path(id, ""), &[], None)
+            .await?;
+        token(reply.remove("clientToken"))
+    }
+
+    pub async fn create(&self, request: &TokenRequest) -> Result<WithValue, ApiError> {
+        let url = format!("{}/v1/client-tokens", self.base);
+        let reply = self
+            .send(Method::POST, url, &[], Some(json_body(request)))
+            .await?;
+        with_value(reply)
+    }
+
+    pub async fn update(
+        &self,
+        id: &str,
+        request: &TokenRequest,
+    ) -> Result<(ClientToken, Vec<Warning>), ApiError> {
+        let mut reply = self
+            .send(
+                Method::PUT,
+                self.token_path(id, ""),
+                &[],
+                Some(json_body(request)),
+            )
+            .await?;
+        let warnings = warnings(reply.get("warnings"));
+        Ok((token(reply.remove("clientToken"))?, warnings))
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<Map<String, Value>, ApiError> {
+        self.send(Method::DELETE, self.token_path(id, ""), &[], None)
+            .await
+    }
+
+    pub async fn value(&self, id: &str) -> Result<String, ApiError> {
+        let reply = self
+            .send(Method::GET, self.token_path(id, "/token"), &[], None)
+            .await?;
+        match reply.get("token") {
+            Some(Value::String(value)) => Ok(value.clone()),
+            _ => Err(ApiError::InvalidReply(
+                "the reply has no \"token\" string".into(),
+            )),
+        }
+    }
+
+    pub async fn regenerate(&self, id: &str) -> Result<WithValue, ApiError> {
+        let reply = self
+            .send(Method::POST, self.token_path(id, "/regenerate"), &[], None)
+            .await?;
+        with_value(reply)
+    }
+
+    pub async fn conversations(
+        &self,
+        id: &str,
+        flow_id: Option<&str>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<ConversationPage, ApiError> {
+        let mut query = vec![("limit", limit.to_string()), ("offset", offset.to_string())];
+        if let Some(flow) = flow_id {
+            query.push(("flow_id", flow.to_string()));
+        }
+        let mut reply = self
+            .send(
+                Method::GET,
+                self.token_path(id, "/conversations"),
+                &query,
+                None,
+            )
+            .await?;
+        let Some(Value::Array(items)) = reply.remove("conversations") else {
+            return Err(ApiError::InvalidReply(
+                "the reply has no \"conversations\" array".into(),
+            ));
+        };
+        let conversations = items
+            .into_iter()
+            .map(|item| match item {
+                Value::Object(raw) => Ok(Conversation { raw }),
+                _ => Err(ApiError::InvalidReply(
+                    "a conversation is not a JSON object".into(),
+                )),
+            })
+            .collect::<Result<_, _>>()?;
+        let has_more = reply
+            .get("pagination")
+            .and_then(|p| p.get("hasMore"))
+            .and_then(Value::as_bool);
+        Ok(ConversationPage {
+            conversations,
+            has_more,
+        })
+    }
+}
+
+/// `{base}/v1/client-tokens/{id}{suffix}` with the id as exactly one encoded segment.
+fn token_url(base: &str, id: &str, suffix: &str) -> String {
+    format!(
+        "{base}/v1/client-tokens/{}{suffix}",
+        utf8_percent_encode(id, SEGMENT)
+    )
+}
+
+fn json_body(request: &TokenRequest) -> Vec<u8> {
+    // A struct of strings, numbers and JSON maps always serialises.
+    serde_json::to_vec(request).expect("request bodies serialise")
+}
+
+fn error_reply(status: StatusCode, content_type: Option<&str>, body: &[u8]) -> ApiError {
+    let text = |map: &Map<String, Value>, key: &str| {
+        map.get(key).and_then(Value::as_str).map(str::to_string)
+    };
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => ApiError::Status {
+            status: status.as_u16(),
+            error: text(&map, "error").or_else(|| text(&map, "message")),
+            hint: text(&map, "hint").or_else(|| text(&map, "error").and(text(&map, "message"))),
+            code: text(&map, "code"),
+            non_json: None,
+        },
+        _ => ApiError::Status {
+            status: status.as_u16(),
+            error: None,
+            hint: None,
+            code: None,
+            non_json: Some(describe_body(content_type, body)),
+        },
+    }
+}
+
+fn token(value: Option<Value>) -> Result<ClientToken, ApiError> {
+    value.and_then(ClientToken::from_value).ok_or_else(|| {
+        ApiError::InvalidReply("the reply has no \"clientToken\" object with an id".into())
+    })
+}
+
+fn token_list(value: Option<Value>, key: &str) -> Result<Vec<ClientToken>, ApiError> {
+    let Some(Value::Array(items)) = value else {
+        return Err(ApiError::InvalidReply(format!(
+            "the reply has no \"{key}\" array"
+        )));
+    };
+    items.into_iter().map(|item| token(Some(item))).collect()
+}
+
+fn warnings(value: Option<&Value>) -> Vec<Warning> {
+    value
+        .and_then(|v| serde_json::from_value::<Vec<Warning>>(v.clone()).ok())
+        .unwrap_or_default()
+}
+
+fn with_value(reply: Map<String, Value>) -> Result<WithValue, ApiError> {
+    let value = match reply.get("token") {
+        Some(Value::String(v)) => v.clone(),
+        _ => {
+            return Err(ApiError::InvalidReply(
+                "the reply has no \"token\" value".into(),
+            ));
+        }
+    };
+    let warnings = warnings(reply.get("warnings"));
+    let token = token(reply.get("clientToken").cloned())?;
+    Ok(WithValue {
+        token,
+        value,
+        warnings,
+        raw: reply,
+    })
+}
+
+/// The innermost cause of a transport error: "Connection refused (os error 111)" says more
+/// than reqwest's "error sending request".
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    let text = current.to_string();
+    if text.contains("connection closed") || text.contains("IncompleteMessage") {
+        "the connection closed before a reply arrived".into()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_one_encoded_segment() {
+        assert_eq!(
+            token_url("http://h", "../x", ""),
+            "http://h/v1/client-tokens/..%2Fx"
+        );
+        assert_eq!(
+            token_url("http://h", "a b?c#d", "/token"),
+            "http://h/v1/client-tokens/a%20b%3Fc%23d/token"
+        );
+        assert_eq!(
+            token_url("http://h", "ct_9f8e", ""),
+            "http://h/v1/client-tokens/ct_9f8e"
+        );
+        assert!(check_id("..").is_err());
+        assert!(check_id("").is_err());
+        assert!(check_id("ct_1").is_ok());
+    }
+
+    #[test]
+    fn keys_never_show_in_debug() {
+        let key = ApiKey::new("rt_live_abcdefghijklmnop1234");
+        assert_eq!(format!("{key:?}"), "ApiKey(rt_live_****1234)");
+        assert_eq!(ApiKey::new("short").masked(), "****");
+    }
+
+    #[test]
+    fn error_bodies_are_read_json_or_not() {
+        let e = error_reply(
+            StatusCode::UNAUTHORIZED,
+            None,
+            br#"{"error":"Invalid API key","hint":"log in"}"#,
+        );
+        assert_eq!(e.to_string(), "401 Unauthorized: Invalid API key");
+        assert_eq!(e.server_hint(), Some("log in"));
+        let e = error_reply(
+            StatusCode::BAD_GATEWAY,
+            Some("text/html"),
+            b"<html><body>502</body></html>",
+        );
+        assert!(e.to_string().contains("not JSON (HTML: <html>"), "{e}");
+        let e = error_reply(
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            br#"{"error":"slow down","message":"wait","code":"X"}"#,
+        );
+        assert_eq!(e.server_hint(), Some("wait"));
+    }
+}

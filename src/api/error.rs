@@ -1,0 +1,98 @@
+//! What can go wrong talking to the API, typed so that the exit code and the advice can be
+//! chosen in one place (`crate::error`) rather than guessed from strings.
+
+use std::time::Duration;
+
+/// An error reply from the API, or a failure to get a usable one.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The server answered with an error status.
+    #[error("{status} {reason}: {message}", reason = status_reason(*status), message = self.message())]
+    Status {
+        status: u16,
+        /// `error` from the body, when the body was JSON with one.
+        error: Option<String>,
+        /// `hint`, or failing that `message`, from the body.
+        hint: Option<String>,
+        /// `code` from the body (429 replies sometimes carry one).
+        code: Option<String>,
+        /// A short description of a body that was not JSON (a proxy's HTML page, say).
+        non_json: Option<String>,
+    },
+    /// No reply within the timeout.
+    #[error("the server did not answer within {}s", .0.as_secs_f64())]
+    Timeout(Duration),
+    /// The connection could not be made, or broke before a reply arrived.
+    #[error("could not reach {url}: {detail}")]
+    Connect { url: String, detail: String },
+    /// A reply arrived but is not what the API sends.
+    #[error("unexpected reply from the server: {0}")]
+    InvalidReply(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::Status { error: Some(e), .. } => e.clone(),
+            ApiError::Status {
+                non_json: Some(body),
+                ..
+            } => format!("the reply was not JSON ({body})"),
+            ApiError::Status { .. } => "no error message in the reply".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The server's own advice, if it gave any.
+    pub fn server_hint(&self) -> Option<&str> {
+        match self {
+            ApiError::Status { hint, .. } => hint.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+fn status_reason(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        s if s >= 500 => "Server Error",
+        _ => "Error",
+    }
+}
+
+/// Describes a non-JSON body briefly: its kind and first words, never all of it.
+pub fn describe_body(content_type: Option<&str>, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return "empty body".into();
+    }
+    let kind = match content_type {
+        Some(ct) if ct.contains("html") => "HTML",
+        _ if trimmed.starts_with('<') => "HTML",
+        _ => "text",
+    };
+    let snippet: String = trimmed
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(80)
+        .collect();
+    format!("{kind}: {snippet}")
+}

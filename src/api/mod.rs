@@ -1,0 +1,10 @@
+//! The Runtype API client: `client` speaks HTTP, `types` shapes the JSON, `error` says what
+//! went wrong.
+
+pub mod client;
+pub mod error;
+pub mod types;
+
+pub use client::{ApiKey, Client, ClientOptions, HttpLog, check_id};
+pub use error::ApiError;
+pub use types::{ClientToken, TokenRequest};

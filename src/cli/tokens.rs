@@ -1,0 +1,302 @@
+//! `rtctl tokens …`: list, create, get, update, delete, rotate, value, conversations.
+
+use clap::{Args, Subcommand, ValueEnum};
+
+/// Manage client tokens
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    List(ListArgs),
+    Create(CreateArgs),
+    Get(GetArgs),
+    Update(UpdateArgs),
+    Delete(DeleteArgs),
+    Rotate(RotateArgs),
+    Value(ValueArgs),
+    Conversations(ConversationsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    Test,
+    Live,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Test => "test",
+            Environment::Live => "live",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PinMode {
+    Latest,
+    Published,
+}
+
+/// List client tokens
+///
+/// Newest first. Pages through the API 200 tokens at a time and prints as pages arrive.
+/// Filters apply before --limit: `--live --limit 5` shows five live tokens.
+///
+/// Examples:
+///   rtctl tokens list
+///   rtctl tokens list --all --environment live --active
+///   rtctl tokens list --all --json --jq '.[] | select(.isActive | not) | .id'
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ListArgs {
+    /// Show at most N tokens
+    #[arg(long, short = 'L', default_value_t = 50, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
+
+    /// Show every token (no limit)
+    #[arg(long, conflicts_with = "limit")]
+    pub all: bool,
+
+    /// Only tokens of this environment
+    #[arg(long, short = 'e', value_enum, value_name = "ENV")]
+    pub environment: Option<Environment>,
+
+    /// Only active tokens
+    #[arg(long, conflicts_with = "inactive")]
+    pub active: bool,
+
+    /// Only inactive tokens
+    #[arg(long)]
+    pub inactive: bool,
+
+    /// Show full token values in JSON instead of masking them
+    #[arg(long)]
+    pub reveal: bool,
+}
+
+/// Fields shared by create and update.
+#[derive(Debug, Args)]
+pub struct TokenFieldArgs {
+    /// Name of the token
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// An origin allowed to use the token: https://app.example.com, https://*.example.com, *
+    /// or native (repeatable)
+    #[arg(long = "origin", value_name = "ORIGIN")]
+    pub origins: Vec<String>,
+
+    /// A flow the token may run (repeatable)
+    #[arg(long = "flow", value_name = "ID")]
+    pub flows: Vec<String>,
+
+    /// An agent the token may run (repeatable)
+    #[arg(long = "agent", value_name = "ID")]
+    pub agents: Vec<String>,
+
+    /// The flow used when the widget names none
+    #[arg(long, value_name = "ID")]
+    pub default_flow: Option<String>,
+
+    /// Requests allowed per minute
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate_limit_per_minute: Option<u64>,
+
+    /// Requests allowed per hour
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate_limit_per_hour: Option<u64>,
+
+    /// Messages allowed in one session
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_messages_per_session: Option<u64>,
+
+    /// Minutes of inactivity before a session ends
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_idle_timeout_minutes: Option<u64>,
+
+    /// Widget configuration: a JSON object, or @FILE to read one from a file
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub config: Option<String>,
+
+    /// Legacy widget-version mode
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub pin_to_version: Option<PinMode>,
+
+    /// Release alias the token follows
+    #[arg(long, value_name = "ALIAS", conflicts_with = "target_version_id")]
+    pub target_alias: Option<String>,
+
+    /// Exact agent version (needs exactly one --agent)
+    #[arg(long, value_name = "ID")]
+    pub target_version_id: Option<String>,
+}
+
+/// Create a client token
+///
+/// Prints the new token's value once on stdout (with --json, an object that includes it);
+/// the server's warnings go to stderr. Without --environment the token is a test token.
+///
+/// Examples:
+///   rtctl tokens create --name "Docs widget" --origin https://docs.example.com --flow flow_123
+///   rtctl tokens create --name Shop --origin https://shop.example.com --agent agent_9 \
+///       --environment live --rate-limit-per-minute 20 --config @widget.json
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub fields: TokenFieldArgs,
+
+    /// test (for building; admits localhost) or live (for production)
+    #[arg(long, short = 'e', value_enum, value_name = "ENV")]
+    pub environment: Option<Environment>,
+
+    /// Product surface the token belongs to (fixed at creation)
+    #[arg(long, value_name = "ID")]
+    pub product_surface_id: Option<String>,
+}
+
+/// Show one client token
+///
+/// The token value is masked unless --reveal is given; `rtctl tokens value ID` prints it bare.
+///
+/// Examples:
+///   rtctl tokens get ct_9f8e7d6c5b4a3210
+///   rtctl tokens get ct_9f8e7d6c5b4a3210 --json --jq .allowedOrigins
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct GetArgs {
+    /// The token's id
+    #[arg(value_name = "ID")]
+    pub id: String,
+
+    /// Show the full token value instead of masking it
+    #[arg(long)]
+    pub reveal: bool,
+}
+
+/// Change a client token
+///
+/// Sends only the fields given; list flags (--origin, --flow, --agent) replace the whole list.
+/// The environment and product surface cannot change.
+///
+/// Examples:
+///   rtctl tokens update ct_9f8e7d6c5b4a3210 --name "Docs widget (v2)"
+///   rtctl tokens update ct_9f8e7d6c5b4a3210 --deactivate
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct UpdateArgs {
+    /// The token's id
+    #[arg(value_name = "ID")]
+    pub id: String,
+
+    #[command(flatten)]
+    pub fields: TokenFieldArgs,
+
+    /// Let the token be used again
+    #[arg(long, conflicts_with = "deactivate")]
+    pub activate: bool,
+
+    /// Stop the token from being used, without deleting it
+    #[arg(long)]
+    pub deactivate: bool,
+}
+
+/// Delete client tokens
+///
+/// Asks for confirmation on a terminal; --yes skips it. Without a terminal (or with
+/// --no-input) it refuses unless --yes is given.
+///
+/// Examples:
+///   rtctl tokens delete ct_9f8e7d6c5b4a3210
+///   rtctl tokens delete ct_9f8e7d6c5b4a3210 ct_0123456789abcdef --yes
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct DeleteArgs {
+    /// Ids of the tokens to delete
+    #[arg(value_name = "ID", required = true)]
+    pub ids: Vec<String>,
+
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// How rotate prints new values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RotateFormat {
+    /// The bare value, one per line
+    Value,
+    /// NAME=value, for an env file or a secret store
+    Env,
+}
+
+/// Issue a new value for client tokens
+///
+/// The previous value stops working immediately: every site using it must be given the new
+/// one. Prints the new value on stdout (bare; JSON with --json; NAME=value with --format env).
+/// Asks for confirmation on a terminal; --yes skips it.
+///
+/// Examples:
+///   rtctl tokens rotate ct_9f8e7d6c5b4a3210
+///   rtctl tokens rotate ct_9f8e7d6c5b4a3210 --yes --format env --env-var WIDGET_TOKEN >> "$GITHUB_ENV"
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct RotateArgs {
+    /// Ids of the tokens to rotate
+    #[arg(value_name = "ID", required = true)]
+    pub ids: Vec<String>,
+
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// How to print the new value
+    #[arg(long, value_enum, default_value_t = RotateFormat::Value, value_name = "FORMAT")]
+    pub format: RotateFormat,
+
+    /// Variable name for --format env
+    #[arg(long, default_value = "RUNTYPE_CLIENT_TOKEN", value_name = "NAME")]
+    pub env_var: String,
+}
+
+/// Print a token's value
+///
+/// Prints the bare value and a newline, nothing else, for use in $(…).
+///
+/// Examples:
+///   export WIDGET_TOKEN=$(rtctl tokens value ct_9f8e7d6c5b4a3210)
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ValueArgs {
+    /// The token's id
+    #[arg(value_name = "ID")]
+    pub id: String,
+}
+
+/// List a token's conversations
+///
+/// Newest first.
+///
+/// Examples:
+///   rtctl tokens conversations ct_9f8e7d6c5b4a3210
+///   rtctl tokens conversations ct_9f8e7d6c5b4a3210 --flow flow_123 --all --json
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ConversationsArgs {
+    /// The token's id
+    #[arg(value_name = "ID")]
+    pub id: String,
+
+    /// Only conversations of this flow
+    #[arg(long, value_name = "ID")]
+    pub flow: Option<String>,
+
+    /// Show at most N conversations
+    #[arg(long, short = 'L', default_value_t = 20, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
+
+    /// Show every conversation
+    #[arg(long, conflicts_with = "limit")]
+    pub all: bool,
+}

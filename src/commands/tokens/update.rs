@@ -1,0 +1,34 @@
+//! `rtctl tokens update ID`: a partial update of the fields given.
+
+use serde_json::json;
+
+use super::create::show_warnings;
+use super::{check_ids, describe, request_from, token_json};
+use crate::cli::tokens::UpdateArgs;
+use crate::commands::Context;
+use crate::error::CliError;
+use crate::output::Format;
+
+pub async fn run(ctx: &Context, args: UpdateArgs) -> Result<(), CliError> {
+    check_ids([&args.id])?;
+    let printer = &ctx.printer;
+    let mut request = request_from(&args.fields, printer)?;
+    if args.activate {
+        request.is_active = Some(true);
+    } else if args.deactivate {
+        request.is_active = Some(false);
+    }
+    if request.is_empty() {
+        return Err(
+            CliError::usage("nothing to update: give at least one field to change")
+                .with_hint("see rtctl tokens update --help"),
+        );
+    }
+    let (token, warnings) = ctx.client()?.update(&args.id, &request).await?;
+    show_warnings(printer, &warnings);
+    printer.note(&format!("Updated {}.", describe(&token)));
+    if printer.format == Format::Json {
+        printer.json(&json!({ "clientToken": token_json(&token, false), "warnings": warnings }))?;
+    }
+    Ok(())
+}
