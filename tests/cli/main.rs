@@ -2,6 +2,7 @@
 //! test talks over real HTTP on loopback: to an emulator started in-process on
 //! `127.0.0.1:0`, or to the real `rtctl` binary.
 
+mod harness;
 mod support;
 
 mod emulator_binary;
@@ -10,3 +11,5 @@ mod emulator_faults;
 mod emulator_pagination;
 mod emulator_persistence;
 mod emulator_tokens;
+mod prompts;
+mod tokens;

@@ -27,14 +27,16 @@ pub async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     let mut shown: u64 = 0;
     let mut offset: u64 = 0;
     let mut cut_short = false;
-    'pages: loop {
+    loop {
         let page = client.list_page(PAGE, offset).await?;
         let received = page.tokens.len();
         let mut rows = Vec::new();
+        let mut limit_reached = false;
         for (index, token) in page.tokens.iter().enumerate() {
             if limit.is_some_and(|l| shown >= l) {
                 cut_short = index < received || page.has_more.unwrap_or(true);
-                break 'pages;
+                limit_reached = true;
+                break;
             }
             if !wanted(token) {
                 continue;
@@ -53,10 +55,14 @@ pub async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
         // A server that ignored `limit` sent everything; otherwise follow `hasMore`, or,
         // where a deployment omits it, stop at the first short page.
         let more = page.paginated && page.has_more.unwrap_or(received == PAGE as usize);
-        if !more || received == 0 {
+        if limit_reached || !more || received == 0 {
             break;
         }
         offset += received as u64;
+        if limit.is_some_and(|l| shown >= l) {
+            cut_short = true; // the limit filled exactly at a page's end, and more pages follow
+            break;
+        }
     }
     if let Some(array) = json {
         array.finish()?;

@@ -1,0 +1,243 @@
+//! Running the real `rtctl` binary against an emulator: the emulator lives on a runtime the
+//! test owns, the binary is a child process talking to it over loopback HTTP.
+
+#![allow(dead_code)]
+
+use std::process::{Command, Stdio};
+
+use rtctl::emulator::{self, Config, DEFAULT_API_KEY, RunningEmulator, Seed};
+use serde_json::{Value, json};
+
+use crate::support::Reply;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_rtctl");
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout, stderr and exit code in one text, with ids, values, times and ports replaced
+    /// by placeholders so snapshots are stable.
+    pub fn snapshot(&self) -> String {
+        normalize(&format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        ))
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+
+    #[track_caller]
+    pub fn expect(&self, code: i32) -> &Run {
+        assert_eq!(self.code, code, "unexpected exit code: {self:#?}");
+        self
+    }
+}
+
+pub fn normalize(text: &str) -> String {
+    let rules = [
+        (r"ct_(test|live)_[A-Za-z0-9]{32}", "ct_${1}_[VALUE]"),
+        (r"ct_[0-9a-f]{16}", "[ID]"),
+        (r"conv_[0-9a-f]{16}", "[CONV]"),
+        (r"\*\*\*\*[A-Za-z0-9]{4}", "****[HINT]"),
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]"),
+        (r"http://127\.0\.0\.1:\d+", "[URL]"),
+        (r"fault f_[0-9a-f]{8}", "fault [FAULT]"),
+    ];
+    let mut out = text.to_string();
+    for (pattern, replacement) in rules {
+        out = regex_lite::Regex::new(pattern)
+            .unwrap()
+            .replace_all(&out, replacement)
+            .into_owned();
+    }
+    out
+}
+
+/// An emulator for binary tests, on a runtime of its own.
+pub struct Server {
+    pub runtime: tokio::runtime::Runtime,
+    emulator: Option<RunningEmulator>,
+    pub url: String,
+    pub key: String,
+}
+
+impl Server {
+    pub fn demo() -> Server {
+        Server::with(Config::default())
+    }
+
+    pub fn empty() -> Server {
+        Server::with(Config {
+            seed: Seed::None,
+            ..Config::default()
+        })
+    }
+
+    pub fn with(config: Config) -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let key = config
+            .api_keys
+            .first()
+            .cloned()
+            .unwrap_or(DEFAULT_API_KEY.to_string());
+        let emulator = runtime.block_on(emulator::start(config)).unwrap();
+        Server {
+            url: emulator.url(),
+            emulator: Some(emulator),
+            runtime,
+            key,
+        }
+    }
+
+    /// Runs `rtctl ARGS` with this server's URL and key in the environment, no stdin.
+    pub fn rtctl(&self, args: &[&str]) -> Run {
+        self.rtctl_env(args, &[])
+    }
+
+    pub fn rtctl_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUNTYPE_API_URL", &self.url)
+            .env("RUNTYPE_API_KEY", &self.key)
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let output = command.output().expect("rtctl runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// A direct API call, to set up or check state without going through rtctl.
+    pub fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
+        let url = format!("{}{path}", self.url);
+        let key = self.key.clone();
+        self.runtime.block_on(async move {
+            let mut request = crate::support::http().request(method, url).bearer_auth(key);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.unwrap();
+            Reply {
+                status: response.status().as_u16(),
+                headers: response.headers().clone(),
+                text: response.text().await.unwrap(),
+            }
+        })
+    }
+
+    pub fn token(&self, id: &str) -> Reply {
+        self.api(
+            reqwest::Method::GET,
+            &format!("/v1/client-tokens/{id}"),
+            None,
+        )
+    }
+
+    pub fn value_of(&self, id: &str) -> String {
+        let reply = self.api(
+            reqwest::Method::GET,
+            &format!("/v1/client-tokens/{id}/token"),
+            None,
+        );
+        reply.expect(200)["token"].as_str().unwrap().to_string()
+    }
+
+    pub fn tokens(&self) -> Vec<Value> {
+        let reply = self.api(reqwest::Method::GET, "/v1/client-tokens", None);
+        reply.expect(200)["clientTokens"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    pub fn id_of(&self, name: &str) -> String {
+        self.tokens()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("no token named {name}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Creates a token directly; returns its id.
+    pub fn create(&self, name: &str, extra: Value) -> String {
+        let mut body = json!({"name": name, "allowedOrigins": ["https://app.example.com"], "flowIds": ["flow_1"]});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let reply = self.api(reqwest::Method::POST, "/v1/client-tokens", Some(body));
+        reply.expect(201)["clientToken"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    pub fn fault(&self, spec: Value) {
+        let url = format!("{}/__emulator/faults", self.url);
+        self.runtime.block_on(async move {
+            let reply = crate::support::http()
+                .post(url)
+                .json(&spec)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), 201);
+        });
+    }
+
+    /// Requests the emulator received, as `METHOD PATH` lines.
+    pub fn journal(&self) -> Vec<String> {
+        let url = format!("{}/__emulator/requests", self.url);
+        let body: Value = self.runtime.block_on(async move {
+            crate::support::http()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        body["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["method"].as_str().unwrap(),
+                    e["path"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(e) = self.emulator.take() {
+            self.runtime.block_on(e.shutdown());
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Confirmation prompts answered through a real pseudo-terminal. `script` (util-linux, part
+//! of every Debian and most Linux systems) runs rtctl on a pty and forwards our stdin to it,
+//! so dialoguer sees a terminal exactly as it would for a person.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::harness::{BIN, Server};
+
+/// Runs `rtctl ARGS` on a pty, waits for the `[y/N]` prompt, types `answer`, and returns the
+/// exit code and everything the terminal showed.
+fn answer_prompt(server: &Server, args: &[&str], answer: &str) -> (i32, String) {
+    let command = std::iter::once(BIN)
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("RUNTYPE_API_URL", &server.url)
+        .env("RUNTYPE_API_KEY", &server.key)
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script(1) from util-linux is installed");
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut screen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !String::from_utf8_lossy(&screen).contains("[y/N]") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(chunk) => screen.extend(chunk),
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "no prompt appeared; the terminal showed: {}",
+                    String::from_utf8_lossy(&screen)
+                );
+            }
+        }
+    }
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let status = child.wait().unwrap();
+    drop(child.stdin.take());
+    reader.join().unwrap();
+    screen.extend(rx.try_iter().flatten());
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&screen).into_owned(),
+    )
+}
+
+#[test]
+fn rotate_asks_naming_the_token_and_yes_rotates() {
+    let server = Server::demo();
+    let id = server.id_of("Marketing site widget");
+    let old = server.value_of(&id);
+    let (code, screen) = answer_prompt(&server, &["tokens", "rotate", &id], "y");
+    assert_eq!(code, 0, "{screen}");
+    for shown in [
+        id.as_str(),
+        "\"Marketing site widget\"",
+        "live token",
+        "https://www.example.com, https://example.com",
+        "2 conversations",
+        "stops working immediately",
+    ] {
+        assert!(screen.contains(shown), "prompt lacks {shown:?}: {screen}");
+    }
+    let new = server.value_of(&id);
+    assert_ne!(new, old);
+    assert!(screen.contains(&new), "the new value is printed: {screen}");
+}
+
+#[test]
+fn answering_no_cancels_with_exit_3_and_changes_nothing() {
+    let server = Server::demo();
+    let id = server.id_of("Docs assistant");
+    let old = server.value_of(&id);
+    let (code, screen) = answer_prompt(&server, &["tokens", "rotate", &id], "n");
+    assert_eq!(code, 3, "{screen}");
+    assert!(screen.contains("cancelled"), "{screen}");
+    assert_eq!(server.value_of(&id), old);
+    let (code, _) = answer_prompt(&server, &["tokens", "delete", &id], "n");
+    assert_eq!(code, 3);
+    server.token(&id).expect(200);
+    let (code, screen) = answer_prompt(&server, &["tokens", "delete", &id], "y");
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("cannot be undone"), "{screen}");
+    server.token(&id).expect(404);
+}

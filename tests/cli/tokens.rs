@@ -1,0 +1,708 @@
+//! `rtctl tokens …` run as a user would: the real binary against the emulator.
+
+use insta::assert_snapshot;
+use reqwest::Method;
+use rtctl::emulator::Config;
+use serde_json::{Value, json};
+
+use crate::harness::Server;
+
+// ---- list -------------------------------------------------------------------------------
+
+#[test]
+fn list_piped_is_tsv_without_header() {
+    let server = Server::demo();
+    let run = server.rtctl(&["tokens", "list"]);
+    run.expect(0);
+    assert_snapshot!("list_tsv", run.snapshot());
+    assert!(run.stdout.lines().all(|l| l.split('\t').count() == 7));
+}
+
+#[test]
+fn list_json_is_one_array_with_values_masked() {
+    let server = Server::demo();
+    let run = server.rtctl(&["tokens", "list", "--json"]);
+    let tokens = run.expect(0).json();
+    let tokens = tokens.as_array().unwrap();
+    assert_eq!(tokens.len(), 6);
+    for token in tokens {
+        match &token["tokenValue"] {
+            Value::Null => assert_eq!(token["name"], "Legacy help widget"),
+            Value::String(v) => assert!(v.contains("****"), "unmasked value {v}"),
+            other => panic!("{other}"),
+        }
+    }
+    let revealed = server
+        .rtctl(&["tokens", "list", "--json", "--reveal"])
+        .json();
+    let id = server.id_of("Mobile app");
+    let mobile = revealed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(mobile["tokenValue"], json!(server.value_of(&id)));
+}
+
+#[test]
+fn list_filters_and_limits() {
+    let server = Server::demo();
+    let names = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["tokens", "list", "--jq", ".[].name"];
+        all.extend_from_slice(args);
+        server
+            .rtctl(&all)
+            .expect(0)
+            .stdout
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        names(&["--environment", "test"]),
+        ["Staging playground", "Old checkout widget"]
+    );
+    assert_eq!(names(&["--inactive"]), ["Old checkout widget"]);
+    assert_eq!(
+        names(&["--environment", "live", "--active", "--limit", "2"]),
+        ["Mobile app", "Docs assistant"]
+    );
+    let run = server.rtctl(&["tokens", "list", "--limit", "2"]);
+    assert_eq!(run.expect(0).stdout.lines().count(), 2);
+    assert!(
+        run.stderr.contains("Showing the first 2; use --all"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        server
+            .rtctl(&["tokens", "list", "--all"])
+            .stdout
+            .lines()
+            .count(),
+        6
+    );
+    server
+        .rtctl(&["tokens", "list", "--all", "--limit", "3"])
+        .expect(2);
+    server.rtctl(&["tokens", "list", "--limit", "0"]).expect(2);
+    server
+        .rtctl(&["tokens", "list", "--active", "--inactive"])
+        .expect(2);
+}
+
+#[test]
+fn list_pages_through_more_than_two_hundred_tokens() {
+    let server = Server::empty();
+    server.runtime.block_on(async {
+        let http = crate::support::http();
+        let posts = (0..205).map(|i| {
+            http.post(format!("{}/v1/client-tokens", server.url))
+                .bearer_auth(&server.key)
+                .json(&json!({"name": format!("t{i:03}"), "allowedOrigins": ["https://a.com"], "flowIds": ["f"]}))
+                .send()
+        });
+        for reply in futures_util::future::join_all(posts).await {
+            assert_eq!(reply.unwrap().status(), 201);
+        }
+    });
+    let run = server.rtctl(&["tokens", "list", "--all", "--json"]);
+    assert_eq!(run.expect(0).json().as_array().unwrap().len(), 205);
+    let pages: Vec<_> = server
+        .journal()
+        .into_iter()
+        .filter(|r| r == "GET /v1/client-tokens")
+        .collect();
+    assert_eq!(pages.len(), 2, "two pages of 200");
+}
+
+#[test]
+fn empty_list_succeeds_quietly() {
+    let server = Server::empty();
+    let run = server.rtctl(&["tokens", "list"]);
+    assert_snapshot!("list_empty", run.snapshot());
+    assert_eq!(
+        server.rtctl(&["tokens", "list", "--json"]).expect(0).stdout,
+        "[]\n"
+    );
+}
+
+#[test]
+fn jq_filters_in_process_and_bad_filters_are_usage_errors() {
+    let server = Server::demo();
+    let run = server.rtctl(&[
+        "tokens",
+        "list",
+        "--jq",
+        "map(select(.isActive | not)) | length",
+    ]);
+    assert_eq!(run.expect(0).stdout, "1\n");
+    let requests = server.journal().len();
+    let run = server.rtctl(&["tokens", "list", "--jq", ".[ | nope"]);
+    run.expect(2);
+    assert!(
+        run.stderr.starts_with("error: invalid --jq expression"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        server.journal().len(),
+        requests,
+        "no request for a broken filter"
+    );
+}
+
+// ---- create -----------------------------------------------------------------------------
+
+#[test]
+fn create_prints_the_value_once_and_says_it_made_a_test_token() {
+    let server = Server::empty();
+    let run = server.rtctl(&[
+        "tokens",
+        "create",
+        "--name",
+        "Docs widget",
+        "--origin",
+        "HTTPS://Docs.Example.com/",
+        "--flow",
+        "flow_1",
+    ]);
+    assert_snapshot!("create_default_env", run.snapshot());
+    let value = run.stdout.trim();
+    let tokens = server.tokens();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(
+        tokens[0]["allowedOrigins"],
+        json!(["https://docs.example.com"]),
+        "normalised"
+    );
+    assert_eq!(tokens[0]["environment"], "test");
+    assert_eq!(server.value_of(tokens[0]["id"].as_str().unwrap()), value);
+}
+
+#[test]
+fn create_with_every_field_and_warnings_on_stderr() {
+    let server = Server::empty();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("widget.json");
+    std::fs::write(&config, r#"{"welcomeMessage": "Hi"}"#).unwrap();
+    let config_arg = format!("@{}", config.display());
+    let run = server.rtctl(&[
+        "tokens",
+        "create",
+        "--name",
+        "Everything",
+        "--origin",
+        "*",
+        "--agent",
+        "agent_1",
+        "--environment",
+        "live",
+        "--rate-limit-per-minute",
+        "5",
+        "--rate-limit-per-hour",
+        "50",
+        "--max-messages-per-session",
+        "20",
+        "--session-idle-timeout-minutes",
+        "15",
+        "--config",
+        &config_arg,
+        "--target-version-id",
+        "ver_1",
+        "--product-surface-id",
+        "ps_1",
+        "--json",
+    ]);
+    let body = run.expect(0).json();
+    assert!(body["token"].as_str().unwrap().starts_with("ct_live_"));
+    assert!(run.stderr.contains("warning: security:"), "{}", run.stderr);
+    let token = &body["clientToken"];
+    assert_eq!(token["rateLimitPerHour"], 50);
+    assert_eq!(token["config"], json!({"welcomeMessage": "Hi"}));
+    assert_eq!(token["targetVersionId"], "ver_1");
+    assert_eq!(token["productSurfaceId"], "ps_1");
+    assert!(!run.stderr.contains("no --environment"));
+}
+
+#[test]
+fn create_rejects_bad_input_before_any_request() {
+    let server = Server::empty();
+    let base = [
+        "tokens",
+        "create",
+        "--name",
+        "x",
+        "--origin",
+        "https://a.com",
+    ];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (base.to_vec(), "--flow or --agent"),
+        (
+            vec![
+                "tokens",
+                "create",
+                "--origin",
+                "https://a.com",
+                "--flow",
+                "f",
+            ],
+            "--name",
+        ),
+        (
+            vec!["tokens", "create", "--name", "x", "--flow", "f"],
+            "--origin",
+        ),
+        (
+            [
+                &base[..],
+                &["--flow", "f", "--origin", "https://a.com/path"],
+            ]
+            .concat(),
+            "no path",
+        ),
+        (
+            [&base[..], &["--flow", "f", "--origin", "https://a.com?q=1"]].concat(),
+            "query",
+        ),
+        (
+            [&base[..], &["--flow", "f", "--origin", ""]].concat(),
+            "empty",
+        ),
+        (
+            [
+                &base[..],
+                &["--flow", "f", "--origin", "https://user@a.com"],
+            ]
+            .concat(),
+            "credentials",
+        ),
+        (
+            [&base[..], &["--flow", "f", "--rate-limit-per-minute", "0"]].concat(),
+            "--rate-limit-per-minute",
+        ),
+        (
+            [&base[..], &["--flow", "f", "--rate-limit-per-hour", "abc"]].concat(),
+            "--rate-limit-per-hour",
+        ),
+        (
+            [&base[..], &["--flow", "f", "--config", "{oops"]].concat(),
+            "--config",
+        ),
+        (
+            [&base[..], &["--flow", "f", "--config", "[1]"]].concat(),
+            "not an object",
+        ),
+        (
+            [
+                &base[..],
+                &["--flow", "f", "--config", "@/nonexistent.json"],
+            ]
+            .concat(),
+            "--config",
+        ),
+        (
+            [
+                &base[..],
+                &[
+                    "--agent",
+                    "a",
+                    "--target-alias",
+                    "p",
+                    "--target-version-id",
+                    "v",
+                ],
+            ]
+            .concat(),
+            "--target",
+        ),
+        (
+            [
+                &base[..],
+                &["--agent", "a", "--agent", "b", "--target-version-id", "v"],
+            ]
+            .concat(),
+            "exactly one --agent",
+        ),
+        (
+            [&base[..], &["--flow", "f", "--environment", "prod"]].concat(),
+            "--environment",
+        ),
+        (
+            [&base[..], &["--flow", "f", "--name", ""]].concat(),
+            "--name",
+        ),
+    ];
+    for (args, named) in cases {
+        let run = server.rtctl(&args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(
+            run.stderr.contains(named),
+            "{args:?} should name {named}: {}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty());
+    }
+    assert!(
+        server.journal().is_empty(),
+        "invalid input costs no request"
+    );
+}
+
+// ---- get, value -------------------------------------------------------------------------
+
+#[test]
+fn get_shows_a_masked_record_and_json_passes_unknown_fields_through() {
+    let server = Server::demo();
+    let id = server.id_of("Marketing site widget");
+    let run = server.rtctl(&["tokens", "get", &id]);
+    assert_snapshot!("get_tsv", run.snapshot());
+    let json = server.rtctl(&["tokens", "get", &id, "--json"]).json();
+    assert!(json["tokenValue"].as_str().unwrap().contains("****"));
+    assert_eq!(json["conversationCount"], 2);
+    let revealed = server
+        .rtctl(&["tokens", "get", &id, "--json", "--reveal"])
+        .json();
+    assert_eq!(revealed["tokenValue"], json!(server.value_of(&id)));
+    let origins = server.rtctl(&["tokens", "get", &id, "--jq", ".allowedOrigins[]"]);
+    assert_eq!(
+        origins.stdout,
+        "https://www.example.com\nhttps://example.com\n"
+    );
+}
+
+#[test]
+fn value_prints_only_the_value() {
+    let server = Server::demo();
+    let id = server.id_of("Docs assistant");
+    let run = server.rtctl(&["tokens", "value", &id]);
+    assert_eq!(run.expect(0).stdout, format!("{}\n", server.value_of(&id)));
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn value_of_a_legacy_token_points_at_rotate() {
+    let server = Server::demo();
+    let id = server.id_of("Legacy help widget");
+    let run = server.rtctl(&["tokens", "value", &id]);
+    assert_snapshot!("value_legacy", run.snapshot());
+    assert!(
+        run.stderr
+            .contains(&format!("hint: rtctl tokens rotate {id}"))
+    );
+}
+
+#[test]
+fn unknown_ids_exit_5_and_invalid_ids_exit_2() {
+    let server = Server::demo();
+    for args in [
+        vec!["tokens", "get", "ct_0000000000000000"],
+        vec!["tokens", "value", "ct_0000000000000000"],
+        vec!["tokens", "update", "ct_0000000000000000", "--name", "x"],
+        vec!["tokens", "delete", "ct_0000000000000000", "--yes"],
+        vec!["tokens", "rotate", "ct_0000000000000000", "--yes"],
+        vec!["tokens", "conversations", "ct_0000000000000000"],
+    ] {
+        let run = server.rtctl(&args);
+        assert_eq!(run.code, 5, "{args:?}: {run:?}");
+        assert!(run.stderr.contains("404 Not Found"), "{}", run.stderr);
+    }
+    assert_snapshot!(
+        "get_not_found",
+        server
+            .rtctl(&["tokens", "get", "ct_0000000000000000"])
+            .snapshot()
+    );
+    for id in ["..", "."] {
+        server.rtctl(&["tokens", "get", id]).expect(2);
+    }
+    // An id with a slash stays one path segment: it is unknown, not another endpoint.
+    server
+        .rtctl(&["tokens", "get", "x/../../client-tokens"])
+        .expect(5);
+}
+
+// ---- update -----------------------------------------------------------------------------
+
+#[test]
+fn update_changes_only_the_given_fields() {
+    let server = Server::demo();
+    let id = server.id_of("Staging playground");
+    let before = server.token(&id).expect(200)["clientToken"].clone();
+    let run = server.rtctl(&[
+        "tokens",
+        "update",
+        &id,
+        "--name",
+        "Staging",
+        "--deactivate",
+        "--rate-limit-per-hour",
+        "99",
+    ]);
+    assert_snapshot!("update", run.snapshot());
+    let after = server.token(&id).expect(200)["clientToken"].clone();
+    assert_eq!(after["name"], "Staging");
+    assert_eq!(after["isActive"], false);
+    assert_eq!(after["rateLimitPerHour"], 99);
+    for same in ["allowedOrigins", "flowIds", "config", "rateLimitPerMinute"] {
+        assert_eq!(after[same], before[same], "{same} changed");
+    }
+    let json = server
+        .rtctl(&["tokens", "update", &id, "--activate", "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(json["clientToken"]["isActive"], true);
+    let run = server.rtctl(&["tokens", "update", &id]);
+    run.expect(2);
+    assert!(run.stderr.contains("nothing to update"));
+    server
+        .rtctl(&["tokens", "update", &id, "--activate", "--deactivate"])
+        .expect(2);
+}
+
+// ---- delete, rotate ---------------------------------------------------------------------
+
+#[test]
+fn destructive_commands_refuse_without_a_terminal_before_any_request() {
+    let server = Server::demo();
+    let id = server.id_of("Mobile app");
+    let before = server.value_of(&id);
+    let journal_before = server.journal().len();
+    for verb in ["rotate", "delete"] {
+        let run = server.rtctl(&["tokens", verb, &id]);
+        assert_snapshot!(format!("{verb}_refused"), run.snapshot());
+        let run = server.rtctl(&["tokens", verb, &id, "--no-input"]);
+        run.expect(2);
+    }
+    assert_eq!(
+        server.journal().len(),
+        journal_before,
+        "not a single request"
+    );
+    assert_eq!(server.value_of(&id), before);
+}
+
+#[test]
+fn delete_with_yes() {
+    let server = Server::demo();
+    let id = server.id_of("Old checkout widget");
+    let run = server.rtctl(&["tokens", "delete", &id, "--yes"]);
+    assert_snapshot!("delete_yes", run.snapshot());
+    server.token(&id).expect(404);
+}
+
+#[test]
+fn deleting_several_reports_each_and_fails_if_any_failed() {
+    let server = Server::demo();
+    let a = server.id_of("Old checkout widget");
+    let b = server.id_of("Mobile app");
+    let run = server.rtctl(&[
+        "tokens",
+        "delete",
+        &a,
+        "ct_0000000000000000",
+        &b,
+        "--yes",
+        "--json",
+    ]);
+    run.expect(1);
+    let results = run.json();
+    assert_eq!(results.as_array().unwrap().len(), 3);
+    assert_eq!(results[0]["ok"], true);
+    assert_eq!(results[1]["ok"], false);
+    assert!(results[1]["error"].as_str().unwrap().contains("404"));
+    assert_eq!(results[2]["ok"], true);
+    assert!(
+        run.stderr.contains("1 of 3 tokens could not be deleted"),
+        "{}",
+        run.stderr
+    );
+    server.token(&a).expect(404);
+    server.token(&b).expect(404);
+}
+
+#[test]
+fn rotate_prints_the_new_value_in_each_format() {
+    let server = Server::demo();
+    let id = server.id_of("Marketing site widget");
+    let old = server.value_of(&id);
+    let run = server.rtctl(&["tokens", "rotate", &id, "--yes"]);
+    assert_snapshot!("rotate_yes", run.snapshot());
+    let new = server.value_of(&id);
+    assert_ne!(new, old);
+    assert_eq!(run.stdout, format!("{new}\n"));
+
+    let run = server.rtctl(&[
+        "tokens",
+        "rotate",
+        &id,
+        "--yes",
+        "--format",
+        "env",
+        "--env-var",
+        "WIDGET_TOKEN",
+    ]);
+    assert_eq!(
+        run.expect(0).stdout,
+        format!("WIDGET_TOKEN={}\n", server.value_of(&id))
+    );
+
+    let run = server.rtctl(&["tokens", "rotate", &id, "--yes", "--json"]);
+    let results = run.expect(0).json();
+    assert_eq!(
+        results,
+        json!([{"id": id, "name": "Marketing site widget", "ok": true, "value": server.value_of(&id)}])
+    );
+
+    let other = server.id_of("Docs assistant");
+    server
+        .rtctl(&["tokens", "rotate", &id, &other, "--yes", "--format", "env"])
+        .expect(2);
+    server
+        .rtctl(&[
+            "tokens",
+            "rotate",
+            &id,
+            "--yes",
+            "--format",
+            "env",
+            "--env-var",
+            "1BAD",
+        ])
+        .expect(2);
+}
+
+// ---- conversations ----------------------------------------------------------------------
+
+#[test]
+fn conversations_filter_limit_and_json() {
+    let server = Server::demo();
+    let id = server.id_of("Marketing site widget");
+    let run = server.rtctl(&["tokens", "conversations", &id]);
+    assert_snapshot!("conversations_tsv", run.snapshot());
+    assert_eq!(
+        server
+            .rtctl(&["tokens", "conversations", &id, "--limit", "1"])
+            .stdout
+            .lines()
+            .count(),
+        1
+    );
+    let none = server.rtctl(&[
+        "tokens",
+        "conversations",
+        &id,
+        "--flow",
+        "flow_other",
+        "--json",
+    ]);
+    assert_eq!(none.expect(0).stdout, "[]\n");
+    let all = server
+        .rtctl(&["tokens", "conversations", &id, "--all", "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    let filtered = server.journal();
+    assert!(filtered.iter().any(|r| r.ends_with("/conversations")));
+}
+
+// ---- authentication and failures --------------------------------------------------------
+
+#[test]
+fn a_missing_or_rejected_key_exits_4() {
+    let server = Server::demo();
+    let run = server.rtctl_env(&["tokens", "list"], &[("RUNTYPE_API_KEY", "")]);
+    assert_snapshot!("no_key", run.snapshot());
+    let run = server.rtctl_env(&["tokens", "list"], &[("RUNTYPE_API_KEY", "rt_test_wrong")]);
+    assert_snapshot!("bad_key", run.snapshot());
+    assert!(
+        !run.stderr.contains("rt_test_wrong"),
+        "the key is never printed"
+    );
+}
+
+#[test]
+fn a_read_only_key_can_read_but_writes_exit_4() {
+    let server = Server::with(Config {
+        read_only_keys: vec!["rt_test_reader".into()],
+        ..Config::default()
+    });
+    let reader = [("RUNTYPE_API_KEY", "rt_test_reader")];
+    server.rtctl_env(&["tokens", "list"], &reader).expect(0);
+    let id = server.id_of("Mobile app");
+    for args in [
+        vec![
+            "tokens",
+            "create",
+            "--name",
+            "x",
+            "--origin",
+            "https://a.com",
+            "--flow",
+            "f",
+        ],
+        vec!["tokens", "update", &id, "--name", "x"],
+        vec!["tokens", "rotate", &id, "--yes"],
+        vec!["tokens", "delete", &id, "--yes"],
+    ] {
+        let run = server.rtctl_env(&args, &reader);
+        assert_eq!(run.code, 4, "{args:?}: {run:?}");
+        assert!(run.stderr.contains("403 Forbidden"), "{}", run.stderr);
+        assert!(run.stderr.contains("CLIENT_TOKENS:WRITE"), "{}", run.stderr);
+    }
+    server.token(&id).expect(200);
+}
+
+#[test]
+fn server_errors_garbage_and_timeouts_exit_1() {
+    let server = Server::demo();
+    server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "status": 500}));
+    assert_snapshot!("server_500", server.rtctl(&["tokens", "list"]).snapshot());
+    server.fault(
+        json!({"method": "GET", "path": "/v1/client-tokens", "status": 502, "garbage": true}),
+    );
+    assert_snapshot!("proxy_html", server.rtctl(&["tokens", "list"]).snapshot());
+    server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "garbage": true}));
+    assert_snapshot!("garbage_200", server.rtctl(&["tokens", "list"]).snapshot());
+    server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "delayMs": 3000}));
+    let run = server.rtctl(&["tokens", "list", "--timeout", "1"]);
+    assert_snapshot!("timeout", run.snapshot());
+}
+
+#[test]
+fn a_server_that_is_not_there_exits_1() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let server = Server::empty();
+    let run = server.rtctl_env(&["tokens", "list"], &[("RUNTYPE_API_URL", &url)]);
+    run.expect(1);
+    assert!(run.stderr.contains("could not reach"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("hint: check the API URL"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn plain_http_to_another_host_is_refused() {
+    let server = Server::empty();
+    let run = server.rtctl_env(
+        &["tokens", "list"],
+        &[("RUNTYPE_API_URL", "http://api.example.com")],
+    );
+    assert_snapshot!("plain_http_refused", run.snapshot());
+}
+
+#[test]
+fn verbose_logs_requests_without_the_key() {
+    let server = Server::demo();
+    let run = server.rtctl(&["tokens", "list", "-v"]);
+    run.expect(0);
+    assert!(run.stderr.contains("> GET "), "{}", run.stderr);
+    assert!(run.stderr.contains("authorization: Bearer <redacted>"));
+    assert!(!run.stderr.contains(&server.key));
+    let _ = server.api(Method::GET, "/v1/client-tokens", None);
+}
