@@ -137,8 +137,14 @@ impl Printer {
     }
 
     /// Rows for people (a table that fits the terminal) or for pipes (tab-separated, no
-    /// header, nothing truncated).
-    pub fn table(&self, headers: &[&str], rows: &[Vec<String>]) -> Result<(), CliError> {
+    /// header, nothing truncated). On a terminal only the columns in `wrap` may wrap: ids,
+    /// states and times stay whole, so they can be read and copied.
+    pub fn table(
+        &self,
+        headers: &[&str],
+        rows: &[Vec<String>],
+        wrap: &[usize],
+    ) -> Result<(), CliError> {
         let mut out = io::stdout().lock();
         if self.format == Format::Table {
             if rows.is_empty() {
@@ -149,11 +155,25 @@ impl Printer {
                 .load_preset(comfy_table::presets::NOTHING)
                 .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
                 .set_header(headers.iter().map(|h| h.to_uppercase()));
-            if let Some(width) = terminal_width() {
-                table.set_width(width);
-            }
             for row in rows {
                 table.add_row(row);
+            }
+            for (index, column) in table.column_iter_mut().enumerate() {
+                if !wrap.contains(&index) {
+                    column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+                }
+            }
+            // Fit the terminal, unless the whole columns leave the wrapping ones too little
+            // room: then long lines read better than text shredded a few letters a line.
+            if let Some(width) = terminal_width() {
+                let fixed: usize = (0..headers.len())
+                    .filter(|i| !wrap.contains(i))
+                    .map(|i| column_width(headers, rows, i) + 2)
+                    .sum();
+                let room = usize::from(width).saturating_sub(fixed);
+                if room >= MIN_WRAP_WIDTH * wrap.len().max(1) {
+                    table.set_width(width);
+                }
             }
             for line in table.lines() {
                 writeln!(out, "{}", line.trim_end()).map_err(write_error)?;
@@ -182,7 +202,7 @@ impl Printer {
             }
             out.flush().map_err(write_error)
         } else {
-            self.table(&["field", "value"], &rows)
+            self.table(&["field", "value"], &rows, &[])
         }
     }
 
@@ -271,6 +291,19 @@ impl JsonArray<'_> {
             .and_then(|()| out.flush())
             .map_err(write_error)
     }
+}
+
+/// The narrowest a wrapping column may get before wrapping stops helping.
+const MIN_WRAP_WIDTH: usize = 14;
+
+fn column_width(headers: &[&str], rows: &[Vec<String>], index: usize) -> usize {
+    let cell = |text: &str| text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    rows.iter()
+        .filter_map(|row| row.get(index))
+        .map(|c| cell(c))
+        .chain(headers.get(index).map(|h| h.len()))
+        .max()
+        .unwrap_or(0)
 }
 
 fn to_pretty(value: &Value) -> String {

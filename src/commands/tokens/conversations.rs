@@ -10,6 +10,8 @@ use crate::output::Format;
 const PAGE: u64 = 100;
 
 const HEADERS: &[&str] = &["id", "name", "flow", "origin", "messages", "created"];
+/// Name and origin may wrap on a narrow terminal; the rest stays whole.
+const WRAP: &[usize] = &[1, 3];
 
 pub async fn run(ctx: &Context, args: ConversationsArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
@@ -52,7 +54,7 @@ pub async fn run(ctx: &Context, args: ConversationsArgs) -> Result<(), CliError>
     }
     match json {
         Some(array) => array.finish()?,
-        None => printer.table(HEADERS, &rows)?,
+        None => printer.table(HEADERS, &rows, WRAP)?,
     }
     if shown == 0 {
         printer.note("No conversations.");

@@ -1,6 +1,6 @@
 //! `rtctl tokens list`: pages through the API and renders as pages arrive.
 
-use super::{LIST_HEADERS, token_json, token_row};
+use super::{LIST_HEADERS, LIST_WRAP, token_json, token_row};
 use crate::api::ClientToken;
 use crate::cli::tokens::ListArgs;
 use crate::commands::Context;
@@ -50,7 +50,7 @@ pub async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
         if printer.format == Format::Table {
             table_rows.extend(rows);
         } else if !rows.is_empty() {
-            printer.table(LIST_HEADERS, &rows)?;
+            printer.table(LIST_HEADERS, &rows, LIST_WRAP)?;
         }
         // A server that ignored `limit` sent everything; otherwise follow `hasMore`, or,
         // where a deployment omits it, stop at the first short page.
@@ -67,7 +67,7 @@ pub async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     if let Some(array) = json {
         array.finish()?;
     } else if printer.format == Format::Table {
-        printer.table(LIST_HEADERS, &table_rows)?;
+        printer.table(LIST_HEADERS, &table_rows, LIST_WRAP)?;
     }
     if shown == 0 {
         printer.note("No client tokens match.");

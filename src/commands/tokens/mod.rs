@@ -195,10 +195,17 @@ pub const LIST_HEADERS: &[&str] = &[
     "last used",
     "created",
 ];
+/// Name and origins may wrap on a narrow terminal; ids, states and times stay whole.
+pub const LIST_WRAP: &[usize] = &[1, 4];
 
 /// A token as a row of `tokens list`.
 pub fn token_row(printer: &Printer, token: &ClientToken) -> Vec<String> {
-    let separator = if printer.relative_times() { ", " } else { "," };
+    // One origin a line in a table (no URL broken mid-way); commas in a pipe (one line a row).
+    let separator = if printer.format == crate::output::Format::Table {
+        "\n"
+    } else {
+        ","
+    };
     vec![
         token.id().to_string(),
         token.name().to_string(),
