@@ -69,6 +69,52 @@ fn answer_prompt(server: &Server, args: &[&str], answer: &str) -> (i32, String) 
     )
 }
 
+/// Runs `rtctl ARGS` on a pty of `cols` columns and returns what the terminal showed.
+fn on_terminal(server: &Server, args: &[&str], cols: u16) -> String {
+    let command = std::iter::once(BIN)
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let output = Command::new("script")
+        .args([
+            "-qec",
+            &format!("stty cols {cols} rows 50; {command}"),
+            "/dev/null",
+        ])
+        .env("RUNTYPE_API_URL", &server.url)
+        .env("RUNTYPE_API_KEY", &server.key)
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .output()
+        .expect("script(1) from util-linux is installed");
+    String::from_utf8_lossy(&output.stdout).replace('\r', "")
+}
+
+#[test]
+fn a_terminal_gets_a_table_with_relative_times_that_fits() {
+    let server = Server::demo();
+    let screen = on_terminal(&server, &["tokens", "list"], 120);
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(
+        lines[0].contains("ID") && lines[0].contains("LAST USED"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("3 days ago") && screen.contains("never"),
+        "{screen}"
+    );
+    assert!(lines.iter().all(|l| l.chars().count() <= 120), "{screen}");
+    let id = server.id_of("Mobile app");
+    assert!(screen.contains(&id), "ids are never wrapped: {screen}");
+    let record = on_terminal(&server, &["tokens", "get", &id], 120);
+    assert!(record.contains("value  ct_live_****"), "{record}");
+    assert!(
+        !record.contains("product surface"),
+        "empty fields are hidden: {record}"
+    );
+}
+
 #[test]
 fn rotate_asks_naming_the_token_and_yes_rotates() {
     let server = Server::demo();
