@@ -46,23 +46,23 @@ fn describe_load_errors<P>(errors: &jaq_core::load::Errors<&str, P>) -> String {
                 .map(|(p, e)| format!("{p}: {e}"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            jaq_core::load::Error::Lex(items) => items
-                .iter()
-                .map(|(expected, found)| {
-                    format!("expected {} at '{}'", expected.as_str(), snippet(found))
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-            jaq_core::load::Error::Parse(items) => items
-                .iter()
-                .map(|(expected, found)| {
-                    format!("expected {} at '{}'", expected.as_str(), snippet(found))
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
+            jaq_core::load::Error::Lex(items) => {
+                expectations(items.iter().map(|(e, f)| (e.as_str(), *f)))
+            }
+            jaq_core::load::Error::Parse(items) => {
+                expectations(items.iter().map(|(e, f)| (e.as_str(), *f)))
+            }
         });
     }
     parts.join("; ")
+}
+
+/// "expected X at 'found'" for each place the lexer or parser stopped.
+fn expectations<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let parts: Vec<String> = items
+        .map(|(expected, found)| format!("expected {expected} at '{}'", snippet(found)))
+        .collect();
+    parts.join(", ")
 }
 
 fn snippet(found: &str) -> String {

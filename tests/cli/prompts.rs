@@ -9,14 +9,19 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{BIN, Server};
 
-/// Runs `rtctl ARGS` on a pty, waits for the `[y/N]` prompt, types `answer`, and returns the
-/// exit code and everything the terminal showed.
-fn answer_prompt(server: &Server, args: &[&str], answer: &str) -> (i32, String) {
-    let command = std::iter::once(BIN)
+/// `rtctl ARGS` as a shell command line for script(1); test arguments hold no quotes.
+fn shell_command(args: &[&str]) -> String {
+    std::iter::once(BIN)
         .chain(args.iter().copied())
         .map(|a| format!("'{a}'"))
         .collect::<Vec<_>>()
-        .join(" ");
+        .join(" ")
+}
+
+/// Runs `rtctl ARGS` on a pty, waits for the `[y/N]` prompt, types `answer`, and returns the
+/// exit code and everything the terminal showed.
+fn answer_prompt(server: &Server, args: &[&str], answer: &str) -> (i32, String) {
+    let command = shell_command(args);
     let mut child = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
         .env("RUNTYPE_API_URL", &server.url)
@@ -71,11 +76,7 @@ fn answer_prompt(server: &Server, args: &[&str], answer: &str) -> (i32, String) 
 
 /// Runs `rtctl ARGS` on a pty of `cols` columns and returns what the terminal showed.
 fn on_terminal(server: &Server, args: &[&str], cols: u16) -> String {
-    let command = std::iter::once(BIN)
-        .chain(args.iter().copied())
-        .map(|a| format!("'{a}'"))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let command = shell_command(args);
     let output = Command::new("script")
         .args([
             "-qec",

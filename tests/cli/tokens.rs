@@ -237,6 +237,7 @@ fn create_rejects_bad_input_before_any_request() {
         "--origin",
         "https://a.com",
     ];
+    let with = |extra: &[&'static str]| [&base[..], extra].concat();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (base.to_vec(), "--flow or --agent"),
         (
@@ -255,84 +256,55 @@ fn create_rejects_bad_input_before_any_request() {
             "--origin",
         ),
         (
-            [
-                &base[..],
-                &["--flow", "f", "--origin", "https://a.com/path"],
-            ]
-            .concat(),
+            with(&["--flow", "f", "--origin", "https://a.com/path"]),
             "no path",
         ),
         (
-            [&base[..], &["--flow", "f", "--origin", "https://a.com?q=1"]].concat(),
+            with(&["--flow", "f", "--origin", "https://a.com?q=1"]),
             "query",
         ),
+        (with(&["--flow", "f", "--origin", ""]), "empty"),
         (
-            [&base[..], &["--flow", "f", "--origin", ""]].concat(),
-            "empty",
-        ),
-        (
-            [
-                &base[..],
-                &["--flow", "f", "--origin", "https://user@a.com"],
-            ]
-            .concat(),
+            with(&["--flow", "f", "--origin", "https://user@a.com"]),
             "credentials",
         ),
         (
-            [&base[..], &["--flow", "f", "--rate-limit-per-minute", "0"]].concat(),
+            with(&["--flow", "f", "--rate-limit-per-minute", "0"]),
             "--rate-limit-per-minute",
         ),
         (
-            [&base[..], &["--flow", "f", "--rate-limit-per-hour", "abc"]].concat(),
+            with(&["--flow", "f", "--rate-limit-per-hour", "abc"]),
             "--rate-limit-per-hour",
         ),
-        (
-            [&base[..], &["--flow", "f", "--config", "{oops"]].concat(),
-            "--config",
-        ),
+        (with(&["--flow", "f", "--config", "{oops"]), "--config"),
         (
             [&base[..], &["--flow", "f", "--config", "[1]"]].concat(),
             "not an object",
         ),
         (
-            [
-                &base[..],
-                &["--flow", "f", "--config", "@/nonexistent.json"],
-            ]
-            .concat(),
+            with(&["--flow", "f", "--config", "@/nonexistent.json"]),
             "--config",
         ),
         (
-            [
-                &base[..],
-                &[
-                    "--agent",
-                    "a",
-                    "--target-alias",
-                    "p",
-                    "--target-version-id",
-                    "v",
-                ],
-            ]
-            .concat(),
+            with(&[
+                "--agent",
+                "a",
+                "--target-alias",
+                "p",
+                "--target-version-id",
+                "v",
+            ]),
             "--target",
         ),
         (
-            [
-                &base[..],
-                &["--agent", "a", "--agent", "b", "--target-version-id", "v"],
-            ]
-            .concat(),
+            with(&["--agent", "a", "--agent", "b", "--target-version-id", "v"]),
             "exactly one --agent",
         ),
         (
-            [&base[..], &["--flow", "f", "--environment", "prod"]].concat(),
+            with(&["--flow", "f", "--environment", "prod"]),
             "--environment",
         ),
-        (
-            [&base[..], &["--flow", "f", "--name", ""]].concat(),
-            "--name",
-        ),
+        (with(&["--flow", "f", "--name", ""]), "--name"),
     ];
     for (args, named) in cases {
         let run = server.rtctl(&args);
