@@ -107,7 +107,10 @@ impl From<crate::api::ApiError> for CliError {
         let (kind, fallback): (ErrorKind, Option<String>) = match &e {
             ApiError::Status { status: 401, .. } => (
                 ErrorKind::Auth,
-                Some("check RUNTYPE_API_KEY: the API key was rejected".into()),
+                Some(
+                    "run rtctl auth login to store a valid key (or fix RUNTYPE_API_KEY if it is set)"
+                        .into(),
+                ),
             ),
             ApiError::Status { status: 403, .. } => (
                 ErrorKind::Auth,

@@ -7,8 +7,10 @@
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod credentials;
 pub mod emulator;
 pub mod error;
+pub mod files;
 pub mod jq;
 pub mod origin;
 pub mod output;

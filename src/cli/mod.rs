@@ -1,6 +1,7 @@
 //! The command-line grammar (clap derive). Definitions only: behaviour lives in
 //! `commands/`, one file per command group, mirroring this folder.
 
+pub mod auth;
 pub mod emulator;
 pub mod tokens;
 
@@ -19,8 +20,11 @@ Exit codes:
 
 /// Administer Runtype client tokens
 ///
-/// Environment: RUNTYPE_API_KEY (the API key), RUNTYPE_API_URL (the API's base URL),
-/// NO_COLOR (no colour on stderr).
+/// Try it with no account: rtctl --local tokens list
+///
+/// Environment: RUNTYPE_API_KEY (the API key; overrides a stored login), RUNTYPE_API_URL (the
+/// API's base URL), RTCTL_PROFILE (the profile), RTCTL_CONFIG_DIR (where config.toml lives),
+/// RTCTL_DATA_DIR (where --local keeps its state), NO_COLOR (no colour on stderr).
 #[derive(Debug, Parser)]
 #[command(name = "rtctl", version, about, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
@@ -35,15 +39,26 @@ pub struct Cli {
 pub enum Command {
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
     Emulator(emulator::EmulatorArgs),
 }
 
 /// Flags every command takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Base URL of the Runtype API
-    #[arg(long, global = true, env = "RUNTYPE_API_URL", value_name = "URL")]
+    /// Use the profile NAME from config.toml [env: RTCTL_PROFILE]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Base URL of the Runtype API [env: RUNTYPE_API_URL] [default: https://api.runtype.com]
+    #[arg(long, global = true, value_name = "URL", conflicts_with = "local")]
     pub api_url: Option<String>,
+
+    /// Run against a local emulator with demo data, started for this command (no account
+    /// needed; its state persists in the data directory)
+    #[arg(long, global = true)]
+    pub local: bool,
 
     /// Output format [default: table on a terminal, tsv otherwise]
     #[arg(long, short = 'o', global = true, value_enum, value_name = "FORMAT")]
@@ -69,14 +84,14 @@ pub struct GlobalArgs {
     #[arg(long, short = 'v', global = true)]
     pub verbose: bool,
 
-    /// When to colour stderr
-    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
-    pub color: ColorWhen,
+    /// When to colour stderr [default: auto]
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorWhen>,
 
-    /// Seconds to wait for each API reply
-    #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS",
+    /// Seconds to wait for each API reply [default: 30]
+    #[arg(long, global = true, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub timeout: u64,
+    pub timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

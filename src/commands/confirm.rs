@@ -1,8 +1,8 @@
 //! Confirmation of destructive actions: ask on a terminal, accept `--yes`, and refuse, before
 //! any request, when there is nobody to ask.
 
-use dialoguer::Confirm;
 use dialoguer::console::Term;
+use dialoguer::{Confirm, Password};
 
 use super::Context;
 use crate::error::{CliError, ErrorKind};
@@ -47,4 +47,12 @@ pub fn ask(details: &str, question: &str) -> Result<(), CliError> {
             "cancelled; nothing was changed",
         )),
     }
+}
+
+/// Asks for a secret on the terminal without echoing it.
+pub fn ask_secret(prompt: &str) -> Result<String, CliError> {
+    Password::new()
+        .with_prompt(prompt)
+        .interact_on(&Term::stderr())
+        .map_err(|e| CliError::failure(format!("could not read from the terminal: {e}")))
 }

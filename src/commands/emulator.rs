@@ -27,6 +27,7 @@ pub async fn run(args: EmulatorArgs) -> Result<(), CliError> {
         faults: args.faults.clone(),
         latency: Duration::from_millis(args.latency),
         request_log: log,
+        when_locked: emulator::WhenLocked::Fail,
     };
     let emulator = Emulator::new(config)?;
     let addr = SocketAddr::new(args.host, args.port);

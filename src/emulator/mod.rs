@@ -30,7 +30,7 @@ use tokio::task::JoinHandle;
 pub use faults::{DropWhen, FaultSpec};
 pub use journal::{Entry as RequestEntry, RequestLog};
 pub use seed::Seed;
-pub use store::StoreError;
+pub use store::{StoreError, WhenLocked};
 
 /// The API key the emulator accepts when none is configured. It is public on purpose: the
 /// emulator guards nothing, and scripts need a key they can write down.
@@ -53,6 +53,8 @@ pub struct Config {
     pub latency: Duration,
     /// Called once per request, for a log line.
     pub request_log: Option<RequestLog>,
+    /// Whether to fail or wait when another process holds the state file.
+    pub when_locked: WhenLocked,
 }
 
 impl Default for Config {
@@ -65,6 +67,7 @@ impl Default for Config {
             faults: Vec::new(),
             latency: Duration::ZERO,
             request_log: None,
+            when_locked: WhenLocked::Fail,
         }
     }
 }
@@ -80,7 +83,7 @@ impl Emulator {
     /// Opens the state: loads or seeds it, and takes the state file's lock.
     pub fn new(config: Config) -> Result<Emulator, StoreError> {
         let store = match &config.state_file {
-            Some(path) => store::Store::open(path, config.seed)?,
+            Some(path) => store::Store::open(path, config.seed, &config.when_locked)?,
             None => store::Store::in_memory(config.seed),
         };
         let api_keys = if config.api_keys.is_empty() {

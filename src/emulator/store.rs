@@ -7,13 +7,14 @@
 //! writers that queue behind a newer snapshot skip their own, so bursts coalesce.
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::api_error::ApiError;
 use super::seed::{self, Seed};
 use super::state::{STATE_FORMAT, State};
+use crate::files::write_atomically;
 
 /// Why the emulator could not open its state.
 #[derive(Debug, thiserror::Error)]
@@ -71,9 +72,10 @@ impl Store {
     }
 
     /// A store persisted to `path`: loads it if it exists, or seeds and writes it. Fails when
-    /// another emulator holds the file's lock or the file is not emulator state.
-    pub fn open(path: &Path, seed: Seed) -> Result<Store, StoreError> {
-        let lock = acquire_lock(path)?;
+    /// the file is not emulator state, and, unless `when_locked` says to wait, when another
+    /// emulator holds the file's lock.
+    pub fn open(path: &Path, seed: Seed, when_locked: &WhenLocked) -> Result<Store, StoreError> {
+        let lock = acquire_lock(path, when_locked)?;
         let (state, fresh) = match fs::read(path) {
             Ok(bytes) => (parse_state(path, &bytes)?, false),
             Err(e) if e.kind() == io::ErrorKind::NotFound => (seed::state(seed), true),
@@ -183,7 +185,19 @@ fn lock_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn acquire_lock(path: &Path) -> Result<File, StoreError> {
+/// What to do when another process holds the state file's lock.
+#[derive(Clone, Default)]
+pub enum WhenLocked {
+    /// Give up at once with [`StoreError::Locked`]: a second server on one state is a mistake.
+    #[default]
+    Fail,
+    /// Call the function (to tell the user why nothing happens), then wait for the lock. Short
+    /// commands (`rtctl --local`) queue this way, so concurrent writers never lose each
+    /// other's changes: each loads the state only once the previous one has saved and left.
+    Wait(Arc<dyn Fn() + Send + Sync>),
+}
+
+fn acquire_lock(path: &Path, when_locked: &WhenLocked) -> Result<File, StoreError> {
     let lock_path = lock_path(path);
     let file = File::options()
         .create(true)
@@ -194,12 +208,20 @@ fn acquire_lock(path: &Path) -> Result<File, StoreError> {
             path: lock_path.clone(),
             source,
         })?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked {
+    match (file.try_lock(), when_locked) {
+        (Ok(()), _) => Ok(file),
+        (Err(fs::TryLockError::WouldBlock), WhenLocked::Fail) => Err(StoreError::Locked {
             path: path.to_path_buf(),
         }),
-        Err(fs::TryLockError::Error(source)) => Err(StoreError::Write {
+        (Err(fs::TryLockError::WouldBlock), WhenLocked::Wait(notify)) => {
+            notify();
+            file.lock().map_err(|source| StoreError::Write {
+                path: lock_path,
+                source,
+            })?;
+            Ok(file)
+        }
+        (Err(fs::TryLockError::Error(source)), _) => Err(StoreError::Write {
             path: lock_path,
             source,
         }),
@@ -226,24 +248,6 @@ fn serialize(state: &State) -> Vec<u8> {
     bytes
 }
 
-/// Replaces `path` with `bytes` so that a crash leaves either the old or the new file,
-/// never a torn one: write a temporary file beside it, fsync, rename, fsync the directory.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".rtctl-state-")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,8 +256,10 @@ mod tests {
     fn a_second_open_of_the_same_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        let _first = Store::open(&path, Seed::Demo).unwrap();
-        let second = Store::open(&path, Seed::Demo).err().unwrap();
+        let _first = Store::open(&path, Seed::Demo, &WhenLocked::Fail).unwrap();
+        let second = Store::open(&path, Seed::Demo, &WhenLocked::Fail)
+            .err()
+            .unwrap();
         assert!(matches!(second, StoreError::Locked { .. }), "{second}");
         assert!(second.hint().unwrap().contains("--state"));
     }
@@ -263,7 +269,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         fs::write(&path, "{\n  \"clientTokens\": [oops]\n}").unwrap();
-        let err = Store::open(&path, Seed::Demo).err().unwrap();
+        let err = Store::open(&path, Seed::Demo, &WhenLocked::Fail)
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("line 2"), "{err}");
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
@@ -272,12 +280,20 @@ mod tests {
     }
 
     #[test]
-    fn atomic_write_leaves_no_temporary_files() {
+    fn a_waiting_open_proceeds_once_the_holder_lets_go() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.json");
-        write_atomically(&path, b"one").unwrap();
-        write_atomically(&path, b"two").unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        let path = dir.path().join("state.json");
+        let first = Store::open(&path, Seed::Demo, &WhenLocked::Fail).unwrap();
+        let (told, waited) = std::sync::mpsc::channel();
+        let when_locked = WhenLocked::Wait(Arc::new(move || {
+            let _ = told.send(());
+        }));
+        let second = std::thread::spawn({
+            let path = path.clone();
+            move || Store::open(&path, Seed::Demo, &when_locked).is_ok()
+        });
+        waited.recv().unwrap(); // the second open found the lock taken and is waiting
+        drop(first);
+        assert!(second.join().unwrap());
     }
 }

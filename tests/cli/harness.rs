@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use rtctl::emulator::{self, Config, DEFAULT_API_KEY, RunningEmulator, Seed};
@@ -62,12 +64,106 @@ pub fn normalize(text: &str) -> String {
     out
 }
 
-/// An emulator for binary tests, on a runtime of its own.
+/// A private home for runs of the binary: config, data and the test keyring live in a
+/// temporary directory, so no test reads or writes the developer's own files or keyring.
+pub struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `RTCTL_CONFIG_DIR`: config.toml, credentials.toml.
+    pub fn config_dir(&self) -> PathBuf {
+        self.path().join("config")
+    }
+
+    /// `RTCTL_DATA_DIR`: the `--local` state.
+    pub fn data_dir(&self) -> PathBuf {
+        self.path().join("data")
+    }
+
+    /// A file-backed test keyring (`RTCTL_TEST_KEYRING`).
+    pub fn keyring_file(&self) -> PathBuf {
+        self.path().join("keyring.json")
+    }
+
+    /// Writes `config.toml`.
+    pub fn write_config(&self, text: &str) -> PathBuf {
+        std::fs::create_dir_all(self.config_dir()).unwrap();
+        let path = self.config_dir().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// The variables that point rtctl at this home. The keyring is absent unless a test
+    /// names one.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let s = |p: PathBuf| p.to_string_lossy().into_owned();
+        vec![
+            ("HOME".into(), s(self.path().to_path_buf())),
+            ("RTCTL_CONFIG_DIR".into(), s(self.config_dir())),
+            ("RTCTL_DATA_DIR".into(), s(self.data_dir())),
+            ("RTCTL_TEST_KEYRING".into(), "none".into()),
+        ]
+    }
+
+    /// Runs `rtctl ARGS` in this home with nothing else in the environment but `env`.
+    pub fn rtctl(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.rtctl_stdin(args, env, None)
+    }
+
+    /// The same, with `input` on stdin (`None`: stdin is /dev/null).
+    pub fn rtctl_stdin(&self, args: &[&str], env: &[(&str, &str)], input: Option<&str>) -> Run {
+        let mut vars = self.env();
+        vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        run_rtctl(args, &vars, input)
+    }
+}
+
+/// Runs the binary with a cleared environment (PATH, then `vars`) and `input` on stdin.
+pub fn run_rtctl(args: &[&str], vars: &[(String, String)], input: Option<&str>) -> Run {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("rtctl runs");
+    if let Some(input) = input {
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let output = child.wait_with_output().expect("rtctl finishes");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// An emulator for binary tests, on a runtime of its own, and a private home for the runs.
 pub struct Server {
     pub runtime: tokio::runtime::Runtime,
     emulator: Option<RunningEmulator>,
     pub url: String,
     pub key: String,
+    pub home: Home,
 }
 
 impl Server {
@@ -99,6 +195,7 @@ impl Server {
             emulator: Some(emulator),
             runtime,
             key,
+            home: Home::new(),
         }
     }
 
@@ -107,24 +204,20 @@ impl Server {
         self.rtctl_env(args, &[])
     }
 
+    /// Runs `rtctl ARGS` with this server's URL and key; `env` adds or overrides variables
+    /// (an empty value counts as unset for rtctl).
     pub fn rtctl_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut command = Command::new(BIN);
-        command
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUNTYPE_API_URL", &self.url)
-            .env("RUNTYPE_API_KEY", &self.key)
-            .stdin(Stdio::null());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let output = command.output().expect("rtctl runs");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        self.rtctl_stdin(args, env, None)
+    }
+
+    /// The same, with `input` on stdin.
+    pub fn rtctl_stdin(&self, args: &[&str], env: &[(&str, &str)], input: Option<&str>) -> Run {
+        let mut vars = vec![
+            ("RUNTYPE_API_URL", self.url.as_str()),
+            ("RUNTYPE_API_KEY", self.key.as_str()),
+        ];
+        vars.extend_from_slice(env);
+        self.home.rtctl_stdin(args, &vars, input)
     }
 
     /// A direct API call, to set up or check state without going through rtctl.

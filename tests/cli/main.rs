@@ -5,11 +5,13 @@
 mod harness;
 mod support;
 
+mod auth;
 mod emulator_binary;
 mod emulator_client_init;
 mod emulator_faults;
 mod emulator_pagination;
 mod emulator_persistence;
 mod emulator_tokens;
+mod local;
 mod prompts;
 mod tokens;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::harness::{BIN, Server};
 
 /// `rtctl ARGS` as a shell command line for script(1); test arguments hold no quotes.
-fn shell_command(args: &[&str]) -> String {
+pub fn shell_command(args: &[&str]) -> String {
     std::iter::once(BIN)
         .chain(args.iter().copied())
         .map(|a| format!("'{a}'"))
@@ -18,16 +18,35 @@ fn shell_command(args: &[&str]) -> String {
         .join(" ")
 }
 
+/// The environment of a run on a pty: the server's URL and key, a private home, a terminal.
+fn pty_env(server: &Server) -> Vec<(String, String)> {
+    let mut vars = server.home.env();
+    vars.push(("RUNTYPE_API_URL".into(), server.url.clone()));
+    vars.push(("RUNTYPE_API_KEY".into(), server.key.clone()));
+    vars.push(("TERM".into(), "xterm".into()));
+    vars
+}
+
 /// Runs `rtctl ARGS` on a pty, waits for the `[y/N]` prompt, types `answer`, and returns the
 /// exit code and everything the terminal showed.
 fn answer_prompt(server: &Server, args: &[&str], answer: &str) -> (i32, String) {
+    answer_prompts(&pty_env(server), args, &[("[y/N]", answer)])
+}
+
+/// Runs `rtctl ARGS` on a pty with only PATH and `vars` in its environment; for each
+/// `(prompt, answer)` in turn, waits until `prompt` appears and types `answer`. Returns the
+/// exit code and everything the terminal showed.
+pub fn answer_prompts(
+    vars: &[(String, String)],
+    args: &[&str],
+    exchanges: &[(&str, &str)],
+) -> (i32, String) {
     let command = shell_command(args);
     let mut child = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
-        .env("RUNTYPE_API_URL", &server.url)
-        .env("RUNTYPE_API_KEY", &server.key)
-        .env("TERM", "xterm")
-        .env_remove("NO_COLOR")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(vars.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -44,26 +63,31 @@ fn answer_prompt(server: &Server, args: &[&str], answer: &str) -> (i32, String) 
         }
     });
     let mut screen = Vec::new();
+    let mut answered_up_to = 0;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !String::from_utf8_lossy(&screen).contains("[y/N]") {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(chunk) => screen.extend(chunk),
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "no prompt appeared; the terminal showed: {}",
-                    String::from_utf8_lossy(&screen)
-                );
+    for (prompt, answer) in exchanges {
+        loop {
+            let text = String::from_utf8_lossy(&screen[answered_up_to..]).into_owned();
+            if let Some(at) = text.find(prompt) {
+                answered_up_to += at + prompt.len();
+                break;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(chunk) => screen.extend(chunk),
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "the prompt {prompt:?} did not appear; the terminal showed: {}",
+                        String::from_utf8_lossy(&screen)
+                    );
+                }
             }
         }
+        let stdin = child.stdin.as_mut().unwrap();
+        stdin.write_all(answer.as_bytes()).unwrap();
+        stdin.flush().unwrap();
     }
-    child
-        .stdin
-        .as_mut()
-        .unwrap()
-        .write_all(answer.as_bytes())
-        .unwrap();
     let status = child.wait().unwrap();
     drop(child.stdin.take());
     reader.join().unwrap();
@@ -83,9 +107,9 @@ fn on_terminal(server: &Server, args: &[&str], cols: u16) -> String {
             &format!("stty cols {cols} rows 50; {command}"),
             "/dev/null",
         ])
-        .env("RUNTYPE_API_URL", &server.url)
-        .env("RUNTYPE_API_KEY", &server.key)
-        .env("TERM", "xterm")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(pty_env(server))
         .stdin(Stdio::null())
         .output()
         .expect("script(1) from util-linux is installed");
