@@ -341,6 +341,119 @@ pub fn admit(
     }
 }
 
+/// Why a browser origin is not admitted, when an entry comes close: the explanations behind
+/// the commonest support problem ("the widget shows but doesn't respond"). `None` when no
+/// entry is near. Checked in order of how often each mistake happens: the right host with the
+/// wrong scheme or port, then www against the apex, then a wildcard expected to cover its apex,
+/// then `native` or a test token's localhost on a live token.
+pub fn nearest_miss(allowed: &[String], origin: &Origin, environment: &str) -> Option<String> {
+    let entries: Vec<(&str, AllowedOrigin)> = allowed
+        .iter()
+        .filter_map(|e| AllowedOrigin::parse(e).ok().map(|p| (e.as_str(), p)))
+        .collect();
+    let port_name = |port: Option<u16>| port.map_or("no port".to_string(), |p| format!("port {p}"));
+
+    for (text, entry) in &entries {
+        let (schemes, host_ok, port): (Vec<&str>, bool, Option<u16>) = match entry {
+            AllowedOrigin::Exact(o) => (vec![&o.scheme], o.host == origin.host, o.effective_port()),
+            AllowedOrigin::Wildcard { scheme, base, port } => (
+                vec![scheme],
+                is_strict_subdomain(&origin.host, base),
+                port.or_else(|| default_port(scheme)),
+            ),
+            AllowedOrigin::BareHost {
+                host,
+                wildcard,
+                port,
+            } => (
+                vec!["http", "https"],
+                if *wildcard {
+                    is_strict_subdomain(&origin.host, host)
+                } else {
+                    origin.host == *host
+                },
+                port.or_else(|| default_port(&origin.scheme)),
+            ),
+            AllowedOrigin::Any | AllowedOrigin::Native => continue,
+        };
+        if !host_ok {
+            continue;
+        }
+        if !schemes.contains(&origin.scheme.as_str()) {
+            return Some(format!(
+                "'{text}' is for {}, but the origin uses {}:// (a different origin)",
+                schemes
+                    .iter()
+                    .map(|s| format!("{s}://"))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                origin.scheme
+            ));
+        }
+        if port != origin.effective_port() {
+            return Some(format!(
+                "'{text}' admits {}, but the origin {origin} uses {} (a different origin)",
+                port_name(port),
+                port_name(origin.effective_port())
+            ));
+        }
+    }
+
+    for (text, entry) in &entries {
+        let host = match entry {
+            AllowedOrigin::Exact(o) => &o.host,
+            AllowedOrigin::BareHost {
+                host,
+                wildcard: false,
+                ..
+            } => host,
+            _ => continue,
+        };
+        if origin.host.strip_prefix("www.") == Some(host.as_str()) {
+            return Some(format!(
+                "'{text}' is the apex domain, but the origin {origin} is its www host: browsers treat them as different origins"
+            ));
+        }
+        if host.strip_prefix("www.") == Some(origin.host.as_str()) {
+            return Some(format!(
+                "'{text}' is the www host, but the origin {origin} is the apex domain: browsers treat them as different origins"
+            ));
+        }
+    }
+
+    for (text, entry) in &entries {
+        let base = match entry {
+            AllowedOrigin::Wildcard { base, .. } => base,
+            AllowedOrigin::BareHost {
+                host,
+                wildcard: true,
+                ..
+            } => host,
+            _ => continue,
+        };
+        if *base == origin.host {
+            return Some(format!(
+                "'{text}' admits the subdomains of {base}, but not {base} itself"
+            ));
+        }
+    }
+
+    if environment != "test" && is_test_localhost(origin) {
+        return Some(format!(
+            "test tokens admit {origin} automatically, but this is a {environment} token"
+        ));
+    }
+    if let Some((text, _)) = entries
+        .iter()
+        .find(|(_, e)| matches!(e, AllowedOrigin::Native))
+    {
+        return Some(format!(
+            "'{text}' admits only requests without an Origin header (native apps), not a browser at {origin}"
+        ));
+    }
+    None
+}
+
 /// Test tokens admit local development servers without listing them.
 pub fn is_test_localhost(origin: &Origin) -> bool {
     origin.scheme == "http" && (origin.host == "localhost" || origin.host == "127.0.0.1")
@@ -647,5 +760,58 @@ mod tests {
             let apex = Origin::parse(&format!("{s}://{base}")).unwrap();
             prop_assert!(!entry.admits(&apex));
         }
+    }
+
+    #[test]
+    fn near_misses_are_explained() {
+        let miss = |allowed: &[&str], o: &str, env: &str| {
+            let allowed: Vec<String> = allowed.iter().map(|s| s.to_string()).collect();
+            assert!(admit(&allowed, Some(o), env).is_none(), "{o} is admitted");
+            nearest_miss(&allowed, &origin(o), env).unwrap_or_default()
+        };
+        let e = miss(&["https://example.com"], "https://www.example.com", "live");
+        assert!(e.contains("apex domain") && e.contains("www host"), "{e}");
+        let e = miss(&["https://www.example.com"], "https://example.com", "live");
+        assert!(e.contains("is the www host"), "{e}");
+        let e = miss(
+            &["https://app.example.com"],
+            "http://app.example.com",
+            "live",
+        );
+        assert!(
+            e.contains("is for https://, but the origin uses http://"),
+            "{e}"
+        );
+        let e = miss(
+            &["https://app.example.com"],
+            "https://app.example.com:8443",
+            "live",
+        );
+        assert!(
+            e.contains("admits port 443") && e.contains("uses port 8443"),
+            "{e}"
+        );
+        let e = miss(&["localhost:3000"], "http://localhost:3001", "live");
+        assert!(e.contains("admits port 3000"), "{e}");
+        let e = miss(&["example.com"], "https://example.com:8443", "live");
+        assert!(e.contains("admits port 443"), "{e}");
+        let e = miss(&["https://*.example.com"], "https://example.com", "live");
+        assert!(e.contains("not example.com itself"), "{e}");
+        let e = miss(&["*.example.com"], "https://example.com", "live");
+        assert!(e.contains("not example.com itself"), "{e}");
+        let e = miss(&["https://*.example.com"], "http://a.example.com", "live");
+        assert!(e.contains("is for https://"), "{e}");
+        let e = miss(
+            &["https://app.example.com"],
+            "http://localhost:5173",
+            "live",
+        );
+        assert!(e.contains("but this is a live token"), "{e}");
+        let e = miss(&["native"], "https://app.example.com", "live");
+        assert!(e.contains("only requests without an Origin header"), "{e}");
+        assert_eq!(
+            miss(&["https://a.example.com"], "https://b.example.org", "live"),
+            ""
+        );
     }
 }

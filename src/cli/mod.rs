@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod emulator;
+pub mod origins;
 pub mod tokens;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -39,6 +40,8 @@ pub struct Cli {
 pub enum Command {
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    #[command(subcommand)]
+    Origins(origins::OriginsCommand),
     #[command(subcommand)]
     Auth(auth::AuthCommand),
     Emulator(emulator::EmulatorArgs),

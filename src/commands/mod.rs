@@ -5,6 +5,7 @@ pub mod auth;
 pub mod confirm;
 pub mod emulator;
 pub mod local;
+pub mod origins;
 pub mod tokens;
 
 use std::io::IsTerminal;
@@ -185,6 +186,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Command::Tokens(command) => {
                 with_context(&cli.global, async |ctx| tokens::run(ctx, command).await).await
             }
+            Command::Origins(command) => {
+                with_context(&cli.global, async |ctx| origins::run(ctx, command).await).await
+            }
             Command::Auth(command) => {
                 with_context(&cli.global, async |ctx| auth::run(ctx, command).await).await
             }
@@ -200,7 +204,9 @@ async fn with_context(
 ) -> Result<(), CliError> {
     let ctx = Context::new(global).await?;
     let result = command(&ctx).await;
-    if let Err(e) = &result {
+    if let Err(e) = &result
+        && !e.reported
+    {
         ctx.printer.error(e);
     }
     ctx.finish().await;

@@ -13,5 +13,6 @@ mod emulator_pagination;
 mod emulator_persistence;
 mod emulator_tokens;
 mod local;
+mod origins;
 mod prompts;
 mod tokens;

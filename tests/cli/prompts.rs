@@ -19,7 +19,7 @@ pub fn shell_command(args: &[&str]) -> String {
 }
 
 /// The environment of a run on a pty: the server's URL and key, a private home, a terminal.
-fn pty_env(server: &Server) -> Vec<(String, String)> {
+pub fn pty_env(server: &Server) -> Vec<(String, String)> {
     let mut vars = server.home.env();
     vars.push(("RUNTYPE_API_URL".into(), server.url.clone()));
     vars.push(("RUNTYPE_API_KEY".into(), server.key.clone()));
@@ -29,7 +29,7 @@ fn pty_env(server: &Server) -> Vec<(String, String)> {
 
 /// Runs `rtctl ARGS` on a pty, waits for the `[y/N]` prompt, types `answer`, and returns the
 /// exit code and everything the terminal showed.
-fn answer_prompt(server: &Server, args: &[&str], answer: &str) -> (i32, String) {
+pub fn answer_prompt(server: &Server, args: &[&str], answer: &str) -> (i32, String) {
     answer_prompts(&pty_env(server), args, &[("[y/N]", answer)])
 }
 

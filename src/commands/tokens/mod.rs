@@ -14,6 +14,8 @@ use std::io::Read;
 
 use serde_json::{Map, Value};
 
+pub use create::show_warnings;
+
 use super::Context;
 use crate::api::{ClientToken, TokenRequest, check_id};
 use crate::cli::tokens::{PinMode, TokenFieldArgs, TokensCommand};
@@ -48,7 +50,7 @@ pub fn request_from(fields: &TokenFieldArgs, printer: &Printer) -> Result<TokenR
     let origins = if fields.origins.is_empty() {
         None
     } else {
-        Some(normalize_origins(&fields.origins, printer)?)
+        Some(normalize_origins(&fields.origins, printer, "--origin")?)
     };
     let nonempty = |flag: &str, items: &[String]| -> Result<Option<Vec<String>>, CliError> {
         if let Some(blank) = items.iter().find(|s| s.trim().is_empty()) {
@@ -89,11 +91,16 @@ pub fn request_from(fields: &TokenFieldArgs, printer: &Printer) -> Result<TokenR
 
 /// Validates and normalises `--origin` values: scheme and host lowercased, a trailing slash
 /// dropped; a bare host gets a note recommending the explicit form.
-pub fn normalize_origins(inputs: &[String], printer: &Printer) -> Result<Vec<String>, CliError> {
+/// `label` names the input in errors (`--origin`, `origin`).
+pub fn normalize_origins(
+    inputs: &[String],
+    printer: &Printer,
+    label: &str,
+) -> Result<Vec<String>, CliError> {
     let mut out: Vec<String> = Vec::new();
     for input in inputs {
         let origin = AllowedOrigin::normalize(input).map_err(|e| {
-            let error = CliError::usage(format!("invalid --origin '{input}': {e}"));
+            let error = CliError::usage(format!("invalid {label} '{input}': {e}"));
             match e.hint() {
                 Some(h) => error.with_hint(h),
                 None => {
