@@ -2,14 +2,18 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 fn main() -> ExitCode {
-    let cli = match rtctl::cli::Cli::try_parse() {
-        Ok(cli) => cli,
-        // Prints help/version (exit 0) or the usage error (exit 2).
-        Err(e) => e.exit(),
-    };
+    // With COMPLETE=<shell> set, answer the shell's completion request and exit; otherwise
+    // this only looks at one variable.
+    clap_complete::CompleteEnv::with_factory(rtctl::cli::command)
+        .var(rtctl::commands::completions::COMPLETE_VAR)
+        .completer("rtctl")
+        .complete();
+    // Prints help/version (exit 0) or the usage error (exit 2).
+    let matches = rtctl::cli::command().get_matches();
+    let cli = rtctl::cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match rtctl::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -366,6 +366,15 @@ pub fn data_line(line: &str) -> io::Result<()> {
     }
 }
 
+/// Writes bytes to stdout as they are (a generated script). A closed pipe is not an error.
+pub fn data_bytes(bytes: &[u8]) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) => Err(write_error(e)),
+        Ok(()) => Ok(()),
+    }
+}
+
 /// Writes one line of talk to stderr. Failing to write to stderr leaves nowhere to report
 /// it, so errors are ignored.
 pub fn note(line: &str) {

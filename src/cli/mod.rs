@@ -2,11 +2,12 @@
 //! `commands/`, one file per command group, mirroring this folder.
 
 pub mod auth;
+pub mod completions;
 pub mod emulator;
 pub mod origins;
 pub mod tokens;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// Printed at the end of `rtctl --help`: scripts branch on these.
 pub const EXIT_CODES_HELP: &str = "\
@@ -21,13 +22,17 @@ Exit codes:
 
 /// Administer Runtype client tokens
 ///
-/// Try it with no account: rtctl --local tokens list
+/// rtctl manages the public, origin-restricted client tokens with which websites embed a
+/// Runtype chat widget: list, create, rotate and delete them, and edit and check the origins
+/// they admit. It ships with a local emulator of the Runtype API.
 ///
-/// Environment: RUNTYPE_API_KEY (the API key; overrides a stored login), RUNTYPE_API_URL (the
-/// API's base URL), RTCTL_PROFILE (the profile), RTCTL_CONFIG_DIR (where config.toml lives),
-/// RTCTL_DATA_DIR (where --local keeps its state), NO_COLOR (no colour on stderr).
+/// Examples:
+///   rtctl --local tokens list          # try it with no account
+///   rtctl auth login                   # store an API key in the system keyring
+///   rtctl tokens list --json --jq '.[].id'
+///   rtctl origins check ct_0123456789abcdef https://www.example.com
 #[derive(Debug, Parser)]
-#[command(name = "rtctl", version, about, after_help = EXIT_CODES_HELP)]
+#[command(name = "rtctl", version, about, verbatim_doc_comment)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -45,10 +50,52 @@ pub enum Command {
     #[command(subcommand)]
     Auth(auth::AuthCommand),
     Emulator(emulator::EmulatorArgs),
+    Completions(completions::CompletionsArgs),
+}
+
+/// The environment variables every command that calls the API reads.
+pub const API_ENVIRONMENT_HELP: &str = "\
+Environment:
+  RUNTYPE_API_KEY   the API key; takes precedence over a stored login
+  RUNTYPE_API_URL   the API's base URL (default https://api.runtype.com)
+  RTCTL_PROFILE     the profile in config.toml to use (default: default)
+  RTCTL_CONFIG_DIR  where config.toml and credentials.toml live
+  RTCTL_DATA_DIR    where --local keeps its state
+  NO_COLOR          no colour on stderr";
+
+/// The command tree as the binary uses it: the derive definitions, plus the environment
+/// section on every command that calls the API and the exit codes at the end of `--help`.
+/// Completions, man pages and the help tests are all generated from this.
+pub fn command() -> clap::Command {
+    let root = Cli::command()
+        .after_help(EXIT_CODES_HELP)
+        .after_long_help(format!("{API_ENVIRONMENT_HELP}\n\n{EXIT_CODES_HELP}"));
+    with_environment(root, true)
+}
+
+fn with_environment(command: clap::Command, is_root: bool) -> clap::Command {
+    let reads_api = !matches!(command.get_name(), "emulator" | "completions" | "help");
+    let command = if !is_root && reads_api {
+        command.after_long_help(API_ENVIRONMENT_HELP)
+    } else {
+        command
+    };
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    names.into_iter().fold(command, |command, name| {
+        command.mut_subcommand(name, |sub| with_environment(sub, false))
+    })
+}
+
+/// Completes a token id from the API (see `commands::completions`).
+fn id_completer() -> clap_complete::ArgValueCompleter {
+    clap_complete::ArgValueCompleter::new(crate::commands::completions::token_ids)
 }
 
 /// Flags every command takes.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct GlobalArgs {
     /// Use the profile NAME from config.toml [env: RTCTL_PROFILE]
     #[arg(long, global = true, value_name = "NAME")]

@@ -2,13 +2,21 @@
 
 use clap::{Args, Subcommand};
 
+use super::id_completer;
+
 /// Manage the origins a client token admits
 ///
 /// An origin entry is one of: an exact origin (https://app.example.com, http://localhost:3000),
 /// a wildcard subdomain (https://*.example.com: subdomains, not the apex), * (any origin:
 /// testing only) or native (requests without an Origin header: mobile apps). Older bare-host
 /// entries (example.com) admit http and https.
+///
+/// Examples:
+///   rtctl origins list ct_0123456789abcdef
+///   rtctl origins add ct_0123456789abcdef https://www.example.com
+///   rtctl origins check ct_0123456789abcdef https://www.example.com/pricing
 #[derive(Debug, Subcommand)]
+#[command(verbatim_doc_comment)]
 pub enum OriginsCommand {
     List(ListArgs),
     Add(AddArgs),
@@ -20,9 +28,15 @@ pub enum OriginsCommand {
 ///
 /// One origin per line in a pipe; on a terminal, a table with each entry's kind (exact,
 /// wildcard, any, native, bare host).
+///
+/// Examples:
+///   rtctl origins list ct_0123456789abcdef
+///   rtctl origins list ct_0123456789abcdef --json --jq '.[] | select(.kind == "wildcard") | .origin'
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct ListArgs {
     /// The token's id (ct_…)
+    #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
 }
 
@@ -39,6 +53,7 @@ pub struct ListArgs {
 #[command(verbatim_doc_comment)]
 pub struct AddArgs {
     /// The token's id (ct_…)
+    #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
 
     /// Origins to allow
@@ -68,6 +83,7 @@ pub struct AddArgs {
 #[command(verbatim_doc_comment)]
 pub struct RemoveArgs {
     /// The token's id (ct_…)
+    #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
 
     /// Origins to stop allowing
@@ -97,6 +113,7 @@ pub struct RemoveArgs {
 #[command(verbatim_doc_comment)]
 pub struct CheckArgs {
     /// The token's id (ct_…)
+    #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
 
     /// The origin (or URL) a browser would send, or native

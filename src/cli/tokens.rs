@@ -2,8 +2,20 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::id_completer;
+
 /// Manage client tokens
+///
+/// Client tokens are the public, origin-restricted tokens a website embeds to run a Runtype
+/// chat widget. Values are masked everywhere except `value`, `create` and `rotate` (and
+/// --reveal).
+///
+/// Examples:
+///   rtctl tokens list
+///   rtctl tokens create --name "Docs widget" --origin https://docs.example.com --flow flow_123
+///   rtctl tokens rotate ct_9f8e7d6c5b4a3210 --yes
 #[derive(Debug, Subcommand)]
+#[command(verbatim_doc_comment)]
 pub enum TokensCommand {
     List(ListArgs),
     Create(CreateArgs),
@@ -166,7 +178,7 @@ pub struct CreateArgs {
 #[command(verbatim_doc_comment)]
 pub struct GetArgs {
     /// The token's id
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
 
     /// Show the full token value instead of masking it
@@ -186,7 +198,7 @@ pub struct GetArgs {
 #[command(verbatim_doc_comment)]
 pub struct UpdateArgs {
     /// The token's id
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
 
     #[command(flatten)]
@@ -213,7 +225,7 @@ pub struct UpdateArgs {
 #[command(verbatim_doc_comment)]
 pub struct DeleteArgs {
     /// Ids of the tokens to delete
-    #[arg(value_name = "ID", required = true)]
+    #[arg(value_name = "ID", required = true, add = id_completer())]
     pub ids: Vec<String>,
 
     /// Do not ask for confirmation
@@ -243,7 +255,7 @@ pub enum RotateFormat {
 #[command(verbatim_doc_comment)]
 pub struct RotateArgs {
     /// Ids of the tokens to rotate
-    #[arg(value_name = "ID", required = true)]
+    #[arg(value_name = "ID", required = true, add = id_completer())]
     pub ids: Vec<String>,
 
     /// Do not ask for confirmation
@@ -269,7 +281,7 @@ pub struct RotateArgs {
 #[command(verbatim_doc_comment)]
 pub struct ValueArgs {
     /// The token's id
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
 }
 
@@ -284,7 +296,7 @@ pub struct ValueArgs {
 #[command(verbatim_doc_comment)]
 pub struct ConversationsArgs {
     /// The token's id
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
 
     /// Only conversations of this flow

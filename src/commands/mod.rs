@@ -2,6 +2,7 @@
 //! `async fn run(ctx, args) -> Result<(), CliError>`; `main` maps the error to an exit code.
 
 pub mod auth;
+pub mod completions;
 pub mod confirm;
 pub mod emulator;
 pub mod local;
@@ -183,6 +184,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     runtime.block_on(async {
         match cli.command {
             Command::Emulator(args) => emulator::run(args).await,
+            Command::Completions(args) => completions::run(args),
             Command::Tokens(command) => {
                 with_context(&cli.global, async |ctx| tokens::run(ctx, command).await).await
             }

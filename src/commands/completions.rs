@@ -1,0 +1,145 @@
+//! Shell completion: the registration script (`rtctl completions SHELL`) and the dynamic
+//! completion of token ids it calls back for.
+//!
+//! Completion runs through clap_complete's `CompleteEnv`: the script runs
+//! `COMPLETE=<shell> rtctl -- <words>` at each Tab, so commands and flags always match the
+//! installed binary. Token ids come from the API, bounded in time, and any failure completes
+//! nothing rather than printing into the user's command line.
+
+use std::ffi::{OsStr, OsString};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use clap_complete::CompletionCandidate;
+
+use super::Context;
+use crate::cli::GlobalArgs;
+use crate::cli::completions::{CompletionsArgs, Shell};
+use crate::error::CliError;
+
+/// The variable that switches the binary into completion mode.
+pub const COMPLETE_VAR: &str = "COMPLETE";
+/// How long a Tab may wait for ids before giving up with nothing.
+const ID_BUDGET: Duration = Duration::from_secs(2);
+
+/// The registration script for `shell`: what `rtctl completions SHELL` prints and
+/// `completions/` holds.
+pub fn script(shell: Shell) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let shells = clap_complete::env::Shells::builtins();
+    let completer = shells
+        .completer(shell.name())
+        .expect("every Shell is a clap_complete builtin");
+    completer
+        .write_registration(COMPLETE_VAR, "rtctl", "rtctl", "rtctl", &mut buf)
+        .expect("writing to memory cannot fail");
+    buf
+}
+
+pub fn run(args: CompletionsArgs) -> Result<(), CliError> {
+    crate::output::data_bytes(&script(args.shell))
+}
+
+/// Completes token ids starting with `current`, each described by the token's name. Reads the
+/// command line being completed for `--local`, `--profile` and `--api-url`.
+pub fn token_ids(current: &OsStr) -> Vec<CompletionCandidate> {
+    let Some(prefix) = current.to_str().map(str::to_string) else {
+        return Vec::new();
+    };
+    let global = global_args(std::env::args_os().collect());
+    let (tx, rx) = mpsc::channel();
+    // A thread of its own, so a keyring or server that hangs costs at most the budget.
+    let spawned = std::thread::Builder::new()
+        .name("complete-ids".into())
+        .spawn(move || {
+            let _ = tx.send(fetch_ids(&global, &prefix));
+        });
+    if spawned.is_err() {
+        return Vec::new();
+    }
+    rx.recv_timeout(ID_BUDGET)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+fn fetch_ids(global: &GlobalArgs, prefix: &str) -> Option<Vec<CompletionCandidate>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    runtime.block_on(async {
+        let ctx = Context::new(global).await.ok()?;
+        let page = match ctx.client() {
+            Ok(client) => client.list_page(200, 0).await.ok(),
+            Err(_) => None,
+        };
+        ctx.finish().await;
+        let candidates = page?
+            .tokens
+            .iter()
+            .filter(|t| t.id().starts_with(prefix))
+            .map(|t| CompletionCandidate::new(t.id()).help(Some(t.name().to_string().into())))
+            .collect();
+        Some(candidates)
+    })
+}
+
+/// The global flags that decide where ids come from, picked out of the words being
+/// completed; everything else is quiet and never prompts.
+fn global_args(words: Vec<OsString>) -> GlobalArgs {
+    let words: Vec<String> = words
+        .into_iter()
+        .filter_map(|w| w.into_string().ok())
+        .collect();
+    let value_of = |flag: &str| {
+        words.iter().enumerate().find_map(|(i, w)| {
+            w.strip_prefix(&format!("{flag}="))
+                .map(str::to_string)
+                .or_else(|| (w == flag).then(|| words.get(i + 1).cloned()).flatten())
+        })
+    };
+    GlobalArgs {
+        profile: value_of("--profile"),
+        api_url: value_of("--api-url"),
+        local: words.iter().any(|w| w == "--local"),
+        no_input: true,
+        quiet: true,
+        timeout: Some(ID_BUDGET.as_secs()),
+        ..GlobalArgs::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flags_that_choose_the_api_are_read_from_the_words() {
+        let words = |s: &str| s.split(' ').map(OsString::from).collect::<Vec<_>>();
+        let g = global_args(words("rtctl -- rtctl --profile work tokens get ct_"));
+        assert_eq!(g.profile.as_deref(), Some("work"));
+        assert!(!g.local);
+        let g = global_args(words(
+            "rtctl -- rtctl --local --api-url=https://x.example tokens get",
+        ));
+        assert!(g.local);
+        assert_eq!(g.api_url.as_deref(), Some("https://x.example"));
+        assert!(g.quiet && g.no_input);
+    }
+
+    #[test]
+    fn every_shell_has_a_registration_script_that_calls_rtctl() {
+        for shell in [
+            Shell::Bash,
+            Shell::Zsh,
+            Shell::Fish,
+            Shell::Powershell,
+            Shell::Elvish,
+        ] {
+            let text = String::from_utf8(script(shell)).unwrap();
+            assert!(text.contains("rtctl"), "{text}");
+            assert!(text.contains(COMPLETE_VAR), "{text}");
+        }
+    }
+}
