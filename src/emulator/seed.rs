@@ -29,6 +29,8 @@ impl std::str::FromStr for Seed {
 }
 
 struct DemoToken {
+    /// Fixed, so the README's examples and a user's notes work on any fresh `--local` state.
+    id: &'static str,
     name: &'static str,
     environment: &'static str,
     origins: &'static [&'static str],
@@ -42,6 +44,7 @@ struct DemoToken {
 
 const DEMO: &[DemoToken] = &[
     DemoToken {
+        id: "ct_0d3e00000000a001",
         name: "Marketing site widget",
         environment: "live",
         origins: &["https://www.example.com", "https://example.com"],
@@ -56,6 +59,7 @@ const DEMO: &[DemoToken] = &[
         ],
     },
     DemoToken {
+        id: "ct_0d3e00000000a002",
         name: "Docs assistant",
         environment: "live",
         origins: &["https://*.example.com"],
@@ -67,6 +71,7 @@ const DEMO: &[DemoToken] = &[
         conversations: &[("https://docs.example.com", "Where is the API reference?")],
     },
     DemoToken {
+        id: "ct_0d3e00000000a003",
         name: "Staging playground",
         environment: "test",
         origins: &["https://staging.example.com", "http://localhost:3000"],
@@ -78,6 +83,7 @@ const DEMO: &[DemoToken] = &[
         conversations: &[("http://localhost:5173", "test message")],
     },
     DemoToken {
+        id: "ct_0d3e00000000a004",
         name: "Mobile app",
         environment: "live",
         origins: &["native"],
@@ -89,6 +95,7 @@ const DEMO: &[DemoToken] = &[
         conversations: &[],
     },
     DemoToken {
+        id: "ct_0d3e00000000a005",
         name: "Old checkout widget",
         environment: "test",
         origins: &["https://checkout.example.com"],
@@ -100,6 +107,7 @@ const DEMO: &[DemoToken] = &[
         conversations: &[],
     },
     DemoToken {
+        id: "ct_0d3e00000000a006",
         name: "Legacy help widget",
         environment: "live",
         origins: &["example.org", "*.example.org"],
@@ -127,7 +135,7 @@ fn add_demo(state: &mut State, now: Timestamp) {
         let value = ids::token_value(demo.environment);
         let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let token = TokenRecord {
-            id: ids::token_id(),
+            id: demo.id.to_string(),
             name: Some(demo.name.to_string()),
             flow_ids: strings(demo.flows),
             agent_ids: strings(demo.agents),
