@@ -4,13 +4,14 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, describe_body};
+use super::retry;
 use super::types::{
     ClientToken, Conversation, ConversationPage, TokenPage, TokenRequest, Warning, WithValue,
 };
@@ -74,9 +75,14 @@ pub type HttpLog = Arc<dyn Fn(&str) + Send + Sync>;
 pub struct ClientOptions {
     pub base_url: String,
     pub key: ApiKey,
-    /// Whole-request timeout (`--timeout`).
+    /// Whole-request timeout (`--timeout`), per attempt.
     pub timeout: Duration,
+    /// How many times a failed request may be tried again (`--retries`).
+    pub retries: u32,
+    /// The `-v` log: every request, reply and retry.
     pub log: Option<HttpLog>,
+    /// A note for people when a retry means waiting more than a second.
+    pub notify: Option<HttpLog>,
 }
 
 pub struct Client {
@@ -84,7 +90,9 @@ pub struct Client {
     base: String,
     key: ApiKey,
     timeout: Duration,
+    retries: u32,
     log: Option<HttpLog>,
+    notify: Option<HttpLog>,
 }
 
 /// Checks an id before it goes into a path: `.` and `..` would be resolved as path steps by
@@ -113,13 +121,16 @@ impl Client {
             .map_err(|e| ApiError::Connect {
                 url: options.base_url.clone(),
                 detail: format!("could not set up the HTTP client: {e}"),
+                sent: false,
             })?;
         Ok(Client {
             http,
             base: options.base_url.trim_end_matches('/').to_string(),
             key: options.key,
             timeout: options.timeout,
+            retries: options.retries,
             log: options.log,
+            notify: options.notify,
         })
     }
 
@@ -133,7 +144,68 @@ impl Client {
         }
     }
 
-    /// Sends a request and returns the JSON object of a successful reply.
+    /// How many retries this client makes (`--retries`).
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+
+    /// How long to wait before retry number `retry` (0 for the first) after `error`: what the
+    /// server asked for, or rtctl's backoff.
+    pub fn retry_wait(&self, error: &ApiError, retry: u32) -> Duration {
+        match error {
+            ApiError::Status {
+                retry_after: Some(wait),
+                ..
+            } => *wait,
+            _ => retry::backoff(retry, retry::jitter()),
+        }
+    }
+
+    /// Waits before a retry, saying so in the `-v` log, and in a note when it is long enough
+    /// for a person to wonder. `false` when the wait would pass the total cap.
+    pub async fn pause_before_retry(
+        &self,
+        what: &str,
+        error: &ApiError,
+        retry: u32,
+        waited: &mut Duration,
+    ) -> bool {
+        let wait = self.retry_wait(error, retry);
+        if *waited + wait > retry::MAX_TOTAL_WAIT {
+            self.log(|| {
+                format!(
+                    "not retrying {what}: waiting {} s more would pass the {} s cap",
+                    wait.as_secs_f32(),
+                    retry::MAX_TOTAL_WAIT.as_secs()
+                )
+            });
+            return false;
+        }
+        *waited += wait;
+        self.log(|| {
+            format!(
+                "retrying {what} in {} ms (retry {} of {}): {error}",
+                wait.as_millis(),
+                retry + 1,
+                self.retries
+            )
+        });
+        if wait > Duration::from_secs(1)
+            && let Some(notify) = &self.notify
+        {
+            notify(&format!(
+                "{}; retrying in {:.0} s…",
+                short_reason(error),
+                wait.as_secs_f32().ceil()
+            ));
+        }
+        tokio::time::sleep(wait).await;
+        true
+    }
+
+    /// Sends a request, retrying what is safe to retry, and returns the JSON object of a
+    /// successful reply. GET, PUT and DELETE are retried on transient failures; any other
+    /// method only when the request certainly never reached the server.
     async fn send(
         &self,
         method: Method,
@@ -141,9 +213,54 @@ impl Client {
         query: &[(&str, String)],
         body: Option<Vec<u8>>,
     ) -> Result<Map<String, Value>, ApiError> {
+        let idempotent = matches!(method, Method::GET | Method::PUT | Method::DELETE);
+        let what = format!("{method} {url}");
+        let mut waited = Duration::ZERO;
+        let mut unanswered = false;
+        let mut retry = 0;
+        loop {
+            let error = match self.send_once(&method, &url, query, body.clone()).await {
+                Ok(reply) => return Ok(reply),
+                Err(error) => error,
+            };
+            // An earlier DELETE may have been carried out with its reply lost: the token
+            // being gone now is that DELETE's success, not a missing token.
+            if method == Method::DELETE && unanswered && error.status() == Some(404) {
+                self.log(|| {
+                    "the earlier attempt went unanswered: 404 now means it deleted the token".into()
+                });
+                return Ok(Map::new());
+            }
+            let retryable = if idempotent {
+                error.is_transient()
+            } else {
+                !error.may_have_reached()
+            };
+            if !retryable || retry >= self.retries {
+                return Err(error);
+            }
+            if !self
+                .pause_before_retry(&what, &error, retry, &mut waited)
+                .await
+            {
+                return Err(error);
+            }
+            unanswered |= error.outcome_unknown() && !matches!(error, ApiError::Status { .. });
+            retry += 1;
+        }
+    }
+
+    /// One attempt: sends the request and reads the reply.
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &str,
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Map<String, Value>, ApiError> {
         let mut request = self
             .http
-            .request(method.clone(), &url)
+            .request(method.clone(), url)
             .bearer_auth(self.key.expose());
         if !query.is_empty() {
             let pairs: Vec<_> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -155,8 +272,9 @@ impl Client {
                 .body(body);
         }
         let request = request.build().map_err(|e| ApiError::Connect {
-            url: url.clone(),
+            url: url.to_string(),
             detail: format!("invalid request: {e}"),
+            sent: false,
         })?;
         let shown = request.url().to_string();
         self.log(|| format!("> {method} {shown}\n> authorization: Bearer <redacted>"));
@@ -167,6 +285,7 @@ impl Client {
             .await
             .map_err(|e| self.transport_error(&shown, e))?;
         let status = response.status();
+        let server_wait = retry::server_wait(response.headers(), SystemTime::now());
         let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -185,7 +304,12 @@ impl Client {
             )
         });
         if !status.is_success() {
-            return Err(error_reply(status, content_type.as_deref(), &bytes));
+            return Err(error_reply(
+                status,
+                content_type.as_deref(),
+                &bytes,
+                server_wait,
+            ));
         }
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => Ok(map),
@@ -205,6 +329,7 @@ impl Client {
         ApiError::Connect {
             url: url.to_string(),
             detail: root_cause(&error),
+            sent: !error.is_connect(),
         }
     }
 
@@ -325,6 +450,17 @@ impl Client {
     }
 }
 
+/// What went wrong, in a few words, for the note shown before a long wait.
+fn short_reason(error: &ApiError) -> String {
+    match error {
+        ApiError::Status { status: 429, .. } => "The API is rate-limiting requests".into(),
+        ApiError::Status { status, .. } => format!("The API answered {status}"),
+        ApiError::Timeout(_) => "The API did not answer in time".into(),
+        ApiError::Connect { .. } => "Could not reach the API".into(),
+        ApiError::InvalidReply(_) => "The API sent an unexpected reply".into(),
+    }
+}
+
 /// `{base}/v1/client-tokens/{id}{suffix}` with the id as exactly one encoded segment.
 fn token_url(base: &str, id: &str, suffix: &str) -> String {
     format!(
@@ -338,7 +474,12 @@ fn json_body(request: &TokenRequest) -> Vec<u8> {
     serde_json::to_vec(request).expect("request bodies serialise")
 }
 
-fn error_reply(status: StatusCode, content_type: Option<&str>, body: &[u8]) -> ApiError {
+fn error_reply(
+    status: StatusCode,
+    content_type: Option<&str>,
+    body: &[u8],
+    retry_after: Option<Duration>,
+) -> ApiError {
     let text = |map: &Map<String, Value>, key: &str| {
         map.get(key).and_then(Value::as_str).map(str::to_string)
     };
@@ -349,6 +490,7 @@ fn error_reply(status: StatusCode, content_type: Option<&str>, body: &[u8]) -> A
             hint: text(&map, "hint").or_else(|| text(&map, "error").and(text(&map, "message"))),
             code: text(&map, "code"),
             non_json: None,
+            retry_after,
         },
         _ => ApiError::Status {
             status: status.as_u16(),
@@ -356,6 +498,7 @@ fn error_reply(status: StatusCode, content_type: Option<&str>, body: &[u8]) -> A
             hint: None,
             code: None,
             non_json: Some(describe_body(content_type, body)),
+            retry_after,
         },
     }
 }
@@ -451,6 +594,7 @@ mod tests {
             StatusCode::UNAUTHORIZED,
             None,
             br#"{"error":"Invalid API key","hint":"log in"}"#,
+            None,
         );
         assert_eq!(e.to_string(), "401 Unauthorized: Invalid API key");
         assert_eq!(e.server_hint(), Some("log in"));
@@ -458,12 +602,14 @@ mod tests {
             StatusCode::BAD_GATEWAY,
             Some("text/html"),
             b"<html><body>502</body></html>",
+            None,
         );
         assert!(e.to_string().contains("not JSON (HTML: <html>"), "{e}");
         let e = error_reply(
             StatusCode::TOO_MANY_REQUESTS,
             None,
             br#"{"error":"slow down","message":"wait","code":"X"}"#,
+            None,
         );
         assert_eq!(e.server_hint(), Some("wait"));
     }

@@ -18,13 +18,22 @@ pub enum ApiError {
         code: Option<String>,
         /// A short description of a body that was not JSON (a proxy's HTML page, say).
         non_json: Option<String>,
+        /// How long the server asked to wait (`retry-after-ms`, `Retry-After`,
+        /// `x-ratelimit-reset`), when it said.
+        retry_after: Option<Duration>,
     },
     /// No reply within the timeout.
     #[error("the server did not answer within {}s", .0.as_secs_f64())]
     Timeout(Duration),
     /// The connection could not be made, or broke before a reply arrived.
     #[error("could not reach {url}: {detail}")]
-    Connect { url: String, detail: String },
+    Connect {
+        url: String,
+        detail: String,
+        /// Whether the request may have reached the server: false only when no connection
+        /// was ever made (refused, unresolvable), so the server cannot have acted.
+        sent: bool,
+    },
     /// A reply arrived but is not what the API sends.
     #[error("unexpected reply from the server: {0}")]
     InvalidReply(String),
@@ -47,6 +56,32 @@ impl ApiError {
             } => format!("the reply was not JSON ({body})"),
             ApiError::Status { .. } => "no error message in the reply".into(),
             other => other.to_string(),
+        }
+    }
+
+    /// Worth trying again: the network, a timeout, or a status that says "not now"
+    /// (408, 429, 500, 502, 503, 504).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Timeout(_) | ApiError::Connect { .. } => true,
+            ApiError::Status { status, .. } => matches!(status, 408 | 429 | 500 | 502 | 503 | 504),
+            ApiError::InvalidReply(_) => false,
+        }
+    }
+
+    /// Whether the request may have reached the server. Only a connection that was never
+    /// made is certain not to have: anything else might have been acted on.
+    pub fn may_have_reached(&self) -> bool {
+        !matches!(self, ApiError::Connect { sent: false, .. })
+    }
+
+    /// The reply to a request that may have been acted on was lost: the server may or may not
+    /// have done it (a timeout, a dropped connection, a 5xx, a garbled reply).
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            ApiError::Timeout(_) | ApiError::InvalidReply(_) => true,
+            ApiError::Connect { sent, .. } => *sent,
+            ApiError::Status { status, .. } => *status >= 500,
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod error;
+pub mod retry;
 pub mod types;
 
 pub use client::{ApiKey, Client, ClientOptions, HttpLog, check_id};

@@ -142,6 +142,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: Option<u64>,
+
+    /// Times to retry a failed request that is safe to repeat (reads, updates, deletes; a
+    /// create never once it may have reached the server)
+    #[arg(long, global = true, value_name = "N", default_value_t = crate::api::retry::DEFAULT_RETRIES,
+          value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -33,6 +33,8 @@ pub struct Context {
     pub credentials: Credentials,
     /// `--local`: the emulator this run started, which `settings.api_url` points at.
     pub local: Option<local::LocalApi>,
+    /// `--retries`: how often a failed request may be tried again.
+    pub retries: u32,
     env: fn(&str) -> Option<String>,
 }
 
@@ -96,6 +98,7 @@ impl Context {
             can_prompt,
             credentials,
             local,
+            retries: global.retries,
             env,
         })
     }
@@ -157,11 +160,15 @@ impl Context {
             .printer
             .is_verbose()
             .then(|| Arc::new(move |line: &str| printer.debug(line)) as crate::api::HttpLog);
+        let printer = self.printer.clone();
+        let notify: crate::api::HttpLog = Arc::new(move |line: &str| printer.note(line));
         Client::new(ClientOptions {
             base_url: self.settings.api_url.clone(),
             key,
             timeout: self.settings.timeout,
+            retries: self.retries,
             log,
+            notify: Some(notify),
         })
         .map_err(CliError::from)
     }

@@ -628,17 +628,19 @@ fn a_read_only_key_can_read_but_writes_exit_4() {
 
 #[test]
 fn server_errors_garbage_and_timeouts_exit_1() {
+    // One attempt each (--retries 0): what a failure looks like. Retries are tested in faults.rs.
     let server = Server::demo();
     server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "status": 500}));
-    assert_snapshot!("server_500", server.rtctl(&["tokens", "list"]).snapshot());
+    let once = ["tokens", "list", "--retries", "0"];
+    assert_snapshot!("server_500", server.rtctl(&once).snapshot());
     server.fault(
         json!({"method": "GET", "path": "/v1/client-tokens", "status": 502, "garbage": true}),
     );
-    assert_snapshot!("proxy_html", server.rtctl(&["tokens", "list"]).snapshot());
+    assert_snapshot!("proxy_html", server.rtctl(&once).snapshot());
     server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "garbage": true}));
-    assert_snapshot!("garbage_200", server.rtctl(&["tokens", "list"]).snapshot());
+    assert_snapshot!("garbage_200", server.rtctl(&once).snapshot());
     server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "delayMs": 3000}));
-    let run = server.rtctl(&["tokens", "list", "--timeout", "1"]);
+    let run = server.rtctl(&["tokens", "list", "--timeout", "1", "--retries", "0"]);
     assert_snapshot!("timeout", run.snapshot());
 }
 

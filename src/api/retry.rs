@@ -1,0 +1,148 @@
+//! When and how long to wait before trying a request again.
+//!
+//! Only requests that are safe to repeat are retried (GET, PUT, DELETE), and a POST only when
+//! it certainly never reached the server. The server's own word on waiting wins
+//! (`retry-after-ms`, then `Retry-After` in seconds or as an HTTP date, then
+//! `x-ratelimit-reset`); otherwise the wait doubles from 250 ms with jitter, so many clients
+//! that failed together do not return together. A total cap keeps an unattended job from
+//! waiting forever.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::HeaderMap;
+
+/// Retries after the first attempt, unless `--retries` says otherwise.
+pub const DEFAULT_RETRIES: u32 = 3;
+/// The most all the waits of one request may add up to.
+pub const MAX_TOTAL_WAIT: Duration = Duration::from_secs(60);
+/// The first backoff; each retry doubles it.
+const BASE_BACKOFF: Duration = Duration::from_millis(250);
+/// The longest backoff rtctl picks by itself.
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
+
+/// The wait the server asked for, from its headers, relative to `now`.
+pub fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
+        && ms.is_finite()
+        && ms >= 0.0
+    {
+        return Some(Duration::from_secs_f64(ms / 1000.0));
+    }
+    if let Some(value) = header("retry-after") {
+        if let Ok(seconds) = value.parse::<u64>() {
+            return Some(Duration::from_secs(seconds));
+        }
+        if let Ok(when) = jiff::fmt::rfc2822::parse(value).map(|z| z.timestamp()) {
+            return Some(until(when.as_second(), now));
+        }
+    }
+    let reset = header("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok())?;
+    Some(until(reset, now))
+}
+
+/// From `now` until a Unix time (zero if it has passed).
+fn until(unix_seconds: i64, now: SystemTime) -> Duration {
+    let now = now
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    Duration::from_secs_f64((unix_seconds as f64 - now).max(0.0))
+}
+
+/// rtctl's own backoff before retry number `retry` (0 for the first): 250 ms doubling, capped
+/// at 8 s, then scaled by `jitter` in `[0.5, 1.0]`.
+pub fn backoff(retry: u32, jitter: f64) -> Duration {
+    let doubled = BASE_BACKOFF.saturating_mul(1u32 << retry.min(16));
+    doubled.min(MAX_BACKOFF).mul_f64(jitter.clamp(0.5, 1.0))
+}
+
+/// A random factor in `[0.5, 1.0]`.
+pub fn jitter() -> f64 {
+    let mut bytes = [0u8; 2];
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0.75;
+    }
+    0.5 + f64::from(u16::from_le_bytes(bytes)) / f64::from(u16::MAX) / 2.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn the_servers_word_wins_in_order() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(server_wait(&headers(&[]), now), None);
+        assert_eq!(
+            server_wait(&headers(&[("retry-after", "2")]), now),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            server_wait(
+                &headers(&[("retry-after", "2"), ("retry-after-ms", "150")]),
+                now
+            ),
+            Some(Duration::from_millis(150))
+        );
+        // 1_700_000_000 is Tue, 14 Nov 2023 22:13:20 GMT.
+        assert_eq!(
+            server_wait(
+                &headers(&[("retry-after", "Tue, 14 Nov 2023 22:13:25 GMT")]),
+                now
+            ),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            server_wait(
+                &headers(&[("retry-after", "Tue, 14 Nov 2023 22:00:00 GMT")]),
+                now
+            ),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+        assert_eq!(
+            server_wait(&headers(&[("x-ratelimit-reset", "1700000003")]), now),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            server_wait(
+                &headers(&[("retry-after", "soon"), ("x-ratelimit-reset", "1700000001")]),
+                now
+            ),
+            Some(Duration::from_secs(1)),
+            "an unreadable Retry-After falls through"
+        );
+        assert_eq!(
+            server_wait(&headers(&[("retry-after-ms", "-5")]), now),
+            None
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        assert_eq!(backoff(0, 1.0), Duration::from_millis(250));
+        assert_eq!(backoff(1, 1.0), Duration::from_millis(500));
+        assert_eq!(backoff(2, 0.5), Duration::from_millis(500));
+        assert_eq!(backoff(10, 1.0), Duration::from_secs(8));
+        assert_eq!(backoff(40, 1.0), Duration::from_secs(8));
+        for _ in 0..100 {
+            let j = jitter();
+            assert!((0.5..=1.0).contains(&j), "{j}");
+        }
+    }
+}
