@@ -727,6 +727,14 @@ mod tests {
         }
 
         #[test]
+        fn explaining_a_miss_never_panics(entry in "[a-zA-Z*:/.@?#\\[\\]0-9-]{0,30}", o in "(https?)://[a-z0-9.*-]{1,20}(:[0-9]{1,5})?") {
+            if let Ok(origin) = Origin::parse(&o) {
+                let _ = nearest_miss(&[entry.clone(), "native".into()], &origin, "live");
+                let _ = nearest_miss(&[entry], &origin, "test");
+            }
+        }
+
+        #[test]
         fn parsing_never_panics_on_origin_like_input(s in "[a-zA-Z*:/.@?#\\[\\]0-9-]{0,30}") {
             let _ = AllowedOrigin::normalize(&s);
             let _ = admit(std::slice::from_ref(&s), Some(&s), "test");

@@ -259,6 +259,60 @@ impl Printer {
     }
 }
 
+/// Progress of work on many items: a bar on stderr when a person is watching (a terminal,
+/// not `--quiet`, more than one item), nothing otherwise. Notes printed while it runs go
+/// above the bar instead of through it.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    printer: Printer,
+}
+
+impl Printer {
+    /// Starts a progress display for `len` items, labelled `message` ("rotating").
+    pub fn progress(&self, len: usize, message: &str) -> Progress {
+        let bar = (self.stderr_tty && !self.quiet && len > 1).then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(len as u64),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed})")
+            {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_message(message.to_string());
+            bar
+        });
+        Progress {
+            bar,
+            printer: self.clone(),
+        }
+    }
+}
+
+impl Progress {
+    pub fn inc(&self) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+
+    /// A note, printed above the bar.
+    pub fn note(&self, text: &str) {
+        match &self.bar {
+            Some(bar) if !self.printer.quiet => bar.println(text),
+            _ => self.printer.note(text),
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// A JSON array written item by item, so a long list is never held in memory whole. With
 /// `--jq` the filter needs the whole document, so items are buffered instead.
 pub struct JsonArray<'a> {

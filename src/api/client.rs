@@ -171,7 +171,7 @@ impl Client {
         waited: &mut Duration,
     ) -> bool {
         let wait = self.retry_wait(error, retry);
-        if *waited + wait > retry::MAX_TOTAL_WAIT {
+        if waited.saturating_add(wait) > retry::MAX_TOTAL_WAIT {
             self.log(|| {
                 format!(
                     "not retrying {what}: waiting {} s more would pass the {} s cap",
@@ -612,5 +612,79 @@ mod tests {
             None,
         );
         assert_eq!(e.server_hint(), Some("wait"));
+    }
+
+    mod decoding_never_panics {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Any JSON value, nested a few levels, with the keys replies use mixed in so the
+        /// decoders get past their first checks.
+        fn json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                "\\PC{0,12}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(4, 48, 6, |inner| {
+                let key = prop_oneof![
+                    Just("id".to_string()),
+                    Just("clientToken".to_string()),
+                    Just("clientTokens".to_string()),
+                    Just("token".to_string()),
+                    Just("warnings".to_string()),
+                    Just("pagination".to_string()),
+                    Just("hasMore".to_string()),
+                    Just("allowedOrigins".to_string()),
+                    Just("isActive".to_string()),
+                    "[a-z]{1,6}",
+                ];
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                    prop::collection::btree_map(key, inner, 0..6)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_bodies(status in 100u16..600, body in prop::collection::vec(any::<u8>(), 0..300), html in any::<bool>()) {
+                let status = StatusCode::from_u16(status).unwrap();
+                let content_type = html.then_some("text/html");
+                let error = error_reply(status, content_type, &body, None);
+                let _ = error.to_string();
+                let _ = describe_body(content_type, &body);
+            }
+
+            #[test]
+            fn arbitrary_json(value in json()) {
+                let _ = ClientToken::from_value(value.clone());
+                let _ = token(Some(value.clone()));
+                let _ = token_list(Some(value.clone()), "clientTokens");
+                let _ = warnings(Some(&value));
+                if let Value::Object(map) = value.clone() {
+                    let _ = with_value(map.clone());
+                    let bytes = serde_json::to_vec(&map).unwrap();
+                    let _ = error_reply(StatusCode::BAD_REQUEST, None, &bytes, None);
+                    if let Some(token) = ClientToken::from_value(Value::Object(map)) {
+                        let _ = (token.name(), token.environment(), token.origins(), token.is_active());
+                    }
+                }
+            }
+
+            #[test]
+            fn arbitrary_retry_headers(ms in "\\PC{0,12}", after in "\\PC{0,40}", reset in "\\PC{0,12}") {
+                let mut headers = reqwest::header::HeaderMap::new();
+                for (name, value) in [("retry-after-ms", ms), ("retry-after", after), ("x-ratelimit-reset", reset)] {
+                    if let Ok(v) = reqwest::header::HeaderValue::from_str(&value) {
+                        headers.insert(name, v);
+                    }
+                }
+                let _ = retry::server_wait(&headers, SystemTime::now());
+            }
+        }
     }
 }

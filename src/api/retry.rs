@@ -32,7 +32,7 @@ pub fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
         && ms.is_finite()
         && ms >= 0.0
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Duration::try_from_secs_f64(ms / 1000.0).ok();
     }
     if let Some(value) = header("retry-after") {
         if let Ok(seconds) = value.parse::<u64>() {
@@ -52,7 +52,7 @@ fn until(unix_seconds: i64, now: SystemTime) -> Duration {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs_f64();
-    Duration::from_secs_f64((unix_seconds as f64 - now).max(0.0))
+    Duration::try_from_secs_f64((unix_seconds as f64 - now).max(0.0)).unwrap_or(Duration::MAX)
 }
 
 /// rtctl's own backoff before retry number `retry` (0 for the first): 250 ms doubling, capped

@@ -16,9 +16,9 @@ use crate::emulator::{FaultSpec, Seed};
 ///
 /// Faults make the next matching requests fail on purpose. A --fault SPEC is
 /// 'METHOD PATH key=value…', where PATH may use * for one segment and a final ** for the
-/// rest, and the keys are: count=N (0: until cleared), status=CODE, retry-after=SECONDS|DATE,
-/// retry-after-ms=MS, ratelimit-reset=UNIX, code=TEXT, delay-ms=MS, drop=before|after,
-/// garbage. The same faults can be set at run time with POST /__emulator/faults.
+/// rest, and the keys are: count=N (0: until cleared), skip=N (let N through first),
+/// status=CODE, retry-after=SECONDS|DATE, retry-after-ms=MS, ratelimit-reset=UNIX, code=TEXT,
+/// delay-ms=MS, drop=before|after, garbage. The same faults can be set at run time with POST /__emulator/faults.
 ///
 /// Examples:
 ///   rtctl emulator

@@ -215,22 +215,54 @@ pub struct UpdateArgs {
 
 /// Delete client tokens
 ///
-/// Asks for confirmation on a terminal; --yes skips it. Without a terminal (or with
-/// --no-input) it refuses unless --yes is given.
+/// Names ids, or selects with --all (narrowed by --environment, --inactive, --name-contains).
+/// Asks once for all of them on a terminal, listing each; --yes skips it. Without a terminal
+/// (or with --no-input) it refuses unless --yes is given. Works on --concurrency tokens at a
+/// time, reports each, and exits 1 if any failed; Ctrl-C starts no more and reports.
 ///
 /// Examples:
 ///   rtctl tokens delete ct_9f8e7d6c5b4a3210
 ///   rtctl tokens delete ct_9f8e7d6c5b4a3210 ct_0123456789abcdef --yes
+///   rtctl tokens delete --all --environment test --inactive --yes --json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct DeleteArgs {
     /// Ids of the tokens to delete
-    #[arg(value_name = "ID", required = true, add = id_completer())]
+    #[arg(value_name = "ID", required_unless_present = "all", conflicts_with = "all",
+          add = id_completer())]
     pub ids: Vec<String>,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
 
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// How many tokens to work on at once
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+}
+
+/// Which tokens a bulk command acts on, instead of naming ids.
+#[derive(Debug, Clone, Args)]
+pub struct SelectionArgs {
+    /// Act on every token (narrowed by the filters below) instead of the ids given
+    #[arg(long)]
+    pub all: bool,
+
+    /// With --all: only tokens of this environment
+    #[arg(long, value_enum, requires = "all", value_name = "ENV")]
+    pub environment: Option<Environment>,
+
+    /// With --all: only inactive tokens
+    #[arg(long, requires = "all")]
+    pub inactive: bool,
+
+    /// With --all: only tokens whose name contains TEXT (ignoring case)
+    #[arg(long, requires = "all", value_name = "TEXT")]
+    pub name_contains: Option<String>,
 }
 
 /// How rotate prints new values.
@@ -245,22 +277,35 @@ pub enum RotateFormat {
 /// Issue a new value for client tokens
 ///
 /// The previous value stops working immediately: every site using it must be given the new
-/// one. Prints the new value on stdout (bare; JSON with --json; NAME=value with --format env).
-/// Asks for confirmation on a terminal; --yes skips it.
+/// one. Prints the new values on stdout in the order given (bare; JSON with --json;
+/// NAME=value with --format env). Names ids, or selects with --all (narrowed by
+/// --environment, --inactive, --name-contains); asks once for all of them on a terminal;
+/// --yes skips it. Each token is rotated exactly once: if the reply is lost, rtctl reads the
+/// value again to learn whether the rotation happened before trying again.
 ///
 /// Examples:
 ///   rtctl tokens rotate ct_9f8e7d6c5b4a3210
 ///   rtctl tokens rotate ct_9f8e7d6c5b4a3210 --yes --format env --env-var WIDGET_TOKEN >> "$GITHUB_ENV"
+///   rtctl tokens rotate --all --environment live --name-contains checkout --yes --json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct RotateArgs {
     /// Ids of the tokens to rotate
-    #[arg(value_name = "ID", required = true, add = id_completer())]
+    #[arg(value_name = "ID", required_unless_present = "all", conflicts_with = "all",
+          add = id_completer())]
     pub ids: Vec<String>,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
 
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// How many tokens to work on at once
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
 
     /// How to print the new value
     #[arg(long, value_enum, default_value_t = RotateFormat::Value, value_name = "FORMAT")]

@@ -41,6 +41,9 @@ pub struct FaultSpec {
     /// How many matching requests to affect; 0 means every one until the fault is cleared.
     #[serde(default = "one")]
     pub count: u32,
+    /// Let this many matching requests through untouched first (fail page 2, not page 1).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skip: u32,
     /// Answer with this status (and a JSON error body) without acting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
@@ -85,6 +88,13 @@ pub struct Fault {
     pub spec: FaultSpec,
     /// Requests still to affect; `None` for a fault with `count` 0.
     pub remaining: Option<u32>,
+    /// Matching requests still to let through before the fault applies.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skip_left: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl FaultSpec {
@@ -123,6 +133,7 @@ impl FaultSpec {
             method: method.to_ascii_uppercase(),
             path: path.to_string(),
             count: 1,
+            skip: 0,
             status: None,
             retry_after: None,
             retry_after_ms: None,
@@ -139,6 +150,10 @@ impl FaultSpec {
                     .map_err(|_| format!("{key}={v}: expected a whole number"))
             };
             match key {
+                "skip" => {
+                    spec.skip = u32::try_from(number(value)?)
+                        .map_err(|_| format!("skip={value} is too large"))?
+                }
                 "count" => {
                     spec.count = u32::try_from(number(value)?)
                         .map_err(|_| format!("count={value} is too large"))?
@@ -164,7 +179,7 @@ impl FaultSpec {
                 "garbage" => spec.garbage = matches!(value, "" | "true"),
                 other => {
                     return Err(format!(
-                        "unknown key '{other}' (expected count, status, retry-after, retry-after-ms, ratelimit-reset, code, delay-ms, drop, garbage)"
+                        "unknown key '{other}' (expected count, skip, status, retry-after, retry-after-ms, ratelimit-reset, code, delay-ms, drop, garbage)"
                     ));
                 }
             }
@@ -211,6 +226,7 @@ impl Faults {
         let fault = Fault {
             id: ids::fault_id(),
             remaining: (spec.count > 0).then_some(spec.count),
+            skip_left: spec.skip,
             spec,
         };
         self.lock().push(fault.clone());
@@ -233,6 +249,10 @@ impl Faults {
     fn take(&self, method: &Method, path: &str) -> Option<Fault> {
         let mut active = self.lock();
         let index = active.iter().position(|f| f.spec.matches(method, path))?;
+        if active[index].skip_left > 0 {
+            active[index].skip_left -= 1;
+            return None;
+        }
         let fault = active[index].clone();
         if let Some(remaining) = &mut active[index].remaining {
             *remaining -= 1;

@@ -12,6 +12,7 @@ mod emulator_faults;
 mod emulator_pagination;
 mod emulator_persistence;
 mod emulator_tokens;
+mod faults;
 mod generated;
 mod local;
 mod origins;

@@ -39,7 +39,20 @@ pub async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
     if args.environment.is_none() {
         printer.note("note: no --environment given: creating a test token (use --environment live for production)");
     }
-    let created = client.create(&request).await?;
+    let created = client.create(&request).await.map_err(|e| {
+        // A create is never retried once it may have reached the server: repeating it could
+        // make a second token. Say so, and how to find out.
+        let unknown = e.outcome_unknown();
+        let error = CliError::from(e);
+        if unknown {
+            error
+                .with_hint(
+                    "the token may or may not have been created: check rtctl tokens list before running create again",
+                )
+        } else {
+            error
+        }
+    })?;
     show_warnings(printer, &created.warnings);
     printer.note(&format!(
         "Created {}. Its value is shown once; store it now.",

@@ -1,42 +1,55 @@
-//! `rtctl tokens delete ID…`.
+//! `rtctl tokens delete ID… | --all …`.
 
-use super::{Outcome, check_ids, confirm_on_terminal, finish_bulk};
+use super::bulk::{self, Target};
+use super::{Outcome, check_ids, confirm_tokens, finish_bulk};
 use crate::cli::tokens::DeleteArgs;
 use crate::commands::Context;
 use crate::commands::confirm::{Consent, consent};
 use crate::error::CliError;
+use crate::output::Progress;
 
 pub async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError> {
     check_ids(&args.ids)?;
     let consent = consent(ctx, args.yes, "delete")?;
     let client = ctx.client()?;
-    let mut names = vec![None; args.ids.len()];
+    let mut targets = bulk::select(&client, &args.ids, &args.selection).await?;
+    if targets.is_empty() {
+        ctx.printer
+            .note("No tokens match the selection; nothing to delete.");
+        return finish_bulk(ctx, Vec::new(), "deleted");
+    }
     if consent == Consent::Ask {
-        let tokens = confirm_on_terminal(
-            &client,
-            &args.ids,
+        bulk::read_all(&client, &mut targets).await?;
+        let tokens: Vec<_> = targets.iter().filter_map(|t| t.token.as_ref()).collect();
+        confirm_tokens(
+            &tokens,
             "delete",
             "Deleting cannot be undone: sites using these tokens stop working at once.",
-        )
-        .await?;
-        names = tokens.iter().map(|t| Some(t.name().to_string())).collect();
+        )?;
     }
-    let mut outcomes = Vec::new();
-    for (id, name) in args.ids.iter().zip(names) {
-        let result: Result<Option<String>, CliError> = client
-            .delete(id)
+    let delete_one = async |target: &Target, progress: &Progress| {
+        let result = client
+            .delete(&target.id)
             .await
             .map(|_| None)
             .map_err(CliError::from);
         if result.is_ok() {
-            let label = name.as_ref().map_or(String::new(), |n| format!(" \"{n}\""));
-            ctx.printer.note(&format!("Deleted {id}{label}."));
+            let label = target.name().map_or(String::new(), |n| format!(" \"{n}\""));
+            progress.note(&format!("Deleted {}{label}.", target.id));
         }
-        outcomes.push(Outcome {
-            id: id.clone(),
-            name,
+        Outcome {
+            id: target.id.clone(),
+            name: target.name(),
             result,
-        });
-    }
+        }
+    };
+    let outcomes = bulk::run_each(
+        ctx,
+        &targets,
+        usize::from(args.concurrency),
+        "deleting",
+        delete_one,
+    )
+    .await;
     finish_bulk(ctx, outcomes, "deleted")
 }

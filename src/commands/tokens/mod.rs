@@ -1,6 +1,7 @@
 //! `rtctl tokens …`. Shared here: turning flags into a validated request, and rendering a
 //! token as a row, a record or (masked) JSON.
 
+mod bulk;
 mod conversations;
 mod create;
 mod delete;
@@ -19,7 +20,7 @@ pub use create::show_warnings;
 use super::Context;
 use crate::api::{ClientToken, TokenRequest, check_id};
 use crate::cli::tokens::{PinMode, TokenFieldArgs, TokensCommand};
-use crate::error::CliError;
+use crate::error::{CliError, ErrorKind};
 use crate::origin::{AllowedOrigin, OriginKind};
 use crate::output::{self, Printer};
 
@@ -259,25 +260,19 @@ impl Outcome {
     }
 }
 
-/// Fetches the tokens to describe them, then asks on the terminal. Run only after
-/// [`super::confirm::consent`] said `Ask`. A missing token fails here, before anything
-/// destructive happens.
-pub async fn confirm_on_terminal(
-    client: &crate::api::Client,
-    ids: &[String],
+/// Asks on the terminal about `tokens`, listing each: name, environment, state, origins and
+/// conversations, then the consequence. Run only after [`super::confirm::consent`] said `Ask`.
+pub fn confirm_tokens(
+    tokens: &[&ClientToken],
     action: &str,
     consequence: &str,
-) -> Result<Vec<ClientToken>, CliError> {
-    let mut tokens = Vec::new();
-    for id in ids {
-        tokens.push(client.get(id).await?);
-    }
+) -> Result<(), CliError> {
     let mut details = format!(
         "About to {action} {} client token{}:",
         tokens.len(),
         if tokens.len() == 1 { "" } else { "s" }
     );
-    for t in &tokens {
+    for t in tokens {
         let conversations = t
             .fields
             .conversation_count
@@ -302,8 +297,7 @@ pub async fn confirm_on_terminal(
     }
     details.push_str(&format!("\n{consequence}"));
     let question = format!("{}{}?", action[..1].to_uppercase(), &action[1..]);
-    super::confirm::ask(&details, &question)?;
-    Ok(tokens)
+    super::confirm::ask(&details, &question)
 }
 
 /// Reports per-token outcomes: the JSON array with `--json`, then the failures on stderr.
@@ -316,10 +310,25 @@ pub fn finish_bulk(ctx: &Context, outcomes: Vec<Outcome>, verb: &str) -> Result<
         ))?;
     }
     let total = outcomes.len();
-    let mut failures: Vec<CliError> = outcomes
+    let (not_started, failures): (Vec<CliError>, Vec<CliError>) = outcomes
         .into_iter()
         .filter_map(|o| o.result.err())
-        .collect();
+        .partition(|e| e.kind == ErrorKind::Interrupted);
+    let mut failures = failures;
+    if !not_started.is_empty() {
+        for e in &failures {
+            printer.error(e);
+        }
+        let done = total - not_started.len() - failures.len();
+        return Err(CliError::new(
+            ErrorKind::Interrupted,
+            format!(
+                "interrupted: {done} of {total} tokens were {verb}, {} failed, {} were not started",
+                failures.len(),
+                not_started.len()
+            ),
+        ));
+    }
     match failures.len() {
         0 => Ok(()),
         1 if total == 1 => Err(failures.remove(0)),

@@ -1,0 +1,159 @@
+//! Work on many tokens at once (`rotate`, `delete`): pick them (ids, or `--all` narrowed by
+//! filters), confirm once for all of them, then act with bounded concurrency, a progress bar
+//! on a terminal, and a result per token. Ctrl-C stops starting new work; what was already
+//! sent finishes and is reported.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::StreamExt;
+
+use super::Outcome;
+use crate::api::{Client, ClientToken};
+use crate::cli::tokens::SelectionArgs;
+use crate::commands::Context;
+use crate::error::{CliError, ErrorKind};
+
+/// The page size used to read every token for `--all`.
+const PAGE: u32 = 200;
+
+/// A token to act on: its id, and the token itself when it has been read.
+pub struct Target {
+    pub id: String,
+    pub token: Option<ClientToken>,
+}
+
+impl Target {
+    pub fn name(&self) -> Option<String> {
+        self.token.as_ref().map(|t| t.name().to_string())
+    }
+}
+
+/// The tokens named by `ids`, or with `--all` every token that passes the filters.
+pub async fn select(
+    client: &Client,
+    ids: &[String],
+    selection: &SelectionArgs,
+) -> Result<Vec<Target>, CliError> {
+    if !selection.all {
+        return Ok(ids
+            .iter()
+            .map(|id| Target {
+                id: id.clone(),
+                token: None,
+            })
+            .collect());
+    }
+    let needle = selection.name_contains.as_ref().map(|s| s.to_lowercase());
+    let wanted = |t: &ClientToken| {
+        selection
+            .environment
+            .is_none_or(|e| t.environment() == e.as_str())
+            && (!selection.inactive || !t.is_active())
+            && needle
+                .as_ref()
+                .is_none_or(|n| t.name().to_lowercase().contains(n))
+    };
+    Ok(all_tokens(client)
+        .await?
+        .into_iter()
+        .filter(|t| wanted(t))
+        .map(|t| Target {
+            id: t.id().to_string(),
+            token: Some(t),
+        })
+        .collect())
+}
+
+/// Every token, page by page. A page that fails fails the whole selection: acting on part of
+/// a selection the user did not see would be worse than acting on none.
+async fn all_tokens(client: &Client) -> Result<Vec<ClientToken>, CliError> {
+    let mut tokens = Vec::new();
+    let mut offset = 0u64;
+    loop {
+        let page = client.list_page(PAGE, offset).await?;
+        let received = page.tokens.len();
+        tokens.extend(page.tokens);
+        let more = page.paginated && page.has_more.unwrap_or(received == PAGE as usize);
+        if !more || received == 0 {
+            return Ok(tokens);
+        }
+        offset += received as u64;
+    }
+}
+
+/// Reads the targets that have not been read yet, to show them in the confirmation.
+pub async fn read_all(client: &Client, targets: &mut [Target]) -> Result<(), CliError> {
+    for target in targets.iter_mut().filter(|t| t.token.is_none()) {
+        target.token = Some(client.get(&target.id).await?);
+    }
+    Ok(())
+}
+
+/// Runs `op` on every target, at most `concurrency` at once, and returns the outcomes in the
+/// targets' order. After Ctrl-C no new work starts; unstarted targets come back as
+/// interrupted.
+pub async fn run_each<F>(
+    ctx: &Context,
+    targets: &[Target],
+    concurrency: usize,
+    doing: &str,
+    op: F,
+) -> Vec<Outcome>
+where
+    F: AsyncFn(&Target, &crate::output::Progress) -> Outcome,
+{
+    let progress = ctx.printer.progress(targets.len(), doing);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut outcomes: Vec<Option<Outcome>> = targets.iter().map(|_| None).collect();
+    {
+        let progress = &progress;
+        let op = &op;
+        let work = futures_util::stream::iter(targets.iter().enumerate())
+            .map(|(index, target)| {
+                let stop = Arc::clone(&stop);
+                async move {
+                    if stop.load(Ordering::SeqCst) {
+                        return (index, None);
+                    }
+                    (index, Some(op(target, progress).await))
+                }
+            })
+            .buffer_unordered(concurrency.max(1));
+        let mut work = std::pin::pin!(work);
+        let ctrl_c = tokio::signal::ctrl_c();
+        let mut ctrl_c = std::pin::pin!(ctrl_c);
+        let mut interrupted = false;
+        loop {
+            tokio::select! {
+                next = work.next() => match next {
+                    Some((index, outcome)) => {
+                        progress.inc();
+                        outcomes[index] = outcome;
+                    }
+                    None => break,
+                },
+                _ = &mut ctrl_c, if !interrupted => {
+                    interrupted = true;
+                    stop.store(true, Ordering::SeqCst);
+                    progress.note("Interrupted: finishing the requests already sent, starting no more…");
+                }
+            }
+        }
+    }
+    progress.finish();
+    outcomes
+        .into_iter()
+        .zip(targets)
+        .map(|(outcome, target)| {
+            outcome.unwrap_or_else(|| Outcome {
+                id: target.id.clone(),
+                name: target.name(),
+                result: Err(CliError::new(
+                    ErrorKind::Interrupted,
+                    format!("{}: not started (interrupted)", target.id),
+                )),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,528 @@
+//! rtctl under the emulator's fault switches: retries, lost replies, garbage, slowness, a
+//! missing server, a failing page, and bulk work that partly fails or is interrupted. Each
+//! test checks the message, the exit code and what the emulator holds afterwards.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use rtctl::emulator::{Config, Seed};
+
+use serde_json::{Value, json};
+
+use crate::harness::{BIN, Server};
+
+fn count(server: &Server, line: &str) -> usize {
+    server
+        .journal()
+        .iter()
+        .filter(|l| l.starts_with(line))
+        .count()
+}
+
+fn clear_journal(server: &Server) {
+    server
+        .api(reqwest::Method::DELETE, "/__emulator/requests", None)
+        .expect(200);
+}
+
+#[test]
+fn rate_limits_and_unavailability_are_retried_until_success() {
+    let server = Server::demo();
+    clear_journal(&server);
+    server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "status": 429, "retryAfterMs": 50, "count": 2}));
+    server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "status": 503}));
+    let run = server.rtctl(&["tokens", "list", "-v"]);
+    run.expect(0);
+    assert_eq!(run.stdout.lines().count(), 6, "{}", run.stdout);
+    assert_eq!(
+        count(&server, "GET /v1/client-tokens"),
+        4,
+        "three failures, then the list"
+    );
+    assert_eq!(
+        run.stderr.matches("retrying GET").count(),
+        3,
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("in 50 ms"),
+        "the server's retry-after-ms is honoured: {}",
+        run.stderr
+    );
+
+    // A wait over a second is announced even without -v.
+    server.fault(
+        json!({"method": "GET", "path": "/v1/client-tokens", "status": 429, "retryAfter": "2"}),
+    );
+    let run = server.rtctl(&["tokens", "list"]);
+    run.expect(0);
+    assert!(
+        run.stderr
+            .contains("rate-limiting requests; retrying in 2 s"),
+        "{}",
+        run.stderr
+    );
+
+    // --retries 0 gives up at once; the error says what to do.
+    server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "status": 429, "count": 2}));
+    let run = server.rtctl(&["tokens", "list", "--retries", "0"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("429 Too Many Requests"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_create_that_may_have_reached_the_server_is_never_retried() {
+    let server = Server::empty();
+    let create = [
+        "tokens",
+        "create",
+        "--name",
+        "Widget",
+        "--origin",
+        "https://a.example.com",
+        "--flow",
+        "flow_1",
+    ];
+    server.fault(json!({"method": "POST", "path": "/v1/client-tokens", "status": 500}));
+    clear_journal(&server);
+    let run = server.rtctl(&create);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("500 Internal Server Error"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("check rtctl tokens list before running create again"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(count(&server, "POST /v1/client-tokens"), 1);
+    assert!(server.tokens().is_empty());
+
+    // The server created it, but the reply was lost: still one request, and one token.
+    server.fault(json!({"method": "POST", "path": "/v1/client-tokens", "drop": "after"}));
+    clear_journal(&server);
+    let run = server.rtctl(&create);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("check rtctl tokens list"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(count(&server, "POST /v1/client-tokens"), 1);
+    assert_eq!(server.tokens().len(), 1);
+}
+
+#[test]
+fn a_lost_rotation_reply_is_recovered_without_rotating_twice() {
+    let server = Server::demo();
+    let id = server.id_of("Docs assistant");
+    let old = server.value_of(&id);
+    server.fault(json!({"method": "POST", "path": format!("/v1/client-tokens/{id}/regenerate"), "drop": "after"}));
+    clear_journal(&server);
+    let run = server.rtctl(&["tokens", "rotate", &id, "--yes"]);
+    run.expect(0);
+    let new = server.value_of(&id);
+    assert_ne!(new, old);
+    assert_eq!(
+        run.stdout,
+        format!("{new}\n"),
+        "the value the server holds is reported"
+    );
+    assert!(
+        run.stderr
+            .contains("the reply was lost, but its value changed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        count(&server, &format!("POST /v1/client-tokens/{id}/regenerate")),
+        1,
+        "exactly one rotation"
+    );
+
+    // Refused before acting (503): the value is unchanged, so rotating again is safe.
+    let before = server.value_of(&id);
+    server.fault(json!({"method": "POST", "path": format!("/v1/client-tokens/{id}/regenerate"), "status": 503, "retryAfterMs": 10}));
+    clear_journal(&server);
+    let run = server.rtctl(&["tokens", "rotate", &id, "--yes", "--json"]);
+    run.expect(0);
+    let json = run.json();
+    assert_eq!(json[0]["ok"], true);
+    assert_eq!(json[0]["value"], server.value_of(&id));
+    assert_ne!(server.value_of(&id), before);
+    assert_eq!(
+        count(&server, &format!("POST /v1/client-tokens/{id}/regenerate")),
+        2
+    );
+}
+
+#[test]
+fn a_lost_rotation_of_a_legacy_token_is_reported_not_repeated() {
+    let server = Server::demo();
+    let id = server.id_of("Legacy help widget");
+    server.fault(json!({"method": "POST", "path": format!("/v1/client-tokens/{id}/regenerate"), "drop": "after"}));
+    clear_journal(&server);
+    let run = server.rtctl(&["tokens", "rotate", &id, "--yes"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("cannot tell whether it was rotated"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("rtctl tokens get {id}")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        count(&server, &format!("POST /v1/client-tokens/{id}/regenerate")),
+        1
+    );
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn garbage_is_an_error_and_not_retried() {
+    let server = Server::demo();
+    server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "garbage": true}));
+    clear_journal(&server);
+    let run = server.rtctl(&["tokens", "list"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("unexpected reply from the server"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty());
+    assert_eq!(
+        count(&server, "GET /v1/client-tokens"),
+        1,
+        "a 200 with garbage is not transient"
+    );
+}
+
+#[test]
+fn a_server_slower_than_the_timeout() {
+    let server = Server::demo();
+    server
+        .fault(json!({"method": "GET", "path": "/v1/client-tokens", "delayMs": 2500, "count": 0}));
+    clear_journal(&server);
+    let run = server.rtctl(&["tokens", "list", "--timeout", "1", "--retries", "1"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("did not answer within 1s"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("raise --timeout"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert_eq!(
+        count(&server, "GET /v1/client-tokens"),
+        2,
+        "the first try and one retry"
+    );
+
+    server
+        .api(reqwest::Method::DELETE, "/__emulator/faults", None)
+        .expect(200);
+    server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "delayMs": 2500}));
+    let run = server.rtctl(&["tokens", "list", "--timeout", "1"]);
+    run.expect(0);
+    assert_eq!(run.stdout.lines().count(), 6, "a retry got the list");
+}
+
+#[test]
+fn connection_refused_is_retried_then_reported() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let server = Server::empty();
+    let run = server.rtctl_env(
+        &["tokens", "list", "-v", "--retries", "2"],
+        &[("RUNTYPE_API_URL", &url)],
+    );
+    run.expect(1);
+    assert!(run.stderr.contains("could not reach"), "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("retrying GET").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    // A create that never connected cannot have created anything: it is retried too.
+    let run = server.rtctl_env(
+        &[
+            "tokens",
+            "create",
+            "--name",
+            "W",
+            "--origin",
+            "https://a.example.com",
+            "--flow",
+            "f",
+            "-v",
+            "--retries",
+            "1",
+        ],
+        &[("RUNTYPE_API_URL", &url)],
+    );
+    run.expect(1);
+    assert_eq!(
+        run.stderr.matches("retrying POST").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_page_that_fails_in_the_middle_of_a_list_fails_the_list() {
+    let server = Server::empty();
+    for i in 0..210 {
+        server.create(&format!("Token {i}"), json!({}));
+    }
+    server.fault(
+        json!({"method": "GET", "path": "/v1/client-tokens", "status": 500, "skip": 1, "count": 0}),
+    );
+    for format in ["--json", "-otsv"] {
+        let run = server.rtctl(&["tokens", "list", "--all", format, "--retries", "1"]);
+        run.expect(1);
+        assert!(
+            run.stderr.contains("500 Internal Server Error"),
+            "{}",
+            run.stderr
+        );
+        if format == "--json" {
+            assert!(
+                serde_json::from_str::<Value>(&run.stdout).is_err(),
+                "a cut-off list is never a valid JSON document"
+            );
+        }
+    }
+    // Bulk selections read every page before acting: a failed page means nothing is touched.
+    let run = server.rtctl(&["tokens", "delete", "--all", "--yes", "--retries", "0"]);
+    run.expect(1);
+    assert_eq!(count(&server, "DELETE"), 0);
+    server
+        .api(reqwest::Method::DELETE, "/__emulator/faults", None)
+        .expect(200);
+    assert_eq!(server.tokens().len(), 210);
+}
+
+#[test]
+fn a_delete_whose_reply_was_lost_counts_as_done() {
+    let server = Server::demo();
+    let id = server.id_of("Old checkout widget");
+    server.fault(
+        json!({"method": "DELETE", "path": format!("/v1/client-tokens/{id}"), "drop": "after"}),
+    );
+    clear_journal(&server);
+    let run = server.rtctl(&["tokens", "delete", &id, "--yes"]);
+    run.expect(0);
+    assert!(
+        run.stderr.contains(&format!("Deleted {id}")),
+        "{}",
+        run.stderr
+    );
+    server.token(&id).expect(404);
+    assert_eq!(
+        count(&server, "DELETE"),
+        2,
+        "the unanswered one and the retry that found it gone"
+    );
+
+    // A plain 404 is still an error: the token was never there.
+    let run = server.rtctl(&["tokens", "delete", "ct_00000000000000ff", "--yes"]);
+    run.expect(5);
+}
+
+#[test]
+fn bulk_rotation_of_a_selection_reports_each_and_fails_if_any_failed() {
+    let server = Server::demo();
+    let tests: Vec<String> = server
+        .tokens()
+        .iter()
+        .filter(|t| t["environment"] == "test")
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(tests.len(), 2);
+    let broken = &tests[0];
+    server.fault(json!({"method": "POST", "path": format!("/v1/client-tokens/{broken}/regenerate"), "status": 403, "count": 0}));
+    let before: Vec<String> = tests.iter().map(|id| server.value_of(id)).collect();
+    let run = server.rtctl(&[
+        "tokens",
+        "rotate",
+        "--all",
+        "--environment",
+        "test",
+        "--yes",
+        "--json",
+        "--concurrency",
+        "2",
+    ]);
+    run.expect(1);
+    let results = run.json();
+    let results = results.as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for (result, id) in results.iter().zip(&tests) {
+        assert_eq!(
+            result["id"],
+            id.as_str(),
+            "results follow the selection's order"
+        );
+    }
+    assert_eq!(results[0]["ok"], false);
+    assert!(
+        results[0]["error"].as_str().unwrap().contains("403"),
+        "{results:?}"
+    );
+    assert_eq!(results[1]["ok"], true);
+    assert_eq!(results[1]["value"], server.value_of(&tests[1]));
+    assert_eq!(
+        server.value_of(&tests[0]),
+        before[0],
+        "the failed one is untouched"
+    );
+    assert_ne!(
+        server.value_of(&tests[1]),
+        before[1],
+        "the rest still completed"
+    );
+    assert!(
+        run.stderr.contains("1 of 2 tokens could not be rotated"),
+        "{}",
+        run.stderr
+    );
+
+    // Filters narrow --all; an empty selection is a no-op.
+    let run = server.rtctl(&[
+        "tokens",
+        "delete",
+        "--all",
+        "--inactive",
+        "--name-contains",
+        "CHECKOUT",
+        "--yes",
+        "--json",
+    ]);
+    run.expect(0);
+    assert_eq!(run.json().as_array().unwrap().len(), 1);
+    assert!(
+        !server
+            .tokens()
+            .iter()
+            .any(|t| t["name"] == "Old checkout widget")
+    );
+    let run = server.rtctl(&["tokens", "delete", "--all", "--inactive", "--yes"]);
+    run.expect(0);
+    assert!(run.stderr.contains("No tokens match"), "{}", run.stderr);
+
+    // Filters need --all, and ids exclude it.
+    server
+        .rtctl(&["tokens", "rotate", "--environment", "test", "--yes"])
+        .expect(2);
+    server
+        .rtctl(&["tokens", "rotate", "--all", &tests[1], "--yes"])
+        .expect(2);
+    // Without a terminal, a selection needs --yes before anything is read.
+    let run = server.rtctl(&["tokens", "rotate", "--all"]);
+    run.expect(2);
+    assert!(run.stderr.contains("pass --yes"), "{}", run.stderr);
+}
+
+#[test]
+fn every_token_is_done_at_any_concurrency() {
+    let server = Server::empty();
+    for i in 0..12 {
+        server.create(&format!("Bulk {i}"), json!({}));
+    }
+    let run = server.rtctl(&[
+        "tokens",
+        "rotate",
+        "--all",
+        "--yes",
+        "--concurrency",
+        "8",
+        "--json",
+    ]);
+    run.expect(0);
+    let results = run.json();
+    assert_eq!(results.as_array().unwrap().len(), 12);
+    for result in results.as_array().unwrap() {
+        assert_eq!(
+            result["value"],
+            server.value_of(result["id"].as_str().unwrap())
+        );
+    }
+    server
+        .rtctl(&["tokens", "rotate", "--all", "--yes", "--concurrency", "0"])
+        .expect(2);
+}
+
+#[test]
+fn ctrl_c_stops_starting_new_work_and_reports_what_was_done() {
+    let server = Server::with(Config {
+        seed: Seed::None,
+        latency: Duration::from_millis(300),
+        ..Config::default()
+    });
+    for i in 0..6 {
+        server.create(&format!("Slow {i}"), json!({}));
+    }
+    let mut vars = server.home.env();
+    vars.push(("RUNTYPE_API_URL".into(), server.url.clone()));
+    vars.push(("RUNTYPE_API_KEY".into(), server.key.clone()));
+    let child = Command::new(BIN)
+        .args([
+            "tokens",
+            "delete",
+            "--all",
+            "--yes",
+            "--concurrency",
+            "1",
+            "--json",
+        ])
+        .env_clear()
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The list (one request) and one or two deletes at 300 ms each, then Ctrl-C.
+    std::thread::sleep(Duration::from_millis(900));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let results: Value = serde_json::from_slice(&output.stdout).expect("a full JSON report");
+    let results = results.as_array().unwrap();
+    assert_eq!(results.len(), 6);
+    let done = results.iter().filter(|r| r["ok"] == true).count();
+    assert!((1..6).contains(&done), "{results:?}");
+    assert_eq!(
+        server.tokens().len(),
+        6 - done,
+        "the report matches the server"
+    );
+    assert!(
+        stderr.contains("not started (interrupted)") || stderr.contains("were not started"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{done} of 6 tokens were deleted")),
+        "{stderr}"
+    );
+}
