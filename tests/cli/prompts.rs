@@ -179,3 +179,25 @@ fn answering_no_cancels_with_exit_3_and_changes_nothing() {
     assert!(screen.contains("cannot be undone"), "{screen}");
     server.token(&id).expect(404);
 }
+
+#[test]
+fn a_selection_is_confirmed_once_listing_every_token() {
+    let server = Server::demo();
+    let (code, screen) = answer_prompt(
+        &server,
+        &["tokens", "rotate", "--all", "--environment", "test"],
+        "n",
+    );
+    assert_eq!(code, 3, "{screen}");
+    assert!(
+        screen.contains("About to rotate 2 client tokens"),
+        "{screen}"
+    );
+    for name in ["Staging playground", "Old checkout widget"] {
+        assert!(screen.contains(name), "{name} is listed: {screen}");
+    }
+    assert_eq!(screen.matches("[y/N]").count(), 1, "one question: {screen}");
+    let (code, screen) = answer_prompt(&server, &["tokens", "delete", "--all", "--inactive"], "y");
+    assert_eq!(code, 0, "{screen}");
+    assert!(!server.tokens().iter().any(|t| t["isActive"] == false));
+}

@@ -1,0 +1,274 @@
+//! rtctl's benchmark: one run, one machine, rtctl against the obvious baseline.
+//!
+//! ```sh
+//! cargo build --release && cargo run --release --example bench
+//! ```
+//!
+//! It starts emulators in this process (loopback, in memory), fills them over HTTP, and then
+//! times the release `rtctl` binary as a user would run it:
+//! - `tokens list --json` against 1,000 tokens, beside `curl` of the same endpoint;
+//! - start-up (`rtctl --version`);
+//! - peak memory of `tokens list --all --json` over 10,000 tokens;
+//! - rotating 200 tokens at concurrency 1 and 8 with 10 ms of emulator latency.
+//!
+//! Times are medians of repeated runs; memory is the child's own peak RSS from `wait4`.
+//! Targets (issue 7): list within 1.5x curl; under 20 MiB for 10,000 tokens; concurrency 8 at
+//! least 4x faster than 1.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rtctl::emulator::{self, Config, DEFAULT_API_KEY, RunningEmulator, Seed};
+use serde_json::json;
+
+const LIST_RUNS: usize = 30;
+const STARTUP_RUNS: usize = 50;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let rtctl = rtctl_binary();
+    let home = tempfile::tempdir().expect("a temporary directory");
+    println!("# rtctl benchmark\n");
+    println!("binary: {}", rtctl.display());
+    println!(
+        "machine: {} CPUs\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("| measurement | result | target |");
+    println!("|---|---|---|");
+
+    // 1. A list against 1,000 tokens, beside curl.
+    let thousand = runtime.block_on(filled(1_000, Duration::ZERO));
+    let url = thousand.url();
+    let env = environment(&url, home.path());
+    let list = median(LIST_RUNS, || {
+        time(&rtctl, &["tokens", "list", "--json"], &env)
+    });
+    let curl_list = median(LIST_RUNS, || {
+        curl(&format!("{url}/v1/client-tokens?limit=200&offset=0"))
+    });
+    let all = median(LIST_RUNS, || {
+        time(&rtctl, &["tokens", "list", "--all", "--json"], &env)
+    });
+    let curl_all = median(LIST_RUNS, || curl(&format!("{url}/v1/client-tokens")));
+    row(
+        "`tokens list --json`, 1,000 tokens (first page) vs `curl` of that page",
+        &format!(
+            "{} vs {} ({:.2}x)",
+            ms(list),
+            ms(curl_list),
+            ratio(list, curl_list)
+        ),
+        "≤ 1.5x",
+    );
+    row(
+        "`tokens list --all --json`, 1,000 tokens (5 pages) vs `curl` of the whole list",
+        &format!(
+            "{} vs {} ({:.2}x)",
+            ms(all),
+            ms(curl_all),
+            ratio(all, curl_all)
+        ),
+        "",
+    );
+    runtime.block_on(thousand.shutdown());
+
+    // 2. Start-up.
+    let startup = median(STARTUP_RUNS, || time(&rtctl, &["--version"], &env));
+    row("start-up, `rtctl --version`", &ms(startup), "");
+
+    // 3. Peak memory over 10,000 tokens.
+    let ten_thousand = runtime.block_on(filled(10_000, Duration::ZERO));
+    let env = environment(&ten_thousand.url(), home.path());
+    let (elapsed, peak_kib) = peak_memory(&rtctl, &["tokens", "list", "--all", "--json"], &env);
+    row(
+        "peak memory, `tokens list --all --json` over 10,000 tokens",
+        &format!("{:.1} MiB (in {})", peak_kib as f64 / 1024.0, ms(elapsed)),
+        "< 20 MiB",
+    );
+    runtime.block_on(ten_thousand.shutdown());
+
+    // 4. Bulk rotation at concurrency 1 and 8, 10 ms of latency per request.
+    let slow = runtime.block_on(filled(200, Duration::from_millis(10)));
+    let env = environment(&slow.url(), home.path());
+    let rotate = |concurrency: &str| {
+        time(
+            &rtctl,
+            &[
+                "tokens",
+                "rotate",
+                "--all",
+                "--yes",
+                "--json",
+                "--concurrency",
+                concurrency,
+            ],
+            &env,
+        )
+    };
+    let one = rotate("1");
+    let eight = rotate("8");
+    row(
+        "rotate 200 tokens, 10 ms latency: concurrency 1 vs 8",
+        &format!(
+            "{} vs {} ({:.1}x faster)",
+            ms(one),
+            ms(eight),
+            ratio(one, eight)
+        ),
+        "≥ 4x",
+    );
+    runtime.block_on(slow.shutdown());
+}
+
+/// The release binary beside this example (`target/release/examples/bench` →
+/// `target/release/rtctl`).
+fn rtctl_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the example's path");
+    let dir = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("target/<profile>");
+    let binary = dir.join("rtctl");
+    assert!(
+        binary.exists(),
+        "{} is missing: run cargo build --release first",
+        binary.display()
+    );
+    binary
+}
+
+/// An emulator holding `tokens` tokens, created over HTTP like any client would.
+async fn filled(tokens: usize, latency: Duration) -> RunningEmulator {
+    let running = emulator::start(Config {
+        seed: Seed::None,
+        latency,
+        ..Config::default()
+    })
+    .await
+    .expect("an emulator");
+    rtctl::tls::install_crypto_provider();
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/client-tokens", running.url());
+    let mut pending = tokio::task::JoinSet::new();
+    for chunk in (0..tokens)
+        .collect::<Vec<_>>()
+        .chunks(tokens.div_ceil(8).max(1))
+    {
+        let (http, url, chunk) = (http.clone(), url.clone(), chunk.to_vec());
+        pending.spawn(async move {
+            for i in chunk {
+                let body = json!({
+                    "name": format!("Benchmark token {i}"),
+                    "allowedOrigins": [format!("https://site{i}.example.com")],
+                    "flowIds": ["flow_bench"],
+                });
+                let reply = http
+                    .post(&url)
+                    .bearer_auth(DEFAULT_API_KEY)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("the emulator answers");
+                assert_eq!(reply.status(), 201);
+            }
+        });
+    }
+    while pending.join_next().await.is_some() {}
+    running
+}
+
+fn environment(url: &str, home: &std::path::Path) -> Vec<(String, String)> {
+    vec![
+        ("RUNTYPE_API_URL".into(), url.to_string()),
+        ("RUNTYPE_API_KEY".into(), DEFAULT_API_KEY.into()),
+        (
+            "RTCTL_CONFIG_DIR".into(),
+            home.join("config").display().to_string(),
+        ),
+        (
+            "RTCTL_DATA_DIR".into(),
+            home.join("data").display().to_string(),
+        ),
+        ("RTCTL_TEST_KEYRING".into(), "none".into()),
+    ]
+}
+
+fn command(program: &std::path::Path, args: &[&str], env: &[(String, String)]) -> Command {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command
+}
+
+/// Wall time of one run, which must succeed.
+fn time(program: &std::path::Path, args: &[&str], env: &[(String, String)]) -> Duration {
+    let started = Instant::now();
+    let status = command(program, args, env).status().expect("rtctl runs");
+    let elapsed = started.elapsed();
+    assert!(status.success(), "rtctl {args:?} failed: {status}");
+    elapsed
+}
+
+fn curl(url: &str) -> Duration {
+    let started = Instant::now();
+    let status = Command::new("curl")
+        .args(["-sf", "-o", "/dev/null", "-H"])
+        .arg(format!("Authorization: Bearer {DEFAULT_API_KEY}"))
+        .arg(url)
+        .status()
+        .expect("curl is installed");
+    let elapsed = started.elapsed();
+    assert!(status.success(), "curl {url} failed: {status}");
+    elapsed
+}
+
+/// Wall time and the child's own peak resident set, in KiB, from `wait4`.
+fn peak_memory(
+    program: &std::path::Path,
+    args: &[&str],
+    env: &[(String, String)],
+) -> (Duration, i64) {
+    let started = Instant::now();
+    // Reaped by wait4 below, not by Child::wait (which would take the rusage with it).
+    #[allow(clippy::zombie_processes)]
+    let child = command(program, args, env).spawn().expect("rtctl runs");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data, and the pid is our own child, not yet waited for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "rtctl {args:?} failed"
+    );
+    (started.elapsed(), usage.ru_maxrss)
+}
+
+fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
+    let mut times: Vec<Duration> = (0..runs).map(|_| f()).collect();
+    times.sort();
+    times[runs / 2]
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn row(what: &str, result: &str, target: &str) {
+    println!("| {what} | {result} | {target} |");
+}
