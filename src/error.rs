@@ -15,6 +15,8 @@ pub enum ErrorKind {
     Auth,
     /// 404: exit 5.
     NotFound,
+    /// `plan --expect-no-changes` found changes: exit 6.
+    Drift,
     /// Ctrl-C: exit 130.
     Interrupted,
     /// stdout was closed (`| head`): the reader has what it wanted; exit 0, say nothing.
@@ -29,6 +31,7 @@ impl ErrorKind {
             ErrorKind::Cancelled => 3,
             ErrorKind::Auth => 4,
             ErrorKind::NotFound => 5,
+            ErrorKind::Drift => 6,
             ErrorKind::Interrupted => 130,
             ErrorKind::PipeClosed => 0,
         }

@@ -12,6 +12,7 @@ pub mod emulator;
 pub mod error;
 pub mod files;
 pub mod jq;
+pub mod manifest;
 pub mod origin;
 pub mod output;
 pub mod settings;

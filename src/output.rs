@@ -20,6 +20,14 @@ pub enum Format {
     Json,
 }
 
+/// Colours for the parts of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Added,
+    Changed,
+    Removed,
+}
+
 /// Whether stderr decorations use colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColorChoice {
@@ -34,6 +42,8 @@ pub struct Printer {
     pub format: Format,
     jq: Option<String>,
     color: bool,
+    /// Colour on stdout: allowed, and stdout is a terminal (never in a pipe).
+    stdout_color: bool,
     quiet: bool,
     verbose: bool,
     stdout_tty: bool,
@@ -77,10 +87,16 @@ impl Printer {
             ColorChoice::Never => false,
             ColorChoice::Auto => stderr_tty && !options.no_color_env,
         };
+        let stdout_color = match options.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stdout_tty && !options.no_color_env,
+        };
         Printer {
             format,
             jq: options.jq,
             color,
+            stdout_color,
             quiet: options.quiet,
             verbose: options.verbose,
             stdout_tty,
@@ -223,6 +239,24 @@ impl Printer {
         } else {
             text.to_string()
         }
+    }
+
+    /// `text` in the colour of `style`, when the stream it is meant for shows colour.
+    pub fn style(&self, text: &str, style: Style, for_stderr: bool) -> String {
+        let on = if for_stderr {
+            self.color
+        } else {
+            self.stdout_color
+        };
+        if !on {
+            return text.to_string();
+        }
+        let code = match style {
+            Style::Added => "32",
+            Style::Changed => "33",
+            Style::Removed => "31",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
     }
 
     /// A remark for people ("Created …"); silenced by `--quiet`.

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod completions;
 pub mod emulator;
 pub mod origins;
+pub mod plan;
 pub mod tokens;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -18,6 +19,7 @@ Exit codes:
   3    cancelled at a prompt
   4    authentication or permission (no key, 401, 403)
   5    not found (404)
+  6    drift: plan --expect-no-changes found changes
   130  interrupted";
 
 /// Administer Runtype client tokens
@@ -49,6 +51,9 @@ pub enum Command {
     Origins(origins::OriginsCommand),
     #[command(subcommand)]
     Auth(auth::AuthCommand),
+    Plan(plan::PlanArgs),
+    Apply(plan::ApplyArgs),
+    Export(plan::ExportArgs),
     Emulator(emulator::EmulatorArgs),
     Completions(completions::CompletionsArgs),
 }

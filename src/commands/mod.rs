@@ -7,6 +7,7 @@ pub mod confirm;
 pub mod emulator;
 pub mod local;
 pub mod origins;
+pub mod plan;
 pub mod tokens;
 
 use std::io::IsTerminal;
@@ -194,6 +195,15 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Command::Completions(args) => completions::run(args),
             Command::Tokens(command) => {
                 with_context(&cli.global, async |ctx| tokens::run(ctx, command).await).await
+            }
+            Command::Plan(args) => {
+                with_context(&cli.global, async |ctx| plan::run(ctx, args).await).await
+            }
+            Command::Apply(args) => {
+                with_context(&cli.global, async |ctx| plan::apply::run(ctx, args).await).await
+            }
+            Command::Export(args) => {
+                with_context(&cli.global, async |ctx| plan::export::run(ctx, args).await).await
             }
             Command::Origins(command) => {
                 with_context(&cli.global, async |ctx| origins::run(ctx, command).await).await

@@ -16,5 +16,6 @@ mod faults;
 mod generated;
 mod local;
 mod origins;
+mod plan;
 mod prompts;
 mod tokens;

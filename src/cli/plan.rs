@@ -1,0 +1,90 @@
+//! `rtctl plan`, `rtctl apply`, `rtctl export`: client tokens described in a file.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::tokens::Environment;
+
+/// Show how the account's tokens differ from a token file
+///
+/// Matches tokens by name and prints what `apply` would create, update (field by field),
+/// replace (a change to environment or product surface, which deletes the token and issues
+/// a new value) or, with --prune, delete. Keys left out of the file are not managed. Coloured
+/// on a terminal; --json for machines. With --expect-no-changes, exits 6 when the account has
+/// drifted from the file (and 0 when it matches), for CI drift checks.
+///
+/// Examples:
+///   rtctl plan -f tokens.toml
+///   rtctl plan -f tokens.toml --prune --json
+///   rtctl plan -f tokens.toml --expect-no-changes    # in CI: exit 6 on drift
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct PlanArgs {
+    /// The token file (TOML)
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Also plan to delete the account's tokens that the file does not name
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Exit 6 if anything would change (and 0 if nothing would)
+    #[arg(long)]
+    pub expect_no_changes: bool,
+}
+
+/// Make the account's tokens match a token file
+///
+/// Shows the plan, asks on a terminal (refuses without one unless --yes), then creates,
+/// updates and, with --prune, deletes. A replacement (a change to environment or product
+/// surface: the token is recreated and gets a new value) needs --allow-replace. The values of
+/// new tokens are printed once, as NAME=value lines, or written to --values-out.
+///
+/// Examples:
+///   rtctl apply -f tokens.toml
+///   rtctl apply -f tokens.toml --yes --values-out new-values.env
+///   rtctl apply -f tokens.toml --prune --allow-replace --yes --json
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ApplyArgs {
+    /// The token file (TOML)
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Also delete the account's tokens that the file does not name
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Allow replacing tokens (delete and recreate, which issues new values)
+    #[arg(long)]
+    pub allow_replace: bool,
+
+    /// Write the new tokens' values to FILE (created new, mode 0600) instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub values_out: Option<PathBuf>,
+}
+
+/// Print the account's tokens as a token file
+///
+/// Writes TOML to stdout in the format plan and apply read; planning the exported file shows
+/// no changes. Token values are never exported.
+///
+/// Examples:
+///   rtctl export > tokens.toml
+///   rtctl export --environment live --name-contains widget > live-widgets.toml
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ExportArgs {
+    /// Only tokens of this environment
+    #[arg(long, value_enum, value_name = "ENV")]
+    pub environment: Option<Environment>,
+
+    /// Only tokens whose name contains TEXT (ignoring case)
+    #[arg(long, value_name = "TEXT")]
+    pub name_contains: Option<String>,
+}

@@ -1,0 +1,309 @@
+//! `rtctl apply`: make the account match a token file.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::{Map, Value, json};
+
+use super::{
+    Change, Plan, all_tokens, compute, create_request, deactivate_after_create, render, to_json,
+    update_request,
+};
+use crate::api::Client;
+use crate::cli::plan::ApplyArgs;
+use crate::commands::Context;
+use crate::commands::confirm::{self, Consent, consent};
+use crate::error::CliError;
+use crate::manifest::Manifest;
+use crate::output::Format;
+
+/// What happened to one change.
+struct Applied {
+    action: &'static str,
+    name: String,
+    id: Option<String>,
+    result: Result<Option<String>, CliError>,
+}
+
+pub async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> {
+    let manifest = Manifest::load(&args.file)?;
+    if let Some(path) = &args.values_out
+        && path.exists()
+    {
+        return Err(already_exists(path));
+    }
+    let client = ctx.client()?;
+    let current = all_tokens(&client).await?;
+    let plan = compute(&manifest.tokens, &current, args.prune)?;
+    render(&ctx.printer, &plan, true)?;
+    if plan.is_empty() {
+        if ctx.printer.format == Format::Json {
+            ctx.printer
+                .json(&json!({"plan": to_json(&plan), "applied": [], "values": {}}))?;
+        }
+        return Ok(());
+    }
+    refuse_unallowed_replacements(&plan, args.allow_replace)?;
+    if consent(ctx, args.yes, "apply the plan")? == Consent::Ask {
+        confirm::ask("", "Apply these changes?")?;
+    }
+    // The values file is claimed before anything changes: new values must never be lost to a
+    // file that turns out to exist or be unwritable.
+    let mut values_file = match &args.values_out {
+        Some(path) => Some(create_private(path)?),
+        None => None,
+    };
+
+    let mut applied = Vec::new();
+    for change in &plan.changes {
+        applied.push(apply_one(&client, change, ctx).await);
+    }
+
+    let values: Vec<(String, String)> = applied
+        .iter()
+        .filter_map(|a| match &a.result {
+            Ok(Some(value)) => Some((a.name.clone(), value.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut values_written = false;
+    if let (Some(file), Some(path)) = (values_file.as_mut(), &args.values_out) {
+        let text: String = values.iter().map(|(n, v)| format!("{n}={v}\n")).collect();
+        match file
+            .write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+        {
+            Ok(()) => {
+                values_written = true;
+                ctx.printer.note(&format!(
+                    "Wrote {} new value{} to {} (mode 0600).",
+                    values.len(),
+                    if values.len() == 1 { "" } else { "s" },
+                    path.display()
+                ));
+            }
+            Err(e) => ctx.printer.warn(&format!(
+                "could not write {}: {e}; the new values follow on stdout instead",
+                path.display()
+            )),
+        }
+    }
+    if ctx.printer.format == Format::Json {
+        let mut shown_values = Map::new();
+        if !values_written {
+            for (name, value) in &values {
+                shown_values.insert(name.clone(), Value::String(value.clone()));
+            }
+        }
+        let results: Vec<Value> = applied
+            .iter()
+            .map(|a| {
+                let mut item =
+                    json!({"action": a.action, "name": a.name, "id": a.id, "ok": a.result.is_ok()});
+                if let Err(e) = &a.result {
+                    item["error"] = Value::String(e.message.clone());
+                }
+                item
+            })
+            .collect();
+        ctx.printer
+            .json(&json!({"plan": to_json(&plan), "applied": results, "values": shown_values}))?;
+    } else if !values_written {
+        for (name, value) in &values {
+            ctx.printer.line(&format!("{name}={value}"))?;
+        }
+    }
+
+    let failures: Vec<&CliError> = applied
+        .iter()
+        .filter_map(|a| a.result.as_ref().err())
+        .collect();
+    if failures.is_empty() {
+        ctx.printer.note(&format!(
+            "Applied {} change{}.",
+            applied.len(),
+            if applied.len() == 1 { "" } else { "s" }
+        ));
+        return Ok(());
+    }
+    for e in &failures {
+        ctx.printer.error(e);
+    }
+    Err(CliError::failure(format!(
+        "{} of {} changes failed; the others were applied",
+        failures.len(),
+        applied.len()
+    ))
+    .with_hint(format!(
+        "run rtctl plan -f {} to see what is left",
+        args.file.display()
+    )))
+}
+
+fn refuse_unallowed_replacements(plan: &Plan, allowed: bool) -> Result<(), CliError> {
+    let replaced: Vec<String> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Replace { desired, .. } => Some(format!("\"{}\"", desired.name)),
+            _ => None,
+        })
+        .collect();
+    if replaced.is_empty() || allowed {
+        return Ok(());
+    }
+    Err(CliError::usage(format!(
+        "the plan replaces {}: the token is deleted and recreated, and sites using its value stop working",
+        replaced.join(", ")
+    ))
+    .with_hint("pass --allow-replace to go ahead, or change the file back"))
+}
+
+async fn apply_one(client: &Client, change: &Change, ctx: &Context) -> Applied {
+    match change {
+        Change::Create(desired) => {
+            let result = create(client, desired, ctx).await;
+            match result {
+                Ok(created) => {
+                    ctx.printer.note(&format!(
+                        "Created \"{}\" ({}).",
+                        desired.name,
+                        created.token.id()
+                    ));
+                    Applied {
+                        action: "create",
+                        name: desired.name.clone(),
+                        id: Some(created.token.id().to_string()),
+                        result: Ok(Some(created.value)),
+                    }
+                }
+                Err(e) => Applied {
+                    action: "create",
+                    name: desired.name.clone(),
+                    id: None,
+                    result: Err(e.into()),
+                },
+            }
+        }
+        Change::Update {
+            id,
+            desired,
+            changes,
+        } => {
+            let result = client.update(id, &update_request(desired, changes)).await;
+            if result.is_ok() {
+                ctx.printer
+                    .note(&format!("Updated \"{}\" ({id}).", desired.name));
+            }
+            Applied {
+                action: "update",
+                name: desired.name.clone(),
+                id: Some(id.clone()),
+                result: result.map(|_| None).map_err(CliError::from),
+            }
+        }
+        Change::Replace { id, desired, .. } => {
+            // Create first: if that fails, the old token is still there and working.
+            let created = match create(client, desired, ctx).await {
+                Ok(created) => created,
+                Err(e) => {
+                    return Applied {
+                        action: "replace",
+                        name: desired.name.clone(),
+                        id: Some(id.clone()),
+                        result: Err(e.into()),
+                    };
+                }
+            };
+            let new_id = created.token.id().to_string();
+            match client.delete(id).await {
+                Ok(_) => {
+                    ctx.printer.note(&format!(
+                        "Replaced \"{}\": {id} is deleted, {new_id} takes its place.",
+                        desired.name
+                    ));
+                    Applied {
+                        action: "replace",
+                        name: desired.name.clone(),
+                        id: Some(new_id),
+                        result: Ok(Some(created.value)),
+                    }
+                }
+                Err(e) => {
+                    let error = CliError::failure(format!(
+                        "created the replacement {new_id} for \"{}\" but could not delete the old {id}: {e}",
+                        desired.name
+                    ))
+                    .with_hint(format!("delete it with rtctl tokens delete {id} --yes"));
+                    // The new value must not be lost: report it with the failure.
+                    ctx.printer
+                        .line(&format!("{}={}", desired.name, created.value))
+                        .ok();
+                    Applied {
+                        action: "replace",
+                        name: desired.name.clone(),
+                        id: Some(new_id),
+                        result: Err(error),
+                    }
+                }
+            }
+        }
+        Change::Delete { id, name, .. } => {
+            let result = client.delete(id).await;
+            if result.is_ok() {
+                ctx.printer.note(&format!("Deleted \"{name}\" ({id})."));
+            }
+            Applied {
+                action: "delete",
+                name: name.clone(),
+                id: Some(id.clone()),
+                result: result.map(|_| None).map_err(CliError::from),
+            }
+        }
+    }
+}
+
+/// Creates the token, then deactivates it if the file says so (the API creates tokens active).
+/// A failed deactivation is a warning, not a failure: the token exists, and its value must
+/// still be reported.
+async fn create(
+    client: &Client,
+    desired: &crate::manifest::DesiredToken,
+    ctx: &Context,
+) -> Result<crate::api::types::WithValue, crate::api::ApiError> {
+    let created = client.create(&create_request(desired)).await?;
+    if let Some(request) = deactivate_after_create(desired)
+        && let Err(e) = client.update(created.token.id(), &request).await
+    {
+        ctx.printer.warn(&format!(
+            "created \"{}\" but could not deactivate it: {e}; run rtctl tokens update {} --deactivate",
+            desired.name,
+            created.token.id()
+        ));
+    }
+    Ok(created)
+}
+
+/// Creates `path` new, readable only by the user.
+fn create_private(path: &Path) -> Result<File, CliError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            already_exists(path)
+        } else {
+            CliError::usage(format!("cannot use --values-out {}: {e}", path.display()))
+        }
+    })
+}
+
+fn already_exists(path: &Path) -> CliError {
+    CliError::usage(format!(
+        "cannot use --values-out {}: it already exists, and new values are only ever written to a new file",
+        path.display()
+    ))
+    .with_hint("choose another name, or move the old file away")
+}

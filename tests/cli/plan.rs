@@ -1,0 +1,396 @@
+//! `rtctl plan`, `apply` and `export` against the emulator: plans of every kind, apply with
+//! and without confirmation, the export → plan round trip, drift detection, bad files.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::harness::Server;
+use crate::prompts::answer_prompt;
+
+fn write(server: &Server, name: &str, text: &str) -> PathBuf {
+    let path = server.home.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn p(path: &std::path::Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// The demo account, exported, with edits applied to the text.
+fn edited_export(server: &Server, edit: impl Fn(String) -> String) -> PathBuf {
+    let export = server.rtctl(&["export"]);
+    export.expect(0);
+    write(server, "tokens.toml", &edit(export.stdout))
+}
+
+fn by_name(server: &Server, name: &str) -> Option<Value> {
+    server.tokens().into_iter().find(|t| t["name"] == name)
+}
+
+const NEW: &str = r#"
+[tokens."New widget"]
+environment = "test"
+origins = ["https://New.Example.com/"]
+flows = ["flow_new"]
+rate_limit_per_minute = 5
+config = { welcomeMessage = "Hello" }
+"#;
+
+#[test]
+fn export_then_plan_shows_no_changes() {
+    let server = Server::demo();
+    let export = server.rtctl(&["export"]);
+    export.expect(0);
+    assert!(
+        export.stdout.contains("[tokens.\"Marketing site widget\"]"),
+        "{}",
+        export.stdout
+    );
+    assert!(
+        export.stderr.contains("Exported 6 tokens"),
+        "{}",
+        export.stderr
+    );
+    assert!(
+        !export.stdout.contains("ct_live_"),
+        "values are never exported"
+    );
+    let file = write(&server, "all.toml", &export.stdout);
+    let plan = server.rtctl(&["plan", "-f", p(&file), "--prune", "--expect-no-changes"]);
+    plan.expect(0);
+    assert_eq!(plan.stdout, "No changes: the account matches the file.\n");
+
+    let live = server.rtctl(&[
+        "export",
+        "--environment",
+        "live",
+        "--name-contains",
+        "WIDGET",
+    ]);
+    live.expect(0);
+    assert_eq!(
+        live.stdout.matches("\nenvironment = ").count(),
+        2,
+        "{}",
+        live.stdout
+    );
+    let file = write(&server, "live.toml", &live.stdout);
+    let plan = server
+        .rtctl(&["plan", "-f", p(&file), "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 0, "replace": 0, "delete": 0})
+    );
+    assert_eq!(plan["unmanaged"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn plans_create_update_replace_and_prune_field_by_field() {
+    let server = Server::demo();
+    let file = edited_export(&server, |text| {
+        let text = text.replacen("rate_limit_per_hour = 200", "rate_limit_per_hour = 500", 1);
+        let text = text.replace(
+            "[tokens.\"Mobile app\"]\nenvironment = \"live\"",
+            "[tokens.\"Mobile app\"]\nenvironment = \"test\"",
+        );
+        let start = text.find("[tokens.\"Old checkout widget\"]").unwrap();
+        let end = text.find("[tokens.\"Staging playground\"]").unwrap();
+        format!("{}{}{NEW}", &text[..start], &text[end..])
+    });
+    let plan = server.rtctl(&["plan", "-f", p(&file)]);
+    plan.expect(0);
+    let docs = server.id_of("Docs assistant");
+    let mobile = server.id_of("Mobile app");
+    for line in [
+        format!("~ update \"Docs assistant\" ({docs})"),
+        "    rate_limit_per_hour: 200 → 500".to_string(),
+        format!("-/+ replace \"Mobile app\" ({mobile}): it will be recreated with a new value"),
+        "    environment: live → test".to_string(),
+        "+ create \"New widget\" (test)".to_string(),
+        "Plan: 1 to create, 1 to update, 1 to replace, 0 to delete.".to_string(),
+        "1 token not in the file is left alone (--prune would delete it): Old checkout widget"
+            .to_string(),
+    ] {
+        assert!(
+            plan.stdout.contains(&line),
+            "{line:?} missing from:\n{}",
+            plan.stdout
+        );
+    }
+    assert!(!plan.stdout.contains('\x1b'), "no colour in a pipe");
+
+    let json = server
+        .rtctl(&["plan", "-f", p(&file), "--prune", "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(
+        json["summary"],
+        json!({"create": 1, "update": 1, "replace": 1, "delete": 1})
+    );
+    let delete = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "delete")
+        .unwrap();
+    assert_eq!(delete["name"], "Old checkout widget");
+    let update = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "update")
+        .unwrap();
+    assert_eq!(
+        update["changes"],
+        json!([{"field": "rate_limit_per_hour", "from": 200, "to": 500}])
+    );
+
+    // Planning changes nothing.
+    assert!(by_name(&server, "New widget").is_none());
+    assert_eq!(
+        by_name(&server, "Docs assistant").unwrap()["rateLimitPerHour"],
+        200
+    );
+}
+
+#[test]
+fn apply_makes_the_account_match_and_prints_new_values_once() {
+    let server = Server::demo();
+    let file = edited_export(&server, |text| {
+        let text = text.replacen("rate_limit_per_hour = 200", "rate_limit_per_hour = 500", 1);
+        let start = text.find("[tokens.\"Old checkout widget\"]").unwrap();
+        let end = text.find("[tokens.\"Staging playground\"]").unwrap();
+        format!("{}{}{NEW}", &text[..start], &text[end..])
+    });
+    let run = server.rtctl(&["apply", "-f", p(&file), "--prune", "--yes"]);
+    run.expect(0);
+    let created = by_name(&server, "New widget").expect("created");
+    let value = server.value_of(created["id"].as_str().unwrap());
+    assert_eq!(
+        run.stdout,
+        format!("New widget={value}\n"),
+        "the new value, once, on stdout"
+    );
+    assert_eq!(
+        created["allowedOrigins"],
+        json!(["https://new.example.com"])
+    );
+    assert_eq!(created["rateLimitPerMinute"], 5);
+    assert_eq!(created["config"], json!({"welcomeMessage": "Hello"}));
+    assert_eq!(
+        by_name(&server, "Docs assistant").unwrap()["rateLimitPerHour"],
+        500
+    );
+    assert!(by_name(&server, "Old checkout widget").is_none(), "pruned");
+    assert!(run.stderr.contains("Applied 3 changes."), "{}", run.stderr);
+
+    let again = server.rtctl(&["apply", "-f", p(&file), "--prune", "--yes"]);
+    again.expect(0);
+    assert!(again.stdout.is_empty());
+    assert!(again.stderr.contains("No changes"), "{}", again.stderr);
+}
+
+#[test]
+fn apply_confirms_on_a_terminal_and_refuses_without_one() {
+    let server = Server::demo();
+    let file = write(&server, "new.toml", NEW);
+    let refused = server.rtctl(&["apply", "-f", p(&file)]);
+    refused.expect(2);
+    assert!(refused.stderr.contains("pass --yes"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("+ create \"New widget\""),
+        "the plan is shown first: {}",
+        refused.stderr
+    );
+    assert!(by_name(&server, "New widget").is_none());
+
+    let (code, screen) = answer_prompt(&server, &["apply", "-f", p(&file)], "n");
+    assert_eq!(code, 3, "{screen}");
+    assert!(screen.contains("Apply these changes?"), "{screen}");
+    assert!(by_name(&server, "New widget").is_none());
+
+    let (code, screen) = answer_prompt(&server, &["apply", "-f", p(&file)], "y");
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("New widget=ct_test_"), "{screen}");
+    assert!(by_name(&server, "New widget").is_some());
+}
+
+#[test]
+fn a_replacement_needs_allow_replace_and_values_can_go_to_a_private_file() {
+    let server = Server::demo();
+    let file = edited_export(&server, |text| {
+        text.replace(
+            "[tokens.\"Mobile app\"]\nenvironment = \"live\"",
+            "[tokens.\"Mobile app\"]\nenvironment = \"test\"",
+        )
+    });
+    let old = server.id_of("Mobile app");
+    let refused = server.rtctl(&["apply", "-f", p(&file), "--yes"]);
+    refused.expect(2);
+    assert!(
+        refused.stderr.contains("the plan replaces \"Mobile app\""),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("--allow-replace"),
+        "{}",
+        refused.stderr
+    );
+    server.token(&old).expect(200);
+
+    let values = server.home.path().join("values.env");
+    let run = server.rtctl(&[
+        "apply",
+        "-f",
+        p(&file),
+        "--yes",
+        "--allow-replace",
+        "--values-out",
+        p(&values),
+    ]);
+    run.expect(0);
+    assert!(
+        run.stdout.is_empty(),
+        "values went to the file: {}",
+        run.stdout
+    );
+    server.token(&old).expect(404);
+    let new = by_name(&server, "Mobile app").unwrap();
+    assert_eq!(new["environment"], "test");
+    let text = std::fs::read_to_string(&values).unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "Mobile app={}\n",
+            server.value_of(new["id"].as_str().unwrap())
+        )
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&values).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // An existing file is never overwritten, and nothing is applied.
+    let file = write(&server, "new.toml", NEW);
+    let run = server.rtctl(&["apply", "-f", p(&file), "--yes", "--values-out", p(&values)]);
+    run.expect(2);
+    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    assert!(by_name(&server, "New widget").is_none());
+}
+
+#[test]
+fn drift_after_a_manual_change_is_detected() {
+    let server = Server::demo();
+    let export = server.rtctl(&["export"]);
+    let file = write(&server, "tokens.toml", &export.stdout);
+    server
+        .rtctl(&["plan", "-f", p(&file), "--expect-no-changes"])
+        .expect(0);
+
+    let id = server.id_of("Staging playground");
+    server
+        .rtctl(&["tokens", "update", &id, "--rate-limit-per-minute", "99"])
+        .expect(0);
+    let drift = server.rtctl(&["plan", "-f", p(&file), "--expect-no-changes"]);
+    drift.expect(6);
+    assert!(
+        drift.stdout.contains("~ update \"Staging playground\""),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        drift.stdout.contains("rate_limit_per_minute: (none) → ")
+            || drift.stdout.contains("rate_limit_per_minute: 99 → "),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        drift.stderr.contains("has drifted from"),
+        "{}",
+        drift.stderr
+    );
+    assert!(
+        drift
+            .stderr
+            .contains(&format!("rtctl apply -f {}", p(&file))),
+        "{}",
+        drift.stderr
+    );
+
+    // Applying the file puts it back; the check passes again.
+    server.rtctl(&["apply", "-f", p(&file), "--yes"]).expect(0);
+    server
+        .rtctl(&["plan", "-f", p(&file), "--expect-no-changes"])
+        .expect(0);
+}
+
+#[test]
+fn invalid_files_name_the_file_line_and_key() {
+    let server = Server::demo();
+    for (text, expected) in [
+        (
+            "[tokens.A]\nenvironment = \"live\"\norigins = [\"https://a.com/path\"]\nflows = [\"f\"]\n",
+            "line 3: tokens.A.origins[0]",
+        ),
+        (
+            "[tokens.A]\nenvironment = \"staging\"\norigins = [\"https://a.com\"]\nflows = [\"f\"]\n",
+            "line 2: tokens.A.environment",
+        ),
+        (
+            "[tokens.A]\nenvironment = \"live\"\norigins = [\"https://a.com\"]\nflows = [\"f\"]\nrate_limit = 3\n",
+            "line 5",
+        ),
+        (
+            "[tokens.A]\nenvironment = \"live\"\norigins = [\"https://a.com\"]\nflows = [\"f\"]\nmax_messages_per_session = -1\n",
+            "line 5: tokens.A.max_messages_per_session",
+        ),
+        ("[tokens.A\n", "line 1"),
+    ] {
+        let file = write(&server, "bad.toml", text);
+        for command in [&["plan"][..], &["apply", "--yes"][..]] {
+            let mut args = command.to_vec();
+            args.extend(["-f", p(&file)]);
+            let run = server.rtctl(&args);
+            run.expect(2);
+            assert!(
+                run.stderr.contains(&format!("the token file {}", p(&file))),
+                "{}",
+                run.stderr
+            );
+            assert!(
+                run.stderr.contains(expected),
+                "{expected:?} not in {}",
+                run.stderr
+            );
+        }
+    }
+    let missing = server.rtctl(&["plan", "-f", "/nonexistent/tokens.toml"]);
+    missing.expect(2);
+    assert!(
+        missing.stderr.contains("could not read the token file"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn duplicate_names_in_the_account_are_an_error() {
+    let server = Server::demo();
+    server.create("Marketing site widget", json!({}));
+    let file = write(&server, "new.toml", NEW);
+    let run = server.rtctl(&["plan", "-f", p(&file)]);
+    run.expect(2);
+    assert!(
+        run.stderr
+            .contains("2 tokens named \"Marketing site widget\""),
+        "{}",
+        run.stderr
+    );
+    server.rtctl(&["export"]).expect(2);
+}
