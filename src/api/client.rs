@@ -350,6 +350,24 @@ impl Client {
         })
     }
 
+    /// Every token, page by page at the API's largest page size. Any page failing fails the
+    /// whole read: a caller acting on "all tokens" must never act on part of them.
+    pub async fn list_all(&self) -> Result<Vec<ClientToken>, ApiError> {
+        const PAGE: u32 = 200;
+        let mut tokens = Vec::new();
+        let mut offset = 0u64;
+        loop {
+            let page = self.list_page(PAGE, offset).await?;
+            let received = page.tokens.len();
+            let more = page.has_more_after(received, PAGE);
+            tokens.extend(page.tokens);
+            if !more {
+                return Ok(tokens);
+            }
+            offset += received as u64;
+        }
+    }
+
     pub async fn get(&self, id: &str) -> Result<ClientToken, ApiError> {
         let mut reply = self
             .send(Method::GET, self.token_path(id, ""), &[], None)

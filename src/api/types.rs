@@ -118,6 +118,15 @@ pub struct TokenPage {
     pub paginated: bool,
 }
 
+impl TokenPage {
+    /// Whether another page follows this one, which held `received` of the `asked` tokens. A
+    /// server that ignored `limit` sent everything; otherwise follow `hasMore`, or, where a
+    /// deployment omits it, stop at the first short page.
+    pub fn has_more_after(&self, received: usize, asked: u32) -> bool {
+        self.paginated && received > 0 && self.has_more.unwrap_or(received == asked as usize)
+    }
+}
+
 /// A conversation, kept as the raw object plus the fields tables show.
 #[derive(Debug, Clone)]
 pub struct Conversation {

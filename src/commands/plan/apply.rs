@@ -7,8 +7,7 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use super::{
-    Change, Plan, all_tokens, compute, create_request, deactivate_after_create, render, to_json,
-    update_request,
+    Change, Plan, compute, create_request, deactivate_after_create, render, to_json, update_request,
 };
 use crate::api::Client;
 use crate::cli::plan::ApplyArgs;
@@ -34,7 +33,7 @@ pub async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> {
         return Err(already_exists(path));
     }
     let client = ctx.client()?;
-    let current = all_tokens(&client).await?;
+    let current = client.list_all().await?;
     let plan = compute(&manifest.tokens, &current, args.prune)?;
     render(&ctx.printer, &plan, true)?;
     if plan.is_empty() {

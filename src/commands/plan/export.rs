@@ -1,6 +1,6 @@
 //! `rtctl export`: the account's tokens in the token-file format.
 
-use super::{all_tokens, describe_current};
+use super::describe_current;
 use crate::cli::plan::ExportArgs;
 use crate::commands::Context;
 use crate::error::CliError;
@@ -9,7 +9,8 @@ use crate::manifest::to_toml;
 pub async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
     let needle = args.name_contains.as_ref().map(|s| s.to_lowercase());
-    let tokens: Vec<_> = all_tokens(&client)
+    let tokens: Vec<_> = client
+        .list_all()
         .await?
         .into_iter()
         .filter(|t| {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::Context;
-use crate::api::{Client, ClientToken, TokenRequest};
+use crate::api::{ClientToken, TokenRequest};
 use crate::cli::plan::PlanArgs;
 use crate::error::{CliError, ErrorKind};
 use crate::manifest::{DesiredToken, Manifest};
@@ -410,23 +410,6 @@ pub fn update_request(desired: &DesiredToken, changes: &[FieldChange]) -> TokenR
     request
 }
 
-/// Every token of the account.
-pub async fn all_tokens(client: &Client) -> Result<Vec<ClientToken>, CliError> {
-    const PAGE: u32 = 200;
-    let mut tokens = Vec::new();
-    let mut offset = 0u64;
-    loop {
-        let page = client.list_page(PAGE, offset).await?;
-        let received = page.tokens.len();
-        tokens.extend(page.tokens);
-        let more = page.paginated && page.has_more.unwrap_or(received == PAGE as usize);
-        if !more || received == 0 {
-            return Ok(tokens);
-        }
-        offset += received as u64;
-    }
-}
-
 /// A value for people: lists joined, nothing as "(none)", objects as compact JSON.
 fn shown(value: &Value) -> String {
     match value {
@@ -572,7 +555,7 @@ pub fn to_json(plan: &Plan) -> Value {
 pub async fn run(ctx: &Context, args: PlanArgs) -> Result<(), CliError> {
     let manifest = Manifest::load(&args.file)?;
     let client = ctx.client()?;
-    let current = all_tokens(&client).await?;
+    let current = client.list_all().await?;
     let plan = compute(&manifest.tokens, &current, args.prune)?;
     if ctx.printer.format == Format::Json {
         ctx.printer.json(&to_json(&plan))?;

@@ -14,9 +14,6 @@ use crate::cli::tokens::SelectionArgs;
 use crate::commands::Context;
 use crate::error::{CliError, ErrorKind};
 
-/// The page size used to read every token for `--all`.
-const PAGE: u32 = 200;
-
 /// A token to act on: its id, and the token itself when it has been read.
 pub struct Target {
     pub id: String,
@@ -54,7 +51,8 @@ pub async fn select(
                 .as_ref()
                 .is_none_or(|n| t.name().to_lowercase().contains(n))
     };
-    Ok(all_tokens(client)
+    Ok(client
+        .list_all()
         .await?
         .into_iter()
         .filter(|t| wanted(t))
@@ -63,23 +61,6 @@ pub async fn select(
             token: Some(t),
         })
         .collect())
-}
-
-/// Every token, page by page. A page that fails fails the whole selection: acting on part of
-/// a selection the user did not see would be worse than acting on none.
-async fn all_tokens(client: &Client) -> Result<Vec<ClientToken>, CliError> {
-    let mut tokens = Vec::new();
-    let mut offset = 0u64;
-    loop {
-        let page = client.list_page(PAGE, offset).await?;
-        let received = page.tokens.len();
-        tokens.extend(page.tokens);
-        let more = page.paginated && page.has_more.unwrap_or(received == PAGE as usize);
-        if !more || received == 0 {
-            return Ok(tokens);
-        }
-        offset += received as u64;
-    }
 }
 
 /// Reads the targets that have not been read yet, to show them in the confirmation.

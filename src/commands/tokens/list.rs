@@ -52,10 +52,7 @@ pub async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
         } else if !rows.is_empty() {
             printer.table(LIST_HEADERS, &rows, LIST_WRAP)?;
         }
-        // A server that ignored `limit` sent everything; otherwise follow `hasMore`, or,
-        // where a deployment omits it, stop at the first short page.
-        let more = page.paginated && page.has_more.unwrap_or(received == PAGE as usize);
-        if limit_reached || !more || received == 0 {
+        if limit_reached || !page.has_more_after(received, PAGE) {
             break;
         }
         offset += received as u64;
