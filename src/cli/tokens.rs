@@ -227,7 +227,14 @@ pub struct UpdateArgs {
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct DeleteArgs {
-    /// Ids of the tokens to delete
+    #[command(flatten)]
+    pub bulk: BulkArgs,
+}
+
+/// What `rotate` and `delete` share: which tokens, whether to ask, how many at once.
+#[derive(Debug, Clone, Args)]
+pub struct BulkArgs {
+    /// Ids of the tokens
     #[arg(value_name = "ID", required_unless_present = "all", conflicts_with = "all",
           add = id_completer())]
     pub ids: Vec<String>,
@@ -290,22 +297,8 @@ pub enum RotateFormat {
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct RotateArgs {
-    /// Ids of the tokens to rotate
-    #[arg(value_name = "ID", required_unless_present = "all", conflicts_with = "all",
-          add = id_completer())]
-    pub ids: Vec<String>,
-
     #[command(flatten)]
-    pub selection: SelectionArgs,
-
-    /// Do not ask for confirmation
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-
-    /// How many tokens to work on at once
-    #[arg(long, default_value_t = 4, value_name = "N",
-          value_parser = clap::value_parser!(u16).range(1..=32))]
-    pub concurrency: u16,
+    pub bulk: BulkArgs,
 
     /// How to print the new value
     #[arg(long, value_enum, default_value_t = RotateFormat::Value, value_name = "FORMAT")]

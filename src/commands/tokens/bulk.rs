@@ -8,11 +8,44 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
 
-use super::Outcome;
+use super::{Outcome, check_ids, confirm_tokens};
 use crate::api::{Client, ClientToken};
-use crate::cli::tokens::SelectionArgs;
+use crate::cli::tokens::{BulkArgs, SelectionArgs};
 use crate::commands::Context;
+use crate::commands::confirm::{Consent, consent};
 use crate::error::{CliError, ErrorKind};
+
+/// The first steps every bulk command takes, in the order that keeps refusals cheap: check
+/// the ids, decide consent before any request, then read the key and select. Returns the
+/// client, the targets and whether to ask before acting.
+pub async fn start(
+    ctx: &Context,
+    args: &BulkArgs,
+    verb: &str,
+) -> Result<(Client, Vec<Target>, Consent), CliError> {
+    check_ids(&args.ids)?;
+    let consent = consent(ctx, args.yes, verb)?;
+    let client = ctx.client()?;
+    let targets = select(&client, &args.ids, &args.selection).await?;
+    Ok((client, targets, consent))
+}
+
+/// Asks once about every target, when a terminal is there to ask on; reads the targets named
+/// only by id first, so the question can show them.
+pub async fn confirm(
+    client: &Client,
+    consent: Consent,
+    targets: &mut [Target],
+    verb: &str,
+    consequence: &str,
+) -> Result<(), CliError> {
+    if consent != Consent::Ask {
+        return Ok(());
+    }
+    read_all(client, targets).await?;
+    let tokens: Vec<_> = targets.iter().filter_map(|t| t.token.as_ref()).collect();
+    confirm_tokens(&tokens, verb, consequence)
+}
 
 /// A token to act on: its id, and the token itself when it has been read.
 pub struct Target {
@@ -27,7 +60,7 @@ impl Target {
 }
 
 /// The tokens named by `ids`, or with `--all` every token that passes the filters.
-pub async fn select(
+async fn select(
     client: &Client,
     ids: &[String],
     selection: &SelectionArgs,
@@ -64,7 +97,7 @@ pub async fn select(
 }
 
 /// Reads the targets that have not been read yet, to show them in the confirmation.
-pub async fn read_all(client: &Client, targets: &mut [Target]) -> Result<(), CliError> {
+async fn read_all(client: &Client, targets: &mut [Target]) -> Result<(), CliError> {
     for target in targets.iter_mut().filter(|t| t.token.is_none()) {
         target.token = Some(client.get(&target.id).await?);
     }

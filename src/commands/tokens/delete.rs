@@ -1,32 +1,27 @@
 //! `rtctl tokens delete ID… | --all …`.
 
 use super::bulk::{self, Target};
-use super::{Outcome, check_ids, confirm_tokens, finish_bulk};
+use super::{Outcome, finish_bulk};
 use crate::cli::tokens::DeleteArgs;
 use crate::commands::Context;
-use crate::commands::confirm::{Consent, consent};
 use crate::error::CliError;
 use crate::output::Progress;
 
 pub async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError> {
-    check_ids(&args.ids)?;
-    let consent = consent(ctx, args.yes, "delete")?;
-    let client = ctx.client()?;
-    let mut targets = bulk::select(&client, &args.ids, &args.selection).await?;
+    let (client, mut targets, consent) = bulk::start(ctx, &args.bulk, "delete").await?;
     if targets.is_empty() {
         ctx.printer
             .note("No tokens match the selection; nothing to delete.");
         return finish_bulk(ctx, Vec::new(), "deleted");
     }
-    if consent == Consent::Ask {
-        bulk::read_all(&client, &mut targets).await?;
-        let tokens: Vec<_> = targets.iter().filter_map(|t| t.token.as_ref()).collect();
-        confirm_tokens(
-            &tokens,
-            "delete",
-            "Deleting cannot be undone: sites using these tokens stop working at once.",
-        )?;
-    }
+    bulk::confirm(
+        &client,
+        consent,
+        &mut targets,
+        "delete",
+        "Deleting cannot be undone: sites using these tokens stop working at once.",
+    )
+    .await?;
     let delete_one = async |target: &Target, progress: &Progress| {
         let result = client
             .delete(&target.id)
@@ -46,7 +41,7 @@ pub async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError> {
     let outcomes = bulk::run_each(
         ctx,
         &targets,
-        usize::from(args.concurrency),
+        usize::from(args.bulk.concurrency),
         "deleting",
         delete_one,
     )

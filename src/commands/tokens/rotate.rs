@@ -7,18 +7,16 @@
 //! says so and stops, rather than risk rotating twice.
 
 use super::bulk::{self, Target};
-use super::{Outcome, check_ids, confirm_tokens, describe, finish_bulk};
+use super::{Outcome, describe, finish_bulk};
 use crate::api::{ApiError, Client};
 use crate::cli::tokens::{RotateArgs, RotateFormat};
 use crate::commands::Context;
-use crate::commands::confirm::{Consent, consent};
 use crate::error::CliError;
 use crate::output::{Format, Progress};
 
 pub async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
-    check_ids(&args.ids)?;
     if args.format == RotateFormat::Env {
-        if args.ids.len() > 1 {
+        if args.bulk.ids.len() > 1 {
             return Err(CliError::usage(
                 "--format env prints one variable: give exactly one ID",
             ));
@@ -30,9 +28,7 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
             )));
         }
     }
-    let consent = consent(ctx, args.yes, "rotate")?;
-    let client = ctx.client()?;
-    let mut targets = bulk::select(&client, &args.ids, &args.selection).await?;
+    let (client, mut targets, consent) = bulk::start(ctx, &args.bulk, "rotate").await?;
     if targets.is_empty() {
         ctx.printer
             .note("No tokens match the selection; nothing to rotate.");
@@ -44,15 +40,14 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
             targets.len()
         )));
     }
-    if consent == Consent::Ask {
-        bulk::read_all(&client, &mut targets).await?;
-        let tokens: Vec<_> = targets.iter().filter_map(|t| t.token.as_ref()).collect();
-        confirm_tokens(
-            &tokens,
-            "rotate",
-            "The current value stops working immediately: every site using it breaks until it gets the new value.",
-        )?;
-    }
+    bulk::confirm(
+        &client,
+        consent,
+        &mut targets,
+        "rotate",
+        "The current value stops working immediately: every site using it breaks until it gets the new value.",
+    )
+    .await?;
     let client = &client;
     let rotate_one = async |target: &Target, progress: &Progress| {
         let result = rotate_exactly_once(client, &target.id, progress).await;
@@ -72,7 +67,7 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
     let outcomes = bulk::run_each(
         ctx,
         &targets,
-        usize::from(args.concurrency),
+        usize::from(args.bulk.concurrency),
         "rotating",
         rotate_one,
     )
