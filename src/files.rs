@@ -11,7 +11,26 @@ use std::path::Path;
 ///
 /// The temporary file is created with mode 0600 on Unix (tempfile's default), so the new file
 /// is private to its owner from the first byte: a secret is never briefly world-readable.
+///
+/// Only a regular file is replaced: renaming over a device or a FIFO (`--state /dev/null` run as
+/// root) would destroy it, so that is refused. A symlink is followed, so a state or credentials
+/// file kept elsewhere through a link stays linked.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let resolved;
+    let path = match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", path.display()),
+            ));
+        }
+        Ok(_) => {
+            resolved = std::fs::canonicalize(path)?;
+            resolved.as_path()
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => path,
+        Err(e) => return Err(e),
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -54,5 +73,34 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refuses_to_replace_what_is_not_a_regular_file() {
+        let err = write_atomically(Path::new("/dev/null"), b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("/dev/null is not a regular file"));
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_atomically(dir.path(), b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn writes_through_a_symlink_and_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.json");
+        std::fs::write(&target, b"old").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomically(&link, b"new").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
     }
 }

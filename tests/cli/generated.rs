@@ -296,12 +296,23 @@ fn zsh_loads_the_script_and_the_protocol_answers_with_names() {
     let server = Server::demo();
     let home = Home::new();
     let vars = shell_env(&server, &home);
+    // `-D`: no dump file. compinit writes its dump beside the target and renames it over the
+    // target, so `-d /dev/null` run as root (as CI does) replaced /dev/null with a regular file.
     let out = run_shell(
         "zsh",
-        "autoload -U compinit && compinit -u -d /dev/null && source completions/_rtctl && print -r -- $_comps[rtctl]",
+        "autoload -U compinit && compinit -u -D && source completions/_rtctl && print -r -- $_comps[rtctl]",
         &vars,
     );
     assert_eq!(out.trim(), "_clap_dynamic_completer_rtctl");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let null = std::fs::metadata("/dev/null").expect("/dev/null");
+        assert!(
+            null.file_type().is_char_device(),
+            "the test replaced /dev/null"
+        );
+    }
     // What the zsh function runs at each Tab, with its answer format (`value:description`).
     let id = server.id_of("Docs assistant");
     let answer = run_shell(
