@@ -21,6 +21,8 @@ use crate::files::write_atomically;
 pub enum StoreError {
     #[error("the state file {path} is in use by another emulator")]
     Locked { path: PathBuf },
+    #[error("the state file {path} exists and is not a regular file")]
+    NotAFile { path: PathBuf },
     #[error("could not read the state file {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
     #[error("the state file {path} is not valid emulator state: {detail}")]
@@ -34,6 +36,9 @@ impl StoreError {
         match self {
             StoreError::Locked { .. } => {
                 Some("stop the other emulator, or give this one another --state FILE".into())
+            }
+            StoreError::NotAFile { .. } => {
+                Some("give --state the path of a file (it is created when missing)".into())
             }
             StoreError::Corrupt { path, .. } => Some(format!(
                 "move {} aside (or delete it) to start from a fresh seed",
@@ -75,6 +80,13 @@ impl Store {
     /// the file is not emulator state, and, unless `when_locked` says to wait, when another
     /// emulator holds the file's lock.
     pub fn open(path: &Path, seed: Seed, when_locked: &WhenLocked) -> Result<Store, StoreError> {
+        // Checked before the lock file is created beside it: `--state /dev/null` must leave
+        // nothing behind in /dev.
+        if fs::metadata(path).is_ok_and(|meta| !meta.is_file()) {
+            return Err(StoreError::NotAFile {
+                path: path.to_path_buf(),
+            });
+        }
         let lock = acquire_lock(path, when_locked)?;
         let (state, fresh) = match fs::read(path) {
             Ok(bytes) => (parse_state(path, &bytes)?, false),
@@ -262,6 +274,18 @@ mod tests {
             .unwrap();
         assert!(matches!(second, StoreError::Locked { .. }), "{second}");
         assert!(second.hint().unwrap().contains("--state"));
+    }
+
+    #[test]
+    fn a_directory_is_refused_and_nothing_is_created_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state");
+        fs::create_dir(&path).unwrap();
+        let err = Store::open(&path, Seed::Demo, &WhenLocked::Fail)
+            .err()
+            .unwrap();
+        assert!(matches!(err, StoreError::NotAFile { .. }), "{err}");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]
