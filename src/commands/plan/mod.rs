@@ -423,6 +423,18 @@ fn shown(value: &Value) -> String {
 
 /// The plan for people: one block per token, then a summary line. `printer` colours it on a
 /// terminal. Written with `line`, so it goes wherever the caller's data goes.
+/// One indented `field: from → to` line per change, under an update or a replacement.
+fn push_field_changes(lines: &mut Vec<String>, changes: &[FieldChange]) {
+    for c in changes {
+        lines.push(format!(
+            "    {}: {} → {}",
+            c.field,
+            shown(&c.from),
+            shown(&c.to)
+        ));
+    }
+}
+
 pub fn render(printer: &Printer, plan: &Plan, to_stderr: bool) -> Result<(), CliError> {
     let mut lines: Vec<String> = Vec::new();
     for change in &plan.changes {
@@ -445,14 +457,7 @@ pub fn render(printer: &Printer, plan: &Plan, to_stderr: bool) -> Result<(), Cli
                     Style::Changed,
                     to_stderr,
                 ));
-                for c in changes {
-                    lines.push(format!(
-                        "    {}: {} → {}",
-                        c.field,
-                        shown(&c.from),
-                        shown(&c.to)
-                    ));
-                }
+                push_field_changes(&mut lines, changes);
             }
             Change::Replace {
                 id,
@@ -467,14 +472,7 @@ pub fn render(printer: &Printer, plan: &Plan, to_stderr: bool) -> Result<(), Cli
                     Style::Removed,
                     to_stderr,
                 ));
-                for c in because {
-                    lines.push(format!(
-                        "    {}: {} → {}",
-                        c.field,
-                        shown(&c.from),
-                        shown(&c.to)
-                    ));
-                }
+                push_field_changes(&mut lines, because);
             }
             Change::Delete {
                 id,
