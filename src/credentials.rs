@@ -4,7 +4,7 @@
 //! Logins are keyed by profile *and* API URL, so a key for one service is never sent to
 //! another. Every keyring call is bounded (a locked or absent keyring must not hang a CI job)
 //! and the Secret Service is skipped when there is no session bus to reach it on (so nothing
-//! gets spawned). Tests swap the OS keyring for [`MockKeyring`] with `RTCTL_TEST_KEYRING`.
+//! gets spawned). Tests give a keyring of their own through the run's `World`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,11 +19,10 @@ use crate::settings::{ENV_API_KEY, Env};
 
 /// The keyring's service name; the account is `PROFILE@API_URL`.
 pub const KEYRING_SERVICE: &str = "rtctl";
-/// How long one keyring call may take before rtctl gives up on it.
-pub const KEYRING_TIMEOUT: Duration = Duration::from_secs(3);
 /// The fallback file's name inside the config directory.
 pub const CREDENTIALS_FILE: &str = "credentials.toml";
-/// Selects the test keyring: `none`, `broken`, `hang`, or a JSON file to keep entries in.
+/// Selects the test keyring in debug builds: `none`, `broken`, `hang`, or a JSON file.
+#[cfg(any(test, debug_assertions))]
 pub const ENV_TEST_KEYRING: &str = "RTCTL_TEST_KEYRING";
 
 /// Whose key: one login per profile and API URL.
@@ -238,9 +237,10 @@ impl Keyring for SystemKeyring {
     }
 }
 
-/// A stand-in keyring for tests, chosen with `RTCTL_TEST_KEYRING`: entries kept in a JSON
-/// file (so separate runs of the binary share them), or a keyring that is absent, broken or
-/// never answers.
+/// A stand-in keyring for tests, chosen with `RTCTL_TEST_KEYRING` in debug builds only:
+/// entries kept in a JSON file (so separate runs of the binary share them), or a keyring that
+/// is absent, broken or never answers.
+#[cfg(any(test, debug_assertions))]
 pub enum MockKeyring {
     File(PathBuf),
     Unavailable,
@@ -248,6 +248,7 @@ pub enum MockKeyring {
     Hang,
 }
 
+#[cfg(any(test, debug_assertions))]
 impl MockKeyring {
     /// Parses the variable's value.
     pub fn from_setting(value: &str) -> MockKeyring {
@@ -290,6 +291,7 @@ impl MockKeyring {
     }
 }
 
+#[cfg(any(test, debug_assertions))]
 impl Keyring for MockKeyring {
     fn get(&self, user: &str) -> Result<Option<String>, KeyringError> {
         Ok(self.entries()?.1.get(user).cloned())
@@ -469,15 +471,17 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// The OS keyring (or the test keyring `RTCTL_TEST_KEYRING` names) and the file in
-    /// `config_dir`, if there is one.
-    pub fn new(env: Env, config_dir: Option<&Path>) -> Credentials {
-        let keyring: Arc<dyn Keyring> = match env(ENV_TEST_KEYRING).filter(|v| !v.is_empty()) {
-            Some(setting) => Arc::new(MockKeyring::from_setting(&setting)),
-            None => Arc::new(SystemKeyring::new(env)),
-        };
+    /// `keyring` (the OS keyring when `None`), each call bounded by `timeout`, and the file
+    /// in `config_dir`, if there is one.
+    pub fn new(
+        env: Env,
+        config_dir: Option<&Path>,
+        keyring: Option<Arc<dyn Keyring>>,
+        timeout: Duration,
+    ) -> Credentials {
+        let keyring = keyring.unwrap_or_else(|| Arc::new(SystemKeyring::new(env)));
         Credentials::with(
-            Bounded::new(keyring, KEYRING_TIMEOUT),
+            Bounded::new(keyring, timeout),
             config_dir.map(|d| CredentialsFile::new(d.join(CREDENTIALS_FILE))),
         )
     }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::signals::Signal;
+
 /// What kind of failure, which decides the exit code (documented in `rtctl --help`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -17,8 +19,8 @@ pub enum ErrorKind {
     NotFound,
     /// `plan --expect-no-changes` found changes: exit 6.
     Drift,
-    /// Ctrl-C: exit 130.
-    Interrupted,
+    /// Ctrl-C (130) or SIGTERM (143).
+    Interrupted(Signal),
     /// stdout was closed (`| head`): the reader has what it wanted; exit 0, say nothing.
     PipeClosed,
 }
@@ -32,7 +34,7 @@ impl ErrorKind {
             ErrorKind::Auth => 4,
             ErrorKind::NotFound => 5,
             ErrorKind::Drift => 6,
-            ErrorKind::Interrupted => 130,
+            ErrorKind::Interrupted(signal) => signal.exit_code(),
             ErrorKind::PipeClosed => 0,
         }
     }
@@ -64,6 +66,11 @@ impl CliError {
 
     pub fn usage(message: impl Into<String>) -> CliError {
         CliError::new(ErrorKind::Usage, message)
+    }
+
+    /// The run was stopped by `signal`.
+    pub fn interrupted(signal: Signal) -> CliError {
+        CliError::new(ErrorKind::Interrupted(signal), "interrupted")
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> CliError {

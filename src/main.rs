@@ -1,8 +1,7 @@
-//! The rtctl binary: parse, run, map the error to an exit code. Nothing else lives here.
+//! The rtctl binary: answer a shell's completion request, or run with the process's world.
+//! Nothing else lives here.
 
 use std::process::ExitCode;
-
-use clap::FromArgMatches;
 
 fn main() -> ExitCode {
     // With COMPLETE=<shell> set, answer the shell's completion request and exit; otherwise
@@ -11,16 +10,24 @@ fn main() -> ExitCode {
         .var(rtctl::commands::completions::COMPLETE_VAR)
         .completer("rtctl")
         .complete();
-    // Prints help/version (exit 0) or the usage error (exit 2).
-    let matches = rtctl::cli::command().get_matches();
-    let cli = rtctl::cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    match rtctl::commands::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            if !err.reported && err.kind != rtctl::error::ErrorKind::PipeClosed {
-                rtctl::output::error(&err);
-            }
-            ExitCode::from(err.exit_code())
+    // One single-threaded runtime, built only now: start-up does no work before it is needed.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            let world = rtctl::world::World::process();
+            let printer = rtctl::output::Printer::new(Default::default(), world.streams);
+            printer.error(&rtctl::error::CliError::failure(format!(
+                "could not start the async runtime: {e}"
+            )));
+            return ExitCode::FAILURE;
         }
-    }
+    };
+    let code = runtime.block_on(rtctl::run(
+        std::env::args_os(),
+        rtctl::world::World::process(),
+    ));
+    ExitCode::from(code)
 }

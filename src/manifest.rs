@@ -14,41 +14,42 @@
 //! `origins`, and `flows` or `agents`, are required. Errors name the file, line and key.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use toml::Spanned;
 
 use crate::error::CliError;
 use crate::origin::AllowedOrigin;
+use crate::token::rules::{self, Conflict, Problem};
+use crate::token::{Field, Kind, Values};
 
-/// One token as the file wants it. `None` means "not managed".
+/// One token as the file wants it: the fields it names (in the API's form, origins
+/// normalised). A field left out is not managed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DesiredToken {
     pub name: String,
-    pub environment: String,
-    /// Normalised (`https://App.Example.com/` is stored as `https://app.example.com`).
-    pub origins: Vec<String>,
-    pub flows: Option<Vec<String>>,
-    pub agents: Option<Vec<String>>,
-    pub default_flow: Option<String>,
-    pub rate_limit_per_minute: Option<u64>,
-    pub rate_limit_per_hour: Option<u64>,
-    pub max_messages_per_session: Option<u64>,
-    pub session_idle_timeout_minutes: Option<u64>,
-    pub config: Option<Map<String, Value>>,
-    pub active: Option<bool>,
-    pub pin_to_version: Option<String>,
-    pub target_alias: Option<String>,
-    pub target_version_id: Option<String>,
-    pub product_surface_id: Option<String>,
+    pub values: Values,
+    /// The line of the token's table in the file.
+    pub line: usize,
+}
+
+impl DesiredToken {
+    /// The token's environment (the file requires one).
+    pub fn environment(&self) -> &str {
+        self.values.text(Field::Environment).unwrap_or_default()
+    }
+
+    /// The token's origins.
+    pub fn origins(&self) -> Vec<&str> {
+        self.values.strings(Field::AllowedOrigins)
+    }
 }
 
 /// A parsed, validated token file.
 #[derive(Debug, Clone)]
 pub struct Manifest {
-    pub path: PathBuf,
     /// By name, in name order.
     pub tokens: Vec<DesiredToken>,
 }
@@ -57,28 +58,11 @@ pub struct Manifest {
 #[serde(deny_unknown_fields)]
 struct RawFile {
     #[serde(default)]
-    tokens: BTreeMap<String, Spanned<RawToken>>,
+    tokens: BTreeMap<String, Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawToken {
-    environment: Spanned<String>,
-    origins: Spanned<Vec<Spanned<String>>>,
-    flows: Option<Vec<Spanned<String>>>,
-    agents: Option<Vec<Spanned<String>>>,
-    default_flow: Option<String>,
-    rate_limit_per_minute: Option<Spanned<i64>>,
-    rate_limit_per_hour: Option<Spanned<i64>>,
-    max_messages_per_session: Option<Spanned<i64>>,
-    session_idle_timeout_minutes: Option<Spanned<i64>>,
-    config: Option<toml::Table>,
-    active: Option<bool>,
-    pin_to_version: Option<Spanned<String>>,
-    target_alias: Option<String>,
-    target_version_id: Option<String>,
-    product_surface_id: Option<String>,
-}
+/// The fields a file must name.
+const REQUIRED: &[Field] = &[Field::Environment, Field::AllowedOrigins];
 
 impl Manifest {
     /// Reads and validates `path`.
@@ -114,153 +98,148 @@ impl Manifest {
             ))
         };
         let mut tokens = Vec::new();
-        for (name, spanned) in raw.tokens {
-            let start = spanned.span().start;
-            let raw = spanned.into_inner();
+        for (name, table) in raw.tokens {
+            let start = table.span().start;
             let key = |field: &str| format!("tokens.{}.{field}", quote_key(&name));
-            let trimmed = name.trim();
-            if trimmed.is_empty() || trimmed.chars().count() > 200 || trimmed != name {
+            let name_ok = rules::check_value(Field::Name, &Value::String(name.clone()))
+                .is_ok_and(|trimmed| trimmed == name.as_str());
+            if !name_ok {
                 return Err(invalid(
                     start,
                     format!("tokens.{}", quote_key(&name)),
                     "a token name must be 1-200 characters without surrounding spaces".into(),
                 ));
             }
-            let environment = raw.environment.get_ref().clone();
-            if environment != "test" && environment != "live" {
-                return Err(invalid(
-                    raw.environment.span().start,
-                    key("environment"),
-                    format!("'{environment}' is not an environment (test or live)"),
-                ));
-            }
-            let origins_span = raw.origins.span().start;
-            let mut origins: Vec<String> = Vec::new();
-            for (index, origin) in raw.origins.into_inner().into_iter().enumerate() {
-                let parsed = AllowedOrigin::normalize(origin.get_ref()).map_err(|e| {
+            let mut values = Values::new();
+            for (file_key, value) in table.into_inner() {
+                let offset = value.span().start;
+                let Some(field) = Field::from_file(&file_key) else {
+                    let known: Vec<&str> = Field::in_file().filter_map(|f| f.spec().file).collect();
+                    return Err(invalid(
+                        offset,
+                        key(&file_key),
+                        format!("unknown key (expected one of {})", known.join(", ")),
+                    ));
+                };
+                let json = to_json(value.get_ref())
+                    .map_err(|what| invalid(offset, key(&file_key), what))?;
+                let json = match field.spec().kind {
+                    Kind::Origins => normalize_origins(&json).map_err(|(index, what)| {
+                        invalid(offset, key(&format!("{file_key}[{index}]")), what)
+                    })?,
+                    _ => json,
+                };
+                let json = rules::check_value(field, &json).map_err(|v| {
                     invalid(
-                        origin.span().start,
-                        key(&format!("origins[{index}]")),
-                        format!("'{}': {e}", origin.get_ref()),
+                        offset,
+                        key(&file_key),
+                        file_problem(field, &v.problem, &json),
                     )
                 })?;
-                let text = parsed.to_string();
-                if !origins.contains(&text) {
-                    origins.push(text);
-                }
+                values.set(field, json);
             }
-            if origins.is_empty() {
-                return Err(invalid(
-                    origins_span,
-                    key("origins"),
-                    "a token needs at least one origin".into(),
-                ));
-            }
-            let ids = |list: Option<Vec<Spanned<String>>>,
-                       field: &str|
-             -> Result<Option<Vec<String>>, CliError> {
-                let Some(list) = list else { return Ok(None) };
-                let mut out = Vec::new();
-                for item in list {
-                    if item.get_ref().trim().is_empty() {
-                        return Err(invalid(
-                            item.span().start,
-                            key(field),
-                            "ids cannot be empty".into(),
-                        ));
-                    }
-                    out.push(item.into_inner());
-                }
-                Ok(Some(out))
-            };
-            let flows = ids(raw.flows, "flows")?;
-            let agents = ids(raw.agents, "agents")?;
-            if flows.as_ref().is_none_or(Vec::is_empty) && agents.as_ref().is_none_or(Vec::is_empty)
-            {
+            if let Some(missing) = REQUIRED.iter().find(|f| !values.contains(**f)) {
+                let file_key = missing.spec().file.unwrap_or_default();
                 return Err(invalid(
                     start,
-                    key("flows"),
-                    "a token needs at least one flow or agent (flows = [...] or agents = [...])"
-                        .into(),
+                    format!("tokens.{}", quote_key(&name)),
+                    format!("missing field `{file_key}`"),
                 ));
             }
-            let positive =
-                |value: Option<Spanned<i64>>, field: &str| -> Result<Option<u64>, CliError> {
-                    match value {
-                        None => Ok(None),
-                        Some(v) if *v.get_ref() >= 1 => Ok(Some(*v.get_ref() as u64)),
-                        Some(v) => Err(invalid(
-                            v.span().start,
-                            key(field),
-                            format!("{} is not a whole number of at least 1", v.get_ref()),
-                        )),
-                    }
-                };
-            let pin_to_version = match raw.pin_to_version {
-                Some(p) if p.get_ref() != "latest" && p.get_ref() != "published" => {
-                    return Err(invalid(
-                        p.span().start,
-                        key("pin_to_version"),
-                        format!("'{}' is not latest or published", p.get_ref()),
-                    ));
-                }
-                other => other.map(Spanned::into_inner),
-            };
-            if raw.target_alias.is_some() && raw.target_version_id.is_some() {
-                return Err(invalid(
-                    start,
-                    key("target_alias"),
-                    "target_alias and target_version_id exclude each other".into(),
-                ));
-            }
-            let config = raw
-                .config
-                .map(|table| match serde_json::to_value(table) {
-                    Ok(Value::Object(map)) => Ok(map),
-                    _ => Err(invalid(
-                        start,
-                        key("config"),
-                        "config must be a table".into(),
-                    )),
-                })
-                .transpose()?;
-            let rate_limit_per_minute =
-                positive(raw.rate_limit_per_minute, "rate_limit_per_minute")?;
-            let rate_limit_per_hour = positive(raw.rate_limit_per_hour, "rate_limit_per_hour")?;
-            let max_messages_per_session =
-                positive(raw.max_messages_per_session, "max_messages_per_session")?;
-            let session_idle_timeout_minutes = positive(
-                raw.session_idle_timeout_minutes,
-                "session_idle_timeout_minutes",
-            )?;
+            rules::check_token(&values).map_err(|c| {
+                let field = c.field().spec().file.unwrap_or_default();
+                invalid(start, key(field), file_conflict(c).into())
+            })?;
             tokens.push(DesiredToken {
-                name: name.clone(),
-                environment,
-                origins,
-                flows,
-                agents,
-                default_flow: raw.default_flow,
-                rate_limit_per_minute,
-                rate_limit_per_hour,
-                max_messages_per_session,
-                session_idle_timeout_minutes,
-                config,
-                active: raw.active,
-                pin_to_version,
-                target_alias: raw.target_alias,
-                target_version_id: raw.target_version_id,
-                product_surface_id: raw.product_surface_id,
+                name,
+                values,
+                line: at(start),
             });
         }
-        Ok(Manifest {
-            path: path.to_path_buf(),
-            tokens,
-        })
+        Ok(Manifest { tokens })
     }
 }
 
-/// Writes tokens in the file format, in name order. Fails only on a `config` TOML cannot
-/// hold (a JSON `null`), naming the token.
+/// A field rule broken in the file, worded for a file: what the value is and why it fails.
+fn file_problem(field: Field, problem: &Problem, value: &Value) -> String {
+    match problem {
+        Problem::NotOneOf { allowed, got } => {
+            let noun = match field {
+                Field::Environment => "an environment",
+                _ => "a valid value",
+            };
+            format!("'{got}' is not {noun} ({})", allowed.join(" or "))
+        }
+        Problem::OutOfRange { .. } => format!(
+            "{value} {}",
+            problem.describe().replacen("must be", "is not", 1)
+        ),
+        Problem::NoOrigins => "a token needs at least one origin".into(),
+        other => other.describe(),
+    }
+}
+
+/// A rule across fields broken in the file.
+fn file_conflict(conflict: Conflict) -> &'static str {
+    match conflict {
+        Conflict::NoFlowOrAgent => {
+            "a token needs at least one flow or agent (flows = [...] or agents = [...])"
+        }
+        Conflict::AliasAndVersion => "target_alias and target_version_id exclude each other",
+        Conflict::VersionNeedsOneAgent => "target_version_id needs exactly one agent",
+    }
+}
+
+/// Normalises each origin of a list (`https://App.Example.com/` is `https://app.example.com`)
+/// and drops repeats; a bad entry comes back with its index.
+fn normalize_origins(value: &Value) -> Result<Value, (usize, String)> {
+    let Some(items) = value.as_array() else {
+        return Ok(value.clone());
+    };
+    let mut out: Vec<String> = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let Some(text) = item.as_str() else {
+            return Err((index, "must be a string".into()));
+        };
+        let origin =
+            AllowedOrigin::normalize(text).map_err(|e| (index, format!("'{text}': {e}")))?;
+        let normal = origin.to_string();
+        if !out.contains(&normal) {
+            out.push(normal);
+        }
+    }
+    Ok(Value::from(out))
+}
+
+/// A TOML value as JSON. TOML date-times, `nan` and `inf` have no JSON form, so they are
+/// refused rather than sent as something else.
+fn to_json(value: &toml::Value) -> Result<Value, String> {
+    Ok(match value {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Value::Number)
+            .ok_or_else(|| format!("{f} has no JSON form; write a finite number"))?,
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => {
+            return Err(format!(
+                "the TOML date-time {d} has no JSON form; write it as a string (\"{d}\")"
+            ));
+        }
+        toml::Value::Array(items) => {
+            Value::Array(items.iter().map(to_json).collect::<Result<_, _>>()?)
+        }
+        toml::Value::Table(table) => Value::Object(
+            table
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), to_json(v)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+    })
+}
+
+/// Writes tokens in the file format, in name order. Fails only on a value TOML cannot hold
+/// (a JSON `null` inside `config`), naming the token.
 pub fn to_toml(tokens: &[DesiredToken]) -> Result<String, String> {
     let mut out = String::from(
         "# Client tokens, as `rtctl plan -f FILE` and `rtctl apply -f FILE` read them.\n",
@@ -269,61 +248,20 @@ pub fn to_toml(tokens: &[DesiredToken]) -> Result<String, String> {
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     for token in sorted {
         let mut table = toml::Table::new();
-        let mut put = |key: &str, value: Option<toml::Value>| {
-            if let Some(value) = value {
-                table.insert(key.to_string(), value);
-            }
-        };
-        let strings = |list: &[String]| {
-            toml::Value::Array(list.iter().cloned().map(toml::Value::String).collect())
-        };
-        let number = |n: Option<u64>| n.map(|n| toml::Value::Integer(n as i64));
-        put(
-            "environment",
-            Some(toml::Value::String(token.environment.clone())),
-        );
-        put("origins", Some(strings(&token.origins)));
-        put("flows", token.flows.as_deref().map(strings));
-        put("agents", token.agents.as_deref().map(strings));
-        put(
-            "default_flow",
-            token.default_flow.clone().map(toml::Value::String),
-        );
-        put("rate_limit_per_minute", number(token.rate_limit_per_minute));
-        put("rate_limit_per_hour", number(token.rate_limit_per_hour));
-        put(
-            "max_messages_per_session",
-            number(token.max_messages_per_session),
-        );
-        put(
-            "session_idle_timeout_minutes",
-            number(token.session_idle_timeout_minutes),
-        );
-        put("active", token.active.map(toml::Value::Boolean));
-        put(
-            "pin_to_version",
-            token.pin_to_version.clone().map(toml::Value::String),
-        );
-        put(
-            "target_alias",
-            token.target_alias.clone().map(toml::Value::String),
-        );
-        put(
-            "target_version_id",
-            token.target_version_id.clone().map(toml::Value::String),
-        );
-        put(
-            "product_surface_id",
-            token.product_surface_id.clone().map(toml::Value::String),
-        );
-        if let Some(config) = &token.config {
-            let value = toml::Value::try_from(Value::Object(config.clone())).map_err(|e| {
+        // Tables (the config) go last, after the plain keys they would otherwise split.
+        let fields = Field::in_file().filter(|f| f.spec().kind != Kind::Object);
+        let tables = Field::in_file().filter(|f| f.spec().kind == Kind::Object);
+        for field in fields.chain(tables) {
+            let (Some(value), Some(key)) = (token.values.get(field), field.spec().file) else {
+                continue;
+            };
+            let value = toml::Value::try_from(value).map_err(|e| {
                 format!(
-                    "the config of \"{}\" cannot be written as TOML ({e}); a JSON null has no TOML form",
+                    "the {key} of \"{}\" cannot be written as TOML ({e}); a JSON null has no TOML form",
                     token.name
                 )
             })?;
-            table.insert("config".into(), value);
+            table.insert(key.to_string(), value);
         }
         let mut wrapper = toml::Table::new();
         let mut tokens_table = toml::Table::new();
@@ -384,13 +322,28 @@ target_alias = "production"
         assert_eq!(manifest.tokens.len(), 2);
         let docs = &manifest.tokens[0];
         assert_eq!(docs.name, "Docs widget");
-        assert_eq!(docs.origins, ["https://docs.example.com"]);
-        assert_eq!(docs.rate_limit_per_minute, Some(20));
-        assert_eq!(docs.config.as_ref().unwrap()["theme"]["mode"], "dark");
-        assert_eq!(docs.rate_limit_per_hour, None, "absent means not managed");
+        assert_eq!(docs.origins(), ["https://docs.example.com"]);
+        assert_eq!(
+            docs.values.get(Field::RateLimitPerMinute),
+            Some(&serde_json::json!(20))
+        );
+        assert_eq!(
+            docs.values.get(Field::Config).unwrap()["theme"]["mode"],
+            "dark"
+        );
+        assert!(
+            !docs.values.contains(Field::RateLimitPerHour),
+            "absent means not managed"
+        );
         let text = to_toml(&manifest.tokens).unwrap();
         let again = parse(&text).unwrap();
-        assert_eq!(again.tokens, manifest.tokens, "{text}");
+        let values = |m: &Manifest| {
+            m.tokens
+                .iter()
+                .map(|t| t.values.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(values(&again), values(&manifest), "{text}");
     }
 
     #[test]
@@ -448,7 +401,9 @@ target_alias = "production"
     #[test]
     fn a_null_in_config_cannot_be_exported() {
         let mut token = parse(EXAMPLE).unwrap().tokens.remove(0);
-        token.config = Some(serde_json::from_str(r#"{"a": null}"#).unwrap());
+        token
+            .values
+            .set(Field::Config, serde_json::json!({"a": null}));
         assert!(to_toml(&[token]).unwrap_err().contains("Docs widget"));
     }
 }

@@ -4,16 +4,21 @@
 //! warnings, hints, errors, prompts. The choice of format is made once (`Format`), from the
 //! flags and whether stdout is a terminal: a table for people, tab-separated values without a
 //! header for pipes, one JSON document for programs.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+//!
+//! The printer holds its streams and the facts about the terminal instead of reaching for the
+//! process's: the binary gives it the real ones, tests give it buffers and say what a
+//! terminal would be, so command handlers run in-process with their output captured.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
 use crate::error::{CliError, ErrorKind};
 
 /// How data is rendered on stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     Table,
     Tsv,
@@ -28,16 +33,64 @@ pub enum Style {
     Removed,
 }
 
-/// Whether stderr decorations use colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether decorations use colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
+/// A stream to write to, shared by every clone of a printer.
+pub type Stream = Arc<Mutex<Box<dyn Write + Send>>>;
+
+/// Wraps a writer as a [`Stream`].
+pub fn stream(writer: impl Write + Send + 'static) -> Stream {
+    Arc::new(Mutex::new(Box::new(writer)))
+}
+
+/// What is known about the terminal: which standard streams are one, and how wide it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Terminal {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    /// Columns, when stdout is a terminal that says.
+    pub width: Option<u16>,
+}
+
+/// Asks a person: the terminal's prompts in the binary, scripted answers in tests.
+pub trait Prompter: Send + Sync {
+    /// Asks a yes/no question (default no). `stderr` is where talk goes.
+    fn confirm(&self, question: &str, stderr: &mut dyn Write) -> io::Result<bool>;
+    /// Asks for a secret without echoing it.
+    fn secret(&self, prompt: &str, stderr: &mut dyn Write) -> io::Result<String>;
+}
+
+/// Prompts on the real terminal (stderr), with dialoguer.
+pub struct TerminalPrompter;
+
+impl Prompter for TerminalPrompter {
+    fn confirm(&self, question: &str, _stderr: &mut dyn Write) -> io::Result<bool> {
+        let answer = dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(false)
+            .interact_on_opt(&console::Term::stderr())
+            .map_err(|dialoguer::Error::IO(e)| e)?;
+        Ok(answer == Some(true))
+    }
+
+    fn secret(&self, prompt: &str, _stderr: &mut dyn Write) -> io::Result<String> {
+        dialoguer::Password::new()
+            .with_prompt(prompt)
+            .interact_on(&console::Term::stderr())
+            .map_err(|dialoguer::Error::IO(e)| e)
+    }
+}
+
 /// Decides where and how to write; built once per run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Printer {
     pub format: Format,
     jq: Option<String>,
@@ -46,8 +99,10 @@ pub struct Printer {
     stdout_color: bool,
     quiet: bool,
     verbose: bool,
-    stdout_tty: bool,
-    stderr_tty: bool,
+    terminal: Terminal,
+    stdout: Stream,
+    stderr: Stream,
+    prompter: Arc<dyn Prompter>,
 }
 
 /// The choices that shape a [`Printer`].
@@ -62,6 +117,28 @@ pub struct PrinterOptions {
     pub verbose: bool,
 }
 
+impl Default for PrinterOptions {
+    fn default() -> PrinterOptions {
+        PrinterOptions {
+            format: None,
+            jq: None,
+            color: ColorChoice::Auto,
+            no_color_env: false,
+            quiet: false,
+            verbose: false,
+        }
+    }
+}
+
+/// Where a printer writes, and what it knows of the terminal.
+#[derive(Clone)]
+pub struct Streams {
+    pub stdout: Stream,
+    pub stderr: Stream,
+    pub terminal: Terminal,
+    pub prompter: Arc<dyn Prompter>,
+}
+
 /// Writing to stdout failed: a closed pipe ends the run quietly (exit 0), anything else is
 /// reported.
 fn write_error(e: io::Error) -> CliError {
@@ -73,45 +150,49 @@ fn write_error(e: io::Error) -> CliError {
 }
 
 impl Printer {
-    pub fn new(options: PrinterOptions) -> Printer {
-        let stdout_tty = io::stdout().is_terminal();
-        let stderr_tty = io::stderr().is_terminal();
+    pub fn new(options: PrinterOptions, streams: Streams) -> Printer {
+        let terminal = streams.terminal;
         let format = match (options.format, &options.jq) {
             (_, Some(_)) => Format::Json,
             (Some(f), None) => f,
-            (None, None) if stdout_tty => Format::Table,
+            (None, None) if terminal.stdout => Format::Table,
             (None, None) => Format::Tsv,
         };
-        let color = match options.color {
+        let allowed = |tty: bool| match options.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => stderr_tty && !options.no_color_env,
-        };
-        let stdout_color = match options.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => stdout_tty && !options.no_color_env,
+            ColorChoice::Auto => tty && !options.no_color_env,
         };
         Printer {
             format,
             jq: options.jq,
-            color,
-            stdout_color,
+            color: allowed(terminal.stderr),
+            stdout_color: allowed(terminal.stdout),
             quiet: options.quiet,
             verbose: options.verbose,
-            stdout_tty,
-            stderr_tty,
+            terminal,
+            stdout: streams.stdout,
+            stderr: streams.stderr,
+            prompter: streams.prompter,
         }
     }
 
-    /// Whether stdout is a terminal (tables, relative times, masked values).
-    pub fn stdout_is_terminal(&self) -> bool {
-        self.stdout_tty
+    fn out(&self) -> std::sync::MutexGuard<'_, Box<dyn Write + Send>> {
+        self.stdout.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn err(&self) -> std::sync::MutexGuard<'_, Box<dyn Write + Send>> {
+        self.stderr.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What is known about the terminal.
+    pub fn terminal(&self) -> Terminal {
+        self.terminal
     }
 
     /// Whether stderr is a terminal (prompts, progress).
     pub fn stderr_is_terminal(&self) -> bool {
-        self.stderr_tty
+        self.terminal.stderr
     }
 
     pub fn is_verbose(&self) -> bool {
@@ -120,36 +201,45 @@ impl Printer {
 
     /// Times as "3 days ago" for people, ISO-8601 for everything else.
     pub fn relative_times(&self) -> bool {
-        self.format == Format::Table && self.stdout_tty
+        self.format == Format::Table && self.terminal.stdout
     }
 
     // ---- stdout -------------------------------------------------------------------------
 
     /// One line of data, as is (a token value, say).
     pub fn line(&self, text: &str) -> Result<(), CliError> {
-        let mut out = io::stdout().lock();
+        let mut out = self.out();
         writeln!(out, "{text}")
+            .and_then(|()| out.flush())
+            .map_err(write_error)
+    }
+
+    /// Bytes of data as they are (a generated script, a token file).
+    pub fn bytes(&self, bytes: &[u8]) -> Result<(), CliError> {
+        let mut out = self.out();
+        out.write_all(bytes)
             .and_then(|()| out.flush())
             .map_err(write_error)
     }
 
     /// One JSON document, pretty-printed, or the results of `--jq` on it.
     pub fn json(&self, value: &Value) -> Result<(), CliError> {
-        let mut out = io::stdout().lock();
-        match &self.jq {
+        let text = match &self.jq {
             Some(filter) => {
+                let mut text = String::new();
                 for result in crate::jq::run(filter, value.clone())? {
                     // Like gh: a string result prints raw, so `--jq .id` is ready for $(…).
                     match result {
-                        Value::String(s) => writeln!(out, "{s}"),
-                        other => writeln!(out, "{}", to_pretty(&other)),
+                        Value::String(s) => text.push_str(&s),
+                        other => text.push_str(&to_pretty(&other)),
                     }
-                    .map_err(write_error)?;
+                    text.push('\n');
                 }
+                text
             }
-            None => writeln!(out, "{}", to_pretty(value)).map_err(write_error)?,
-        }
-        out.flush().map_err(write_error)
+            None => format!("{}\n", to_pretty(value)),
+        };
+        self.bytes(text.as_bytes())
     }
 
     /// Rows for people (a table that fits the terminal) or for pipes (tab-separated, no
@@ -161,7 +251,7 @@ impl Printer {
         rows: &[Vec<String>],
         wrap: &[usize],
     ) -> Result<(), CliError> {
-        let mut out = io::stdout().lock();
+        let mut text = String::new();
         if self.format == Format::Table {
             if rows.is_empty() {
                 return Ok(());
@@ -181,7 +271,7 @@ impl Printer {
             }
             // Fit the terminal, unless the whole columns leave the wrapping ones too little
             // room: then long lines read better than text shredded a few letters a line.
-            if let Some(width) = terminal_width() {
+            if let Some(width) = self.terminal.width {
                 let fixed: usize = (0..headers.len())
                     .filter(|i| !wrap.contains(i))
                     .map(|i| column_width(headers, rows, i) + 2)
@@ -192,32 +282,35 @@ impl Printer {
                 }
             }
             for line in table.lines() {
-                writeln!(out, "{}", line.trim_end()).map_err(write_error)?;
+                text.push_str(line.trim_end());
+                text.push('\n');
             }
         } else {
             for row in rows {
                 let cells: Vec<String> = row.iter().map(|c| tsv_cell(c)).collect();
-                writeln!(out, "{}", cells.join("\t")).map_err(write_error)?;
+                text.push_str(&cells.join("\t"));
+                text.push('\n');
             }
         }
-        out.flush().map_err(write_error)
+        self.bytes(text.as_bytes())
     }
 
     /// A single record as `key  value` lines (a table on a terminal, TSV in a pipe).
     pub fn record(&self, pairs: &[(&str, String)]) -> Result<(), CliError> {
-        let rows: Vec<Vec<String>> = pairs
-            .iter()
-            .map(|(k, v)| vec![k.to_string(), v.clone()])
-            .collect();
         if self.format == Format::Table {
-            let mut out = io::stdout().lock();
             let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
             // People read a record: empty fields are noise. Pipes keep every key.
-            for (key, value) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
-                writeln!(out, "{key:>width$}  {value}").map_err(write_error)?;
-            }
-            out.flush().map_err(write_error)
+            let text: String = pairs
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(key, value)| format!("{key:>width$}  {value}\n"))
+                .collect();
+            self.bytes(text.as_bytes())
         } else {
+            let rows: Vec<Vec<String>> = pairs
+                .iter()
+                .map(|(k, v)| vec![k.to_string(), v.clone()])
+                .collect();
             self.table(&["field", "value"], &rows, &[])
         }
     }
@@ -233,9 +326,10 @@ impl Printer {
 
     // ---- stderr -------------------------------------------------------------------------
 
-    fn paint(&self, text: &str, style: &str) -> String {
-        if self.color {
-            format!("\x1b[{style}m{text}\x1b[0m")
+    /// `text` in `style`, when the stream it is meant for shows colour.
+    fn paint(&self, text: &str, style: console::Style, on: bool) -> String {
+        if on {
+            style.force_styling(true).apply_to(text).to_string()
         } else {
             text.to_string()
         }
@@ -248,34 +342,43 @@ impl Printer {
         } else {
             self.stdout_color
         };
-        if !on {
-            return text.to_string();
-        }
-        let code = match style {
-            Style::Added => "32",
-            Style::Changed => "33",
-            Style::Removed => "31",
+        let colour = match style {
+            Style::Added => console::Style::new().green(),
+            Style::Changed => console::Style::new().yellow(),
+            Style::Removed => console::Style::new().red(),
         };
-        format!("\x1b[{code}m{text}\x1b[0m")
+        self.paint(text, colour, on)
+    }
+
+    /// Writes one line of talk to stderr. Failing to write to stderr leaves nowhere to report
+    /// it, so errors are ignored.
+    fn talk(&self, line: &str) {
+        let mut err = self.err();
+        let _ = writeln!(err, "{line}").and_then(|()| err.flush());
     }
 
     /// A remark for people ("Created …"); silenced by `--quiet`.
     pub fn note(&self, text: &str) {
         if !self.quiet {
-            note(text);
+            self.talk(text);
         }
     }
 
     /// A warning; shown even with `--quiet`.
     pub fn warn(&self, text: &str) {
-        note(&format!("{} {text}", self.paint("warning:", "1;33")));
+        let label = self.paint(
+            "warning:",
+            console::Style::new().yellow().bold(),
+            self.color,
+        );
+        self.talk(&format!("{label} {text}"));
     }
 
     /// A line of the `-v` log.
     pub fn debug(&self, text: &str) {
         if self.verbose {
             for line in text.lines() {
-                note(&self.paint(line, "2"));
+                self.talk(&self.paint(line, console::Style::new().dim(), self.color));
             }
         }
     }
@@ -285,11 +388,41 @@ impl Printer {
         if err.kind == ErrorKind::PipeClosed {
             return;
         }
-        let mut stderr = io::stderr().lock();
-        let _ = writeln!(stderr, "{} {}", self.paint("error:", "1;31"), err.message);
+        let label = self.paint("error:", console::Style::new().red().bold(), self.color);
+        self.talk(&format!("{label} {}", err.message));
         if let Some(hint) = &err.hint {
-            let _ = writeln!(stderr, "{} {hint}", self.paint("hint:", "1;36"));
+            let label = self.paint("hint:", console::Style::new().cyan().bold(), self.color);
+            self.talk(&format!("{label} {hint}"));
         }
+    }
+
+    // ---- prompts ------------------------------------------------------------------------
+
+    /// Shows `details` on stderr and asks `question` (default no). A "no" is exit 3.
+    pub fn confirm(&self, details: &str, question: &str) -> Result<(), CliError> {
+        if !details.is_empty() {
+            self.talk(details);
+        }
+        let answer = {
+            let mut err = self.err();
+            self.prompter.confirm(question, &mut **err)
+        };
+        match answer {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(CliError::new(
+                ErrorKind::Cancelled,
+                "cancelled; nothing was changed",
+            )),
+            Err(e) => Err(CliError::failure(format!("could not read the answer: {e}"))),
+        }
+    }
+
+    /// Asks for a secret on the terminal without echoing it.
+    pub fn secret(&self, prompt: &str) -> Result<String, CliError> {
+        let mut err = self.err();
+        self.prompter
+            .secret(prompt, &mut **err)
+            .map_err(|e| CliError::failure(format!("could not read from the terminal: {e}")))
     }
 }
 
@@ -304,7 +437,7 @@ pub struct Progress {
 impl Printer {
     /// Starts a progress display for `len` items, labelled `message` ("rotating").
     pub fn progress(&self, len: usize, message: &str) -> Progress {
-        let bar = (self.stderr_tty && !self.quiet && len > 1).then(|| {
+        let bar = (self.terminal.stderr && !self.quiet && len > 1).then(|| {
             let bar = indicatif::ProgressBar::with_draw_target(
                 Some(len as u64),
                 indicatif::ProgressDrawTarget::stderr(),
@@ -361,23 +494,19 @@ impl JsonArray<'_> {
             items.push(item.clone());
             return Ok(());
         }
-        let mut out = io::stdout().lock();
         let separator = if self.count == 0 { "[\n" } else { ",\n" };
         let indented = to_pretty(item).replace('\n', "\n  ");
-        write!(out, "{separator}  {indented}").map_err(write_error)?;
         self.count += 1;
-        Ok(())
+        self.printer
+            .bytes(format!("{separator}  {indented}").as_bytes())
     }
 
     pub fn finish(self) -> Result<(), CliError> {
         if let Some(items) = self.buffered {
             return self.printer.json(&Value::Array(items));
         }
-        let mut out = io::stdout().lock();
         let end = if self.count == 0 { "[]\n" } else { "\n]\n" };
-        write!(out, "{end}")
-            .and_then(|()| out.flush())
-            .map_err(write_error)
+        self.printer.bytes(end.as_bytes())
     }
 }
 
@@ -411,11 +540,6 @@ fn tsv_cell(cell: &str) -> String {
         .collect()
 }
 
-fn terminal_width() -> Option<u16> {
-    let (_, cols) = console::Term::stdout().size_checked()?;
-    Some(cols)
-}
-
 /// A secret shown masked: the prefix and the last four characters (`ct_live_****a1b2`).
 pub fn mask(prefix: Option<&str>, hint: Option<&str>) -> String {
     format!("{}****{}", prefix.unwrap_or(""), hint.unwrap_or(""))
@@ -440,42 +564,6 @@ pub fn relative_time(iso: &str, now: jiff::Timestamp) -> String {
     };
     let plural = if amount == 1 { "" } else { "s" };
     format!("{amount} {unit}{plural} ago")
-}
-
-// ---- free functions for code without a Printer (the emulator) ---------------------------
-
-/// Writes one line of data to stdout and flushes it, so a reader sees it at once (a script
-/// waiting for the emulator's URL, say). A closed pipe is not an error.
-pub fn data_line(line: &str) -> io::Result<()> {
-    let mut out = io::stdout().lock();
-    match writeln!(out, "{line}").and_then(|()| out.flush()) {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
-    }
-}
-
-/// Writes bytes to stdout as they are (a generated script). A closed pipe is not an error.
-pub fn data_bytes(bytes: &[u8]) -> Result<(), CliError> {
-    let mut out = io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) => Err(write_error(e)),
-        Ok(()) => Ok(()),
-    }
-}
-
-/// Writes one line of talk to stderr. Failing to write to stderr leaves nowhere to report
-/// it, so errors are ignored.
-pub fn note(line: &str) {
-    let _ = writeln!(io::stderr().lock(), "{line}");
-}
-
-/// Reports an error without a Printer (before one could be built).
-pub fn error(err: &CliError) {
-    let mut stderr = io::stderr().lock();
-    let _ = writeln!(stderr, "error: {}", err.message);
-    if let Some(hint) = &err.hint {
-        let _ = writeln!(stderr, "hint: {hint}");
-    }
 }
 
 #[cfg(test)]

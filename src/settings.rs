@@ -117,25 +117,9 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawProfile {
     api_url: Option<Spanned<String>>,
-    output: Option<RawFormat>,
-    color: Option<RawColor>,
+    output: Option<Format>,
+    color: Option<ColorChoice>,
     timeout: Option<Spanned<u64>>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum RawFormat {
-    Table,
-    Tsv,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum RawColor {
-    Auto,
-    Always,
-    Never,
 }
 
 impl ConfigFile {
@@ -233,17 +217,9 @@ impl Settings {
                 check_api_url(&value).map_err(|e| file.invalid(url.span(), &e.message))?;
                 api_url = value;
             }
-            output = section.output.map(|f| match f {
-                RawFormat::Table => Format::Table,
-                RawFormat::Tsv => Format::Tsv,
-                RawFormat::Json => Format::Json,
-            });
+            output = section.output;
             if let Some(c) = section.color {
-                color = match c {
-                    RawColor::Auto => ColorChoice::Auto,
-                    RawColor::Always => ColorChoice::Always,
-                    RawColor::Never => ColorChoice::Never,
-                };
+                color = c;
             }
             if let Some(t) = &section.timeout {
                 if !(1..=3600).contains(t.get_ref()) {

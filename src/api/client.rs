@@ -11,10 +11,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, describe_body};
-use super::retry;
-use super::types::{
-    ClientToken, Conversation, ConversationPage, TokenPage, TokenRequest, Warning, WithValue,
-};
+use super::paging::{Page, Pager, Tokens};
+use super::retry::{self, Attempts};
+use super::types::{ClientToken, Conversation, Warning, WithValue};
+use crate::token::Values;
 
 /// Everything but unreserved characters is escaped, so an id is always exactly one path
 /// segment: `a/b` becomes `a%2Fb`, `?` cannot start a query.
@@ -144,63 +144,9 @@ impl Client {
         }
     }
 
-    /// How many retries this client makes (`--retries`).
-    pub fn retries(&self) -> u32 {
-        self.retries
-    }
-
-    /// How long to wait before retry number `retry` (0 for the first) after `error`: what the
-    /// server asked for, or rtctl's backoff.
-    pub fn retry_wait(&self, error: &ApiError, retry: u32) -> Duration {
-        match error {
-            ApiError::Status {
-                retry_after: Some(wait),
-                ..
-            } => *wait,
-            _ => retry::backoff(retry, retry::jitter()),
-        }
-    }
-
-    /// Waits before a retry, saying so in the `-v` log, and in a note when it is long enough
-    /// for a person to wonder. `false` when the wait would pass the total cap.
-    pub async fn pause_before_retry(
-        &self,
-        what: &str,
-        error: &ApiError,
-        retry: u32,
-        waited: &mut Duration,
-    ) -> bool {
-        let wait = self.retry_wait(error, retry);
-        if waited.saturating_add(wait) > retry::MAX_TOTAL_WAIT {
-            self.log(|| {
-                format!(
-                    "not retrying {what}: waiting {} s more would pass the {} s cap",
-                    wait.as_secs_f32(),
-                    retry::MAX_TOTAL_WAIT.as_secs()
-                )
-            });
-            return false;
-        }
-        *waited += wait;
-        self.log(|| {
-            format!(
-                "retrying {what} in {} ms (retry {} of {}): {error}",
-                wait.as_millis(),
-                retry + 1,
-                self.retries
-            )
-        });
-        if wait > Duration::from_secs(1)
-            && let Some(notify) = &self.notify
-        {
-            notify(&format!(
-                "{}; retrying in {:.0} s…",
-                short_reason(error),
-                wait.as_secs_f32().ceil()
-            ));
-        }
-        tokio::time::sleep(wait).await;
-        true
+    /// A retry budget for one operation named `what` ("GET …", "rotating ct_…").
+    pub(super) fn attempts(&self, what: String) -> Attempts<'_> {
+        Attempts::new(what, self.retries, self.log.as_ref(), self.notify.as_ref())
     }
 
     /// Sends a request, retrying what is safe to retry, and returns the JSON object of a
@@ -214,10 +160,8 @@ impl Client {
         body: Option<Vec<u8>>,
     ) -> Result<Map<String, Value>, ApiError> {
         let idempotent = matches!(method, Method::GET | Method::PUT | Method::DELETE);
-        let what = format!("{method} {url}");
-        let mut waited = Duration::ZERO;
+        let mut attempts = self.attempts(format!("{method} {url}"));
         let mut unanswered = false;
-        let mut retry = 0;
         loop {
             let error = match self.send_once(&method, &url, query, body.clone()).await {
                 Ok(reply) => return Ok(reply),
@@ -236,17 +180,10 @@ impl Client {
             } else {
                 !error.may_have_reached()
             };
-            if !retryable || retry >= self.retries {
-                return Err(error);
-            }
-            if !self
-                .pause_before_retry(&what, &error, retry, &mut waited)
-                .await
-            {
+            if !retryable || !attempts.wait_before_retry(&error).await {
                 return Err(error);
             }
             unanswered |= error.outcome_unknown() && !matches!(error, ApiError::Status { .. });
-            retry += 1;
         }
     }
 
@@ -334,38 +271,29 @@ impl Client {
     }
 
     /// One page of the token list. A server that ignores `limit` answers the whole list
-    /// without `pagination`; the page says so, and the caller stops there.
-    pub async fn list_page(&self, limit: u32, offset: u64) -> Result<TokenPage, ApiError> {
+    /// without `pagination`; the page says so, and the pager stops there.
+    pub async fn token_page(&self, limit: u32, offset: u64) -> Result<Page<ClientToken>, ApiError> {
         let url = format!("{}/v1/client-tokens", self.base);
         let query = [("limit", limit.to_string()), ("offset", offset.to_string())];
         let mut reply = self.send(Method::GET, url, &query, None).await?;
         let tokens = token_list(reply.remove("clientTokens"), "clientTokens")?;
-        let pagination = reply.get("pagination").and_then(Value::as_object);
-        Ok(TokenPage {
-            tokens,
-            has_more: pagination
-                .and_then(|p| p.get("hasMore"))
-                .and_then(Value::as_bool),
-            paginated: pagination.is_some(),
-        })
+        Ok(Page::new(tokens, reply.get("pagination")))
     }
 
-    /// Every token, page by page at the API's largest page size. Any page failing fails the
-    /// whole read: a caller acting on "all tokens" must never act on part of them.
+    /// The token list, page by page at the API's largest page size.
+    pub fn tokens(&self) -> Pager<'_, Tokens> {
+        Pager::new(self, Tokens)
+    }
+
+    /// Every token. Any page failing fails the whole read: a caller acting on "all tokens"
+    /// must never act on part of them.
     pub async fn list_all(&self) -> Result<Vec<ClientToken>, ApiError> {
-        const PAGE: u32 = 200;
+        let mut pages = self.tokens();
         let mut tokens = Vec::new();
-        let mut offset = 0u64;
-        loop {
-            let page = self.list_page(PAGE, offset).await?;
-            let received = page.tokens.len();
-            let more = page.has_more_after(received, PAGE);
-            tokens.extend(page.tokens);
-            if !more {
-                return Ok(tokens);
-            }
-            offset += received as u64;
+        while let Some(page) = pages.next().await? {
+            tokens.extend(page);
         }
+        Ok(tokens)
     }
 
     pub async fn get(&self, id: &str) -> Result<ClientToken, ApiError> {
@@ -375,7 +303,7 @@ impl Client {
         token(reply.remove("clientToken"))
     }
 
-    pub async fn create(&self, request: &TokenRequest) -> Result<WithValue, ApiError> {
+    pub async fn create(&self, request: &Values) -> Result<WithValue, ApiError> {
         let url = format!("{}/v1/client-tokens", self.base);
         let reply = self
             .send(Method::POST, url, &[], Some(json_body(request)))
@@ -386,7 +314,7 @@ impl Client {
     pub async fn update(
         &self,
         id: &str,
-        request: &TokenRequest,
+        request: &Values,
     ) -> Result<(ClientToken, Vec<Warning>), ApiError> {
         let mut reply = self
             .send(
@@ -424,13 +352,14 @@ impl Client {
         with_value(reply)
     }
 
-    pub async fn conversations(
+    /// One page of a token's conversations, optionally of one flow.
+    pub async fn conversation_page(
         &self,
         id: &str,
         flow_id: Option<&str>,
         limit: u32,
         offset: u64,
-    ) -> Result<ConversationPage, ApiError> {
+    ) -> Result<Page<Conversation>, ApiError> {
         let mut query = vec![("limit", limit.to_string()), ("offset", offset.to_string())];
         if let Some(flow) = flow_id {
             query.push(("flow_id", flow.to_string()));
@@ -457,25 +386,10 @@ impl Client {
                 )),
             })
             .collect::<Result<_, _>>()?;
-        let has_more = reply
-            .get("pagination")
-            .and_then(|p| p.get("hasMore"))
-            .and_then(Value::as_bool);
-        Ok(ConversationPage {
-            conversations,
-            has_more,
-        })
-    }
-}
-
-/// What went wrong, in a few words, for the note shown before a long wait.
-fn short_reason(error: &ApiError) -> String {
-    match error {
-        ApiError::Status { status: 429, .. } => "The API is rate-limiting requests".into(),
-        ApiError::Status { status, .. } => format!("The API answered {status}"),
-        ApiError::Timeout(_) => "The API did not answer in time".into(),
-        ApiError::Connect { .. } => "Could not reach the API".into(),
-        ApiError::InvalidReply(_) => "The API sent an unexpected reply".into(),
+        // Conversations are always paged, whether or not the reply says so.
+        let mut page = Page::new(conversations, reply.get("pagination"));
+        page.paginated = true;
+        Ok(page)
     }
 }
 
@@ -487,9 +401,9 @@ fn token_url(base: &str, id: &str, suffix: &str) -> String {
     )
 }
 
-fn json_body(request: &TokenRequest) -> Vec<u8> {
-    // A struct of strings, numbers and JSON maps always serialises.
-    serde_json::to_vec(request).expect("request bodies serialise")
+fn json_body(request: &Values) -> Vec<u8> {
+    // A JSON object always serialises.
+    serde_json::to_vec(&request.to_object()).unwrap_or_default()
 }
 
 fn error_reply(
@@ -688,6 +602,7 @@ mod tests {
                     let bytes = serde_json::to_vec(&map).unwrap();
                     let _ = error_reply(StatusCode::BAD_REQUEST, None, &bytes, None);
                     if let Some(token) = ClientToken::from_value(Value::Object(map)) {
+                        use crate::token::TokenView;
                         let _ = (token.name(), token.environment(), token.origins(), token.is_active());
                     }
                 }

@@ -3,9 +3,11 @@
 
 pub mod client;
 pub mod error;
+pub mod paging;
 pub mod retry;
+pub mod rotate;
 pub mod types;
 
 pub use client::{ApiKey, Client, ClientOptions, HttpLog, check_id};
 pub use error::ApiError;
-pub use types::{ClientToken, TokenRequest};
+pub use types::ClientToken;

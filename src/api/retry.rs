@@ -11,6 +11,101 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::HeaderMap;
 
+use super::client::HttpLog;
+use super::error::ApiError;
+
+/// The retries left to one operation, and the time its waits have taken. Every retry in rtctl
+/// goes through [`Attempts::wait_before_retry`]: plain requests, and the exactly-once
+/// rotation, which decides for itself *whether* to try again.
+pub struct Attempts<'a> {
+    what: String,
+    retries: u32,
+    retry: u32,
+    waited: Duration,
+    log: Option<&'a HttpLog>,
+    notify: Option<&'a HttpLog>,
+}
+
+impl<'a> Attempts<'a> {
+    pub fn new(
+        what: String,
+        retries: u32,
+        log: Option<&'a HttpLog>,
+        notify: Option<&'a HttpLog>,
+    ) -> Attempts<'a> {
+        Attempts {
+            what,
+            retries,
+            retry: 0,
+            waited: Duration::ZERO,
+            log,
+            notify,
+        }
+    }
+
+    /// Waits before the next try after `error`: what the server asked for, or the backoff.
+    /// Says so in the `-v` log, and in a note when the wait is long enough for a person to
+    /// wonder. `false`, without waiting, when no retry is left or the wait would pass the
+    /// total cap.
+    pub async fn wait_before_retry(&mut self, error: &ApiError) -> bool {
+        if self.retry >= self.retries {
+            return false;
+        }
+        let wait = match error {
+            ApiError::Status {
+                retry_after: Some(wait),
+                ..
+            } => *wait,
+            _ => backoff(self.retry, jitter()),
+        };
+        let log = |line: String| {
+            if let Some(log) = self.log {
+                log(&line);
+            }
+        };
+        if self.waited.saturating_add(wait) > MAX_TOTAL_WAIT {
+            log(format!(
+                "not retrying {}: waiting {} s more would pass the {} s cap",
+                self.what,
+                wait.as_secs_f32(),
+                MAX_TOTAL_WAIT.as_secs()
+            ));
+            return false;
+        }
+        self.waited += wait;
+        log(format!(
+            "retrying {} in {} ms (retry {} of {}): {error}",
+            self.what,
+            wait.as_millis(),
+            self.retry + 1,
+            self.retries
+        ));
+        if wait > Duration::from_secs(1)
+            && let Some(notify) = self.notify
+        {
+            notify(&format!(
+                "{}; retrying in {:.0} s…",
+                short_reason(error),
+                wait.as_secs_f32().ceil()
+            ));
+        }
+        tokio::time::sleep(wait).await;
+        self.retry += 1;
+        true
+    }
+}
+
+/// What went wrong, in a few words, for the note shown before a long wait.
+fn short_reason(error: &ApiError) -> String {
+    match error {
+        ApiError::Status { status: 429, .. } => "The API is rate-limiting requests".into(),
+        ApiError::Status { status, .. } => format!("The API answered {status}"),
+        ApiError::Timeout(_) => "The API did not answer in time".into(),
+        ApiError::Connect { .. } => "Could not reach the API".into(),
+        ApiError::InvalidReply(_) => "The API sent an unexpected reply".into(),
+    }
+}
+
 /// Retries after the first attempt, unless `--retries` says otherwise.
 pub const DEFAULT_RETRIES: u32 = 3;
 /// The most all the waits of one request may add up to.

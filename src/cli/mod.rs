@@ -4,11 +4,14 @@
 pub mod auth;
 pub mod completions;
 pub mod emulator;
+pub mod fields;
 pub mod origins;
 pub mod plan;
 pub mod tokens;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::output::{ColorChoice, Format};
 
 /// Printed at the end of `rtctl --help`: scripts branch on these.
 pub const EXIT_CODES_HELP: &str = "\
@@ -100,7 +103,7 @@ fn id_completer() -> clap_complete::ArgValueCompleter {
 }
 
 /// Flags every command takes.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
     /// Use the profile NAME from config.toml [env: RTCTL_PROFILE]
     #[arg(long, global = true, value_name = "NAME")]
@@ -117,7 +120,7 @@ pub struct GlobalArgs {
 
     /// Output format [default: table on a terminal, tsv otherwise]
     #[arg(long, short = 'o', global = true, value_enum, value_name = "FORMAT")]
-    pub output: Option<OutputFormat>,
+    pub output: Option<Format>,
 
     /// Print JSON (same as --output json)
     #[arg(long, global = true, conflicts_with = "output")]
@@ -141,7 +144,7 @@ pub struct GlobalArgs {
 
     /// When to colour stderr [default: auto]
     #[arg(long, global = true, value_enum, value_name = "WHEN")]
-    pub color: Option<ColorWhen>,
+    pub color: Option<ColorChoice>,
 
     /// Seconds to wait for each API reply [default: 30]
     #[arg(long, global = true, value_name = "SECONDS",
@@ -153,18 +156,4 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "N", default_value_t = crate::api::retry::DEFAULT_RETRIES,
           value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retries: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Table,
-    Tsv,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorWhen {
-    Auto,
-    Always,
-    Never,
 }

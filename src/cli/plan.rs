@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::tokens::Environment;
+use super::tokens::environment;
 
 /// Show how the account's tokens differ from a token file
 ///
@@ -81,8 +81,8 @@ pub struct ApplyArgs {
 #[command(verbatim_doc_comment)]
 pub struct ExportArgs {
     /// Only tokens of this environment
-    #[arg(long, value_enum, value_name = "ENV")]
-    pub environment: Option<Environment>,
+    #[arg(long, value_parser = environment(), value_name = "ENV")]
+    pub environment: Option<String>,
 
     /// Only tokens whose name contains TEXT (ignoring case)
     #[arg(long, value_name = "TEXT")]

@@ -2,6 +2,7 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::fields::{CreateFields, UpdateFields};
 use super::id_completer;
 
 /// Manage client tokens
@@ -27,25 +28,10 @@ pub enum TokensCommand {
     Conversations(ConversationsArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Environment {
-    Test,
-    Live,
-}
-
-impl Environment {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Environment::Test => "test",
-            Environment::Live => "live",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PinMode {
-    Latest,
-    Published,
+/// The environments a filter may name: those of the token description.
+pub fn environment() -> clap::builder::PossibleValuesParser {
+    let words = crate::token::Field::Environment.spec().choices();
+    clap::builder::PossibleValuesParser::new(words.iter().copied())
 }
 
 /// List client tokens
@@ -70,8 +56,8 @@ pub struct ListArgs {
     pub all: bool,
 
     /// Only tokens of this environment
-    #[arg(long, short = 'e', value_enum, value_name = "ENV")]
-    pub environment: Option<Environment>,
+    #[arg(long, short = 'e', value_parser = environment(), value_name = "ENV")]
+    pub environment: Option<String>,
 
     /// Only active tokens
     #[arg(long, conflicts_with = "inactive")]
@@ -84,63 +70,6 @@ pub struct ListArgs {
     /// Show full token values in JSON instead of masking them
     #[arg(long)]
     pub reveal: bool,
-}
-
-/// Fields shared by create and update.
-#[derive(Debug, Args)]
-pub struct TokenFieldArgs {
-    /// Name of the token
-    #[arg(long, value_name = "NAME")]
-    pub name: Option<String>,
-
-    /// An origin allowed to use the token: https://app.example.com, https://*.example.com, *
-    /// or native (repeatable)
-    #[arg(long = "origin", value_name = "ORIGIN")]
-    pub origins: Vec<String>,
-
-    /// A flow the token may run (repeatable)
-    #[arg(long = "flow", value_name = "ID")]
-    pub flows: Vec<String>,
-
-    /// An agent the token may run (repeatable)
-    #[arg(long = "agent", value_name = "ID")]
-    pub agents: Vec<String>,
-
-    /// The flow used when the widget names none
-    #[arg(long, value_name = "ID")]
-    pub default_flow: Option<String>,
-
-    /// Requests allowed per minute
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub rate_limit_per_minute: Option<u64>,
-
-    /// Requests allowed per hour
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub rate_limit_per_hour: Option<u64>,
-
-    /// Messages allowed in one session
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_messages_per_session: Option<u64>,
-
-    /// Minutes of inactivity before a session ends
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub session_idle_timeout_minutes: Option<u64>,
-
-    /// Widget configuration: a JSON object, or @FILE to read one from a file
-    #[arg(long, value_name = "JSON|@FILE")]
-    pub config: Option<String>,
-
-    /// Legacy widget-version mode
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub pin_to_version: Option<PinMode>,
-
-    /// Release alias the token follows
-    #[arg(long, value_name = "ALIAS", conflicts_with = "target_version_id")]
-    pub target_alias: Option<String>,
-
-    /// Exact agent version (needs exactly one --agent)
-    #[arg(long, value_name = "ID")]
-    pub target_version_id: Option<String>,
 }
 
 /// Create a client token
@@ -156,15 +85,7 @@ pub struct TokenFieldArgs {
 #[command(verbatim_doc_comment)]
 pub struct CreateArgs {
     #[command(flatten)]
-    pub fields: TokenFieldArgs,
-
-    /// test (for building; admits localhost) or live (for production)
-    #[arg(long, short = 'e', value_enum, value_name = "ENV")]
-    pub environment: Option<Environment>,
-
-    /// Product surface the token belongs to (fixed at creation)
-    #[arg(long, value_name = "ID")]
-    pub product_surface_id: Option<String>,
+    pub fields: CreateFields,
 }
 
 /// Show one client token
@@ -202,15 +123,7 @@ pub struct UpdateArgs {
     pub id: String,
 
     #[command(flatten)]
-    pub fields: TokenFieldArgs,
-
-    /// Let the token be used again
-    #[arg(long, conflicts_with = "deactivate")]
-    pub activate: bool,
-
-    /// Stop the token from being used, without deleting it
-    #[arg(long)]
-    pub deactivate: bool,
+    pub fields: UpdateFields,
 }
 
 /// Delete client tokens
@@ -260,8 +173,8 @@ pub struct SelectionArgs {
     pub all: bool,
 
     /// With --all: only tokens of this environment
-    #[arg(long, value_enum, requires = "all", value_name = "ENV")]
-    pub environment: Option<Environment>,
+    #[arg(long, value_parser = environment(), requires = "all", value_name = "ENV")]
+    pub environment: Option<String>,
 
     /// With --all: only inactive tokens
     #[arg(long, requires = "all")]

@@ -1,10 +1,8 @@
 //! `rtctl auth`: log in (check, then store), log out, print the key, show the status.
 
-use std::io::{IsTerminal, Read};
-
 use serde_json::{Value, json};
 
-use super::{Context, confirm};
+use super::Context;
 use crate::api::{ApiError, ApiKey};
 use crate::cli::auth::{AuthCommand, LoginArgs};
 use crate::credentials::{KeySource, KeyringError, Stored, no_key_error};
@@ -46,7 +44,7 @@ async fn login(ctx: &Context, args: LoginArgs) -> Result<(), CliError> {
             "Logging in to {}. Create an API key in the Runtype dashboard (Settings → API keys).",
             describe_account(ctx)
         ));
-        check_key_text(confirm::ask_secret("Paste your API key")?)?
+        check_key_text(ctx.printer.secret("Paste your API key")?)?
     } else {
         return Err(CliError::usage(
             "no terminal to ask for the API key on (or --no-input was given)",
@@ -90,21 +88,19 @@ async fn login(ctx: &Context, args: LoginArgs) -> Result<(), CliError> {
 }
 
 fn read_key_from_stdin(ctx: &Context) -> Result<ApiKey, CliError> {
-    if std::io::stdin().is_terminal() {
+    if ctx.stdin_is_terminal() {
         ctx.printer
             .note("Reading the API key from stdin; paste it, then press Enter and Ctrl-D.");
     }
-    let mut text = String::new();
-    std::io::stdin()
-        .take(MAX_KEY_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| CliError::usage(format!("could not read the API key from stdin: {e}")))?;
-    if text.len() as u64 > MAX_KEY_BYTES {
-        return Err(CliError::usage(format!(
-            "stdin holds more than {MAX_KEY_BYTES} bytes, which is not an API key"
-        ))
-        .with_hint("pipe in only the key: rtctl auth login --with-key < key-file"));
-    }
+    let text = ctx
+        .read_stdin(MAX_KEY_BYTES)
+        .map_err(|e| CliError::usage(format!("could not read the API key from stdin: {e}")))?
+        .ok_or_else(|| {
+            CliError::usage(format!(
+                "stdin holds more than {MAX_KEY_BYTES} bytes, which is not an API key"
+            ))
+            .with_hint("pipe in only the key: rtctl auth login --with-key < key-file")
+        })?;
     check_key_text(text)
 }
 
@@ -127,7 +123,7 @@ fn check_key_text(text: String) -> Result<ApiKey, CliError> {
 /// One cheap request (the first token), so a mistyped key is never stored.
 async fn verify(ctx: &Context, key: &ApiKey) -> Result<(), CliError> {
     let client = ctx.client_with(key.clone())?;
-    match client.list_page(1, 0).await {
+    match client.token_page(1, 0).await {
         Ok(_) => Ok(()),
         Err(e @ ApiError::Status { status: 401, .. }) => Err(CliError::new(
             ErrorKind::Auth,
@@ -170,7 +166,7 @@ fn fall_back_to_file(
         .map(|f| f.path().display().to_string())
         .unwrap_or_else(|| "the config directory".into());
     if ctx.can_prompt {
-        confirm::ask(
+        ctx.printer.confirm(
             &format!("{trouble}."),
             &format!("Store the key in plain text in {path}, readable only by you?"),
         )?;
@@ -252,7 +248,7 @@ async fn status(ctx: &Context) -> Result<(), CliError> {
     };
     let verdict = match &resolved {
         Some(r) => Some(
-            match ctx.client_with(r.key.clone())?.list_page(1, 0).await {
+            match ctx.client_with(r.key.clone())?.token_page(1, 0).await {
                 Ok(_) => Verdict::Accepted,
                 Err(
                     e @ ApiError::Status {

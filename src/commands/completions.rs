@@ -16,6 +16,9 @@ use super::Context;
 use crate::cli::GlobalArgs;
 use crate::cli::completions::{CompletionsArgs, Shell};
 use crate::error::CliError;
+use crate::output::Printer;
+use crate::token::TokenView;
+use crate::world::World;
 
 /// The variable that switches the binary into completion mode.
 pub const COMPLETE_VAR: &str = "COMPLETE";
@@ -36,8 +39,8 @@ pub fn script(shell: Shell) -> Vec<u8> {
     buf
 }
 
-pub fn run(args: CompletionsArgs) -> Result<(), CliError> {
-    crate::output::data_bytes(&script(args.shell))
+pub fn run(args: CompletionsArgs, printer: &Printer) -> Result<(), CliError> {
+    printer.bytes(&script(args.shell))
 }
 
 /// Completes token ids starting with `current`, each described by the token's name. Reads the
@@ -69,14 +72,17 @@ fn fetch_ids(global: &GlobalArgs, prefix: &str) -> Option<Vec<CompletionCandidat
         .build()
         .ok()?;
     runtime.block_on(async {
-        let ctx = Context::new(global).await.ok()?;
+        // Nothing of this run may reach the terminal: the shell reads the candidates alone.
+        let mut world = World::process();
+        world.streams.stdout = crate::output::stream(std::io::sink());
+        world.streams.stderr = crate::output::stream(std::io::sink());
+        let ctx = Context::new(global, &world).await.ok()?;
         let page = match ctx.client() {
-            Ok(client) => client.list_page(200, 0).await.ok(),
+            Ok(client) => client.tokens().next().await.ok().flatten(),
             Err(_) => None,
         };
         ctx.finish().await;
         let candidates = page?
-            .tokens
             .iter()
             .filter(|t| t.id().starts_with(prefix))
             .map(|t| CompletionCandidate::new(t.id()).help(Some(t.name().to_string().into())))

@@ -1,13 +1,10 @@
-//! Confirmation of destructive actions: ask on a terminal, accept `--yes`, and refuse, before
-//! any request, when there is nobody to ask.
-
-use dialoguer::console::Term;
-use dialoguer::{Confirm, Password};
+//! Consent for destructive actions: ask on a terminal, accept `--yes`, and refuse, before any
+//! request, when there is nobody to ask. The asking itself goes through the printer.
 
 use super::Context;
-use crate::error::{CliError, ErrorKind};
+use crate::error::CliError;
 
-/// Whether a destructive action may go ahead without asking, must ask, or must not run.
+/// Whether a destructive action may go ahead without asking, or must ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Consent {
     /// `--yes` was given.
@@ -16,8 +13,8 @@ pub enum Consent {
     Ask,
 }
 
-/// Decides before any request is made. `verb` is the command ("rotate"), `flag` the flag that
-/// skips the prompt.
+/// Decides before any request is made. `verb` is the command ("rotate"); without `--yes` and
+/// without a terminal the action is refused.
 pub fn consent(ctx: &Context, yes: bool, verb: &str) -> Result<Consent, CliError> {
     if yes {
         return Ok(Consent::Given);
@@ -29,30 +26,4 @@ pub fn consent(ctx: &Context, yes: bool, verb: &str) -> Result<Consent, CliError
         "refusing to {verb} without confirmation: there is no terminal to ask on (or --no-input was given)"
     ))
     .with_hint(format!("pass --yes to {verb} without a prompt")))
-}
-
-/// Shows `details` on stderr and asks `question` (default no). A "no" is exit 3.
-pub fn ask(details: &str, question: &str) -> Result<(), CliError> {
-    let term = Term::stderr();
-    let _ = term.write_line(details);
-    let answer = Confirm::new()
-        .with_prompt(question)
-        .default(false)
-        .interact_on_opt(&term)
-        .map_err(|e| CliError::failure(format!("could not read the answer: {e}")))?;
-    match answer {
-        Some(true) => Ok(()),
-        _ => Err(CliError::new(
-            ErrorKind::Cancelled,
-            "cancelled; nothing was changed",
-        )),
-    }
-}
-
-/// Asks for a secret on the terminal without echoing it.
-pub fn ask_secret(prompt: &str) -> Result<String, CliError> {
-    Password::new()
-        .with_prompt(prompt)
-        .interact_on(&Term::stderr())
-        .map_err(|e| CliError::failure(format!("could not read from the terminal: {e}")))
 }

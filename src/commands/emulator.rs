@@ -9,14 +9,17 @@ use tokio::net::TcpListener;
 use crate::cli::emulator::EmulatorArgs;
 use crate::emulator::{self, Config, Emulator, RequestEntry};
 use crate::error::CliError;
-use crate::output;
+use crate::output::Printer;
+use crate::world::World;
 
-pub async fn run(args: EmulatorArgs) -> Result<(), CliError> {
+pub async fn run(args: EmulatorArgs, printer: &Printer, world: &World) -> Result<(), CliError> {
     let log: Option<emulator::RequestLog> = if args.quiet {
         None
     } else {
-        Some(Arc::new(|entry: &RequestEntry| {
-            output::note(&log_line(entry))
+        let printer = printer.clone();
+        let clock = world.clock.clone();
+        Some(Arc::new(move |entry: &RequestEntry| {
+            printer.note(&log_line(entry, clock.now()))
         }))
     };
     let config = Config {
@@ -28,6 +31,8 @@ pub async fn run(args: EmulatorArgs) -> Result<(), CliError> {
         latency: Duration::from_millis(args.latency),
         request_log: log,
         when_locked: emulator::WhenLocked::Fail,
+        clock: world.clock.clone(),
+        drain: world.timeouts.drain,
     };
     let emulator = Emulator::new(config)?;
     let addr = SocketAddr::new(args.host, args.port);
@@ -42,37 +47,44 @@ pub async fn run(args: EmulatorArgs) -> Result<(), CliError> {
         SocketAddr::V6(v6) => format!("http://[{}]:{}", v6.ip(), v6.port()),
         SocketAddr::V4(v4) => format!("http://{v4}"),
     };
-    banner(&url, &emulator, &args);
-    output::data_line(&url)
-        .map_err(|e| CliError::failure(format!("could not write to stdout: {e}")))?;
-    emulator::serve(listener, emulator, shutdown_signal()).await;
-    output::note("emulator stopped");
+    banner(printer, &url, &emulator, &args);
+    // The URL is for a script waiting to read it: a closed pipe does not stop the emulator.
+    match printer.line(&url) {
+        Err(e) if e.kind != crate::error::ErrorKind::PipeClosed => return Err(e),
+        _ => {}
+    }
+    let signals = world.signals.clone();
+    emulator::serve(listener, emulator, async move {
+        signals.first().await;
+    })
+    .await;
+    printer.note("emulator stopped");
     Ok(())
 }
 
-fn banner(url: &str, emulator: &Emulator, args: &EmulatorArgs) {
-    output::note(&format!("Runtype API emulator listening on {url}"));
+fn banner(printer: &Printer, url: &str, emulator: &Emulator, args: &EmulatorArgs) {
+    printer.note(&format!("Runtype API emulator listening on {url}"));
     for key in emulator.api_keys() {
-        output::note(&format!("  API key:        {key}"));
+        printer.note(&format!("  API key:        {key}"));
     }
     for key in emulator.read_only_keys() {
-        output::note(&format!("  read-only key:  {key}"));
+        printer.note(&format!("  read-only key:  {key}"));
     }
     match &args.state {
-        Some(path) => output::note(&format!("  state:          {}", path.display())),
+        Some(path) => printer.note(&format!("  state:          {}", path.display())),
         None => {
-            output::note("  state:          in memory (lost on exit; use --state FILE to keep it)")
+            printer.note("  state:          in memory (lost on exit; use --state FILE to keep it)")
         }
     }
-    output::note(&format!(
+    printer.note(&format!(
         "Try: curl -H 'Authorization: Bearer {}' {url}/v1/client-tokens",
         emulator.api_keys()[0]
     ));
-    output::note("Press Ctrl-C to stop.");
+    printer.note("Press Ctrl-C to stop.");
 }
 
-fn log_line(entry: &RequestEntry) -> String {
-    let time = jiff::Timestamp::now().strftime("%H:%M:%S%.3f");
+fn log_line(entry: &RequestEntry, now: jiff::Timestamp) -> String {
+    let time = now.strftime("%H:%M:%S%.3f");
     let target = match &entry.query {
         Some(q) => format!("{}?{q}", entry.path),
         None => entry.path.clone(),
@@ -84,28 +96,4 @@ fn log_line(entry: &RequestEntry) -> String {
         line.push_str(&format!(" [{fault}]"));
     }
     line
-}
-
-/// Completes on Ctrl-C or, on Unix, SIGTERM: both mean "stop cleanly".
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    {
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            () = interrupt => {}
-            () = terminate => {}
-        }
-    }
-    #[cfg(not(unix))]
-    interrupt.await;
 }

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::clock::Clock;
 use crate::emulator::{self, RunningEmulator, Seed, WhenLocked};
 use crate::error::CliError;
 use crate::output::Printer;
@@ -24,7 +25,7 @@ pub struct LocalApi {
 
 impl LocalApi {
     /// Starts the emulator over `DATA_DIR/local-state.json`, seeding demo data on first use.
-    pub async fn start(dirs: &Dirs, printer: &Printer) -> Result<LocalApi, CliError> {
+    pub async fn start(dirs: &Dirs, printer: &Printer, clock: Clock) -> Result<LocalApi, CliError> {
         let data_dir = dirs.data.clone().ok_or_else(|| {
             CliError::failure("--local needs a data directory, and there is no home directory")
                 .with_hint(format!(
@@ -48,6 +49,7 @@ impl LocalApi {
             state_file: Some(state_file.clone()),
             seed: Seed::Demo,
             when_locked: waiting,
+            clock,
             ..emulator::Config::default()
         };
         let running = emulator::start(config).await.map_err(|e| match e {

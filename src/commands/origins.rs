@@ -7,13 +7,14 @@
 
 use serde_json::{Value, json};
 
+use super::Context;
 use super::tokens::{check_ids, describe, normalize_origins};
-use super::{Context, confirm};
-use crate::api::{ClientToken, TokenRequest};
+use crate::api::ClientToken;
 use crate::cli::origins::{AddArgs, CheckArgs, ListArgs, OriginsCommand, RemoveArgs};
 use crate::error::{CliError, ErrorKind};
 use crate::origin::{self, Admission, AllowedOrigin, Origin, OriginError};
 use crate::output::Format;
+use crate::token::{Field, TokenView, Values};
 
 pub async fn run(ctx: &Context, command: OriginsCommand) -> Result<(), CliError> {
     match command {
@@ -40,6 +41,11 @@ fn normal_form(entry: &str) -> String {
     AllowedOrigin::normalize(entry).map_or_else(|_| entry.to_string(), |e| e.to_string())
 }
 
+/// The token's origins as owned strings.
+fn owned(token: &ClientToken) -> Vec<String> {
+    token.origins().iter().map(|o| o.to_string()).collect()
+}
+
 fn kind_of(entry: &str) -> &'static str {
     AllowedOrigin::parse(entry).map_or("invalid", |e| e.kind().as_str())
 }
@@ -49,7 +55,7 @@ fn kind_of(entry: &str) -> &'static str {
 async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     let token = ctx.client()?.get(&args.id).await?;
-    let origins = token.origins();
+    let origins = owned(&token);
     let printer = &ctx.printer;
     match printer.format {
         Format::Json => printer.json(&Value::Array(
@@ -152,7 +158,7 @@ async fn change(
     let inputs = normalize_origins(inputs, &ctx.printer, "origin")?;
     let client = ctx.client()?;
     let token = client.get(id).await?;
-    let plan = Plan::new(token.origins(), &inputs, edit);
+    let plan = Plan::new(&owned(&token), &inputs, edit);
 
     for input in &plan.unchanged {
         ctx.printer.note(&match edit {
@@ -179,10 +185,7 @@ async fn change(
     }
     confirm_if_risky(ctx, &token, &plan, edit, yes)?;
 
-    let request = TokenRequest {
-        allowed_origins: Some(plan.after.clone()),
-        ..TokenRequest::default()
-    };
+    let request = Values::new().with(Field::AllowedOrigins, json!(plan.after));
     let (_, warnings) = client.update(id, &request).await?;
     super::tokens::show_warnings(&ctx.printer, &warnings);
     let now = client.get(id).await?;
@@ -293,7 +296,7 @@ fn confirm_if_risky(
         }
     };
     if ctx.can_prompt {
-        return confirm::ask(&details, &question);
+        return ctx.printer.confirm(&details, &question);
     }
     Err(CliError::usage(format!(
         "refusing to {flag_reason} without confirmation: there is no terminal to ask on (or --no-input was given)"
@@ -310,7 +313,7 @@ fn verify(now: &ClientToken, written: &[String]) -> Result<(), CliError> {
         forms.dedup();
         forms
     };
-    if set(now.origins()) == set(written) {
+    if set(&owned(now)) == set(written) {
         return Ok(());
     }
     Err(CliError::failure(format!(
@@ -370,7 +373,8 @@ async fn check(ctx: &Context, args: CheckArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     let probe = parse_probe(&args.origin, ctx)?;
     let token = ctx.client()?.get(&args.id).await?;
-    let allowed = token.origins();
+    let allowed = owned(&token);
+    let allowed = &allowed[..];
     let environment = token.environment();
     let header = match &probe {
         Probe::Browser(o) => Some(o.to_string()),

@@ -24,6 +24,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+
+pub use crate::clock::Clock;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -55,6 +57,10 @@ pub struct Config {
     pub request_log: Option<RequestLog>,
     /// Whether to fail or wait when another process holds the state file.
     pub when_locked: WhenLocked,
+    /// Where "now" comes from; the control API can set and move it.
+    pub clock: Clock,
+    /// How long in-flight requests get to finish once the emulator is told to stop.
+    pub drain: Duration,
 }
 
 impl Default for Config {
@@ -68,6 +74,8 @@ impl Default for Config {
             latency: Duration::ZERO,
             request_log: None,
             when_locked: WhenLocked::Fail,
+            clock: Clock::system(),
+            drain: Duration::from_secs(5),
         }
     }
 }
@@ -77,14 +85,17 @@ pub struct Emulator {
     router: axum::Router,
     api_keys: Vec<String>,
     read_only_keys: Vec<String>,
+    drain: Duration,
 }
 
 impl Emulator {
     /// Opens the state: loads or seeds it, and takes the state file's lock.
     pub fn new(config: Config) -> Result<Emulator, StoreError> {
         let store = match &config.state_file {
-            Some(path) => store::Store::open(path, config.seed, &config.when_locked)?,
-            None => store::Store::in_memory(config.seed),
+            Some(path) => {
+                store::Store::open(path, config.seed, config.clock.now(), &config.when_locked)?
+            }
+            None => store::Store::in_memory(config.seed, config.clock.now()),
         };
         let api_keys = if config.api_keys.is_empty() {
             vec![DEFAULT_API_KEY.to_string()]
@@ -104,11 +115,13 @@ impl Emulator {
                 read_only: config.read_only_keys.clone(),
             }),
             seed: config.seed,
+            clock: config.clock,
         };
         Ok(Emulator {
             router: routes::router(app),
             api_keys,
             read_only_keys: config.read_only_keys,
+            drain: config.drain,
         })
     }
 
@@ -125,7 +138,7 @@ impl Emulator {
 
 /// Serves `emulator` on `listener` until `shutdown` completes, then drains in-flight requests.
 pub async fn serve(listener: TcpListener, emulator: Emulator, shutdown: impl Future<Output = ()>) {
-    server::run(listener, emulator.router, shutdown).await;
+    server::run(listener, emulator.router, shutdown, emulator.drain).await;
 }
 
 /// Why an in-process emulator could not start.

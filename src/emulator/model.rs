@@ -1,7 +1,7 @@
 //! The emulator's records and their JSON shapes on the wire.
 //!
-//! A stored record serialises to exactly the API's client-token object (camelCase keys), so
-//! the state file reads like the API and needs no second schema. The computed
+//! A stored token is exactly the API's client-token object, so the state file reads like the
+//! API and needs no second schema. The computed
 //! `conversationCount` and the narrower object that regenerate returns are added or removed
 //! when a response is built, never stored.
 
@@ -9,37 +9,19 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-/// A client token as the emulator keeps it.
+use crate::token::{Field, TokenView};
+
+/// A client token as the emulator keeps it: the API's object itself, so the state file reads
+/// like the API and every field follows the one token description. Records inserted raw
+/// through the control API may hold anything; reads of them are tolerant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TokenRecord {
-    pub id: String,
-    pub name: Option<String>,
-    pub flow_ids: Vec<String>,
-    pub agent_ids: Vec<String>,
-    pub default_flow_id: Option<String>,
-    pub allowed_origins: Vec<String>,
-    pub environment: String,
-    pub pin_to_version: Option<String>,
-    pub target_alias: Option<String>,
-    pub target_version_id: Option<String>,
-    pub product_surface_id: Option<String>,
-    pub rate_limit_per_minute: Option<u64>,
-    pub rate_limit_per_hour: Option<u64>,
-    pub max_messages_per_session: Option<u64>,
-    pub session_idle_timeout_minutes: Option<u64>,
-    pub config: Map<String, Value>,
-    pub is_active: bool,
-    pub token_prefix: String,
-    pub token_hint: Option<String>,
-    /// `None` for legacy tokens created before values were stored.
-    pub token_value: Option<String>,
-    #[serde(with = "iso_millis::option")]
-    pub last_used_at: Option<Timestamp>,
-    #[serde(with = "iso_millis")]
-    pub created_at: Timestamp,
-    #[serde(with = "iso_millis")]
-    pub updated_at: Timestamp,
+#[serde(transparent)]
+pub struct TokenRecord(Map<String, Value>);
+
+impl TokenView for TokenRecord {
+    fn field(&self, field: Field) -> Option<&Value> {
+        self.0.get(field.json()).filter(|v| !v.is_null())
+    }
 }
 
 /// A widget conversation recorded by `POST /v1/client/init` (or by the demo seed).
@@ -60,60 +42,80 @@ pub struct ConversationRecord {
 }
 
 /// Fields the regenerate endpoint leaves out of its narrower `clientToken`.
-const NOT_IN_REGENERATE: &[&str] = &[
-    "config",
-    "rateLimitPerMinute",
-    "rateLimitPerHour",
-    "maxMessagesPerSession",
-    "sessionIdleTimeoutMinutes",
-    "lastUsedAt",
-    "conversationCount",
+const NOT_IN_REGENERATE: &[Field] = &[
+    Field::Config,
+    Field::RateLimitPerMinute,
+    Field::RateLimitPerHour,
+    Field::MaxMessagesPerSession,
+    Field::SessionIdleTimeoutMinutes,
+    Field::LastUsedAt,
+    Field::ConversationCount,
 ];
 
 impl TokenRecord {
-    fn to_object(&self) -> Map<String, Value> {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(map)) => map,
-            // A struct of strings, numbers and maps always serialises to an object.
-            _ => unreachable!("a token record serialises to a JSON object"),
-        }
+    /// A record holding exactly `object`.
+    pub fn from_object(object: Map<String, Value>) -> TokenRecord {
+        TokenRecord(object)
+    }
+
+    pub fn object(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
+    pub fn set(&mut self, field: Field, value: Value) {
+        self.0.insert(field.json().to_string(), value);
+    }
+
+    /// Sets a time field in the API's format.
+    pub fn set_time(&mut self, field: Field, at: Timestamp) {
+        self.set(field, Value::String(iso_millis::format(&at)));
+    }
+
+    /// A time field; `None` when unset or unreadable.
+    pub fn time(&self, field: Field) -> Option<Timestamp> {
+        self.text(field).and_then(|t| t.parse().ok())
+    }
+
+    /// The plain value; `None` for legacy tokens created before values were stored.
+    pub fn value(&self) -> Option<&str> {
+        self.text(Field::TokenValue)
     }
 
     /// The object as list returns it (no `conversationCount`, which only get computes).
     pub fn to_list_json(&self) -> Value {
-        Value::Object(self.to_object())
+        Value::Object(self.0.clone())
     }
 
     /// The full object, as get, create and update return it.
     pub fn to_full_json(&self, conversation_count: usize) -> Value {
-        let mut map = self.to_object();
-        map.insert("conversationCount".into(), json!(conversation_count));
+        let mut map = self.0.clone();
+        map.insert(
+            Field::ConversationCount.json().into(),
+            json!(conversation_count),
+        );
         Value::Object(map)
     }
 
     /// The narrower object regenerate returns: no config, limits, counts or `lastUsedAt`.
     pub fn to_regenerated_json(&self) -> Value {
-        let mut map = self.to_object();
-        for key in NOT_IN_REGENERATE {
-            map.remove(*key);
+        let mut map = self.0.clone();
+        for field in NOT_IN_REGENERATE {
+            map.remove(field.json());
         }
         Value::Object(map)
     }
 
     /// The `{"type": "security", …}` warnings for origins that weaken protection.
     pub fn security_warnings(&self) -> Vec<Value> {
+        let origins = self.origins();
         let mut warnings = Vec::new();
-        if self.allowed_origins.iter().any(|o| o == "*") {
+        if origins.contains(&"*") {
             warnings.push(json!({
                 "type": "security",
                 "message": "allowedOrigins includes '*': any website can use this token. Only use this for testing, never in production.",
             }));
         }
-        if self
-            .allowed_origins
-            .iter()
-            .any(|o| o.eq_ignore_ascii_case("native"))
-        {
+        if origins.iter().any(|o| o.eq_ignore_ascii_case("native")) {
             warnings.push(json!({
                 "type": "security",
                 "message": "allowedOrigins includes 'native': requests without an Origin header are admitted, which gives effectively no origin protection.",

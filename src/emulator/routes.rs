@@ -17,10 +17,12 @@ use serde_json::{Value, json};
 use super::api_error::ApiError;
 use super::faults::{self, FaultSpec, Faults};
 use super::journal::{self, Journal};
+use super::model::TokenRecord;
 use super::seed::{self, Seed};
 use super::state;
 use super::store::Store;
-use super::validate::{CREATE_FIELDS, TokenFields, UPDATE_FIELDS, parse_object};
+use super::validate::{Op, parse_object, token_body};
+use crate::clock::Clock;
 
 /// The API keys the emulator accepts.
 pub struct Keys {
@@ -36,6 +38,7 @@ pub struct App {
     pub journal: Arc<Journal>,
     pub keys: Arc<Keys>,
     pub seed: Seed,
+    pub clock: Clock,
 }
 
 /// The whole router: API routes behind auth and faults, control routes beside them, and the
@@ -71,6 +74,8 @@ pub fn router(app: App) -> Router {
             get(list_requests).delete(clear_requests),
         )
         .route("/__emulator/reset", post(reset))
+        .route("/__emulator/clock", get(read_clock).post(set_clock))
+        .route("/__emulator/tokens", post(insert_token))
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .merge(control)
@@ -225,14 +230,12 @@ async fn list(State(app): State<App>, uri: Uri) -> Reply {
 }
 
 async fn create(State(app): State<App>, body: Bytes) -> Reply {
-    let fields = TokenFields::parse(&parse_object(&body, false)?, CREATE_FIELDS)?;
-    let token = app
-        .store
-        .write(|s| s.create(fields, Timestamp::now()))
-        .await?;
+    let fields = token_body(&parse_object(&body, false)?, Op::Create, None)?;
+    let now = app.clock.now();
+    let token = app.store.write(|s| s.create(fields, now)).await?;
     let body = json!({
         "clientToken": token.to_full_json(0),
-        "token": token.token_value,
+        "token": token.value(),
         "warnings": token.security_warnings(),
     });
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
@@ -247,11 +250,13 @@ async fn read(State(app): State<App>, TokenId(id): TokenId) -> Reply {
 }
 
 async fn update(State(app): State<App>, TokenId(id): TokenId, body: Bytes) -> Reply {
-    let fields = TokenFields::parse(&parse_object(&body, false)?, UPDATE_FIELDS)?;
+    let body = parse_object(&body, false)?;
+    let now = app.clock.now();
     let (token, count) = app
         .store
         .write(|s| {
-            let token = s.update(&id, fields, Timestamp::now())?;
+            let fields = token_body(&body, Op::Update, s.token(&id).ok())?;
+            let token = s.update(&id, fields, now)?;
             Ok((token, s.conversation_count(&id)))
         })
         .await?;
@@ -272,7 +277,7 @@ async fn delete(State(app): State<App>, TokenId(id): TokenId) -> Reply {
 async fn value(State(app): State<App>, TokenId(id): TokenId) -> Reply {
     let value = app
         .store
-        .read(|s| s.token(&id).map(|t| t.token_value.clone()))?;
+        .read(|s| s.token(&id).map(|t| t.value().map(str::to_string)))?;
     match value {
         Some(value) => ok(json!({ "token": value })),
         None => Err(ApiError::bad_request(
@@ -285,13 +290,11 @@ async fn value(State(app): State<App>, TokenId(id): TokenId) -> Reply {
 async fn regenerate(State(app): State<App>, TokenId(id): TokenId, body: Bytes) -> Reply {
     let extra = parse_object(&body, true)?;
     super::validate::reject_unknown(&extra, &[])?;
-    let token = app
-        .store
-        .write(|s| s.regenerate(&id, Timestamp::now()))
-        .await?;
+    let now = app.clock.now();
+    let token = app.store.write(|s| s.regenerate(&id, now)).await?;
     ok(json!({
         "clientToken": token.to_regenerated_json(),
-        "token": token.token_value,
+        "token": token.value(),
         "message": "Client token regenerated. The previous token value no longer works.",
     }))
 }
@@ -331,7 +334,7 @@ async fn client_init(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let now = Timestamp::now();
+    let now = app.clock.now();
     let outcome = app
         .store
         .write(|s| s.client_init(&token, flow_id.as_deref(), origin.as_deref(), now))
@@ -378,7 +381,64 @@ async fn reset(State(app): State<App>, body: Bytes) -> Reply {
             .and_then(|s| s.parse::<Seed>().ok())
             .ok_or_else(|| ApiError::bad_request("Field 'seed' must be 'demo' or 'none'"))?,
     };
-    app.store.replace(seed::state(seed)).await?;
+    app.store
+        .replace(seed::state(seed, app.clock.now()))
+        .await?;
     let count = app.store.read(|s| s.client_tokens.len());
     ok(json!({ "clientTokens": count }))
+}
+
+/// `GET /__emulator/clock`: the emulator's "now", and whether it was set.
+async fn read_clock(State(app): State<App>) -> Reply {
+    ok(clock_json(&app.clock))
+}
+
+fn clock_json(clock: &Clock) -> Value {
+    json!({
+        "now": super::model::iso_millis::format(&clock.now()),
+        "controlled": clock.is_controlled(),
+    })
+}
+
+/// `POST /__emulator/clock`: `{"now": ISO-8601}` stops the clock there, `{"advanceSeconds": N}`
+/// moves it (N may be negative), `{"system": true}` returns to the system's time.
+async fn set_clock(State(app): State<App>, body: Bytes) -> Reply {
+    let map = parse_object(&body, false)?;
+    super::validate::reject_unknown(&map, &["now", "advanceSeconds", "system"])?;
+    if map.len() != 1 {
+        return Err(ApiError::bad_request(
+            "Send exactly one of 'now', 'advanceSeconds' or 'system'",
+        ));
+    }
+    if let Some(now) = map.get("now") {
+        let at: Timestamp = now
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| ApiError::bad_request("Field 'now' must be an ISO-8601 time"))?;
+        app.clock.set(at);
+    } else if let Some(seconds) = map.get("advanceSeconds") {
+        let seconds = seconds
+            .as_i64()
+            .ok_or_else(|| ApiError::bad_request("Field 'advanceSeconds' must be an integer"))?;
+        app.clock.advance(jiff::SignedDuration::from_secs(seconds));
+    } else if map.get("system") == Some(&Value::Bool(true)) {
+        app.clock.reset();
+    } else {
+        return Err(ApiError::bad_request("Field 'system' must be true"));
+    }
+    ok(clock_json(&app.clock))
+}
+
+/// `POST /__emulator/tokens`: inserts a token record exactly as given (it needs a string
+/// `id`; anything else goes), replacing one with the same id. For tests of states the API
+/// would never produce: a token without a name, an old `lastUsedAt`, odd field values.
+async fn insert_token(State(app): State<App>, body: Bytes) -> Reply {
+    let record = TokenRecord::from_object(parse_object(&body, false)?);
+    app.store.write(|s| s.insert_raw(record)).await?;
+    let count = app.store.read(|s| s.client_tokens.len());
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({ "clientTokens": count })),
+    )
+        .into_response())
 }

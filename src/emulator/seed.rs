@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
 use super::ids;
-use super::model::{ConversationRecord, TokenRecord};
+use super::model::{ConversationRecord, TokenRecord, iso_millis};
 use super::state::State;
 
 /// What a new state starts with.
@@ -120,11 +120,11 @@ const DEMO: &[DemoToken] = &[
     },
 ];
 
-/// A fresh state for `seed`, dated relative to now.
-pub fn state(seed: Seed) -> State {
+/// A fresh state for `seed`, dated relative to `now`.
+pub fn state(seed: Seed, now: Timestamp) -> State {
     let mut state = State::empty();
     if seed == Seed::Demo {
-        add_demo(&mut state, Timestamp::now());
+        add_demo(&mut state, now);
     }
     state
 }
@@ -133,55 +133,55 @@ fn add_demo(state: &mut State, now: Timestamp) {
     for demo in DEMO {
         let created = now - SignedDuration::from_hours(24 * demo.age_days);
         let value = ids::token_value(demo.environment);
-        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let token = TokenRecord {
-            id: demo.id.to_string(),
-            name: Some(demo.name.to_string()),
-            flow_ids: strings(demo.flows),
-            agent_ids: strings(demo.agents),
-            default_flow_id: demo.flows.first().map(|f| f.to_string()),
-            allowed_origins: strings(demo.origins),
-            environment: demo.environment.to_string(),
-            pin_to_version: demo.legacy.then(|| "published".to_string()),
-            target_alias: (!demo.agents.is_empty()).then(|| "production".to_string()),
-            target_version_id: None,
-            product_surface_id: None,
-            rate_limit_per_minute: Some(10),
-            rate_limit_per_hour: Some(200),
-            max_messages_per_session: (demo.environment == "live").then_some(50),
-            session_idle_timeout_minutes: Some(30),
-            config: demo_config(demo.name),
-            is_active: demo.active,
-            token_prefix: ids::token_prefix(demo.environment),
-            token_hint: Some(ids::token_hint(&value)),
-            token_value: (!demo.legacy).then_some(value),
-            last_used_at: None,
-            created_at: created,
-            updated_at: created,
-        };
         let mut last_used = None;
         for (i, (origin, message)) in demo.conversations.iter().enumerate() {
             let at = created + SignedDuration::from_hours(6 * (i as i64 + 1));
-            last_used = Some(at);
+            last_used = Some(iso_millis::format(&at));
             state.insert_conversation(ConversationRecord {
                 id: ids::conversation_id(),
-                token_id: token.id.clone(),
+                token_id: demo.id.to_string(),
                 name: message.chars().take(40).collect(),
                 first_message: Some(message.to_string()),
-                flow_id: token
-                    .default_flow_id
-                    .clone()
-                    .or_else(|| token.agent_ids.first().cloned()),
+                flow_id: demo
+                    .flows
+                    .first()
+                    .or_else(|| demo.agents.first())
+                    .map(|f| f.to_string()),
                 origin: Some(origin.to_string()),
                 message_count: 2 * (i as u64 + 1),
                 created_at: at,
                 updated_at: at,
             });
         }
-        state.insert_token(TokenRecord {
-            last_used_at: last_used,
-            ..token
+        let created = iso_millis::format(&created);
+        let token = json!({
+            "id": demo.id,
+            "name": demo.name,
+            "flowIds": demo.flows,
+            "agentIds": demo.agents,
+            "defaultFlowId": demo.flows.first(),
+            "allowedOrigins": demo.origins,
+            "environment": demo.environment,
+            "pinToVersion": demo.legacy.then_some("published"),
+            "targetAlias": (!demo.agents.is_empty()).then_some("production"),
+            "targetVersionId": null,
+            "productSurfaceId": null,
+            "rateLimitPerMinute": 10,
+            "rateLimitPerHour": 200,
+            "maxMessagesPerSession": (demo.environment == "live").then_some(50),
+            "sessionIdleTimeoutMinutes": 30,
+            "config": demo_config(demo.name),
+            "isActive": demo.active,
+            "tokenPrefix": ids::token_prefix(demo.environment),
+            "tokenHint": ids::token_hint(&value),
+            "tokenValue": (!demo.legacy).then_some(value),
+            "lastUsedAt": last_used,
+            "createdAt": created,
+            "updatedAt": created,
         });
+        if let Value::Object(object) = token {
+            state.insert_token(TokenRecord::from_object(object));
+        }
     }
 }
 
@@ -199,27 +199,39 @@ fn demo_config(name: &str) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token::{Field, TokenView};
 
     #[test]
     fn demo_covers_the_interesting_cases() {
-        let s = state(Seed::Demo);
+        let s = state(Seed::Demo, Timestamp::now());
         let tokens = &s.client_tokens;
-        assert!(tokens.iter().any(|t| t.environment == "test"));
-        assert!(tokens.iter().any(|t| t.environment == "live"));
-        assert!(tokens.iter().any(|t| t.token_value.is_none()));
-        assert!(tokens.iter().any(|t| !t.is_active));
+        assert!(tokens.iter().any(|t| t.environment() == "test"));
+        assert!(tokens.iter().any(|t| t.environment() == "live"));
+        assert!(tokens.iter().any(|t| t.value().is_none()));
+        assert!(tokens.iter().any(|t| !t.is_active()));
         assert!(
             tokens
                 .iter()
-                .any(|t| t.allowed_origins.iter().any(|o| o.contains("*.")))
+                .any(|t| t.origins().iter().any(|o| o.contains("*.")))
         );
         assert!(!s.conversations.is_empty());
         assert!(
             tokens
                 .windows(2)
-                .all(|w| w[0].created_at >= w[1].created_at),
+                .all(|w| w[0].time(Field::CreatedAt) >= w[1].time(Field::CreatedAt)),
             "newest first"
         );
-        assert!(state(Seed::None).client_tokens.is_empty());
+        for token in tokens {
+            for field in Field::ALL {
+                let stored = token.object().contains_key(field.json());
+                assert_eq!(
+                    stored,
+                    *field != Field::ConversationCount,
+                    "{} {field:?}",
+                    token.id()
+                );
+            }
+        }
+        assert!(state(Seed::None, Timestamp::now()).client_tokens.is_empty());
     }
 }

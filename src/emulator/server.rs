@@ -18,12 +18,14 @@ use tower::ServiceExt;
 
 use super::faults::ConnectionKill;
 
-/// How long in-flight requests get to finish once shutdown starts.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Serves `router` on `listener` until `shutdown` completes, then lets in-flight requests
-/// finish (up to a few seconds) and returns.
-pub async fn run(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>) {
+/// finish (up to `drain`) and returns.
+pub async fn run(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()>,
+    drain: Duration,
+) {
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -57,5 +59,5 @@ pub async fn run(listener: TcpListener, router: Router, shutdown: impl Future<Ou
         });
     }
     drop(listener);
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+    let _ = tokio::time::timeout(drain, graceful.shutdown()).await;
 }

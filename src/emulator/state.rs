@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use super::api_error::ApiError;
 use super::ids;
 use super::model::{ConversationRecord, TokenRecord};
-use super::validate::{TokenFields, check_pin_mode};
+use super::validate;
 use crate::origin::{self, Admission};
+use crate::token::{Field, TokenView, Values, rules};
 
 /// Marks a state file as ours, so a stray JSON file is not mistaken for one.
 pub const STATE_FORMAT: &str = "rtctl-emulator-state";
@@ -55,7 +56,7 @@ impl State {
     fn index_of(&self, id: &str) -> Result<usize, ApiError> {
         self.client_tokens
             .iter()
-            .position(|t| t.id == id)
+            .position(|t| t.id() == id)
             .ok_or_else(ApiError::not_found)
     }
 
@@ -70,12 +71,17 @@ impl State {
             .count()
     }
 
-    /// Inserts keeping the list order: newest first, ties by id.
+    /// Inserts keeping the list order: newest first, ties by id (a record without a
+    /// readable `createdAt`, inserted raw, sorts as the oldest).
     pub fn insert_token(&mut self, token: TokenRecord) {
-        let at = self.client_tokens.partition_point(|t| {
-            (t.created_at, std::cmp::Reverse(&t.id))
-                > (token.created_at, std::cmp::Reverse(&token.id))
-        });
+        let key = |t: &TokenRecord| {
+            (
+                t.time(Field::CreatedAt).unwrap_or(Timestamp::MIN),
+                std::cmp::Reverse(t.id().to_string()),
+            )
+        };
+        let new = key(&token);
+        let at = self.client_tokens.partition_point(|t| key(t) > new);
         self.client_tokens.insert(at, token);
     }
 
@@ -101,113 +107,72 @@ impl State {
         }
     }
 
-    pub fn create(&mut self, f: TokenFields, now: Timestamp) -> Result<TokenRecord, ApiError> {
-        let name = f
-            .name
-            .ok_or_else(|| ApiError::bad_request("Field 'name' is required"))?;
-        let allowed_origins = f.allowed_origins.ok_or_else(|| {
-            ApiError::bad_request("Field 'allowedOrigins' is required")
-                .with_hint("Pass at least one origin, for example [\"https://app.example.com\"]")
-        })?;
-        let environment = f.environment.unwrap_or_else(|| "test".to_string());
-        let pin_to_version = f.pin_to_version.flatten();
-        check_pin_mode(&pin_to_version)?;
+    /// Creates a token from a checked body: what it leaves out gets the field's initial
+    /// value, the server assigns the rest.
+    pub fn create(&mut self, body: Values, now: Timestamp) -> Result<TokenRecord, ApiError> {
+        if let Some(missing) = Field::ALL
+            .iter()
+            .find(|f| f.spec().required && !body.contains(**f))
+        {
+            return Err(validate::missing(*missing));
+        }
+        let mut token = TokenRecord::from_object(Default::default());
+        for field in Field::ALL {
+            match body.get(*field) {
+                Some(value) => token.set(*field, value.clone()),
+                None => {
+                    if let Some(initial) = field.spec().initial.value() {
+                        token.set(*field, initial);
+                    }
+                }
+            }
+        }
+        let environment = token.environment().to_string();
         let value = ids::token_value(&environment);
-        let token = TokenRecord {
-            id: ids::token_id(),
-            name: Some(name),
-            flow_ids: f.flow_ids.unwrap_or_default(),
-            agent_ids: f.agent_ids.unwrap_or_default(),
-            default_flow_id: f.default_flow_id.flatten(),
-            allowed_origins,
-            token_prefix: ids::token_prefix(&environment),
-            environment,
-            pin_to_version,
-            target_alias: f.target_alias.flatten(),
-            target_version_id: f.target_version_id.flatten(),
-            product_surface_id: f.product_surface_id.flatten(),
-            rate_limit_per_minute: f.rate_limit_per_minute.flatten(),
-            rate_limit_per_hour: f.rate_limit_per_hour.flatten(),
-            max_messages_per_session: f.max_messages_per_session.flatten(),
-            session_idle_timeout_minutes: f.session_idle_timeout_minutes.flatten(),
-            config: f.config.unwrap_or_default(),
-            is_active: true,
-            token_hint: Some(ids::token_hint(&value)),
-            token_value: Some(value),
-            last_used_at: None,
-            created_at: now,
-            updated_at: now,
-        };
-        check_consistency(&token)?;
+        token.set(Field::Id, Value::String(ids::token_id()));
+        token.set(
+            Field::TokenPrefix,
+            Value::String(ids::token_prefix(&environment)),
+        );
+        token.set(Field::TokenHint, Value::String(ids::token_hint(&value)));
+        token.set(Field::TokenValue, Value::String(value));
+        token.set_time(Field::CreatedAt, now);
+        token.set_time(Field::UpdatedAt, now);
+        rules::check_token(&token).map_err(validate::conflict)?;
         self.insert_token(token.clone());
         Ok(token)
     }
 
+    /// Applies a checked partial update.
     pub fn update(
         &mut self,
         id: &str,
-        f: TokenFields,
+        body: Values,
         now: Timestamp,
     ) -> Result<TokenRecord, ApiError> {
         let index = self.index_of(id)?;
         let mut token = self.client_tokens[index].clone();
-        if let Some(pin) = f.pin_to_version {
-            // Echoing the stored value back is accepted and ignored, so a read-modify-write
-            // client can save other fields of a token pinned to an agent version.
-            if pin != token.pin_to_version {
-                check_pin_mode(&pin)?;
-                token.pin_to_version = pin;
-            }
+        for (field, value) in body.iter() {
+            token.set(field, value.clone());
         }
-        if let Some(v) = f.name {
-            token.name = Some(v);
-        }
-        if let Some(v) = f.allowed_origins {
-            token.allowed_origins = v;
-        }
-        if let Some(v) = f.flow_ids {
-            token.flow_ids = v;
-        }
-        if let Some(v) = f.agent_ids {
-            token.agent_ids = v;
-        }
-        if let Some(v) = f.config {
-            token.config = v;
-        }
-        if let Some(v) = f.is_active {
-            token.is_active = v;
-        }
-        let nullable = [
-            (f.default_flow_id, &mut token.default_flow_id),
-            (f.target_alias, &mut token.target_alias),
-            (f.target_version_id, &mut token.target_version_id),
-        ];
-        for (value, slot) in nullable {
-            if let Some(v) = value {
-                *slot = v;
-            }
-        }
-        let limits = [
-            (f.rate_limit_per_minute, &mut token.rate_limit_per_minute),
-            (f.rate_limit_per_hour, &mut token.rate_limit_per_hour),
-            (
-                f.max_messages_per_session,
-                &mut token.max_messages_per_session,
-            ),
-            (
-                f.session_idle_timeout_minutes,
-                &mut token.session_idle_timeout_minutes,
-            ),
-        ];
-        for (value, slot) in limits {
-            if let Some(v) = value {
-                *slot = v;
-            }
-        }
-        check_consistency(&token)?;
-        token.updated_at = now;
+        rules::check_token(&token).map_err(validate::conflict)?;
+        token.set_time(Field::UpdatedAt, now);
         self.client_tokens[index] = token.clone();
         Ok(token)
+    }
+
+    /// Inserts a record exactly as given (the control API's raw insert): tests reach states
+    /// the API would never produce, such as a token without a name.
+    pub fn insert_raw(&mut self, token: TokenRecord) -> Result<(), ApiError> {
+        let id = token.id().to_string();
+        if id.is_empty() {
+            return Err(ApiError::bad_request(
+                "A raw token record needs a string 'id'",
+            ));
+        }
+        self.client_tokens.retain(|t| t.id() != id);
+        self.insert_token(token);
+        Ok(())
     }
 
     pub fn delete(&mut self, id: &str) -> Result<TokenRecord, ApiError> {
@@ -221,10 +186,10 @@ impl State {
     pub fn regenerate(&mut self, id: &str, now: Timestamp) -> Result<TokenRecord, ApiError> {
         let index = self.index_of(id)?;
         let token = &mut self.client_tokens[index];
-        let value = ids::token_value(&token.environment);
-        token.token_hint = Some(ids::token_hint(&value));
-        token.token_value = Some(value);
-        token.updated_at = now;
+        let value = ids::token_value(token.environment());
+        token.set(Field::TokenHint, Value::String(ids::token_hint(&value)));
+        token.set(Field::TokenValue, Value::String(value));
+        token.set_time(Field::UpdatedAt, now);
         Ok(token.clone())
     }
 
@@ -260,19 +225,21 @@ impl State {
         let index = self
             .client_tokens
             .iter()
-            .position(|t| t.token_value.as_deref() == Some(value))
+            .position(|t| t.value() == Some(value))
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "Invalid client token"))?;
         let token = &self.client_tokens[index];
-        if !token.is_active {
+        if !token.is_active() {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "Client token is inactive",
             ));
         }
-        let admission = origin::admit(&token.allowed_origins, origin_header, &token.environment)
+        let origins: Vec<String> = token.origins().iter().map(|o| o.to_string()).collect();
+        let admission = origin::admit(&origins, origin_header, token.environment())
             .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "Origin not allowed"))?;
+        let flows = token.strings(Field::FlowIds);
         let flow = match flow_id {
-            Some(f) if token.flow_ids.iter().any(|x| x == f) => Some(f.to_string()),
+            Some(f) if flows.contains(&f) => Some(f.to_string()),
             Some(_) => {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
@@ -280,14 +247,14 @@ impl State {
                 ));
             }
             None => token
-                .default_flow_id
-                .clone()
-                .or_else(|| token.flow_ids.first().cloned())
-                .or_else(|| token.agent_ids.first().cloned()),
+                .text(Field::DefaultFlowId)
+                .or_else(|| flows.first().copied())
+                .or_else(|| token.strings(Field::AgentIds).first().copied())
+                .map(str::to_string),
         };
         let conversation = ConversationRecord {
             id: ids::conversation_id(),
-            token_id: token.id.clone(),
+            token_id: token.id().to_string(),
             name: "New conversation".to_string(),
             first_message: None,
             flow_id: flow,
@@ -297,7 +264,7 @@ impl State {
             updated_at: now,
         };
         let token = &mut self.client_tokens[index];
-        token.last_used_at = Some(now);
+        token.set_time(Field::LastUsedAt, now);
         let token = token.clone();
         self.insert_conversation(conversation.clone());
         Ok(InitOutcome {
@@ -308,37 +275,14 @@ impl State {
     }
 }
 
-/// Rules that involve several fields, checked on the token as it would be stored.
-fn check_consistency(token: &TokenRecord) -> Result<(), ApiError> {
-    if token.flow_ids.is_empty() && token.agent_ids.is_empty() {
-        return Err(ApiError::bad_request(
-            "A client token needs at least one id in 'flowIds' or 'agentIds'",
-        ));
-    }
-    if token.allowed_origins.is_empty() {
-        return Err(ApiError::bad_request(
-            "Field 'allowedOrigins' must contain at least one origin",
-        ));
-    }
-    if token.target_version_id.is_some() {
-        if token.target_alias.is_some() {
-            return Err(ApiError::bad_request(
-                "'targetVersionId' and 'targetAlias' cannot both be set",
-            )
-            .with_hint("Follow a release alias or pin an exact version, not both"));
-        }
-        if token.agent_ids.len() != 1 {
-            return Err(ApiError::bad_request(
-                "'targetVersionId' needs exactly one id in 'agentIds'",
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// The reply body of a successful widget init.
 pub fn init_reply(outcome: &InitOutcome, now: Timestamp) -> Value {
-    let config = &outcome.token.config;
+    let empty = serde_json::Map::new();
+    let config = outcome
+        .token
+        .field(Field::Config)
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
     let flow_id = outcome.conversation.flow_id.clone();
     json!({
         "sessionId": ids::session_id(),

@@ -71,15 +71,20 @@ pub struct Store {
 }
 
 impl Store {
-    /// An in-memory store, seeded.
-    pub fn in_memory(seed: Seed) -> Store {
-        Store::from_state(seed::state(seed), None)
+    /// An in-memory store, seeded as of `now`.
+    pub fn in_memory(seed: Seed, now: jiff::Timestamp) -> Store {
+        Store::from_state(seed::state(seed, now), None)
     }
 
     /// A store persisted to `path`: loads it if it exists, or seeds and writes it. Fails when
     /// the file is not emulator state, and, unless `when_locked` says to wait, when another
     /// emulator holds the file's lock.
-    pub fn open(path: &Path, seed: Seed, when_locked: &WhenLocked) -> Result<Store, StoreError> {
+    pub fn open(
+        path: &Path,
+        seed: Seed,
+        now: jiff::Timestamp,
+        when_locked: &WhenLocked,
+    ) -> Result<Store, StoreError> {
         // Checked before the lock file is created beside it: `--state /dev/null` must leave
         // nothing behind in /dev.
         if fs::metadata(path).is_ok_and(|meta| !meta.is_file()) {
@@ -90,7 +95,7 @@ impl Store {
         let lock = acquire_lock(path, when_locked)?;
         let (state, fresh) = match fs::read(path) {
             Ok(bytes) => (parse_state(path, &bytes)?, false),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => (seed::state(seed), true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => (seed::state(seed, now), true),
             Err(source) => {
                 return Err(StoreError::Read {
                     path: path.to_path_buf(),
@@ -268,8 +273,9 @@ mod tests {
     fn a_second_open_of_the_same_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        let _first = Store::open(&path, Seed::Demo, &WhenLocked::Fail).unwrap();
-        let second = Store::open(&path, Seed::Demo, &WhenLocked::Fail)
+        let _first =
+            Store::open(&path, Seed::Demo, jiff::Timestamp::now(), &WhenLocked::Fail).unwrap();
+        let second = Store::open(&path, Seed::Demo, jiff::Timestamp::now(), &WhenLocked::Fail)
             .err()
             .unwrap();
         assert!(matches!(second, StoreError::Locked { .. }), "{second}");
@@ -281,7 +287,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state");
         fs::create_dir(&path).unwrap();
-        let err = Store::open(&path, Seed::Demo, &WhenLocked::Fail)
+        let err = Store::open(&path, Seed::Demo, jiff::Timestamp::now(), &WhenLocked::Fail)
             .err()
             .unwrap();
         assert!(matches!(err, StoreError::NotAFile { .. }), "{err}");
@@ -293,7 +299,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         fs::write(&path, "{\n  \"clientTokens\": [oops]\n}").unwrap();
-        let err = Store::open(&path, Seed::Demo, &WhenLocked::Fail)
+        let err = Store::open(&path, Seed::Demo, jiff::Timestamp::now(), &WhenLocked::Fail)
             .err()
             .unwrap();
         assert!(err.to_string().contains("line 2"), "{err}");
@@ -307,14 +313,15 @@ mod tests {
     fn a_waiting_open_proceeds_once_the_holder_lets_go() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        let first = Store::open(&path, Seed::Demo, &WhenLocked::Fail).unwrap();
+        let first =
+            Store::open(&path, Seed::Demo, jiff::Timestamp::now(), &WhenLocked::Fail).unwrap();
         let (told, waited) = std::sync::mpsc::channel();
         let when_locked = WhenLocked::Wait(Arc::new(move || {
             let _ = told.send(());
         }));
         let second = std::thread::spawn({
             let path = path.clone();
-            move || Store::open(&path, Seed::Demo, &when_locked).is_ok()
+            move || Store::open(&path, Seed::Demo, jiff::Timestamp::now(), &when_locked).is_ok()
         });
         waited.recv().unwrap(); // the second open found the lock taken and is waiting
         drop(first);

@@ -194,6 +194,8 @@ async fn list_is_newest_first() {
     let api = Api::empty().await;
     for name in ["first", "second", "third"] {
         api.create(json!({"name": name})).await;
+        // Times have millisecond precision: move the clock so the three differ.
+        api.advance_clock(1).await;
     }
     let names: Vec<_> = api
         .tokens()
@@ -212,7 +214,7 @@ async fn update_is_partial_and_checks_the_result() {
         .await;
     let id = created["clientToken"]["id"].as_str().unwrap();
     let path = format!("/v1/client-tokens/{id}");
-    tokio::time::sleep(std::time::Duration::from_millis(3)).await; // a later updatedAt
+    api.advance_clock(1).await; // a later updatedAt
     let body = api
         .put(
             &path,

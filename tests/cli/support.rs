@@ -189,6 +189,18 @@ impl Api {
             .expect(201)
     }
 
+    /// Moves the emulator's clock forward.
+    pub async fn advance_clock(&self, seconds: i64) {
+        self.raw(
+            Method::POST,
+            "/__emulator/clock",
+            Some(json!({ "advanceSeconds": seconds })),
+            None,
+        )
+        .await
+        .expect(200);
+    }
+
     /// The request journal.
     pub async fn journal(&self) -> Vec<Value> {
         self.raw(Method::GET, "/__emulator/requests", None, None)

@@ -6,23 +6,32 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use super::{
-    Change, Plan, compute, create_request, deactivate_after_create, render, to_json, update_request,
-};
+use super::{Change, Plan, after_create, compute, create_request, render, to_json, update_request};
 use crate::api::Client;
 use crate::cli::plan::ApplyArgs;
 use crate::commands::Context;
-use crate::commands::confirm::{self, Consent, consent};
+use crate::commands::bulk::Outcome;
+use crate::commands::confirm::{Consent, consent};
 use crate::error::CliError;
 use crate::manifest::Manifest;
 use crate::output::Format;
+use crate::token::TokenView;
 
-/// What happened to one change.
-struct Applied {
+/// What happened to one change: a bulk outcome, whose name is always known.
+type Applied = Outcome;
+
+fn applied(
     action: &'static str,
-    name: String,
+    name: &str,
     id: Option<String>,
     result: Result<Option<String>, CliError>,
+) -> Applied {
+    Outcome {
+        action,
+        id,
+        name: Some(name.to_string()),
+        result,
+    }
 }
 
 pub async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> {
@@ -45,7 +54,7 @@ pub async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> {
     }
     refuse_unallowed_replacements(&plan, args.allow_replace)?;
     if consent(ctx, args.yes, "apply the plan")? == Consent::Ask {
-        confirm::ask("", "Apply these changes?")?;
+        ctx.printer.confirm("", "Apply these changes?")?;
     }
     // The values file is claimed before anything changes: new values must never be lost to a
     // file that turns out to exist or be unwritable.
@@ -62,7 +71,7 @@ pub async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> {
     let values: Vec<(String, String)> = applied
         .iter()
         .filter_map(|a| match &a.result {
-            Ok(Some(value)) => Some((a.name.clone(), value.clone())),
+            Ok(Some(value)) => Some((a.name.clone().unwrap_or_default(), value.clone())),
             _ => None,
         })
         .collect();
@@ -95,17 +104,7 @@ pub async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> {
                 shown_values.insert(name.clone(), Value::String(value.clone()));
             }
         }
-        let results: Vec<Value> = applied
-            .iter()
-            .map(|a| {
-                let mut item =
-                    json!({"action": a.action, "name": a.name, "id": a.id, "ok": a.result.is_ok()});
-                if let Err(e) = &a.result {
-                    item["error"] = Value::String(e.message.clone());
-                }
-                item
-            })
-            .collect();
+        let results: Vec<Value> = applied.iter().map(|a| a.to_json(true)).collect();
         ctx.printer
             .json(&json!({"plan": to_json(&plan), "applied": results, "values": shown_values}))?;
     } else if !values_written {
@@ -114,25 +113,22 @@ pub async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> {
         }
     }
 
-    let failures: Vec<&CliError> = applied
-        .iter()
-        .filter_map(|a| a.result.as_ref().err())
-        .collect();
-    if failures.is_empty() {
+    let total = applied.len();
+    let failed = applied.iter().filter(|a| a.result.is_err()).count();
+    if failed == 0 {
         ctx.printer.note(&format!(
-            "Applied {} change{}.",
-            applied.len(),
-            if applied.len() == 1 { "" } else { "s" }
+            "Applied {total} change{}.",
+            if total == 1 { "" } else { "s" }
         ));
         return Ok(());
     }
-    for e in &failures {
-        ctx.printer.error(e);
+    for a in &applied {
+        if let Err(e) = &a.result {
+            ctx.printer.error(e);
+        }
     }
     Err(CliError::failure(format!(
-        "{} of {} changes failed; the others were applied",
-        failures.len(),
-        applied.len()
+        "{failed} of {total} changes failed; the others were applied"
     ))
     .with_hint(format!(
         "run rtctl plan -f {} to see what is left",
@@ -170,19 +166,10 @@ async fn apply_one(client: &Client, change: &Change, ctx: &Context) -> Applied {
                         desired.name,
                         created.token.id()
                     ));
-                    Applied {
-                        action: "create",
-                        name: desired.name.clone(),
-                        id: Some(created.token.id().to_string()),
-                        result: Ok(Some(created.value)),
-                    }
+                    let id = Some(created.token.id().to_string());
+                    applied("create", &desired.name, id, Ok(Some(created.value)))
                 }
-                Err(e) => Applied {
-                    action: "create",
-                    name: desired.name.clone(),
-                    id: None,
-                    result: Err(e.into()),
-                },
+                Err(e) => applied("create", &desired.name, None, Err(e.into())),
             }
         }
         Change::Update {
@@ -190,29 +177,20 @@ async fn apply_one(client: &Client, change: &Change, ctx: &Context) -> Applied {
             desired,
             changes,
         } => {
-            let result = client.update(id, &update_request(desired, changes)).await;
+            let result = client.update(id, &update_request(changes)).await;
             if result.is_ok() {
                 ctx.printer
                     .note(&format!("Updated \"{}\" ({id}).", desired.name));
             }
-            Applied {
-                action: "update",
-                name: desired.name.clone(),
-                id: Some(id.clone()),
-                result: result.map(|_| None).map_err(CliError::from),
-            }
+            let result = result.map(|_| None).map_err(CliError::from);
+            applied("update", &desired.name, Some(id.clone()), result)
         }
         Change::Replace { id, desired, .. } => {
             // Create first: if that fails, the old token is still there and working.
             let created = match create(client, desired, ctx).await {
                 Ok(created) => created,
                 Err(e) => {
-                    return Applied {
-                        action: "replace",
-                        name: desired.name.clone(),
-                        id: Some(id.clone()),
-                        result: Err(e.into()),
-                    };
+                    return applied("replace", &desired.name, Some(id.clone()), Err(e.into()));
                 }
             };
             let new_id = created.token.id().to_string();
@@ -222,12 +200,12 @@ async fn apply_one(client: &Client, change: &Change, ctx: &Context) -> Applied {
                         "Replaced \"{}\": {id} is deleted, {new_id} takes its place.",
                         desired.name
                     ));
-                    Applied {
-                        action: "replace",
-                        name: desired.name.clone(),
-                        id: Some(new_id),
-                        result: Ok(Some(created.value)),
-                    }
+                    applied(
+                        "replace",
+                        &desired.name,
+                        Some(new_id),
+                        Ok(Some(created.value)),
+                    )
                 }
                 Err(e) => {
                     let error = CliError::failure(format!(
@@ -239,12 +217,7 @@ async fn apply_one(client: &Client, change: &Change, ctx: &Context) -> Applied {
                     ctx.printer
                         .line(&format!("{}={}", desired.name, created.value))
                         .ok();
-                    Applied {
-                        action: "replace",
-                        name: desired.name.clone(),
-                        id: Some(new_id),
-                        result: Err(error),
-                    }
+                    applied("replace", &desired.name, Some(new_id), Err(error))
                 }
             }
         }
@@ -253,26 +226,22 @@ async fn apply_one(client: &Client, change: &Change, ctx: &Context) -> Applied {
             if result.is_ok() {
                 ctx.printer.note(&format!("Deleted \"{name}\" ({id})."));
             }
-            Applied {
-                action: "delete",
-                name: name.clone(),
-                id: Some(id.clone()),
-                result: result.map(|_| None).map_err(CliError::from),
-            }
+            let result = result.map(|_| None).map_err(CliError::from);
+            applied("delete", name, Some(id.clone()), result)
         }
     }
 }
 
-/// Creates the token, then deactivates it if the file says so (the API creates tokens active).
-/// A failed deactivation is a warning, not a failure: the token exists, and its value must
-/// still be reported.
+/// Creates the token, then sets what a create cannot carry (the API creates tokens active, so
+/// an inactive one is deactivated after). A failure there is a warning, not a failure: the
+/// token exists, and its value must still be reported.
 async fn create(
     client: &Client,
     desired: &crate::manifest::DesiredToken,
     ctx: &Context,
 ) -> Result<crate::api::types::WithValue, crate::api::ApiError> {
     let created = client.create(&create_request(desired)).await?;
-    if let Some(request) = deactivate_after_create(desired)
+    if let Some(request) = after_create(desired)
         && let Err(e) = client.update(created.token.id(), &request).await
     {
         ctx.printer.warn(&format!(

@@ -5,6 +5,7 @@ use crate::cli::plan::ExportArgs;
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::manifest::to_toml;
+use crate::token::TokenView;
 
 pub async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
@@ -15,7 +16,8 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError> {
         .into_iter()
         .filter(|t| {
             args.environment
-                .is_none_or(|e| t.environment() == e.as_str())
+                .as_ref()
+                .is_none_or(|e| t.environment() == e)
         })
         .filter(|t| {
             needle
@@ -40,5 +42,5 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError> {
         described.len(),
         if described.len() == 1 { "" } else { "s" }
     ));
-    crate::output::data_bytes(text.as_bytes())
+    ctx.printer.bytes(text.as_bytes())
 }

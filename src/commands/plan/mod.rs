@@ -10,19 +10,27 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::Context;
-use crate::api::{ClientToken, TokenRequest};
+use crate::api::ClientToken;
 use crate::cli::plan::PlanArgs;
 use crate::error::{CliError, ErrorKind};
 use crate::manifest::{DesiredToken, Manifest};
 use crate::origin::AllowedOrigin;
 use crate::output::{Format, Printer, Style};
+use crate::token::{Compare, Field, Kind, TokenView, Values};
 
-/// One field that differs: its key in the file, what the account has, what the file wants.
+/// One field that differs: what the account has, what the file wants.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldChange {
-    pub field: &'static str,
+    pub field: Field,
     pub from: Value,
     pub to: Value,
+}
+
+impl FieldChange {
+    /// The field's key in the file, as plans show it.
+    fn key(&self) -> &'static str {
+        self.field.spec().file.unwrap_or(self.field.json())
+    }
 }
 
 /// What `apply` would do to one token.
@@ -76,168 +84,28 @@ impl Plan {
     }
 }
 
-/// The token as the file would describe it: every field it has, managed.
+/// The token as the file would describe it: every field a file can hold that the token has
+/// (empty lists and an empty config are left out, as a file would leave them out).
 pub fn describe_current(token: &ClientToken) -> DesiredToken {
-    let raw = &token.raw;
-    let text = |key: &str| raw.get(key).and_then(Value::as_str).map(str::to_string);
-    let number = |key: &str| raw.get(key).and_then(Value::as_u64);
-    let list = |key: &str| {
-        raw.get(key).and_then(Value::as_array).map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect::<Vec<_>>()
-        })
-    };
-    let non_empty = |l: Option<Vec<String>>| l.filter(|l| !l.is_empty());
+    let mut values = Values::new();
+    for field in Field::in_file() {
+        let Some(value) = token.field(field) else {
+            continue;
+        };
+        let empty = match value {
+            Value::Array(items) => items.is_empty() && field.spec().kind == Kind::Refs,
+            Value::Object(map) => map.is_empty(),
+            _ => false,
+        };
+        if !empty {
+            values.set(field, value.clone());
+        }
+    }
     DesiredToken {
         name: token.name().to_string(),
-        environment: token.environment().to_string(),
-        origins: token.origins().to_vec(),
-        flows: non_empty(list("flowIds")),
-        agents: non_empty(list("agentIds")),
-        default_flow: text("defaultFlowId"),
-        rate_limit_per_minute: number("rateLimitPerMinute"),
-        rate_limit_per_hour: number("rateLimitPerHour"),
-        max_messages_per_session: number("maxMessagesPerSession"),
-        session_idle_timeout_minutes: number("sessionIdleTimeoutMinutes"),
-        config: raw
-            .get("config")
-            .and_then(Value::as_object)
-            .filter(|c| !c.is_empty())
-            .cloned(),
-        active: raw.get("isActive").and_then(Value::as_bool),
-        pin_to_version: text("pinToVersion"),
-        target_alias: text("targetAlias"),
-        target_version_id: text("targetVersionId"),
-        product_surface_id: text("productSurfaceId"),
+        values,
+        line: 0,
     }
-}
-
-/// How a field compares: lists as sets (order does not change what a token admits or runs).
-#[derive(Clone, Copy)]
-enum Compare {
-    Scalar,
-    Set,
-    Origins,
-}
-
-/// The managed fields of `desired`, with the token's JSON key, how to compare, and whether
-/// the API can update them.
-fn managed(desired: &DesiredToken) -> Vec<(&'static str, &'static str, Value, Compare, bool)> {
-    let mut fields = vec![
-        (
-            "environment",
-            "environment",
-            json!(desired.environment),
-            Compare::Scalar,
-            false,
-        ),
-        (
-            "origins",
-            "allowedOrigins",
-            json!(desired.origins),
-            Compare::Origins,
-            true,
-        ),
-    ];
-    let mut add = |field, key, value: Option<Value>, compare, updatable| {
-        if let Some(value) = value {
-            fields.push((field, key, value, compare, updatable));
-        }
-    };
-    add(
-        "flows",
-        "flowIds",
-        desired.flows.as_ref().map(|v| json!(v)),
-        Compare::Set,
-        true,
-    );
-    add(
-        "agents",
-        "agentIds",
-        desired.agents.as_ref().map(|v| json!(v)),
-        Compare::Set,
-        true,
-    );
-    add(
-        "default_flow",
-        "defaultFlowId",
-        desired.default_flow.as_ref().map(|v| json!(v)),
-        Compare::Scalar,
-        true,
-    );
-    add(
-        "rate_limit_per_minute",
-        "rateLimitPerMinute",
-        desired.rate_limit_per_minute.map(|v| json!(v)),
-        Compare::Scalar,
-        true,
-    );
-    add(
-        "rate_limit_per_hour",
-        "rateLimitPerHour",
-        desired.rate_limit_per_hour.map(|v| json!(v)),
-        Compare::Scalar,
-        true,
-    );
-    add(
-        "max_messages_per_session",
-        "maxMessagesPerSession",
-        desired.max_messages_per_session.map(|v| json!(v)),
-        Compare::Scalar,
-        true,
-    );
-    add(
-        "session_idle_timeout_minutes",
-        "sessionIdleTimeoutMinutes",
-        desired.session_idle_timeout_minutes.map(|v| json!(v)),
-        Compare::Scalar,
-        true,
-    );
-    add(
-        "config",
-        "config",
-        desired.config.clone().map(Value::Object),
-        Compare::Scalar,
-        true,
-    );
-    add(
-        "active",
-        "isActive",
-        desired.active.map(|v| json!(v)),
-        Compare::Scalar,
-        true,
-    );
-    add(
-        "pin_to_version",
-        "pinToVersion",
-        desired.pin_to_version.as_ref().map(|v| json!(v)),
-        Compare::Scalar,
-        true,
-    );
-    add(
-        "target_alias",
-        "targetAlias",
-        desired.target_alias.as_ref().map(|v| json!(v)),
-        Compare::Scalar,
-        true,
-    );
-    add(
-        "target_version_id",
-        "targetVersionId",
-        desired.target_version_id.as_ref().map(|v| json!(v)),
-        Compare::Scalar,
-        true,
-    );
-    add(
-        "product_surface_id",
-        "productSurfaceId",
-        desired.product_surface_id.as_ref().map(|v| json!(v)),
-        Compare::Scalar,
-        false,
-    );
-    fields
 }
 
 fn same(compare: Compare, current: &Value, wanted: &Value) -> bool {
@@ -259,7 +127,7 @@ fn same(compare: Compare, current: &Value, wanted: &Value) -> bool {
         Some(items)
     };
     match compare {
-        Compare::Scalar => current == wanted,
+        Compare::Exact => current == wanted,
         Compare::Set => sorted(current, false) == sorted(wanted, false),
         Compare::Origins => sorted(current, true) == sorted(wanted, true),
     }
@@ -293,19 +161,20 @@ pub fn compute(
         };
         let mut changes = Vec::new();
         let mut because = Vec::new();
-        for (field, key, value, compare, updatable) in managed(wanted) {
-            let now = token.raw.get(key).cloned().unwrap_or(Value::Null);
-            if !same(compare, &now, &value) {
-                let change = FieldChange {
-                    field,
-                    from: now,
-                    to: value,
-                };
-                if updatable {
-                    changes.push(change)
-                } else {
-                    because.push(change)
-                }
+        for (field, value) in wanted.values.iter() {
+            let now = token.raw.get(field.json()).cloned().unwrap_or(Value::Null);
+            if same(field.spec().compare(), &now, value) {
+                continue;
+            }
+            let change = FieldChange {
+                field,
+                from: now,
+                to: value.clone(),
+            };
+            if field.spec().on_update() {
+                changes.push(change)
+            } else {
+                because.push(change)
             }
         }
         let id = token.id().to_string();
@@ -341,71 +210,32 @@ pub fn compute(
     Ok(plan)
 }
 
-/// The request that creates `desired`. The API takes no `isActive` on create (a new token is
-/// active): a token the file wants inactive is deactivated right after, see
-/// [`deactivate_after_create`].
-pub fn create_request(desired: &DesiredToken) -> TokenRequest {
-    TokenRequest {
-        is_active: None,
-        ..full_request(desired)
-    }
+/// The request that creates `desired`: its name and every field a create may carry. The rest
+/// (`isActive`: a new token is active) follows in [`after_create`].
+pub fn create_request(desired: &DesiredToken) -> Values {
+    desired
+        .values
+        .only(|f| f.spec().on_create())
+        .with(Field::Name, Value::String(desired.name.clone()))
 }
 
-/// The update that follows a create when the file wants the token inactive.
-pub fn deactivate_after_create(desired: &DesiredToken) -> Option<TokenRequest> {
-    (desired.active == Some(false)).then(|| TokenRequest {
-        is_active: Some(false),
-        ..TokenRequest::default()
-    })
-}
-
-/// Every managed field of `desired` as a request.
-fn full_request(desired: &DesiredToken) -> TokenRequest {
-    TokenRequest {
-        name: Some(desired.name.clone()),
-        environment: Some(desired.environment.clone()),
-        allowed_origins: Some(desired.origins.clone()),
-        flow_ids: desired.flows.clone(),
-        agent_ids: desired.agents.clone(),
-        default_flow_id: desired.default_flow.clone(),
-        rate_limit_per_minute: desired.rate_limit_per_minute,
-        rate_limit_per_hour: desired.rate_limit_per_hour,
-        max_messages_per_session: desired.max_messages_per_session,
-        session_idle_timeout_minutes: desired.session_idle_timeout_minutes,
-        config: desired.config.clone(),
-        is_active: desired.active,
-        pin_to_version: desired.pin_to_version.clone(),
-        target_alias: desired.target_alias.clone(),
-        target_version_id: desired.target_version_id.clone(),
-        product_surface_id: desired.product_surface_id.clone(),
-    }
+/// The update that follows a create, for what the create could not carry; `None` when
+/// nothing is left (a token the file wants active, say).
+pub fn after_create(desired: &DesiredToken) -> Option<Values> {
+    let rest = desired.values.only(|f| {
+        let spec = f.spec();
+        !spec.on_create()
+            && spec.on_update()
+            && spec.initial.value().as_ref() != desired.values.get(f)
+    });
+    (!rest.is_empty()).then_some(rest)
 }
 
 /// The partial update that changes exactly `changes`.
-pub fn update_request(desired: &DesiredToken, changes: &[FieldChange]) -> TokenRequest {
-    let full = full_request(desired);
-    let mut request = TokenRequest::default();
+pub fn update_request(changes: &[FieldChange]) -> Values {
+    let mut request = Values::new();
     for change in changes {
-        match change.field {
-            "origins" => request.allowed_origins = full.allowed_origins.clone(),
-            "flows" => request.flow_ids = full.flow_ids.clone(),
-            "agents" => request.agent_ids = full.agent_ids.clone(),
-            "default_flow" => request.default_flow_id = full.default_flow_id.clone(),
-            "rate_limit_per_minute" => request.rate_limit_per_minute = full.rate_limit_per_minute,
-            "rate_limit_per_hour" => request.rate_limit_per_hour = full.rate_limit_per_hour,
-            "max_messages_per_session" => {
-                request.max_messages_per_session = full.max_messages_per_session
-            }
-            "session_idle_timeout_minutes" => {
-                request.session_idle_timeout_minutes = full.session_idle_timeout_minutes
-            }
-            "config" => request.config = full.config.clone(),
-            "active" => request.is_active = full.is_active,
-            "pin_to_version" => request.pin_to_version = full.pin_to_version.clone(),
-            "target_alias" => request.target_alias = full.target_alias.clone(),
-            "target_version_id" => request.target_version_id = full.target_version_id.clone(),
-            _ => {}
-        }
+        request.set(change.field, change.to.clone());
     }
     request
 }
@@ -421,31 +251,31 @@ fn shown(value: &Value) -> String {
     }
 }
 
-/// The plan for people: one block per token, then a summary line. `printer` colours it on a
-/// terminal. Written with `line`, so it goes wherever the caller's data goes.
 /// One indented `field: from → to` line per change, under an update or a replacement.
 fn push_field_changes(lines: &mut Vec<String>, changes: &[FieldChange]) {
     for c in changes {
         lines.push(format!(
             "    {}: {} → {}",
-            c.field,
+            c.key(),
             shown(&c.from),
             shown(&c.to)
         ));
     }
 }
 
+/// The plan for people: one block per token, then a summary line, coloured on a terminal.
+/// On stdout for `plan`; on stderr for `apply`, whose stdout carries new values.
 pub fn render(printer: &Printer, plan: &Plan, to_stderr: bool) -> Result<(), CliError> {
     let mut lines: Vec<String> = Vec::new();
     for change in &plan.changes {
         match change {
             Change::Create(d) => {
                 lines.push(printer.style(
-                    &format!("+ create \"{}\" ({})", d.name, d.environment),
+                    &format!("+ create \"{}\" ({})", d.name, d.environment()),
                     Style::Added,
                     to_stderr,
                 ));
-                lines.push(format!("    origins: {}", d.origins.join(", ")));
+                lines.push(format!("    origins: {}", d.origins().join(", ")));
             }
             Change::Update {
                 id,
@@ -528,14 +358,14 @@ pub fn to_json(plan: &Plan) -> Value {
     let field_changes = |changes: &[FieldChange]| -> Vec<Value> {
         changes
             .iter()
-            .map(|c| json!({"field": c.field, "from": c.from, "to": c.to}))
+            .map(|c| json!({"field": c.key(), "from": c.from, "to": c.to}))
             .collect()
     };
     let changes: Vec<Value> = plan
         .changes
         .iter()
         .map(|change| match change {
-            Change::Create(d) => json!({"action": "create", "name": d.name, "environment": d.environment}),
+            Change::Create(d) => json!({"action": "create", "name": d.name, "environment": d.environment()}),
             Change::Update { id, desired, changes } => json!({"action": "update", "name": desired.name, "id": id, "changes": field_changes(changes)}),
             Change::Replace { id, desired, because } => json!({"action": "replace", "name": desired.name, "id": id, "changes": field_changes(because)}),
             Change::Delete { id, name, environment } => json!({"action": "delete", "name": name, "id": id, "environment": environment}),

@@ -1,13 +1,11 @@
 //! `rtctl tokens conversations ID`.
 
 use super::{check_ids, time_cell};
+use crate::api::paging::{Conversations, Pager};
 use crate::cli::tokens::ConversationsArgs;
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::output::Format;
-
-/// The API's largest conversations page.
-const PAGE: u64 = 100;
 
 const HEADERS: &[&str] = &["id", "name", "flow", "origin", "messages", "created"];
 /// Name and origin may wrap on a narrow terminal; the rest stays whole.
@@ -21,14 +19,22 @@ pub async fn run(ctx: &Context, args: ConversationsArgs) -> Result<(), CliError>
     let mut json = (printer.format == Format::Json).then(|| printer.json_array());
     let mut rows = Vec::new();
     let mut shown: u64 = 0;
-    let mut offset: u64 = 0;
+    let mut pages = Pager::new(
+        &client,
+        Conversations {
+            token_id: &args.id,
+            flow_id: args.flow.as_deref(),
+        },
+    );
     loop {
-        let size = limit.map_or(PAGE, |l| (l - shown).min(PAGE));
-        let page = client
-            .conversations(&args.id, args.flow.as_deref(), size as u32, offset)
-            .await?;
-        let received = page.conversations.len() as u64;
-        for conversation in &page.conversations {
+        let size = limit.map_or(u64::MAX, |l| l - shown);
+        let Some(page) = pages
+            .next_sized(u32::try_from(size).unwrap_or(u32::MAX))
+            .await?
+        else {
+            break;
+        };
+        for conversation in &page {
             shown += 1;
             match &mut json {
                 Some(array) => array.push(&serde_json::Value::Object(conversation.raw.clone()))?,
@@ -39,18 +45,16 @@ pub async fn run(ctx: &Context, args: ConversationsArgs) -> Result<(), CliError>
                     conversation.text("origin"),
                     conversation.text("messageCount"),
                     time_cell(
-                        printer,
+                        ctx,
                         conversation.raw.get("createdAt").and_then(|v| v.as_str()),
                         "",
                     ),
                 ]),
             }
         }
-        let more = page.has_more.unwrap_or(received == size);
-        if !more || received == 0 || limit.is_some_and(|l| shown >= l) {
+        if limit.is_some_and(|l| shown >= l) {
             break;
         }
-        offset += received;
     }
     match json {
         Some(array) => array.finish()?,

@@ -2,41 +2,35 @@
 
 use serde_json::Value;
 
-use super::{describe, request_from};
+use super::{describe, flag_conflict, request_from};
 use crate::api::types::Warning;
-use crate::cli::tokens::{CreateArgs, Environment};
+use crate::cli::tokens::CreateArgs;
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::output::{Format, Printer};
+use crate::token::{Field, rules};
 
 pub async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
     let printer = &ctx.printer;
-    let fields = &args.fields;
-    if fields.name.is_none() {
+    let flags = &args.fields.0;
+    if !flags.is_given(Field::Name) {
         return Err(CliError::usage("create needs --name")
             .with_hint("rtctl tokens create --name NAME --origin ORIGIN --flow ID"));
     }
-    if fields.origins.is_empty() {
+    if !flags.is_given(Field::AllowedOrigins) {
         return Err(CliError::usage("create needs at least one --origin")
             .with_hint("for example --origin https://app.example.com"));
     }
-    if fields.flows.is_empty() && fields.agents.is_empty() {
-        return Err(CliError::usage(
-            "a token needs at least one --flow or --agent",
-        ));
+    let mut request = request_from(flags, ctx)?;
+    rules::check_token(&request).map_err(flag_conflict)?;
+    // rtctl's own default is the safer one: a test token, said on stderr.
+    let defaulted = !request.contains(Field::Environment);
+    if defaulted {
+        request.set(Field::Environment, Value::String("test".into()));
     }
-    if fields.target_version_id.is_some() && fields.agents.len() != 1 {
-        return Err(CliError::usage(
-            "--target-version-id needs exactly one --agent",
-        ));
-    }
-    let mut request = request_from(fields, printer)?;
-    let environment = args.environment.unwrap_or(Environment::Test);
-    request.environment = Some(environment.as_str().to_string());
-    request.product_surface_id = args.product_surface_id.clone();
 
     let client = ctx.client()?;
-    if args.environment.is_none() {
+    if defaulted {
         printer.note("note: no --environment given: creating a test token (use --environment live for production)");
     }
     let created = client.create(&request).await.map_err(|e| {

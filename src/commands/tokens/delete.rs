@@ -1,9 +1,8 @@
 //! `rtctl tokens delete ID… | --all …`.
 
-use super::bulk::{self, Target};
-use super::{Outcome, finish_bulk};
 use crate::cli::tokens::DeleteArgs;
 use crate::commands::Context;
+use crate::commands::bulk::{self, Outcome, Target};
 use crate::error::CliError;
 use crate::output::Progress;
 
@@ -12,9 +11,10 @@ pub async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError> {
     if targets.is_empty() {
         ctx.printer
             .note("No tokens match the selection; nothing to delete.");
-        return finish_bulk(ctx, Vec::new(), "deleted");
+        return bulk::report(ctx, Vec::new(), "deleted", true);
     }
     bulk::confirm(
+        ctx,
         &client,
         consent,
         &mut targets,
@@ -33,7 +33,8 @@ pub async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError> {
             progress.note(&format!("Deleted {}{label}.", target.id));
         }
         Outcome {
-            id: target.id.clone(),
+            action: "delete",
+            id: Some(target.id.clone()),
             name: target.name(),
             result,
         }
@@ -43,8 +44,9 @@ pub async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError> {
         &targets,
         usize::from(args.bulk.concurrency),
         "deleting",
+        "delete",
         delete_one,
     )
     .await;
-    finish_bulk(ctx, outcomes, "deleted")
+    bulk::report(ctx, outcomes, "deleted", true)
 }

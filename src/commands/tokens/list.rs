@@ -6,9 +6,7 @@ use crate::cli::tokens::ListArgs;
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::output::Format;
-
-/// The page size asked of the API: its maximum, so a list costs as few requests as possible.
-const PAGE: u32 = 200;
+use crate::token::TokenView;
 
 pub async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
@@ -16,7 +14,8 @@ pub async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     let limit = (!args.all).then_some(args.limit);
     let wanted = |t: &ClientToken| {
         args.environment
-            .is_none_or(|e| t.environment() == e.as_str())
+            .as_ref()
+            .is_none_or(|e| t.environment() == e)
             && (!args.active || t.is_active())
             && (!args.inactive || !t.is_active())
     };
@@ -25,17 +24,14 @@ pub async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     // A table needs every row to size its columns; TSV and JSON stream page by page.
     let mut table_rows = Vec::new();
     let mut shown: u64 = 0;
-    let mut offset: u64 = 0;
     let mut cut_short = false;
-    loop {
-        let page = client.list_page(PAGE, offset).await?;
-        let received = page.tokens.len();
+    let mut pages = client.tokens();
+    while let Some(page) = pages.next().await? {
         let mut rows = Vec::new();
-        let mut limit_reached = false;
-        for (index, token) in page.tokens.iter().enumerate() {
+        let received = page.len();
+        for (index, token) in page.iter().enumerate() {
             if limit.is_some_and(|l| shown >= l) {
-                cut_short = index < received || page.has_more.unwrap_or(true);
-                limit_reached = true;
+                cut_short = index < received || !pages.is_finished();
                 break;
             }
             if !wanted(token) {
@@ -44,7 +40,7 @@ pub async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
             shown += 1;
             match &mut json {
                 Some(array) => array.push(&token_json(token, args.reveal))?,
-                None => rows.push(token_row(printer, token)),
+                None => rows.push(token_row(ctx, token)),
             }
         }
         if printer.format == Format::Table {
@@ -52,11 +48,10 @@ pub async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
         } else if !rows.is_empty() {
             printer.table(LIST_HEADERS, &rows, LIST_WRAP)?;
         }
-        if limit_reached || !page.has_more_after(received, PAGE) {
+        if cut_short {
             break;
         }
-        offset += received as u64;
-        if limit.is_some_and(|l| shown >= l) {
+        if limit.is_some_and(|l| shown >= l) && !pages.is_finished() {
             cut_short = true; // the limit filled exactly at a page's end, and more pages follow
             break;
         }

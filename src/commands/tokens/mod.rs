@@ -1,7 +1,6 @@
-//! `rtctl tokens …`. Shared here: turning flags into a validated request, and rendering a
-//! token as a row, a record or (masked) JSON.
+//! `rtctl tokens …`. Shared here: turning flags into a checked request, and rendering a
+//! token as a row or (masked) JSON.
 
-mod bulk;
 mod conversations;
 mod create;
 mod delete;
@@ -11,18 +10,19 @@ mod rotate;
 mod update;
 mod value;
 
-use std::io::Read;
-
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 pub use create::show_warnings;
 
 use super::Context;
-use crate::api::{ClientToken, TokenRequest, check_id};
-use crate::cli::tokens::{PinMode, TokenFieldArgs, TokensCommand};
-use crate::error::{CliError, ErrorKind};
+use crate::api::{ClientToken, check_id};
+use crate::cli::fields::{FieldFlags, Given};
+use crate::cli::tokens::TokensCommand;
+use crate::error::CliError;
 use crate::origin::{AllowedOrigin, OriginKind};
-use crate::output::{self, Printer};
+use crate::output::{self, Format, Printer};
+use crate::token::rules::{self, Conflict, Violation};
+use crate::token::{Field, Kind, TokenView, Values};
 
 pub async fn run(ctx: &Context, command: TokensCommand) -> Result<(), CliError> {
     match command {
@@ -45,49 +45,58 @@ pub fn check_ids<'a>(ids: impl IntoIterator<Item = &'a String>) -> Result<(), Cl
     Ok(())
 }
 
-/// Turns the shared field flags into a request, validating everything the server would
-/// (origins, `--config`) so a mistake costs no request and names its flag.
-pub fn request_from(fields: &TokenFieldArgs, printer: &Printer) -> Result<TokenRequest, CliError> {
-    let origins = if fields.origins.is_empty() {
-        None
-    } else {
-        Some(normalize_origins(&fields.origins, printer, "--origin")?)
-    };
-    let nonempty = |flag: &str, items: &[String]| -> Result<Option<Vec<String>>, CliError> {
-        if let Some(blank) = items.iter().find(|s| s.trim().is_empty()) {
-            return Err(CliError::usage(format!(
-                "--{flag} cannot be empty (got {blank:?})"
-            )));
-        }
-        Ok((!items.is_empty()).then(|| items.to_vec()))
-    };
-    if let Some(name) = &fields.name {
-        let length = name.trim().chars().count();
-        if length == 0 || length > 200 {
-            return Err(CliError::usage(
-                "--name must be 1-200 characters (not counting surrounding spaces)",
-            ));
-        }
+/// The flag that sets `field`, for messages: `--rate-limit-per-minute`.
+fn flag(field: Field) -> String {
+    field
+        .spec()
+        .flag_name()
+        .map_or_else(|| field.json().to_string(), |f| format!("--{f}"))
+}
+
+/// A field rule broken by a flag's value, worded for the command line.
+pub fn flag_violation(v: Violation) -> CliError {
+    let error = CliError::usage(format!("{} {}", flag(v.field), v.problem.describe()));
+    match v.problem.suggestion() {
+        Some(hint) => error.with_hint(hint),
+        None => error,
     }
-    Ok(TokenRequest {
-        name: fields.name.as_ref().map(|n| n.trim().to_string()),
-        allowed_origins: origins,
-        flow_ids: nonempty("flow", &fields.flows)?,
-        agent_ids: nonempty("agent", &fields.agents)?,
-        default_flow_id: fields.default_flow.clone(),
-        config: fields.config.as_deref().map(read_config).transpose()?,
-        pin_to_version: fields.pin_to_version.map(|p| match p {
-            PinMode::Latest => "latest".to_string(),
-            PinMode::Published => "published".to_string(),
-        }),
-        rate_limit_per_minute: fields.rate_limit_per_minute,
-        rate_limit_per_hour: fields.rate_limit_per_hour,
-        max_messages_per_session: fields.max_messages_per_session,
-        session_idle_timeout_minutes: fields.session_idle_timeout_minutes,
-        target_alias: fields.target_alias.clone(),
-        target_version_id: fields.target_version_id.clone(),
-        ..TokenRequest::default()
+}
+
+/// A rule across fields broken by the flags, worded for the command line.
+pub fn flag_conflict(c: Conflict) -> CliError {
+    CliError::usage(match c {
+        Conflict::NoFlowOrAgent => "a token needs at least one --flow or --agent",
+        Conflict::AliasAndVersion => "--target-alias and --target-version-id exclude each other",
+        Conflict::VersionNeedsOneAgent => "--target-version-id needs exactly one --agent",
     })
+}
+
+/// Turns the field flags into a request, checking everything the server would (origins,
+/// ranges, `--config`) so a mistake costs no request and names its flag.
+pub fn request_from(flags: &FieldFlags, ctx: &Context) -> Result<Values, CliError> {
+    if let Some(fixed) = flags.fixed.first() {
+        return Err(CliError::usage(format!(
+            "--{fixed} is fixed at creation and cannot be updated"
+        ))
+        .with_hint("create a new token with the value you want (rtctl tokens create …)"));
+    }
+    let mut values = Values::new();
+    for (field, given) in &flags.given {
+        let value = match (field.spec().kind, given) {
+            (Kind::Origins, Given::Many(items)) => {
+                json!(normalize_origins(items, &ctx.printer, "--origin")?)
+            }
+            (Kind::Object, Given::One(source)) => Value::Object(read_config(source, ctx)?),
+            (_, Given::One(text)) => Value::String(text.clone()),
+            (_, Given::Many(items)) => json!(items),
+            (_, Given::Count(n)) => json!(n),
+            (_, Given::Toggle(on)) => json!(on),
+        };
+        let value = rules::check_value(*field, &value).map_err(flag_violation)?;
+        values.set(*field, value);
+    }
+    rules::check_request(&values).map_err(flag_conflict)?;
+    Ok(values)
 }
 
 /// Validates and normalises `--origin` values: scheme and host lowercased, a trailing slash
@@ -123,14 +132,21 @@ pub fn normalize_origins(
     Ok(out)
 }
 
+/// The most `--config` reads, from a file or stdin.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 /// Reads `--config`: inline JSON, `@FILE`, or `@-` for stdin. It must be a JSON object.
-fn read_config(source: &str) -> Result<Map<String, Value>, CliError> {
+fn read_config(source: &str, ctx: &Context) -> Result<Map<String, Value>, CliError> {
     let (text, origin) = match source.strip_prefix('@') {
         Some("-") => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| CliError::usage(format!("--config @-: could not read stdin: {e}")))?;
+            let text = ctx
+                .read_stdin(MAX_CONFIG_BYTES)
+                .map_err(|e| CliError::usage(format!("--config @-: could not read stdin: {e}")))?
+                .ok_or_else(|| {
+                    CliError::usage(format!(
+                        "--config @-: stdin holds more than {MAX_CONFIG_BYTES} bytes"
+                    ))
+                })?;
             (text, "stdin".to_string())
         }
         Some(path) => {
@@ -141,7 +157,11 @@ fn read_config(source: &str) -> Result<Map<String, Value>, CliError> {
         }
         None => (source.to_string(), "the argument".to_string()),
     };
-    match serde_json::from_str::<Value>(&text) {
+    parse_config(&text, &origin)
+}
+
+fn parse_config(text: &str, origin: &str) -> Result<Map<String, Value>, CliError> {
+    match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(
             CliError::usage(format!("--config: {origin} is JSON but not an object"))
@@ -159,14 +179,16 @@ fn read_config(source: &str) -> Result<Map<String, Value>, CliError> {
 /// `reveal`.
 pub fn token_json(token: &ClientToken, reveal: bool) -> Value {
     let mut raw = token.raw.clone();
-    if !reveal && raw.get("tokenValue").is_some_and(Value::is_string) {
-        let masked = output::mask(
-            token.fields.token_prefix.as_deref(),
-            token.fields.token_hint.as_deref(),
-        );
-        raw.insert("tokenValue".into(), Value::String(masked));
+    let key = Field::TokenValue.json();
+    if !reveal && raw.get(key).is_some_and(Value::is_string) {
+        raw.insert(key.into(), Value::String(masked_value(token)));
     }
     Value::Object(raw)
+}
+
+/// The token's value as shown where it is not revealed: `ct_live_****a1b2`.
+pub fn masked_value(token: &ClientToken) -> String {
+    output::mask(token.text(Field::TokenPrefix), token.text(Field::TokenHint))
 }
 
 /// A short description for notes and prompts: `ct_… "Name" (live)`.
@@ -180,7 +202,8 @@ pub fn describe(token: &ClientToken) -> String {
 }
 
 /// A time for a table cell: relative for people, ISO-8601 (or empty) for pipes.
-pub fn time_cell(printer: &Printer, iso: Option<&str>, missing: &str) -> String {
+pub fn time_cell(ctx: &Context, iso: Option<&str>, missing: &str) -> String {
+    let printer = &ctx.printer;
     match iso {
         None => {
             if printer.relative_times() {
@@ -189,8 +212,17 @@ pub fn time_cell(printer: &Printer, iso: Option<&str>, missing: &str) -> String 
                 String::new()
             }
         }
-        Some(t) if printer.relative_times() => output::relative_time(t, jiff::Timestamp::now()),
+        Some(t) if printer.relative_times() => output::relative_time(t, ctx.clock.now()),
         Some(t) => t.to_string(),
+    }
+}
+
+/// `active` or `inactive`.
+pub fn status(token: &ClientToken) -> &'static str {
+    if token.is_active() {
+        "active"
+    } else {
+        "inactive"
     }
 }
 
@@ -207,9 +239,9 @@ pub const LIST_HEADERS: &[&str] = &[
 pub const LIST_WRAP: &[usize] = &[1, 4];
 
 /// A token as a row of `tokens list`.
-pub fn token_row(printer: &Printer, token: &ClientToken) -> Vec<String> {
+pub fn token_row(ctx: &Context, token: &ClientToken) -> Vec<String> {
     // One origin a line in a table (no URL broken mid-way); commas in a pipe (one line a row).
-    let separator = if printer.format == crate::output::Format::Table {
+    let separator = if ctx.printer.format == Format::Table {
         "\n"
     } else {
         ","
@@ -218,129 +250,11 @@ pub fn token_row(printer: &Printer, token: &ClientToken) -> Vec<String> {
         token.id().to_string(),
         token.name().to_string(),
         token.environment().to_string(),
-        if token.is_active() {
-            "active"
-        } else {
-            "inactive"
-        }
-        .to_string(),
+        status(token).to_string(),
         token.origins().join(separator),
-        time_cell(printer, token.fields.last_used_at.as_deref(), "never"),
-        time_cell(printer, token.fields.created_at.as_deref(), ""),
+        time_cell(ctx, token.text(Field::LastUsedAt), "never"),
+        time_cell(ctx, token.text(Field::CreatedAt), ""),
     ]
-}
-
-/// The outcome of a destructive action on one of several tokens.
-pub struct Outcome {
-    pub id: String,
-    pub name: Option<String>,
-    pub result: Result<Option<String>, CliError>,
-}
-
-impl Outcome {
-    /// `{id, name, ok, value | error}`, the shape of bulk results in `--json`.
-    pub fn to_json(&self) -> Value {
-        let mut map = Map::new();
-        map.insert("id".into(), Value::String(self.id.clone()));
-        map.insert(
-            "name".into(),
-            self.name.clone().map_or(Value::Null, Value::String),
-        );
-        map.insert("ok".into(), Value::Bool(self.result.is_ok()));
-        match &self.result {
-            Ok(Some(value)) => {
-                map.insert("value".into(), Value::String(value.clone()));
-            }
-            Ok(None) => {}
-            Err(e) => {
-                map.insert("error".into(), Value::String(e.message.clone()));
-            }
-        }
-        Value::Object(map)
-    }
-}
-
-/// Asks on the terminal about `tokens`, listing each: name, environment, state, origins and
-/// conversations, then the consequence. Run only after [`super::confirm::consent`] said `Ask`.
-pub fn confirm_tokens(
-    tokens: &[&ClientToken],
-    action: &str,
-    consequence: &str,
-) -> Result<(), CliError> {
-    let mut details = format!(
-        "About to {action} {} client token{}:",
-        tokens.len(),
-        if tokens.len() == 1 { "" } else { "s" }
-    );
-    for t in tokens {
-        let conversations = t
-            .fields
-            .conversation_count
-            .map_or("unknown number of".to_string(), |c| c.to_string());
-        details.push_str(&format!(
-            "\n  {} \"{}\"  {} token, {}\n    origins: {}\n    {conversations} conversation{}",
-            t.id(),
-            t.name(),
-            t.environment(),
-            if t.is_active() { "active" } else { "inactive" },
-            if t.origins().is_empty() {
-                "(none)".to_string()
-            } else {
-                t.origins().join(", ")
-            },
-            if t.fields.conversation_count == Some(1) {
-                ""
-            } else {
-                "s"
-            },
-        ));
-    }
-    details.push_str(&format!("\n{consequence}"));
-    let question = format!("{}{}?", action[..1].to_uppercase(), &action[1..]);
-    super::confirm::ask(&details, &question)
-}
-
-/// Reports per-token outcomes: the JSON array with `--json`, then the failures on stderr.
-/// One token: its own error (and exit code). Several: exit 1 if any failed.
-pub fn finish_bulk(ctx: &Context, outcomes: Vec<Outcome>, verb: &str) -> Result<(), CliError> {
-    let printer = &ctx.printer;
-    if printer.format == crate::output::Format::Json {
-        printer.json(&Value::Array(
-            outcomes.iter().map(Outcome::to_json).collect(),
-        ))?;
-    }
-    let total = outcomes.len();
-    let (not_started, failures): (Vec<CliError>, Vec<CliError>) = outcomes
-        .into_iter()
-        .filter_map(|o| o.result.err())
-        .partition(|e| e.kind == ErrorKind::Interrupted);
-    let mut failures = failures;
-    if !not_started.is_empty() {
-        for e in &failures {
-            printer.error(e);
-        }
-        let done = total - not_started.len() - failures.len();
-        return Err(CliError::new(
-            ErrorKind::Interrupted,
-            format!(
-                "interrupted: {done} of {total} tokens were {verb}, {} failed, {} were not started",
-                failures.len(),
-                not_started.len()
-            ),
-        ));
-    }
-    match failures.len() {
-        0 => Ok(()),
-        1 if total == 1 => Err(failures.remove(0)),
-        failed => {
-            for e in &failures {
-                printer.error(e);
-            }
-            Err(CliError::failure(format!(
-                "{failed} of {total} tokens could not be {verb}"
-            )))
-        }
-    }
 }
 
 #[cfg(test)]
@@ -349,24 +263,18 @@ mod tests {
 
     #[test]
     fn config_must_be_a_json_object() {
-        assert!(read_config(r#"{"a": 1}"#).is_ok());
+        assert!(parse_config(r#"{"a": 1}"#, "x").is_ok());
         assert!(
-            read_config("[1]")
+            parse_config("[1]", "x")
                 .unwrap_err()
                 .message
                 .contains("not an object")
         );
         assert!(
-            read_config("{")
+            parse_config("{", "x")
                 .unwrap_err()
                 .message
                 .contains("not valid JSON")
-        );
-        assert!(
-            read_config("@/nonexistent/file.json")
-                .unwrap_err()
-                .message
-                .contains("could not read")
         );
     }
 }

@@ -1,18 +1,15 @@
 //! `rtctl tokens rotate ID… | --all …`: new values; the old ones stop working at once.
-//!
-//! Each token is rotated exactly once. Regenerating is not idempotent, so a lost reply is
-//! never simply retried: rtctl reads the value before rotating, and after a lost reply reads
-//! it again. Changed: the rotation happened, and the new value is the answer. Unchanged: it
-//! did not, and trying again is safe. Unknowable (a legacy token has no readable value): rtctl
-//! says so and stops, rather than risk rotating twice.
+//! Each token is rotated exactly once (`crate::api::rotate`), whatever happens to the replies.
 
-use super::bulk::{self, Target};
-use super::{Outcome, describe, finish_bulk};
-use crate::api::{ApiError, Client};
+use super::describe;
+use crate::api::Client;
+use crate::api::rotate::{RotateError, Rotated};
 use crate::cli::tokens::{RotateArgs, RotateFormat};
 use crate::commands::Context;
+use crate::commands::bulk::{self, Outcome, Target};
 use crate::error::CliError;
 use crate::output::{Format, Progress};
+use crate::token::TokenView;
 
 pub async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
     if args.format == RotateFormat::Env {
@@ -32,7 +29,7 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
     if targets.is_empty() {
         ctx.printer
             .note("No tokens match the selection; nothing to rotate.");
-        return finish_bulk(ctx, Vec::new(), "rotated");
+        return bulk::report(ctx, Vec::new(), "rotated", true);
     }
     if args.format == RotateFormat::Env && targets.len() != 1 {
         return Err(CliError::usage(format!(
@@ -41,6 +38,7 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
         )));
     }
     bulk::confirm(
+        ctx,
         &client,
         consent,
         &mut targets,
@@ -50,15 +48,17 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
     .await?;
     let client = &client;
     let rotate_one = async |target: &Target, progress: &Progress| {
-        let result = rotate_exactly_once(client, &target.id, progress).await;
+        let result = rotate(client, &target.id, progress).await;
         match result {
             Ok((name, value)) => Outcome {
-                id: target.id.clone(),
+                action: "rotate",
+                id: Some(target.id.clone()),
                 name: name.or_else(|| target.name()),
                 result: Ok(Some(value)),
             },
             Err(error) => Outcome {
-                id: target.id.clone(),
+                action: "rotate",
+                id: Some(target.id.clone()),
                 name: target.name(),
                 result: Err(error),
             },
@@ -69,6 +69,7 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
         &targets,
         usize::from(args.bulk.concurrency),
         "rotating",
+        "rotate",
         rotate_one,
     )
     .await;
@@ -83,73 +84,42 @@ pub async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
             }
         }
     }
-    finish_bulk(ctx, outcomes, "rotated")
+    bulk::report(ctx, outcomes, "rotated", true)
 }
 
 /// Rotates one token once, and returns its name (when known) and new value.
-async fn rotate_exactly_once(
+async fn rotate(
     client: &Client,
     id: &str,
     progress: &Progress,
 ) -> Result<(Option<String>, String), CliError> {
-    // The value before, to tell afterwards whether a rotation whose reply was lost happened.
-    // A legacy token has none (400): rotating it is fine, but a lost reply is then final.
-    let before = match client.value(id).await {
-        Ok(value) => Some(value),
-        Err(ApiError::Status { status: 400, .. }) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let mut waited = std::time::Duration::ZERO;
-    let mut retry = 0;
-    loop {
-        let error = match client.regenerate(id).await {
-            Ok(rotated) => {
-                progress.note(&format!(
-                    "Rotated {}. The previous value no longer works.",
-                    describe(&rotated.token)
-                ));
-                return Ok((rotated.token.fields.name.clone(), rotated.value));
-            }
-            Err(e) => e,
-        };
-        let lost_reply = error.outcome_unknown();
-        let refused_for_now = !error.may_have_reached() || error.status() == Some(429);
-        if lost_reply {
-            let Some(old) = &before else {
-                return Err(CliError::failure(format!(
-                    "the reply to rotating {id} was lost ({error}); it is a legacy token without a readable value, so rtctl cannot tell whether it was rotated, and did not try again"
-                ))
-                .with_hint(format!(
-                    "run rtctl tokens get {id}: an updatedAt of just now means it was rotated (its new value was in the lost reply, so rotate it again to get one); otherwise rotate it again"
-                )));
-            };
-            let now = client.value(id).await.map_err(|e| {
-                CliError::failure(format!(
-                    "the reply to rotating {id} was lost ({error}), and reading its value to find out whether it was rotated failed too: {e}"
-                ))
-                .with_hint(format!(
-                    "run rtctl tokens value {id} and compare it with the value you had before rotating again"
-                ))
-            })?;
-            if &now != old {
-                let name = client.get(id).await.ok().map(|t| t.name().to_string());
-                progress.note(&format!(
-                    "Rotated {id} (the reply was lost, but its value changed: this is the new one). The previous value no longer works."
-                ));
-                return Ok((name, now));
-            }
-            // Unchanged: the rotation did not happen, so trying again is safe.
-        } else if !refused_for_now {
-            return Err(error.into());
+    match client.regenerate_exactly_once(id).await {
+        Ok(Rotated::Replied(rotated)) => {
+            progress.note(&format!(
+                "Rotated {}. The previous value no longer works.",
+                describe(&rotated.token)
+            ));
+            Ok((Some(rotated.token.name().to_string()), rotated.value))
         }
-        if retry >= client.retries()
-            || !client
-                .pause_before_retry(&format!("rotating {id}"), &error, retry, &mut waited)
-                .await
-        {
-            return Err(error.into());
+        Ok(Rotated::Observed { value, token }) => {
+            progress.note(&format!(
+                "Rotated {id} (the reply was lost, but its value changed: this is the new one). The previous value no longer works."
+            ));
+            Ok((token.map(|t| t.name().to_string()), value))
         }
-        retry += 1;
+        Err(RotateError::Api(e)) => Err(e.into()),
+        Err(RotateError::LostLegacy(error)) => Err(CliError::failure(format!(
+            "the reply to rotating {id} was lost ({error}); it is a legacy token without a readable value, so rtctl cannot tell whether it was rotated, and did not try again"
+        ))
+        .with_hint(format!(
+            "run rtctl tokens get {id}: an updatedAt of just now means it was rotated (its new value was in the lost reply, so rotate it again to get one); otherwise rotate it again"
+        ))),
+        Err(RotateError::ProbeFailed { lost, probe }) => Err(CliError::failure(format!(
+            "the reply to rotating {id} was lost ({lost}), and reading its value to find out whether it was rotated failed too: {probe}"
+        ))
+        .with_hint(format!(
+            "run rtctl tokens value {id} and compare it with the value you had before rotating again"
+        ))),
     }
 }
 

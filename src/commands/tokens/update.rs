@@ -12,12 +12,7 @@ use crate::output::Format;
 pub async fn run(ctx: &Context, args: UpdateArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     let printer = &ctx.printer;
-    let mut request = request_from(&args.fields, printer)?;
-    if args.activate {
-        request.is_active = Some(true);
-    } else if args.deactivate {
-        request.is_active = Some(false);
-    }
+    let request = request_from(&args.fields.0, ctx)?;
     if request.is_empty() {
         return Err(
             CliError::usage("nothing to update: give at least one field to change")

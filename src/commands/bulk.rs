@@ -1,0 +1,305 @@
+//! Work on many things at once, and what came of each: pick tokens (ids, or `--all`
+//! narrowed by filters), confirm once for all of them, act with bounded concurrency and a
+//! progress bar on a terminal, then report every outcome the same way (`rotate`, `delete`
+//! and `apply`). A first signal stops new work from starting; what was already sent finishes
+//! and is reported.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+
+use super::Context;
+use super::confirm::{Consent, consent};
+use super::tokens::check_ids;
+use crate::api::{Client, ClientToken};
+use crate::cli::tokens::{BulkArgs, SelectionArgs};
+use crate::error::{CliError, ErrorKind};
+use crate::output::{Format, Progress};
+use crate::token::{Field, TokenView};
+
+/// What came of one piece of work.
+pub struct Outcome {
+    /// What was done: `rotate`, `create`, `update`…
+    pub action: &'static str,
+    /// The token's id, when there is one.
+    pub id: Option<String>,
+    pub name: Option<String>,
+    /// A new value, when the work made one.
+    pub result: Result<Option<String>, CliError>,
+}
+
+impl Outcome {
+    /// `{id, name, ok, value | error}` (and `action` where asked), the shape of bulk results
+    /// in `--json`.
+    pub fn to_json(&self, with_action: bool) -> Value {
+        let mut map = Map::new();
+        if with_action {
+            map.insert("action".into(), Value::String(self.action.into()));
+        }
+        map.insert(
+            "id".into(),
+            self.id.clone().map_or(Value::Null, Value::String),
+        );
+        map.insert(
+            "name".into(),
+            self.name.clone().map_or(Value::Null, Value::String),
+        );
+        map.insert("ok".into(), Value::Bool(self.result.is_ok()));
+        match &self.result {
+            Ok(Some(value)) if !with_action => {
+                map.insert("value".into(), Value::String(value.clone()));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                map.insert("error".into(), Value::String(e.message.clone()));
+            }
+        }
+        Value::Object(map)
+    }
+}
+
+/// Reports outcomes: the JSON array with `--json` (unless `json` is false: the caller prints
+/// its own document), then the failures on stderr. One outcome: its own error (and exit
+/// code). Several: exit 1 if any failed. `verb` is the past participle ("rotated").
+pub fn report(
+    ctx: &Context,
+    outcomes: Vec<Outcome>,
+    verb: &str,
+    json: bool,
+) -> Result<(), CliError> {
+    let printer = &ctx.printer;
+    if json && printer.format == Format::Json {
+        printer.json(&Value::Array(
+            outcomes.iter().map(|o| o.to_json(false)).collect(),
+        ))?;
+    }
+    let total = outcomes.len();
+    let (not_started, mut failures): (Vec<CliError>, Vec<CliError>) = outcomes
+        .into_iter()
+        .filter_map(|o| o.result.err())
+        .partition(|e| matches!(e.kind, ErrorKind::Interrupted(_)));
+    if let Some(first) = not_started.first() {
+        for e in &failures {
+            printer.error(e);
+        }
+        let done = total - not_started.len() - failures.len();
+        return Err(CliError::new(
+            first.kind,
+            format!(
+                "interrupted: {done} of {total} tokens were {verb}, {} failed, {} were not started",
+                failures.len(),
+                not_started.len()
+            ),
+        ));
+    }
+    match failures.len() {
+        0 => Ok(()),
+        1 if total == 1 => Err(failures.remove(0)),
+        failed => {
+            for e in &failures {
+                printer.error(e);
+            }
+            Err(CliError::failure(format!(
+                "{failed} of {total} tokens could not be {verb}"
+            )))
+        }
+    }
+}
+
+/// A token to act on: its id, and the token itself when it has been read.
+pub struct Target {
+    pub id: String,
+    pub token: Option<ClientToken>,
+}
+
+impl Target {
+    pub fn name(&self) -> Option<String> {
+        self.token.as_ref().map(|t| t.name().to_string())
+    }
+}
+
+/// The first steps every bulk command takes, in the order that keeps refusals cheap: check
+/// the ids, decide consent before any request, then read the key and select. Returns the
+/// client, the targets and whether to ask before acting.
+pub async fn start(
+    ctx: &Context,
+    args: &BulkArgs,
+    verb: &str,
+) -> Result<(Client, Vec<Target>, Consent), CliError> {
+    check_ids(&args.ids)?;
+    let consent = consent(ctx, args.yes, verb)?;
+    let client = ctx.client()?;
+    let targets = select(&client, &args.ids, &args.selection).await?;
+    Ok((client, targets, consent))
+}
+
+/// Asks once about every target, when a terminal is there to ask on; reads the targets named
+/// only by id first, so the question can show them.
+pub async fn confirm(
+    ctx: &Context,
+    client: &Client,
+    consent: Consent,
+    targets: &mut [Target],
+    verb: &str,
+    consequence: &str,
+) -> Result<(), CliError> {
+    if consent != Consent::Ask {
+        return Ok(());
+    }
+    for target in targets.iter_mut().filter(|t| t.token.is_none()) {
+        target.token = Some(client.get(&target.id).await?);
+    }
+    let tokens: Vec<_> = targets.iter().filter_map(|t| t.token.as_ref()).collect();
+    confirm_tokens(ctx, &tokens, verb, consequence)
+}
+
+/// Asks on the terminal about `tokens`, listing each: name, environment, state, origins and
+/// conversations, then the consequence.
+fn confirm_tokens(
+    ctx: &Context,
+    tokens: &[&ClientToken],
+    action: &str,
+    consequence: &str,
+) -> Result<(), CliError> {
+    let mut details = format!(
+        "About to {action} {} client token{}:",
+        tokens.len(),
+        if tokens.len() == 1 { "" } else { "s" }
+    );
+    for t in tokens {
+        let count = t.count(Field::ConversationCount);
+        let conversations = count.map_or("unknown number of".to_string(), |c| c.to_string());
+        let origins = t.origins();
+        details.push_str(&format!(
+            "\n  {} \"{}\"  {} token, {}\n    origins: {}\n    {conversations} conversation{}",
+            t.id(),
+            t.name(),
+            t.environment(),
+            super::tokens::status(t),
+            if origins.is_empty() {
+                "(none)".to_string()
+            } else {
+                origins.join(", ")
+            },
+            if count == Some(1) { "" } else { "s" },
+        ));
+    }
+    details.push_str(&format!("\n{consequence}"));
+    let question = format!("{}{}?", action[..1].to_uppercase(), &action[1..]);
+    ctx.printer.confirm(&details, &question)
+}
+
+/// The tokens named by `ids`, or with `--all` every token that passes the filters.
+async fn select(
+    client: &Client,
+    ids: &[String],
+    selection: &SelectionArgs,
+) -> Result<Vec<Target>, CliError> {
+    if !selection.all {
+        return Ok(ids
+            .iter()
+            .map(|id| Target {
+                id: id.clone(),
+                token: None,
+            })
+            .collect());
+    }
+    let needle = selection.name_contains.as_ref().map(|s| s.to_lowercase());
+    let wanted = |t: &ClientToken| {
+        selection
+            .environment
+            .as_ref()
+            .is_none_or(|e| t.environment() == e)
+            && (!selection.inactive || !t.is_active())
+            && needle
+                .as_ref()
+                .is_none_or(|n| t.name().to_lowercase().contains(n))
+    };
+    Ok(client
+        .list_all()
+        .await?
+        .into_iter()
+        .filter(|t| wanted(t))
+        .map(|t| Target {
+            id: t.id().to_string(),
+            token: Some(t),
+        })
+        .collect())
+}
+
+/// Runs `op` on every target, at most `concurrency` at once, and returns the outcomes in the
+/// targets' order. After a signal no new work starts; unstarted targets come back as
+/// interrupted. While it runs, a first signal is this function's to handle.
+pub async fn run_each<F>(
+    ctx: &Context,
+    targets: &[Target],
+    concurrency: usize,
+    doing: &str,
+    action: &'static str,
+    op: F,
+) -> Vec<Outcome>
+where
+    F: AsyncFn(&Target, &Progress) -> Outcome,
+{
+    let _hold = ctx.signals.hold();
+    let progress = ctx.printer.progress(targets.len(), doing);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut outcomes: Vec<Option<Outcome>> = targets.iter().map(|_| None).collect();
+    {
+        let progress = &progress;
+        let op = &op;
+        let work = futures_util::stream::iter(targets.iter().enumerate())
+            .map(|(index, target)| {
+                let stop = Arc::clone(&stop);
+                async move {
+                    if stop.load(Ordering::SeqCst) {
+                        return (index, None);
+                    }
+                    (index, Some(op(target, progress).await))
+                }
+            })
+            .buffer_unordered(concurrency.max(1));
+        let mut work = std::pin::pin!(work);
+        let signal = ctx.signals.first();
+        let mut signal = std::pin::pin!(signal);
+        let mut interrupted = None;
+        loop {
+            tokio::select! {
+                next = work.next() => match next {
+                    Some((index, outcome)) => {
+                        progress.inc();
+                        outcomes[index] = outcome;
+                    }
+                    None => break,
+                },
+                received = &mut signal, if interrupted.is_none() => {
+                    interrupted = Some(received);
+                    stop.store(true, Ordering::SeqCst);
+                    progress.note("Interrupted: finishing the requests already sent, starting no more…");
+                }
+            }
+        }
+    }
+    progress.finish();
+    let signal = ctx
+        .signals
+        .received()
+        .unwrap_or(crate::signals::Signal::Interrupt);
+    outcomes
+        .into_iter()
+        .zip(targets)
+        .map(|(outcome, target)| {
+            outcome.unwrap_or_else(|| Outcome {
+                action,
+                id: Some(target.id.clone()),
+                name: target.name(),
+                result: Err(CliError::new(
+                    ErrorKind::Interrupted(signal),
+                    format!("{}: not started (interrupted)", target.id),
+                )),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,221 @@
+//! The context every command runs in: where to write, how to reach the API, whether it may
+//! ask, and the world it was given (environment, stdin, clock, signals). Built once per run
+//! from the global flags and a [`World`], never from the process directly.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use super::local::LocalApi;
+use crate::api::{ApiKey, Client, ClientOptions, HttpLog};
+use crate::cli::GlobalArgs;
+use crate::clock::Clock;
+use crate::credentials::{self, Account, Credentials, KeySource, ResolvedKey};
+use crate::error::CliError;
+use crate::output::{ColorChoice, Format, Printer, PrinterOptions};
+use crate::settings::{self, ConfigFile, Dirs, Flags, Settings};
+use crate::signals::Signals;
+use crate::world::{Stdin, Timeouts, World};
+
+pub struct Context {
+    pub printer: Printer,
+    pub settings: Settings,
+    /// `--no-input`, or stdin/stderr not a terminal: prompts are impossible.
+    pub can_prompt: bool,
+    pub credentials: Credentials,
+    /// `--local`: the emulator this run started, which `settings.api_url` points at.
+    pub local: Option<LocalApi>,
+    /// `--retries`: how often a failed request may be tried again.
+    pub retries: u32,
+    pub clock: Clock,
+    pub signals: Signals,
+    pub timeouts: Timeouts,
+    env: std::collections::BTreeMap<String, String>,
+    stdin: Stdin,
+}
+
+/// The printer for a run, before (or without) a context: errors in building the context, and
+/// commands that need no API (`emulator`, `completions`).
+pub fn printer(global: &GlobalArgs, world: &World) -> Printer {
+    Printer::new(
+        PrinterOptions {
+            format: format_flag(global),
+            jq: global.jq.clone(),
+            color: global.color.unwrap_or(ColorChoice::Auto),
+            no_color_env: world.var("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            quiet: global.quiet,
+            verbose: global.verbose,
+        },
+        world.streams.clone(),
+    )
+}
+
+fn format_flag(global: &GlobalArgs) -> Option<Format> {
+    if global.json {
+        Some(Format::Json)
+    } else {
+        global.output
+    }
+}
+
+impl Context {
+    pub async fn new(global: &GlobalArgs, world: &World) -> Result<Context, CliError> {
+        let env = |name: &str| world.var(name);
+        let dirs = Dirs::from_env(&env);
+        let config = match dirs.config_file() {
+            Some(path) => ConfigFile::load(&path)?,
+            None => None,
+        };
+        let flags = Flags {
+            profile: global.profile.clone(),
+            api_url: global.api_url.clone(),
+            output: format_flag(global),
+            color: global.color,
+            timeout: global.timeout,
+        };
+        // `--local` talks to its own emulator: a RUNTYPE_API_URL exported for the real
+        // service must neither redirect nor reject it.
+        let local_env = |name: &str| (name != settings::ENV_API_URL).then(|| env(name)).flatten();
+        let mut settings = if global.local {
+            Settings::resolve(&flags, &local_env, config.as_ref(), dirs)?
+        } else {
+            Settings::resolve(&flags, &env, config.as_ref(), dirs)?
+        };
+        let printer = Printer::new(
+            PrinterOptions {
+                format: settings.output,
+                jq: global.jq.clone(),
+                color: settings.color,
+                no_color_env: env("NO_COLOR").is_some_and(|v| !v.is_empty()),
+                quiet: global.quiet,
+                verbose: global.verbose,
+            },
+            world.streams.clone(),
+        );
+        if let Some(filter) = &global.jq {
+            crate::jq::check(filter)?; // a broken filter is a usage error before any request
+        }
+        let local = if global.local {
+            let api = LocalApi::start(&settings.dirs, &printer, world.clock.clone()).await?;
+            settings.api_url = api.url();
+            Some(api)
+        } else {
+            None
+        };
+        let terminal = world.streams.terminal;
+        let can_prompt = !global.no_input && terminal.stdin && terminal.stderr;
+        let credentials = Credentials::new(
+            &env,
+            settings.dirs.config.as_deref(),
+            world.keyring.clone(),
+            world.timeouts.keyring,
+        );
+        Ok(Context {
+            printer,
+            settings,
+            can_prompt,
+            credentials,
+            local,
+            retries: global.retries,
+            clock: world.clock.clone(),
+            signals: world.signals.clone(),
+            timeouts: world.timeouts,
+            env: world.env.clone(),
+            stdin: world.stdin.clone(),
+        })
+    }
+
+    /// Looks up an environment variable of the run.
+    pub fn env(&self, name: &str) -> Option<String> {
+        self.env.get(name).cloned()
+    }
+
+    /// The run's environment as a lookup function.
+    pub fn env_fn(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        |name| self.env(name)
+    }
+
+    /// Reads stdin, at most `limit` bytes; `Ok(None)` when it holds more.
+    pub fn read_stdin(&self, limit: u64) -> std::io::Result<Option<String>> {
+        let mut stdin = self.stdin.lock().unwrap_or_else(|p| p.into_inner());
+        let mut text = String::new();
+        (&mut *stdin).take(limit + 1).read_to_string(&mut text)?;
+        Ok((text.len() as u64 <= limit).then_some(text))
+    }
+
+    /// Whether stdin is a terminal (a person would be typing into it).
+    pub fn stdin_is_terminal(&self) -> bool {
+        self.printer.terminal().stdin
+    }
+
+    /// The profile and API URL a stored key belongs to.
+    pub fn account(&self) -> Account {
+        Account {
+            profile: self.settings.profile.clone(),
+            api_url: self.settings.api_url.clone(),
+        }
+    }
+
+    /// The API key and where it came from, or `None` (with the keyring's trouble, if any).
+    pub fn find_key(
+        &self,
+    ) -> Result<(Option<ResolvedKey>, Option<credentials::KeyringError>), CliError> {
+        if self.local.is_some() {
+            let key = ApiKey::new(crate::emulator::DEFAULT_API_KEY);
+            let source = KeySource::Local;
+            return Ok((Some(ResolvedKey { key, source }), None));
+        }
+        self.credentials.resolve(&self.env_fn(), &self.account())
+    }
+
+    /// The API key; exit 4, saying how to provide one, when there is none.
+    pub fn require_key(&self) -> Result<ResolvedKey, CliError> {
+        match self.find_key()? {
+            (Some(resolved), trouble) => {
+                if let Some(trouble) = trouble {
+                    self.printer
+                        .debug(&format!("skipped the system keyring: {trouble}"));
+                }
+                Ok(resolved)
+            }
+            (None, trouble) => Err(credentials::no_key_error(&self.account(), trouble.as_ref())),
+        }
+    }
+
+    /// An API client with the resolved key; fails with exit 4 when there is none.
+    pub fn client(&self) -> Result<Client, CliError> {
+        let resolved = self.require_key()?;
+        self.printer.debug(&format!(
+            "using the API key {} from the {}",
+            resolved.key.masked(),
+            resolved.source.as_str()
+        ));
+        self.client_with(resolved.key)
+    }
+
+    /// An API client with a given key (`auth login` checks a key before storing it).
+    pub fn client_with(&self, key: ApiKey) -> Result<Client, CliError> {
+        let printer = self.printer.clone();
+        let log: Option<HttpLog> = self
+            .printer
+            .is_verbose()
+            .then(|| Arc::new(move |line: &str| printer.debug(line)) as HttpLog);
+        let printer = self.printer.clone();
+        let notify: HttpLog = Arc::new(move |line: &str| printer.note(line));
+        Client::new(ClientOptions {
+            base_url: self.settings.api_url.clone(),
+            key,
+            timeout: self.settings.timeout,
+            retries: self.retries,
+            log,
+            notify: Some(notify),
+        })
+        .map_err(CliError::from)
+    }
+
+    /// Stops the `--local` emulator, if one was started, once its last reply is saved.
+    pub async fn finish(self) {
+        if let Some(local) = self.local {
+            local.shutdown().await;
+        }
+    }
+}
