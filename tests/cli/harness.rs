@@ -1,16 +1,186 @@
-//! Running the real `rtctl` binary against an emulator: the emulator lives on a runtime the
-//! test owns, the binary is a child process talking to it over loopback HTTP.
+//! Running rtctl against an emulator, in one harness with two ways in: in-process (most
+//! tests: `rtctl::run` with a world of the test's making, its output captured) and the real
+//! binary (a few end-to-end tests a command: argument parsing, signals, pipes, terminals).
+//! Both return the same [`Run`], normalised the same way for snapshots. The emulator lives on
+//! a runtime the test owns and is reached over loopback HTTP either way.
 
 #![allow(dead_code)]
 
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rtctl::emulator::{self, Config, DEFAULT_API_KEY, RunningEmulator, Seed};
+use rtctl::output::{Prompter, Terminal};
+use rtctl::world::{Timeouts, World};
 use serde_json::{Value, json};
 
 use crate::support::Reply;
+
+/// A buffer that many clones write to, for captured stdout and stderr.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Answers prompts from a script, and shows each question and answer on stderr as a
+/// terminal would.
+pub struct Answers(Mutex<VecDeque<String>>);
+
+impl Answers {
+    pub fn new(answers: &[&str]) -> Arc<Answers> {
+        Arc::new(Answers(Mutex::new(
+            answers.iter().map(|a| a.to_string()).collect(),
+        )))
+    }
+
+    fn next(&self, question: &str) -> std::io::Result<String> {
+        self.0.lock().unwrap().pop_front().ok_or_else(|| {
+            std::io::Error::other(format!("the test gave no answer for {question:?}"))
+        })
+    }
+}
+
+impl Prompter for Answers {
+    fn confirm(&self, question: &str, stderr: &mut dyn Write) -> std::io::Result<bool> {
+        let answer = self.next(question)?;
+        writeln!(stderr, "{question} [y/N] {answer}")?;
+        Ok(matches!(answer.as_str(), "y" | "yes"))
+    }
+
+    fn secret(&self, prompt: &str, stderr: &mut dyn Write) -> std::io::Result<String> {
+        let answer = self.next(prompt)?;
+        writeln!(stderr, "{prompt}: [hidden]")?;
+        Ok(answer)
+    }
+}
+
+/// One in-process run, set up step by step: `invocation(args).stdin(..).terminal().run()`.
+pub struct Invocation<'a> {
+    args: Vec<String>,
+    vars: Vec<(String, String)>,
+    stdin: Option<String>,
+    terminal: Terminal,
+    answers: Arc<Answers>,
+    runtime: Option<&'a tokio::runtime::Runtime>,
+    world: Option<Box<dyn FnOnce(&mut World) + 'a>>,
+}
+
+impl<'a> Invocation<'a> {
+    pub fn new(args: &[&str], vars: Vec<(String, String)>) -> Invocation<'a> {
+        Invocation {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            vars,
+            stdin: None,
+            terminal: Terminal::default(),
+            answers: Answers::new(&[]),
+            runtime: None,
+            world: None,
+        }
+    }
+
+    /// Sets (or, with an empty value, removes) an environment variable.
+    pub fn env(mut self, name: &str, value: &str) -> Invocation<'a> {
+        self.vars.retain(|(k, _)| k != name);
+        if !value.is_empty() {
+            self.vars.push((name.into(), value.into()));
+        }
+        self
+    }
+
+    pub fn stdin(mut self, text: &str) -> Invocation<'a> {
+        self.stdin = Some(text.to_string());
+        self
+    }
+
+    /// As if stdin, stdout and stderr were a terminal of `width` columns, answering prompts
+    /// with `answers` in turn.
+    pub fn terminal(mut self, width: u16, answers: &[&str]) -> Invocation<'a> {
+        self.terminal = Terminal {
+            stdin: true,
+            stdout: true,
+            stderr: true,
+            width: Some(width),
+        };
+        self.answers = Answers::new(answers);
+        self
+    }
+
+    /// Changes the world before the run (its clock, signals, timeouts…).
+    pub fn world(mut self, change: impl FnOnce(&mut World) + 'a) -> Invocation<'a> {
+        self.world = Some(Box::new(change));
+        self
+    }
+
+    fn on(mut self, runtime: &'a tokio::runtime::Runtime) -> Invocation<'a> {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    pub fn run(self) -> Run {
+        let env: BTreeMap<String, String> = self.vars.into_iter().collect();
+        let stdout = Captured::default();
+        let stderr = Captured::default();
+        let mut world = World::detached(
+            env.clone(),
+            rtctl::output::stream(stdout.clone()),
+            rtctl::output::stream(stderr.clone()),
+            self.answers,
+        );
+        world.streams.terminal = self.terminal;
+        if let Some(text) = self.stdin {
+            world.stdin = Arc::new(Mutex::new(Box::new(std::io::Cursor::new(
+                text.into_bytes(),
+            ))));
+        }
+        if let Some(setting) = env.get("RTCTL_TEST_KEYRING") {
+            world.keyring = Some(Arc::new(rtctl::credentials::MockKeyring::from_setting(
+                setting,
+            )));
+        }
+        world.timeouts = Timeouts {
+            keyring: Duration::from_millis(300),
+            ..Timeouts::default()
+        };
+        if let Some(change) = self.world {
+            change(&mut world);
+        }
+        let args = std::iter::once("rtctl".to_string())
+            .chain(self.args)
+            .map(std::ffi::OsString::from);
+        let code = match self.runtime {
+            Some(runtime) => runtime.block_on(rtctl::run(args, world)),
+            None => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(rtctl::run(args, world)),
+        };
+        Run {
+            code: i32::from(code),
+            stdout: stdout.text(),
+            stderr: stderr.text(),
+        }
+    }
+}
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rtctl");
 
@@ -116,16 +286,32 @@ impl Home {
         ]
     }
 
-    /// Runs `rtctl ARGS` in this home with nothing else in the environment but `env`.
-    pub fn rtctl(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        self.rtctl_stdin(args, env, None)
+    /// The variables of a run in this home, with `env` added (an empty value unsets).
+    fn vars(&self, env: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut vars = self.env();
+        for (k, v) in env {
+            vars.retain(|(name, _)| name != k);
+            if !v.is_empty() {
+                vars.push((k.to_string(), v.to_string()));
+            }
+        }
+        vars
     }
 
-    /// The same, with `input` on stdin (`None`: stdin is /dev/null).
-    pub fn rtctl_stdin(&self, args: &[&str], env: &[(&str, &str)], input: Option<&str>) -> Run {
-        let mut vars = self.env();
-        vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        run_rtctl(args, &vars, input)
+    /// Runs `rtctl ARGS` in-process in this home with nothing else in the environment but
+    /// `env`.
+    pub fn rtctl(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.invocation(args, env).run()
+    }
+
+    /// An in-process run to set up further.
+    pub fn invocation(&self, args: &[&str], env: &[(&str, &str)]) -> Invocation<'static> {
+        Invocation::new(args, self.vars(env))
+    }
+
+    /// Runs the real binary in this home (`input` on stdin, or /dev/null).
+    pub fn binary(&self, args: &[&str], env: &[(&str, &str)], input: Option<&str>) -> Run {
+        run_rtctl(args, &self.vars(env), input)
     }
 }
 
@@ -199,25 +385,44 @@ impl Server {
         }
     }
 
-    /// Runs `rtctl ARGS` with this server's URL and key in the environment, no stdin.
+    /// Runs `rtctl ARGS` in-process with this server's URL and key in the environment, no
+    /// stdin.
     pub fn rtctl(&self, args: &[&str]) -> Run {
         self.rtctl_env(args, &[])
     }
 
-    /// Runs `rtctl ARGS` with this server's URL and key; `env` adds or overrides variables
-    /// (an empty value counts as unset for rtctl).
+    /// Runs `rtctl ARGS` in-process with this server's URL and key; `env` adds or overrides
+    /// variables (an empty value unsets).
     pub fn rtctl_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        self.rtctl_stdin(args, env, None)
+        self.invocation(args, env).run()
     }
 
     /// The same, with `input` on stdin.
     pub fn rtctl_stdin(&self, args: &[&str], env: &[(&str, &str)], input: Option<&str>) -> Run {
+        let run = self.invocation(args, env);
+        match input {
+            Some(text) => run.stdin(text).run(),
+            None => run.run(),
+        }
+    }
+
+    fn vars<'a>(&'a self, env: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
         let mut vars = vec![
             ("RUNTYPE_API_URL", self.url.as_str()),
             ("RUNTYPE_API_KEY", self.key.as_str()),
         ];
         vars.extend_from_slice(env);
-        self.home.rtctl_stdin(args, &vars, input)
+        vars
+    }
+
+    /// An in-process run to set up further (stdin, a terminal, the world).
+    pub fn invocation(&self, args: &[&str], env: &[(&str, &str)]) -> Invocation<'_> {
+        Invocation::new(args, self.home.vars(&self.vars(env))).on(&self.runtime)
+    }
+
+    /// Runs the real binary with this server's URL and key (`input` on stdin, or /dev/null).
+    pub fn binary(&self, args: &[&str], env: &[(&str, &str)], input: Option<&str>) -> Run {
+        self.home.binary(args, &self.vars(env), input)
     }
 
     /// A direct API call, to set up or check state without going through rtctl.

@@ -166,11 +166,10 @@ fn local_refuses_what_makes_no_sense_for_it() {
         "{}",
         conflict.stderr
     );
-    let login = home.rtctl_stdin(
-        &["--local", "auth", "login", "--with-key"],
-        &[],
-        Some("rt_test_x"),
-    );
+    let login = home
+        .invocation(&["--local", "auth", "login", "--with-key"], &[])
+        .stdin("rt_test_x")
+        .run();
     login.expect(2);
     assert!(
         login.stderr.contains("--local needs no login"),

@@ -1,22 +1,15 @@
-//! Confirmation prompts answered through a real pseudo-terminal. `script` (util-linux, part
-//! of every Debian and most Linux systems) runs rtctl on a pty and forwards our stdin to it,
-//! so dialoguer sees a terminal exactly as it would for a person.
+//! Prompts answered through a real pseudo-terminal: the binary runs on a pty (portable-pty),
+//! so dialoguer sees a terminal exactly as it would for a person. A test types only once the
+//! prompt is shown *and* the terminal has left echo mode, so no keystroke can be typed into a
+//! line discipline that is about to be flushed.
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::harness::{BIN, Server};
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
-/// `rtctl ARGS` as a shell command line for script(1); test arguments hold no quotes.
-pub fn shell_command(args: &[&str]) -> String {
-    std::iter::once(BIN)
-        .chain(args.iter().copied())
-        .map(|a| format!("'{a}'"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+use crate::harness::{BIN, Server};
 
 /// The environment of a run on a pty: the server's URL and key, a private home, a terminal.
 pub fn pty_env(server: &Server) -> Vec<(String, String)> {
@@ -33,87 +26,151 @@ pub fn answer_prompt(server: &Server, args: &[&str], answer: &str) -> (i32, Stri
     answer_prompts(&pty_env(server), args, &[("[y/N]", answer)])
 }
 
+/// A run of the binary on a pseudo-terminal of `cols` columns.
+pub struct Pty {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+    writer: Box<dyn Write + Send>,
+    output: mpsc::Receiver<Vec<u8>>,
+    /// Everything the terminal showed so far.
+    pub screen: Vec<u8>,
+    deadline: Instant,
+}
+
+impl Pty {
+    /// Starts `rtctl ARGS` with only PATH and `vars` in its environment.
+    pub fn spawn(vars: &[(String, String)], args: &[&str], cols: u16) -> Pty {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 50,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("a pseudo-terminal opens");
+        let mut command = CommandBuilder::new(BIN);
+        command.args(args);
+        command.env_clear();
+        command.env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        let child = pair.slave.spawn_command(command).expect("rtctl runs");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let (tx, output) = mpsc::channel::<Vec<u8>>();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Pty {
+            child,
+            master: pair.master,
+            writer,
+            output,
+            screen: Vec::new(),
+            deadline: Instant::now() + Duration::from_secs(30),
+        }
+    }
+
+    /// The terminal's text so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.screen).into_owned()
+    }
+
+    /// Waits until `text` appears after byte `from` of the screen; returns where it ends.
+    pub fn wait_for(&mut self, text: &str, from: usize) -> usize {
+        loop {
+            let shown = String::from_utf8_lossy(&self.screen[from.min(self.screen.len())..])
+                .into_owned();
+            if let Some(at) = shown.find(text) {
+                return from + at + text.len();
+            }
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            match self.output.recv_timeout(left) {
+                Ok(chunk) => self.screen.extend(chunk),
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "{text:?} did not appear; the terminal showed: {}",
+                        self.text()
+                    );
+                }
+            }
+        }
+    }
+
+    /// The pty's local modes (`termios.c_lflag`).
+    pub fn local_flags(&self) -> libc::tcflag_t {
+        let fd = self.master.as_raw_fd().expect("a unix pty has a descriptor");
+        let mut termios = std::mem::MaybeUninit::<libc::termios>::uninit();
+        // SAFETY: tcgetattr fills the struct for a valid descriptor, checked by its result.
+        let ok = unsafe { libc::tcgetattr(fd, termios.as_mut_ptr()) } == 0;
+        assert!(ok, "tcgetattr on the pty");
+        // SAFETY: initialised by the successful call above.
+        unsafe { termios.assume_init() }.c_lflag
+    }
+
+    /// Waits until the program has switched the terminal out of echo mode (it reads keys
+    /// itself now), so typed input reaches it.
+    pub fn wait_for_raw_mode(&mut self) {
+        while self.local_flags() & libc::ECHO != 0 {
+            if Instant::now() > self.deadline {
+                panic!("the terminal never left echo mode: {}", self.text());
+            }
+            // The mode change is not an event a pty reports: look again shortly.
+            if let Ok(chunk) = self.output.recv_timeout(Duration::from_millis(5)) {
+                self.screen.extend(chunk);
+            }
+        }
+    }
+
+    pub fn type_text(&mut self, text: &str) {
+        self.writer.write_all(text.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    /// Waits for the program to end; returns its exit code and the whole screen.
+    pub fn finish(mut self) -> (i32, String) {
+        let status = self.child.wait().unwrap();
+        // Collect what is left; the reader ends once the program and our end let go.
+        drop(self.master);
+        drop(self.writer);
+        while let Ok(chunk) = self.output.recv_timeout(Duration::from_secs(5)) {
+            self.screen.extend(chunk);
+        }
+        let text = String::from_utf8_lossy(&self.screen).replace('\r', "");
+        (status.exit_code() as i32, text)
+    }
+}
+
 /// Runs `rtctl ARGS` on a pty with only PATH and `vars` in its environment; for each
-/// `(prompt, answer)` in turn, waits until `prompt` appears and types `answer`. Returns the
-/// exit code and everything the terminal showed.
+/// `(prompt, answer)` in turn, waits until `prompt` appears and the terminal reads keys, and
+/// types `answer`. Returns the exit code and everything the terminal showed.
 pub fn answer_prompts(
     vars: &[(String, String)],
     args: &[&str],
     exchanges: &[(&str, &str)],
 ) -> (i32, String) {
-    let command = shell_command(args);
-    let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(vars.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("script(1) from util-linux is installed");
-    let mut stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel::<Vec<u8>>();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut screen = Vec::new();
-    let mut answered_up_to = 0;
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut pty = Pty::spawn(vars, args, 120);
+    let mut seen = 0;
     for (prompt, answer) in exchanges {
-        loop {
-            let text = String::from_utf8_lossy(&screen[answered_up_to..]).into_owned();
-            if let Some(at) = text.find(prompt) {
-                answered_up_to += at + prompt.len();
-                break;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(chunk) => screen.extend(chunk),
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!(
-                        "the prompt {prompt:?} did not appear; the terminal showed: {}",
-                        String::from_utf8_lossy(&screen)
-                    );
-                }
-            }
-        }
-        let stdin = child.stdin.as_mut().unwrap();
-        stdin.write_all(answer.as_bytes()).unwrap();
-        stdin.flush().unwrap();
+        seen = pty.wait_for(prompt, seen);
+        pty.wait_for_raw_mode();
+        pty.type_text(answer);
     }
-    let status = child.wait().unwrap();
-    drop(child.stdin.take());
-    reader.join().unwrap();
-    screen.extend(rx.try_iter().flatten());
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&screen).into_owned(),
-    )
+    pty.finish()
 }
 
 /// Runs `rtctl ARGS` on a pty of `cols` columns and returns what the terminal showed.
 fn on_terminal(server: &Server, args: &[&str], cols: u16) -> String {
-    let command = shell_command(args);
-    let output = Command::new("script")
-        .args([
-            "-qec",
-            &format!("stty cols {cols} rows 50; {command}"),
-            "/dev/null",
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(pty_env(server))
-        .stdin(Stdio::null())
-        .output()
-        .expect("script(1) from util-linux is installed");
-    String::from_utf8_lossy(&output.stdout).replace('\r', "")
+    let (_, screen) = Pty::spawn(&pty_env(server), args, cols).finish();
+    screen
 }
 
 #[test]
