@@ -96,10 +96,16 @@ async fn delay_faults_hold_the_reply() {
     let started = Instant::now();
     api.get("/v1/client-tokens").await.expect(200);
     assert!(started.elapsed() >= Duration::from_millis(300));
-    let started = Instant::now();
     api.get("/v1/client-tokens").await.expect(200);
+    let journal = api.journal().await;
     assert!(
-        started.elapsed() < Duration::from_millis(300),
+        journal[0]["fault"]
+            .as_str()
+            .unwrap()
+            .contains("delay 300ms")
+    );
+    assert!(
+        journal[1].get("fault").is_none(),
         "used up after one request"
     );
 }
@@ -109,19 +115,25 @@ async fn a_delayed_request_does_not_block_others() {
     let api = Api::demo().await;
     api.fault(json!({"method": "GET", "path": "/v1/client-tokens", "delayMs": 2000}))
         .await;
-    let slow = api.get("/v1/client-tokens");
-    let fast = async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let started = Instant::now();
-        api.get("/v1/client-tokens?limit=1").await.expect(200);
-        started.elapsed()
+    let finished = std::sync::Mutex::new(Vec::new());
+    let slow = async {
+        api.get("/v1/client-tokens").await.expect(200);
+        finished.lock().unwrap().push("slow");
     };
-    let (slow, fast) = tokio::join!(slow, fast);
-    slow.expect(200);
-    assert!(
-        fast < Duration::from_millis(1500),
-        "concurrent request waited {fast:?}"
-    );
+    let fast = async {
+        // Sent once the slow one is being held (the fault is used up by then).
+        while !api.get("/__emulator/faults").await.json()["faults"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+        {
+            tokio::task::yield_now().await;
+        }
+        api.get("/v1/client-tokens?limit=1").await.expect(200);
+        finished.lock().unwrap().push("fast");
+    };
+    tokio::join!(slow, fast);
+    assert_eq!(*finished.lock().unwrap(), ["fast", "slow"]);
 }
 
 #[tokio::test]
@@ -240,25 +252,32 @@ async fn faults_and_latency_from_the_config() {
         faults: vec![
             FaultSpec::parse_compact("GET /v1/client-tokens status=503 retry-after=1").unwrap(),
         ],
-        latency: Duration::from_millis(150),
+        latency: Duration::from_millis(500),
         ..Config::default()
     })
     .await;
+    let finished = std::sync::Mutex::new(Vec::new());
     let started = Instant::now();
-    let reply = api.get("/v1/client-tokens").await;
-    assert_eq!(reply.status, 503);
-    assert_eq!(reply.header("retry-after"), Some("1"));
-    api.get("/v1/client-tokens").await.expect(200);
-    assert!(
-        started.elapsed() >= Duration::from_millis(300),
-        "latency applies to every request"
-    );
-    let started = Instant::now();
-    api.raw(Method::GET, "/__emulator/faults", None, None)
-        .await
-        .expect(200);
-    assert!(
-        started.elapsed() < Duration::from_millis(150),
+    let slow = async {
+        let reply = api.get("/v1/client-tokens").await;
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.header("retry-after"), Some("1"));
+        assert!(
+            started.elapsed() >= Duration::from_millis(500),
+            "latency applies to every request"
+        );
+        finished.lock().unwrap().push("api");
+    };
+    let control = async {
+        api.raw(Method::GET, "/__emulator/faults", None, None)
+            .await
+            .expect(200);
+        finished.lock().unwrap().push("control");
+    };
+    tokio::join!(slow, control);
+    assert_eq!(
+        *finished.lock().unwrap(),
+        ["control", "api"],
         "but not to control requests"
     );
 }

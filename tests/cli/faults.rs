@@ -241,9 +241,8 @@ fn a_server_slower_than_the_timeout() {
 
 #[test]
 fn connection_refused_is_retried_then_reported() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let closed = crate::support::RefusedPort::new();
+    let url = closed.url.clone();
     let server = Server::empty();
     let run = server.rtctl_env(
         &["tokens", "list", "-v", "--retries", "2"],
@@ -497,8 +496,9 @@ fn ctrl_c_stops_starting_new_work_and_reports_what_was_done() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The list (one request) and one or two deletes at 300 ms each, then Ctrl-C.
-    std::thread::sleep(Duration::from_millis(900));
+    // Once the first delete has been answered (the handlers are installed before the first
+    // request), Ctrl-C.
+    server.wait_for_requests(|journal| journal.iter().any(|r| r.starts_with("DELETE")));
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -73,6 +73,9 @@ impl Prompter for Answers {
     }
 }
 
+/// A change a test makes to the world of a run.
+type WorldChange<'a> = Box<dyn FnOnce(&mut World) + 'a>;
+
 /// One in-process run, set up step by step: `invocation(args).stdin(..).terminal().run()`.
 pub struct Invocation<'a> {
     args: Vec<String>,
@@ -81,7 +84,7 @@ pub struct Invocation<'a> {
     terminal: Terminal,
     answers: Arc<Answers>,
     runtime: Option<&'a tokio::runtime::Runtime>,
-    world: Option<Box<dyn FnOnce(&mut World) + 'a>>,
+    world: Option<WorldChange<'a>>,
 }
 
 impl<'a> Invocation<'a> {
@@ -502,6 +505,20 @@ impl Server {
                 .unwrap();
             assert_eq!(reply.status(), 201);
         });
+    }
+
+    /// Waits until the journal satisfies `done` (the emulator records a request once it is
+    /// answered). Fails after a generous bound rather than hanging the suite.
+    pub fn wait_for_requests(&self, done: impl Fn(&[String]) -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !done(&self.journal()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the emulator never saw the requests: {:?}",
+                self.journal()
+            );
+            std::thread::yield_now();
+        }
     }
 
     /// Requests the emulator received, as `METHOD PATH` lines.

@@ -86,8 +86,8 @@ impl Pty {
     /// Waits until `text` appears after byte `from` of the screen; returns where it ends.
     pub fn wait_for(&mut self, text: &str, from: usize) -> usize {
         loop {
-            let shown = String::from_utf8_lossy(&self.screen[from.min(self.screen.len())..])
-                .into_owned();
+            let shown =
+                String::from_utf8_lossy(&self.screen[from.min(self.screen.len())..]).into_owned();
             if let Some(at) = shown.find(text) {
                 return from + at + text.len();
             }
@@ -107,7 +107,10 @@ impl Pty {
 
     /// The pty's local modes (`termios.c_lflag`).
     pub fn local_flags(&self) -> libc::tcflag_t {
-        let fd = self.master.as_raw_fd().expect("a unix pty has a descriptor");
+        let fd = self
+            .master
+            .as_raw_fd()
+            .expect("a unix pty has a descriptor");
         let mut termios = std::mem::MaybeUninit::<libc::termios>::uninit();
         // SAFETY: tcgetattr fills the struct for a valid descriptor, checked by its result.
         let ok = unsafe { libc::tcgetattr(fd, termios.as_mut_ptr()) } == 0;

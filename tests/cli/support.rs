@@ -14,6 +14,27 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// A loopback port that refuses connections for as long as this lives: bound, never
+/// listening, so no other test can take the number in the meantime.
+pub struct RefusedPort {
+    _socket: tokio::net::TcpSocket,
+    pub url: String,
+}
+
+impl RefusedPort {
+    pub fn new() -> RefusedPort {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind("127.0.0.1:0".parse().unwrap())
+            .expect("a loopback port");
+        let url = format!("http://{}", socket.local_addr().unwrap());
+        RefusedPort {
+            _socket: socket,
+            url,
+        }
+    }
+}
+
 /// A reply, kept whole so tests can look at status, headers and body.
 #[derive(Debug)]
 pub struct Reply {

@@ -646,9 +646,8 @@ fn server_errors_garbage_and_timeouts_exit_1() {
 
 #[test]
 fn a_server_that_is_not_there_exits_1() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let closed = crate::support::RefusedPort::new();
+    let url = closed.url.clone();
     let server = Server::empty();
     let run = server.rtctl_env(&["tokens", "list"], &[("RUNTYPE_API_URL", &url)]);
     run.expect(1);
