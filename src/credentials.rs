@@ -18,30 +18,30 @@ use crate::error::{CliError, ErrorKind};
 use crate::settings::{ENV_API_KEY, Env};
 
 /// The keyring's service name; the account is `PROFILE@API_URL`.
-pub const KEYRING_SERVICE: &str = "rtctl";
+pub(crate) const KEYRING_SERVICE: &str = "rtctl";
 /// The fallback file's name inside the config directory.
-pub const CREDENTIALS_FILE: &str = "credentials.toml";
+pub(crate) const CREDENTIALS_FILE: &str = "credentials.toml";
 /// Selects the test keyring in debug builds: `none`, `broken`, `hang`, or a JSON file.
 #[cfg(any(test, debug_assertions))]
-pub const ENV_TEST_KEYRING: &str = "RTCTL_TEST_KEYRING";
+pub(crate) const ENV_TEST_KEYRING: &str = "RTCTL_TEST_KEYRING";
 
 /// Whose key: one login per profile and API URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
+pub(crate) struct Account {
     pub profile: String,
     pub api_url: String,
 }
 
 impl Account {
     /// The keyring's account name. Profile names cannot contain `@`, so this is unambiguous.
-    pub fn keyring_user(&self) -> String {
+    pub(crate) fn keyring_user(&self) -> String {
         format!("{}@{}", self.profile, self.api_url)
     }
 }
 
 /// Where a key came from, for `auth status` and for error hints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeySource {
+pub(crate) enum KeySource {
     Environment,
     Keyring,
     File,
@@ -51,7 +51,7 @@ pub enum KeySource {
 
 impl KeySource {
     /// The word `auth status --json` uses.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             KeySource::Environment => "environment",
             KeySource::Keyring => "keyring",
@@ -63,7 +63,7 @@ impl KeySource {
 
 /// A key and its origin.
 #[derive(Debug, Clone)]
-pub struct ResolvedKey {
+pub(crate) struct ResolvedKey {
     pub key: ApiKey,
     pub source: KeySource,
 }
@@ -105,13 +105,13 @@ pub trait Keyring: Send + Sync {
 /// Runs each call of a keyring on a thread of its own and stops waiting after `limit`. A call
 /// that never returns (a keyring waiting for an unlock dialog nobody sees) is left behind; the
 /// process exits without it.
-pub struct Bounded {
+pub(crate) struct Bounded {
     inner: Arc<dyn Keyring>,
     limit: Duration,
 }
 
 impl Bounded {
-    pub fn new(inner: Arc<dyn Keyring>, limit: Duration) -> Bounded {
+    pub(crate) fn new(inner: Arc<dyn Keyring>, limit: Duration) -> Bounded {
         Bounded { inner, limit }
     }
 
@@ -155,13 +155,13 @@ impl Keyring for Bounded {
 
 /// The platform's keyring (macOS Keychain, Windows Credential Manager, the Secret Service),
 /// through the `keyring` crate.
-pub struct SystemKeyring {
+pub(crate) struct SystemKeyring {
     /// Set when we know up front that there is nothing to talk to.
     unavailable: Option<String>,
 }
 
 impl SystemKeyring {
-    pub fn new(env: Env) -> SystemKeyring {
+    pub(crate) fn new(env: Env) -> SystemKeyring {
         SystemKeyring {
             unavailable: missing_session_bus(env),
         }
@@ -315,7 +315,7 @@ impl Keyring for MockKeyring {
 
 /// `credentials.toml`: the fallback for machines without a keyring, written only when the user
 /// asked for it. Tables by profile, keys by API URL. Mode 0600, and refused when it is not.
-pub struct CredentialsFile {
+pub(crate) struct CredentialsFile {
     path: PathBuf,
 }
 
@@ -327,11 +327,11 @@ const FILE_HEADER: &str = "\
 ";
 
 impl CredentialsFile {
-    pub fn new(path: PathBuf) -> CredentialsFile {
+    pub(crate) fn new(path: PathBuf) -> CredentialsFile {
         CredentialsFile { path }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -398,7 +398,7 @@ impl CredentialsFile {
         Ok(())
     }
 
-    pub fn get(&self, account: &Account) -> Result<Option<String>, CliError> {
+    pub(crate) fn get(&self, account: &Account) -> Result<Option<String>, CliError> {
         Ok(self
             .read()?
             .get(&account.profile)
@@ -406,7 +406,7 @@ impl CredentialsFile {
             .cloned())
     }
 
-    pub fn set(&self, account: &Account, key: &ApiKey) -> Result<(), CliError> {
+    pub(crate) fn set(&self, account: &Account, key: &ApiKey) -> Result<(), CliError> {
         let mut entries = self.read()?;
         entries
             .entry(account.profile.clone())
@@ -416,7 +416,7 @@ impl CredentialsFile {
     }
 
     /// Whether there was an entry to remove.
-    pub fn delete(&self, account: &Account) -> Result<bool, CliError> {
+    pub(crate) fn delete(&self, account: &Account) -> Result<bool, CliError> {
         let mut entries = self.read_checked(false)?;
         let removed = entries
             .get_mut(&account.profile)
@@ -459,13 +459,13 @@ fn shell_quote(path: &Path) -> String {
 }
 
 /// What is stored for an account, looked up in every place (for `auth status` and `logout`).
-pub struct Stored {
+pub(crate) struct Stored {
     pub keyring: Result<Option<String>, KeyringError>,
     pub file: Result<Option<String>, CliError>,
 }
 
 /// The key stores of one run.
-pub struct Credentials {
+pub(crate) struct Credentials {
     keyring: Bounded,
     file: Option<CredentialsFile>,
 }
@@ -473,7 +473,7 @@ pub struct Credentials {
 impl Credentials {
     /// `keyring` (the OS keyring when `None`), each call bounded by `timeout`, and the file
     /// in `config_dir`, if there is one.
-    pub fn new(
+    pub(crate) fn new(
         env: Env,
         config_dir: Option<&Path>,
         keyring: Option<Arc<dyn Keyring>>,
@@ -486,18 +486,18 @@ impl Credentials {
         )
     }
 
-    pub fn with(keyring: Bounded, file: Option<CredentialsFile>) -> Credentials {
+    pub(crate) fn with(keyring: Bounded, file: Option<CredentialsFile>) -> Credentials {
         Credentials { keyring, file }
     }
 
-    pub fn file(&self) -> Option<&CredentialsFile> {
+    pub(crate) fn file(&self) -> Option<&CredentialsFile> {
         self.file.as_ref()
     }
 
     /// Finds the key: the environment's `RUNTYPE_API_KEY`, then the keyring, then the file.
     /// A keyring that fails is skipped (its trouble is returned, for the hint when nothing
     /// else has a key); a credentials file others can read is an error.
-    pub fn resolve(
+    pub(crate) fn resolve(
         &self,
         env: Env,
         account: &Account,
@@ -540,7 +540,7 @@ impl Credentials {
     }
 
     /// What each store holds for `account`.
-    pub fn stored(&self, account: &Account) -> Stored {
+    pub(crate) fn stored(&self, account: &Account) -> Stored {
         Stored {
             keyring: self.keyring.get(&account.keyring_user()),
             file: match &self.file {
@@ -551,24 +551,28 @@ impl Credentials {
     }
 
     /// Stores the key in the keyring.
-    pub fn save_to_keyring(&self, account: &Account, key: &ApiKey) -> Result<(), KeyringError> {
+    pub(crate) fn save_to_keyring(
+        &self,
+        account: &Account,
+        key: &ApiKey,
+    ) -> Result<(), KeyringError> {
         self.keyring.set(&account.keyring_user(), key.expose())
     }
 
     /// Stores the key in the credentials file.
-    pub fn save_to_file(&self, account: &Account, key: &ApiKey) -> Result<&Path, CliError> {
+    pub(crate) fn save_to_file(&self, account: &Account, key: &ApiKey) -> Result<&Path, CliError> {
         let file = self.file.as_ref().ok_or_else(no_config_dir)?;
         file.set(account, key)?;
         Ok(file.path())
     }
 
     /// Removes the key from the keyring.
-    pub fn delete_from_keyring(&self, account: &Account) -> Result<bool, KeyringError> {
+    pub(crate) fn delete_from_keyring(&self, account: &Account) -> Result<bool, KeyringError> {
         self.keyring.delete(&account.keyring_user())
     }
 
     /// Removes the key from the file.
-    pub fn delete_from_file(&self, account: &Account) -> Result<bool, CliError> {
+    pub(crate) fn delete_from_file(&self, account: &Account) -> Result<bool, CliError> {
         match &self.file {
             Some(file) => file.delete(account),
             None => Ok(false),
@@ -577,7 +581,7 @@ impl Credentials {
 }
 
 /// `RUNTYPE_API_KEY`, if set to something.
-pub fn env_key(env: Env) -> Option<ApiKey> {
+pub(crate) fn env_key(env: Env) -> Option<ApiKey> {
     env(ENV_API_KEY)
         .map(|k| k.trim().to_string())
         .filter(|k| !k.is_empty())
@@ -594,7 +598,7 @@ fn no_config_dir() -> CliError {
 }
 
 /// The error for "no key anywhere", with what the user can do about it.
-pub fn no_key_error(account: &Account, trouble: Option<&KeyringError>) -> CliError {
+pub(crate) fn no_key_error(account: &Account, trouble: Option<&KeyringError>) -> CliError {
     let profile = if account.profile == crate::settings::DEFAULT_PROFILE {
         String::new()
     } else {

@@ -15,7 +15,7 @@ use std::path::Path;
 /// Only a regular file is replaced: renaming over a device or a FIFO (`--state /dev/null` run as
 /// root) would destroy it, so that is refused. A symlink is followed, so a state or credentials
 /// file kept elsewhere through a link stays linked.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let resolved;
     let path = match std::fs::metadata(path) {
         Ok(meta) if !meta.is_file() => {
@@ -47,7 +47,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Creates `dir` and its parents, readable only by the user where they are new (0700).
-pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -75,12 +75,12 @@ fn snippet(found: &str) -> String {
 }
 
 /// Checks a filter compiles, so a typo is a usage error before any request is made.
-pub fn check(code: &str) -> Result<(), CliError> {
+pub(crate) fn check(code: &str) -> Result<(), CliError> {
     compile(code).map(|_| ())
 }
 
 /// Runs a filter on a JSON document and returns its outputs.
-pub fn run(code: &str, input: Value) -> Result<Vec<Value>, CliError> {
+pub(crate) fn run(code: &str, input: Value) -> Result<Vec<Value>, CliError> {
     let filter = compile(code)?;
     let text = input.to_string();
     let input = jaq_json::read::parse_single(text.as_bytes())

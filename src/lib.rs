@@ -6,23 +6,31 @@
 //! in-process with their output captured.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod api;
-pub mod cli;
+mod api;
+mod cli;
 pub mod clock;
-pub mod commands;
-pub mod credentials;
+mod commands;
+mod credentials;
 pub mod emulator;
-pub mod error;
-pub mod files;
-pub mod jq;
-pub mod manifest;
-pub mod origin;
-pub mod output;
-pub mod settings;
+mod error;
+mod files;
+mod jq;
+mod manifest;
+mod origin;
+mod output;
+mod settings;
 pub mod signals;
 pub mod tls;
-pub mod token;
+mod token;
 pub mod world;
+
+pub use cli::command;
+pub use cli::completions::Shell;
+pub use commands::completions::{COMPLETE_VAR, script as completion_script};
+#[cfg(debug_assertions)]
+pub use credentials::MockKeyring;
+pub use credentials::{Keyring, KeyringError};
+pub use output::{Printer, Prompter, Stream, Streams, Terminal, stream};
 
 use std::ffi::OsString;
 

@@ -1,13 +1,14 @@
 //! The rtctl binary: answer a shell's completion request, or run with the process's world.
 //! Nothing else lives here.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // With COMPLETE=<shell> set, answer the shell's completion request and exit; otherwise
     // this only looks at one variable.
-    clap_complete::CompleteEnv::with_factory(rtctl::cli::command)
-        .var(rtctl::commands::completions::COMPLETE_VAR)
+    clap_complete::CompleteEnv::with_factory(rtctl::command)
+        .var(rtctl::COMPLETE_VAR)
         .completer("rtctl")
         .complete();
     // One single-threaded runtime, built only now: start-up does no work before it is needed.
@@ -17,11 +18,9 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            let world = rtctl::world::World::process();
-            let printer = rtctl::output::Printer::new(Default::default(), world.streams);
-            printer.error(&rtctl::error::CliError::failure(format!(
-                "could not start the async runtime: {e}"
-            )));
+            let stderr = rtctl::world::World::process().streams.stderr;
+            let mut stderr = stderr.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = writeln!(stderr, "error: could not start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };

@@ -28,7 +28,7 @@ use crate::token::{Field, Kind, Values};
 /// One token as the file wants it: the fields it names (in the API's form, origins
 /// normalised). A field left out is not managed.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct DesiredToken {
+pub(crate) struct DesiredToken {
     pub name: String,
     pub values: Values,
     /// The line of the token's table in the file.
@@ -37,19 +37,19 @@ pub struct DesiredToken {
 
 impl DesiredToken {
     /// The token's environment (the file requires one).
-    pub fn environment(&self) -> &str {
+    pub(crate) fn environment(&self) -> &str {
         self.values.text(Field::Environment).unwrap_or_default()
     }
 
     /// The token's origins.
-    pub fn origins(&self) -> Vec<&str> {
+    pub(crate) fn origins(&self) -> Vec<&str> {
         self.values.strings(Field::AllowedOrigins)
     }
 }
 
 /// A parsed, validated token file.
 #[derive(Debug, Clone)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// By name, in name order.
     pub tokens: Vec<DesiredToken>,
 }
@@ -66,7 +66,7 @@ const REQUIRED: &[Field] = &[Field::Environment, Field::AllowedOrigins];
 
 impl Manifest {
     /// Reads and validates `path`.
-    pub fn load(path: &Path) -> Result<Manifest, CliError> {
+    pub(crate) fn load(path: &Path) -> Result<Manifest, CliError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             CliError::usage(format!(
                 "could not read the token file {}: {e}",
@@ -77,7 +77,7 @@ impl Manifest {
     }
 
     /// Parses `text` as the file at `path`.
-    pub fn parse(path: &Path, text: &str) -> Result<Manifest, CliError> {
+    pub(crate) fn parse(path: &Path, text: &str) -> Result<Manifest, CliError> {
         let at = |offset: usize| line_of(text, offset);
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             let line = e
@@ -240,7 +240,7 @@ fn to_json(value: &toml::Value) -> Result<Value, String> {
 
 /// Writes tokens in the file format, in name order. Fails only on a value TOML cannot hold
 /// (a JSON `null` inside `config`), naming the token.
-pub fn to_toml(tokens: &[DesiredToken]) -> Result<String, String> {
+pub(crate) fn to_toml(tokens: &[DesiredToken]) -> Result<String, String> {
     let mut out = String::from(
         "# Client tokens, as `rtctl plan -f FILE` and `rtctl apply -f FILE` read them.\n",
     );

@@ -23,7 +23,7 @@ use std::net::Ipv6Addr;
 
 /// One parsed `allowedOrigins` entry, in normalised form (lowercase, default port dropped).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AllowedOrigin {
+pub(crate) enum AllowedOrigin {
     /// `*`: any origin a browser sends.
     Any,
     /// `native`: requests without an `Origin` header (native apps).
@@ -46,7 +46,7 @@ pub enum AllowedOrigin {
 
 /// The kind of an entry, as `rtctl origins list` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OriginKind {
+pub(crate) enum OriginKind {
     Exact,
     Wildcard,
     Any,
@@ -55,7 +55,7 @@ pub enum OriginKind {
 }
 
 impl OriginKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             OriginKind::Exact => "exact",
             OriginKind::Wildcard => "wildcard",
@@ -69,7 +69,7 @@ impl OriginKind {
 /// A concrete origin, as a browser sends it in the `Origin` header: normalised, so that two
 /// spellings of the same origin compare equal.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Origin {
+pub(crate) struct Origin {
     /// Lowercase scheme.
     pub scheme: String,
     /// Lowercase host; an IPv6 address keeps its brackets.
@@ -80,7 +80,7 @@ pub struct Origin {
 
 /// Why a string is not a valid `allowedOrigins` entry or origin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OriginError {
+pub(crate) enum OriginError {
     #[error("an origin cannot be empty")]
     Empty,
     #[error("an origin cannot contain spaces or control characters")]
@@ -107,7 +107,7 @@ pub enum OriginError {
 
 impl OriginError {
     /// A remedy to show under the error, where there is one.
-    pub fn hint(&self) -> Option<&'static str> {
+    pub(crate) fn hint(&self) -> Option<&'static str> {
         match self {
             OriginError::TrailingSlash | OriginError::Path(_) => {
                 Some("use only scheme://host[:port], for example https://app.example.com")
@@ -127,7 +127,7 @@ impl OriginError {
 }
 
 /// The port a scheme uses when the origin names none.
-pub fn default_port(scheme: &str) -> Option<u16> {
+pub(crate) fn default_port(scheme: &str) -> Option<u16> {
     match scheme {
         "http" | "ws" => Some(80),
         "https" | "wss" => Some(443),
@@ -137,7 +137,7 @@ pub fn default_port(scheme: &str) -> Option<u16> {
 
 impl Origin {
     /// Parses an `Origin` header value (`scheme://host[:port]`); no wildcard, no path.
-    pub fn parse(input: &str) -> Result<Origin, OriginError> {
+    pub(crate) fn parse(input: &str) -> Result<Origin, OriginError> {
         check_characters(input)?;
         let Some((scheme, rest)) = input.split_once("://") else {
             return Err(OriginError::Scheme(input.to_string()));
@@ -157,7 +157,7 @@ impl Origin {
     }
 
     /// The port the origin really uses: explicit, or the scheme's default.
-    pub fn effective_port(&self) -> Option<u16> {
+    pub(crate) fn effective_port(&self) -> Option<u16> {
         self.port.or_else(|| default_port(&self.scheme))
     }
 }
@@ -175,7 +175,7 @@ impl fmt::Display for Origin {
 impl AllowedOrigin {
     /// Parses an entry exactly as the API stores it. A trailing slash is an error here: the
     /// server rejects it, so a client must normalise first (see [`AllowedOrigin::normalize`]).
-    pub fn parse(input: &str) -> Result<AllowedOrigin, OriginError> {
+    pub(crate) fn parse(input: &str) -> Result<AllowedOrigin, OriginError> {
         check_characters(input)?;
         if input == "*" {
             return Ok(AllowedOrigin::Any);
@@ -218,7 +218,7 @@ impl AllowedOrigin {
 
     /// Normalises user input into the form the API expects: scheme and host lowercased, a
     /// default port and a single trailing slash dropped. Anything else invalid is an error.
-    pub fn normalize(input: &str) -> Result<AllowedOrigin, OriginError> {
+    pub(crate) fn normalize(input: &str) -> Result<AllowedOrigin, OriginError> {
         let trimmed = match input.split_once("://") {
             Some((_, rest)) if rest.ends_with('/') && rest.find('/') == Some(rest.len() - 1) => {
                 &input[..input.len() - 1]
@@ -228,7 +228,7 @@ impl AllowedOrigin {
         AllowedOrigin::parse(trimmed)
     }
 
-    pub fn kind(&self) -> OriginKind {
+    pub(crate) fn kind(&self) -> OriginKind {
         match self {
             AllowedOrigin::Any => OriginKind::Any,
             AllowedOrigin::Native => OriginKind::Native,
@@ -240,7 +240,7 @@ impl AllowedOrigin {
 
     /// Whether a request from `origin` (a parsed `Origin` header) is admitted by this entry.
     /// `native` never admits a request that carries an origin.
-    pub fn admits(&self, origin: &Origin) -> bool {
+    pub(crate) fn admits(&self, origin: &Origin) -> bool {
         match self {
             AllowedOrigin::Any => true,
             AllowedOrigin::Native => false,
@@ -302,7 +302,7 @@ impl fmt::Display for AllowedOrigin {
 
 /// Why a request was admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Admission {
+pub(crate) enum Admission {
     /// The entry at this index of `allowedOrigins` admitted it.
     Entry(usize),
     /// A test-environment token admits `http://localhost` and `http://127.0.0.1` on any port.
@@ -312,7 +312,7 @@ pub enum Admission {
 /// Decides whether a request with the given `Origin` header (or none) is admitted by a token
 /// with these `allowedOrigins` in this environment. Entries that do not parse (stored by an
 /// older dashboard, say) admit nothing rather than failing the whole check.
-pub fn admit(
+pub(crate) fn admit(
     allowed: &[String],
     origin_header: Option<&str>,
     environment: &str,
@@ -346,7 +346,11 @@ pub fn admit(
 /// entry is near. Checked in order of how often each mistake happens: the right host with the
 /// wrong scheme or port, then www against the apex, then a wildcard expected to cover its apex,
 /// then `native` or a test token's localhost on a live token.
-pub fn nearest_miss(allowed: &[String], origin: &Origin, environment: &str) -> Option<String> {
+pub(crate) fn nearest_miss(
+    allowed: &[String],
+    origin: &Origin,
+    environment: &str,
+) -> Option<String> {
     let entries: Vec<(&str, AllowedOrigin)> = allowed
         .iter()
         .filter_map(|e| AllowedOrigin::parse(e).ok().map(|p| (e.as_str(), p)))
@@ -455,7 +459,7 @@ pub fn nearest_miss(allowed: &[String], origin: &Origin, environment: &str) -> O
 }
 
 /// Test tokens admit local development servers without listing them.
-pub fn is_test_localhost(origin: &Origin) -> bool {
+pub(crate) fn is_test_localhost(origin: &Origin) -> bool {
     origin.scheme == "http" && (origin.host == "localhost" || origin.host == "127.0.0.1")
 }
 

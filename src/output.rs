@@ -69,7 +69,7 @@ pub trait Prompter: Send + Sync {
 }
 
 /// Prompts on the real terminal (stderr), with dialoguer.
-pub struct TerminalPrompter;
+pub(crate) struct TerminalPrompter;
 
 impl Prompter for TerminalPrompter {
     fn confirm(&self, question: &str, _stderr: &mut dyn Write) -> io::Result<bool> {
@@ -541,12 +541,12 @@ fn tsv_cell(cell: &str) -> String {
 }
 
 /// A secret shown masked: the prefix and the last four characters (`ct_live_****a1b2`).
-pub fn mask(prefix: Option<&str>, hint: Option<&str>) -> String {
+pub(crate) fn mask(prefix: Option<&str>, hint: Option<&str>) -> String {
     format!("{}****{}", prefix.unwrap_or(""), hint.unwrap_or(""))
 }
 
 /// "3 days ago" for an ISO-8601 time; the input unchanged if it does not parse.
-pub fn relative_time(iso: &str, now: jiff::Timestamp) -> String {
+pub(crate) fn relative_time(iso: &str, now: jiff::Timestamp) -> String {
     let Ok(then) = iso.parse::<jiff::Timestamp>() else {
         return iso.to_string();
     };

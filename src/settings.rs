@@ -17,28 +17,28 @@ use crate::error::CliError;
 use crate::output::{ColorChoice, Format};
 
 /// Where requests go when nothing says otherwise.
-pub const DEFAULT_API_URL: &str = "https://api.runtype.com";
+pub(crate) const DEFAULT_API_URL: &str = "https://api.runtype.com";
 /// The profile used when neither a flag, the environment nor the config file picks one.
-pub const DEFAULT_PROFILE: &str = "default";
+pub(crate) const DEFAULT_PROFILE: &str = "default";
 /// Seconds to wait for each API reply, unless configured.
-pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 30;
 
 /// The variables rtctl reads (the first two are the names Runtype's own tools use).
-pub const ENV_API_KEY: &str = "RUNTYPE_API_KEY";
-pub const ENV_API_URL: &str = "RUNTYPE_API_URL";
-pub const ENV_PROFILE: &str = "RTCTL_PROFILE";
-pub const ENV_CONFIG_DIR: &str = "RTCTL_CONFIG_DIR";
-pub const ENV_DATA_DIR: &str = "RTCTL_DATA_DIR";
+pub(crate) const ENV_API_KEY: &str = "RUNTYPE_API_KEY";
+pub(crate) const ENV_API_URL: &str = "RUNTYPE_API_URL";
+pub(crate) const ENV_PROFILE: &str = "RTCTL_PROFILE";
+pub(crate) const ENV_CONFIG_DIR: &str = "RTCTL_CONFIG_DIR";
+pub(crate) const ENV_DATA_DIR: &str = "RTCTL_DATA_DIR";
 
 /// The config file's name inside the config directory.
-pub const CONFIG_FILE: &str = "config.toml";
+pub(crate) const CONFIG_FILE: &str = "config.toml";
 
 /// An environment lookup: `std::env::var` in the binary, a table in tests.
-pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// The values the command line gave (`None`: the flag was not used).
 #[derive(Debug, Clone, Default)]
-pub struct Flags {
+pub(crate) struct Flags {
     pub profile: Option<String>,
     pub api_url: Option<String>,
     pub output: Option<Format>,
@@ -48,7 +48,7 @@ pub struct Flags {
 
 /// Where rtctl keeps its files.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Dirs {
+pub(crate) struct Dirs {
     /// `config.toml` and, with `--insecure-storage`, `credentials.toml`.
     pub config: Option<PathBuf>,
     /// The `--local` emulator's state.
@@ -59,7 +59,7 @@ impl Dirs {
     /// `RTCTL_CONFIG_DIR` / `RTCTL_DATA_DIR`, else the platform's directories
     /// (`~/.config/rtctl` and `~/.local/share/rtctl` on Linux). `None` where neither exists
     /// (no home directory).
-    pub fn from_env(env: Env) -> Dirs {
+    pub(crate) fn from_env(env: Env) -> Dirs {
         let platform = directories::ProjectDirs::from("com", "Runtype", "rtctl");
         let pick = |name: &str, fallback: Option<&Path>| {
             non_empty(env(name))
@@ -79,14 +79,14 @@ impl Dirs {
     }
 
     /// The config file's path, whether or not it exists.
-    pub fn config_file(&self) -> Option<PathBuf> {
+    pub(crate) fn config_file(&self) -> Option<PathBuf> {
         self.config.as_ref().map(|d| d.join(CONFIG_FILE))
     }
 }
 
 /// What a run uses, every layer applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub(crate) struct Settings {
     pub profile: String,
     pub api_url: String,
     /// `None`: a table on a terminal, TSV otherwise.
@@ -98,7 +98,7 @@ pub struct Settings {
 
 /// `config.toml`, as read.
 #[derive(Debug, Default)]
-pub struct ConfigFile {
+pub(crate) struct ConfigFile {
     path: PathBuf,
     text: String,
     parsed: RawConfig,
@@ -124,7 +124,7 @@ struct RawProfile {
 
 impl ConfigFile {
     /// Reads the file if it exists; a missing file is an empty config.
-    pub fn load(path: &Path) -> Result<Option<ConfigFile>, CliError> {
+    pub(crate) fn load(path: &Path) -> Result<Option<ConfigFile>, CliError> {
         match std::fs::read_to_string(path) {
             Ok(text) => ConfigFile::parse(path, text).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -136,7 +136,7 @@ impl ConfigFile {
     }
 
     /// Parses `text` as the file at `path` (named in errors, with the line).
-    pub fn parse(path: &Path, text: String) -> Result<ConfigFile, CliError> {
+    pub(crate) fn parse(path: &Path, text: String) -> Result<ConfigFile, CliError> {
         let parsed: RawConfig = toml::from_str(&text).map_err(|e| {
             let at = e
                 .span()
@@ -156,7 +156,7 @@ impl ConfigFile {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -186,7 +186,7 @@ fn non_empty(value: Option<String>) -> Option<String> {
 impl Settings {
     /// Applies the layers: defaults, then the selected profile of `config`, then the
     /// environment, then `flags`.
-    pub fn resolve(
+    pub(crate) fn resolve(
         flags: &Flags,
         env: Env,
         config: Option<&ConfigFile>,
@@ -296,7 +296,7 @@ fn unknown_profile(profile: &str, config: Option<&ConfigFile>, dirs: &Dirs) -> C
 
 /// The URL must be http(s), and plain http only to this machine: a key sent in clear text
 /// over a network is a key given away.
-pub fn check_api_url(url: &str) -> Result<(), CliError> {
+pub(crate) fn check_api_url(url: &str) -> Result<(), CliError> {
     let parsed = reqwest::Url::parse(url).map_err(|e| {
         CliError::usage(format!("the API URL '{url}' is not a valid URL: {e}"))
             .with_hint("use the form https://api.runtype.com")

@@ -27,20 +27,20 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// An API key. Its `Debug` and `Display` never show it, so it cannot leak into a log or an
 /// error message by accident.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
+pub(crate) struct ApiKey(String);
 
 impl ApiKey {
-    pub fn new(key: impl Into<String>) -> ApiKey {
+    pub(crate) fn new(key: impl Into<String>) -> ApiKey {
         ApiKey(key.into())
     }
 
     /// The key itself, for the `Authorization` header and nothing else.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
     /// A form safe to show: the `rt_live_`/`rt_test_` prefix and the last four characters.
-    pub fn masked(&self) -> String {
+    pub(crate) fn masked(&self) -> String {
         let key = &self.0;
         let prefix = ["rt_live_", "rt_test_"]
             .into_iter()
@@ -69,10 +69,10 @@ impl fmt::Debug for ApiKey {
 }
 
 /// Receives one line per request and per reply when `-v` is on.
-pub type HttpLog = Arc<dyn Fn(&str) + Send + Sync>;
+pub(crate) type HttpLog = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Connection settings for [`Client::new`].
-pub struct ClientOptions {
+pub(crate) struct ClientOptions {
     pub base_url: String,
     pub key: ApiKey,
     /// Whole-request timeout (`--timeout`), per attempt.
@@ -85,7 +85,7 @@ pub struct ClientOptions {
     pub notify: Option<HttpLog>,
 }
 
-pub struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     key: ApiKey,
@@ -97,7 +97,7 @@ pub struct Client {
 
 /// Checks an id before it goes into a path: `.` and `..` would be resolved as path steps by
 /// URL parsers and proxies, so no encoding can make them safe.
-pub fn check_id(id: &str) -> Result<(), String> {
+pub(crate) fn check_id(id: &str) -> Result<(), String> {
     if id.is_empty() {
         return Err("a token id cannot be empty".into());
     }
@@ -111,7 +111,7 @@ pub fn check_id(id: &str) -> Result<(), String> {
 }
 
 impl Client {
-    pub fn new(options: ClientOptions) -> Result<Client, ApiError> {
+    pub(crate) fn new(options: ClientOptions) -> Result<Client, ApiError> {
         crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("rtctl/", env!("CARGO_PKG_VERSION")))
@@ -272,7 +272,11 @@ impl Client {
 
     /// One page of the token list. A server that ignores `limit` answers the whole list
     /// without `pagination`; the page says so, and the pager stops there.
-    pub async fn token_page(&self, limit: u32, offset: u64) -> Result<Page<ClientToken>, ApiError> {
+    pub(crate) async fn token_page(
+        &self,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Page<ClientToken>, ApiError> {
         let url = format!("{}/v1/client-tokens", self.base);
         let query = [("limit", limit.to_string()), ("offset", offset.to_string())];
         let mut reply = self.send(Method::GET, url, &query, None).await?;
@@ -281,13 +285,13 @@ impl Client {
     }
 
     /// The token list, page by page at the API's largest page size.
-    pub fn tokens(&self) -> Pager<'_, Tokens> {
+    pub(crate) fn tokens(&self) -> Pager<'_, Tokens> {
         Pager::new(self, Tokens)
     }
 
     /// Every token. Any page failing fails the whole read: a caller acting on "all tokens"
     /// must never act on part of them.
-    pub async fn list_all(&self) -> Result<Vec<ClientToken>, ApiError> {
+    pub(crate) async fn list_all(&self) -> Result<Vec<ClientToken>, ApiError> {
         let mut pages = self.tokens();
         let mut tokens = Vec::new();
         while let Some(page) = pages.next().await? {
@@ -296,14 +300,14 @@ impl Client {
         Ok(tokens)
     }
 
-    pub async fn get(&self, id: &str) -> Result<ClientToken, ApiError> {
+    pub(crate) async fn get(&self, id: &str) -> Result<ClientToken, ApiError> {
         let mut reply = self
             .send(Method::GET, self.token_path(id, ""), &[], None)
             .await?;
         token(reply.remove("clientToken"))
     }
 
-    pub async fn create(&self, request: &Values) -> Result<WithValue, ApiError> {
+    pub(crate) async fn create(&self, request: &Values) -> Result<WithValue, ApiError> {
         let url = format!("{}/v1/client-tokens", self.base);
         let reply = self
             .send(Method::POST, url, &[], Some(json_body(request)))
@@ -311,7 +315,7 @@ impl Client {
         with_value(reply)
     }
 
-    pub async fn update(
+    pub(crate) async fn update(
         &self,
         id: &str,
         request: &Values,
@@ -328,12 +332,12 @@ impl Client {
         Ok((token(reply.remove("clientToken"))?, warnings))
     }
 
-    pub async fn delete(&self, id: &str) -> Result<Map<String, Value>, ApiError> {
+    pub(crate) async fn delete(&self, id: &str) -> Result<Map<String, Value>, ApiError> {
         self.send(Method::DELETE, self.token_path(id, ""), &[], None)
             .await
     }
 
-    pub async fn value(&self, id: &str) -> Result<String, ApiError> {
+    pub(crate) async fn value(&self, id: &str) -> Result<String, ApiError> {
         let reply = self
             .send(Method::GET, self.token_path(id, "/token"), &[], None)
             .await?;
@@ -345,7 +349,7 @@ impl Client {
         }
     }
 
-    pub async fn regenerate(&self, id: &str) -> Result<WithValue, ApiError> {
+    pub(crate) async fn regenerate(&self, id: &str) -> Result<WithValue, ApiError> {
         let reply = self
             .send(Method::POST, self.token_path(id, "/regenerate"), &[], None)
             .await?;
@@ -353,7 +357,7 @@ impl Client {
     }
 
     /// One page of a token's conversations, optionally of one flow.
-    pub async fn conversation_page(
+    pub(crate) async fn conversation_page(
         &self,
         id: &str,
         flow_id: Option<&str>,

@@ -113,7 +113,7 @@ fn status_reason(status: u16) -> &'static str {
 }
 
 /// Describes a non-JSON body briefly: its kind and first words, never all of it.
-pub fn describe_body(content_type: Option<&str>, body: &[u8]) -> String {
+pub(crate) fn describe_body(content_type: Option<&str>, body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let trimmed = text.trim();
     if trimmed.is_empty() {

@@ -1,13 +1,13 @@
 //! The Runtype API client: `client` speaks HTTP, `types` shapes the JSON, `error` says what
 //! went wrong.
 
-pub mod client;
-pub mod error;
-pub mod paging;
-pub mod retry;
-pub mod rotate;
-pub mod types;
+pub(crate) mod client;
+pub(crate) mod error;
+pub(crate) mod paging;
+pub(crate) mod retry;
+pub(crate) mod rotate;
+pub(crate) mod types;
 
-pub use client::{ApiKey, Client, ClientOptions, HttpLog, check_id};
-pub use error::ApiError;
-pub use types::ClientToken;
+pub(crate) use client::{ApiKey, Client, ClientOptions, HttpLog, check_id};
+pub(crate) use error::ApiError;
+pub(crate) use types::ClientToken;

@@ -11,7 +11,7 @@ use super::types::{ClientToken, Conversation};
 
 /// One page of a list.
 #[derive(Debug)]
-pub struct Page<T> {
+pub(crate) struct Page<T> {
     pub items: Vec<T>,
     /// `Some` when the server said whether more follows.
     pub has_more: Option<bool>,
@@ -21,7 +21,7 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// A page of `items`, with what the reply's `pagination` says.
-    pub fn new(items: Vec<T>, pagination: Option<&Value>) -> Page<T> {
+    pub(crate) fn new(items: Vec<T>, pagination: Option<&Value>) -> Page<T> {
         let pagination = pagination.and_then(Value::as_object);
         Page {
             items,
@@ -33,14 +33,14 @@ impl<T> Page<T> {
     }
 
     /// Whether another page follows this one, asked with `limit`.
-    pub fn has_more_after(&self, limit: u32) -> bool {
+    pub(crate) fn has_more_after(&self, limit: u32) -> bool {
         let received = self.items.len();
         self.paginated && received > 0 && self.has_more.unwrap_or(received == limit as usize)
     }
 }
 
 /// A list the API pages through.
-pub trait Listing {
+pub(crate) trait Listing {
     type Item;
     /// The largest page the API gives.
     const MAX_PAGE: u32;
@@ -54,7 +54,7 @@ pub trait Listing {
 }
 
 /// The account's client tokens.
-pub struct Tokens;
+pub(crate) struct Tokens;
 
 impl Listing for Tokens {
     type Item = ClientToken;
@@ -71,7 +71,7 @@ impl Listing for Tokens {
 }
 
 /// A token's conversations, optionally of one flow.
-pub struct Conversations<'a> {
+pub(crate) struct Conversations<'a> {
     pub token_id: &'a str,
     pub flow_id: Option<&'a str>,
 }
@@ -93,7 +93,7 @@ impl Listing for Conversations<'_> {
 }
 
 /// The pages of a list, in the API's order. A failed page is an error, never the end.
-pub struct Pager<'a, L: Listing> {
+pub(crate) struct Pager<'a, L: Listing> {
     client: &'a Client,
     listing: L,
     offset: u64,
@@ -101,7 +101,7 @@ pub struct Pager<'a, L: Listing> {
 }
 
 impl<'a, L: Listing> Pager<'a, L> {
-    pub fn new(client: &'a Client, listing: L) -> Pager<'a, L> {
+    pub(crate) fn new(client: &'a Client, listing: L) -> Pager<'a, L> {
         Pager {
             client,
             listing,
@@ -111,12 +111,15 @@ impl<'a, L: Listing> Pager<'a, L> {
     }
 
     /// The next page at the largest size, or `None` after the last.
-    pub async fn next(&mut self) -> Result<Option<Vec<L::Item>>, ApiError> {
+    pub(crate) async fn next(&mut self) -> Result<Option<Vec<L::Item>>, ApiError> {
         self.next_sized(L::MAX_PAGE).await
     }
 
     /// The next page of at most `limit` items (a caller that needs only a few more).
-    pub async fn next_sized(&mut self, limit: u32) -> Result<Option<Vec<L::Item>>, ApiError> {
+    pub(crate) async fn next_sized(
+        &mut self,
+        limit: u32,
+    ) -> Result<Option<Vec<L::Item>>, ApiError> {
         if self.finished {
             return Ok(None);
         }
@@ -128,7 +131,7 @@ impl<'a, L: Listing> Pager<'a, L> {
     }
 
     /// Whether the last page has been read.
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         self.finished
     }
 }

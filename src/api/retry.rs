@@ -17,7 +17,7 @@ use super::error::ApiError;
 /// The retries left to one operation, and the time its waits have taken. Every retry in rtctl
 /// goes through [`Attempts::wait_before_retry`]: plain requests, and the exactly-once
 /// rotation, which decides for itself *whether* to try again.
-pub struct Attempts<'a> {
+pub(crate) struct Attempts<'a> {
     what: String,
     retries: u32,
     retry: u32,
@@ -27,7 +27,7 @@ pub struct Attempts<'a> {
 }
 
 impl<'a> Attempts<'a> {
-    pub fn new(
+    pub(crate) fn new(
         what: String,
         retries: u32,
         log: Option<&'a HttpLog>,
@@ -47,7 +47,7 @@ impl<'a> Attempts<'a> {
     /// Says so in the `-v` log, and in a note when the wait is long enough for a person to
     /// wonder. `false`, without waiting, when no retry is left or the wait would pass the
     /// total cap.
-    pub async fn wait_before_retry(&mut self, error: &ApiError) -> bool {
+    pub(crate) async fn wait_before_retry(&mut self, error: &ApiError) -> bool {
         if self.retry >= self.retries {
             return false;
         }
@@ -107,16 +107,16 @@ fn short_reason(error: &ApiError) -> String {
 }
 
 /// Retries after the first attempt, unless `--retries` says otherwise.
-pub const DEFAULT_RETRIES: u32 = 3;
+pub(crate) const DEFAULT_RETRIES: u32 = 3;
 /// The most all the waits of one request may add up to.
-pub const MAX_TOTAL_WAIT: Duration = Duration::from_secs(60);
+pub(crate) const MAX_TOTAL_WAIT: Duration = Duration::from_secs(60);
 /// The first backoff; each retry doubles it.
 const BASE_BACKOFF: Duration = Duration::from_millis(250);
 /// The longest backoff rtctl picks by itself.
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 /// The wait the server asked for, from its headers, relative to `now`.
-pub fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+pub(crate) fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let header = |name: &str| {
         headers
             .get(name)
@@ -152,13 +152,13 @@ fn until(unix_seconds: i64, now: SystemTime) -> Duration {
 
 /// rtctl's own backoff before retry number `retry` (0 for the first): 250 ms doubling, capped
 /// at 8 s, then scaled by `jitter` in `[0.5, 1.0]`.
-pub fn backoff(retry: u32, jitter: f64) -> Duration {
+pub(crate) fn backoff(retry: u32, jitter: f64) -> Duration {
     let doubled = BASE_BACKOFF.saturating_mul(1u32 << retry.min(16));
     doubled.min(MAX_BACKOFF).mul_f64(jitter.clamp(0.5, 1.0))
 }
 
 /// A random factor in `[0.5, 1.0]`.
-pub fn jitter() -> f64 {
+pub(crate) fn jitter() -> f64 {
     let mut bytes = [0u8; 2];
     if getrandom::fill(&mut bytes).is_err() {
         return 0.75;

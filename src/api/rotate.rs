@@ -9,7 +9,7 @@ use super::error::ApiError;
 use super::types::{ClientToken, WithValue};
 
 /// How a rotation ended well.
-pub enum Rotated {
+pub(crate) enum Rotated {
     /// The reply arrived.
     Replied(WithValue),
     /// The reply was lost, but the value changed: this is the new one.
@@ -20,7 +20,7 @@ pub enum Rotated {
 }
 
 /// Why a rotation could not be reported as done.
-pub enum RotateError {
+pub(crate) enum RotateError {
     /// The API refused, or kept failing.
     Api(ApiError),
     /// The reply was lost and the token is a legacy one without a readable value: whether it
@@ -38,7 +38,7 @@ impl From<ApiError> for RotateError {
 
 impl Client {
     /// Regenerates `id`'s value once, whatever happens to the replies.
-    pub async fn regenerate_exactly_once(&self, id: &str) -> Result<Rotated, RotateError> {
+    pub(crate) async fn regenerate_exactly_once(&self, id: &str) -> Result<Rotated, RotateError> {
         // The value before, to tell afterwards whether a rotation whose reply was lost
         // happened. A legacy token has none (400): rotating it is fine, but a lost reply is
         // then final.

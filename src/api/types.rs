@@ -12,13 +12,13 @@ use crate::token::{Field, TokenView};
 
 /// A client token, exactly as received.
 #[derive(Debug, Clone)]
-pub struct ClientToken {
+pub(crate) struct ClientToken {
     pub raw: Map<String, Value>,
 }
 
 impl ClientToken {
     /// Decodes one token object; `None` when it is not an object with a string `id`.
-    pub fn from_value(value: Value) -> Option<ClientToken> {
+    pub(crate) fn from_value(value: Value) -> Option<ClientToken> {
         let Value::Object(raw) = value else {
             return None;
         };
@@ -38,7 +38,7 @@ impl TokenView for ClientToken {
 /// A server warning, shown on stderr.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
-pub struct Warning {
+pub(crate) struct Warning {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub message: Option<String>,
@@ -46,12 +46,12 @@ pub struct Warning {
 
 /// A conversation, kept as the raw object plus the fields tables show.
 #[derive(Debug, Clone)]
-pub struct Conversation {
+pub(crate) struct Conversation {
     pub raw: Map<String, Value>,
 }
 
 impl Conversation {
-    pub fn text(&self, key: &str) -> String {
+    pub(crate) fn text(&self, key: &str) -> String {
         match self.raw.get(key) {
             None | Some(Value::Null) => String::new(),
             Some(Value::String(s)) => s.clone(),
@@ -62,7 +62,7 @@ impl Conversation {
 
 /// The reply to create and regenerate: the token and its new plain value.
 #[derive(Debug)]
-pub struct WithValue {
+pub(crate) struct WithValue {
     pub token: ClientToken,
     pub value: String,
     pub warnings: Vec<Warning>,

@@ -14,7 +14,7 @@ use clap::{Args, Subcommand};
 ///   rtctl --profile staging auth login --with-key < staging-key.txt
 #[derive(Debug, Subcommand)]
 #[command(verbatim_doc_comment)]
-pub enum AuthCommand {
+pub(crate) enum AuthCommand {
     Login(LoginArgs),
     Logout(LogoutArgs),
     Status(StatusArgs),
@@ -32,7 +32,7 @@ pub enum AuthCommand {
 ///   rtctl --profile staging auth login
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct LoginArgs {
+pub(crate) struct LoginArgs {
     /// Read the key from stdin instead of prompting
     #[arg(long)]
     pub with_key: bool,
@@ -53,7 +53,7 @@ pub struct LoginArgs {
 ///   rtctl --profile staging auth logout
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct LogoutArgs {}
+pub(crate) struct LogoutArgs {}
 
 /// Show the profile, the API URL, where the key comes from, and whether the API accepts it
 ///
@@ -65,7 +65,7 @@ pub struct LogoutArgs {}
 ///   rtctl auth status --json --jq .keySource
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct StatusArgs {}
+pub(crate) struct StatusArgs {}
 
 /// Print the API key, to hand it to another tool
 ///
@@ -77,4 +77,4 @@ pub struct StatusArgs {}
 ///   rtctl --profile staging auth token | some-tool --key-stdin
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct TokenArgs {}
+pub(crate) struct TokenArgs {}

@@ -17,7 +17,7 @@ use clap::{Args, ValueEnum};
 ///   echo 'eval (rtctl completions elvish | slurp)' >> ~/.config/elvish/rc.elv
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to print the script for
     #[arg(value_enum)]
     pub shell: Shell,

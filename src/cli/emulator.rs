@@ -27,7 +27,7 @@ use crate::emulator::{FaultSpec, Seed};
 ///   rtctl emulator --fault 'POST /v1/client-tokens/*/regenerate drop=after'
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct EmulatorArgs {
+pub(crate) struct EmulatorArgs {
     /// Address to listen on
     #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
     pub host: IpAddr,
@@ -66,7 +66,7 @@ pub struct EmulatorArgs {
 }
 
 impl EmulatorArgs {
-    pub fn seed(&self) -> Seed {
+    pub(crate) fn seed(&self) -> Seed {
         self.seed.parse().unwrap_or(Seed::Demo)
     }
 }

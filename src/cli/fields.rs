@@ -12,7 +12,7 @@ use crate::token::{Field, Flag, Kind, Write, rules};
 
 /// What the command line gave for one field, before it is checked and normalised.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Given {
+pub(crate) enum Given {
     One(String),
     Many(Vec<String>),
     Count(u64),
@@ -21,27 +21,15 @@ pub enum Given {
 
 /// The token fields given on the command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldFlags {
+pub(crate) struct FieldFlags {
     pub given: BTreeMap<Field, Given>,
     /// Flags naming a field fixed at creation, given to `update` (refused with a reason).
     pub fixed: Vec<&'static str>,
 }
 
 impl FieldFlags {
-    pub fn get(&self, field: Field) -> Option<&Given> {
-        self.given.get(&field)
-    }
-
-    pub fn is_given(&self, field: Field) -> bool {
+    pub(crate) fn is_given(&self, field: Field) -> bool {
         self.given.contains_key(&field)
-    }
-
-    /// The strings of a repeatable flag (empty when not given).
-    pub fn many(&self, field: Field) -> &[String] {
-        match self.get(field) {
-            Some(Given::Many(items)) => items,
-            _ => &[],
-        }
     }
 }
 
@@ -177,11 +165,11 @@ fn read(matches: &ArgMatches, op: Op) -> FieldFlags {
 
 /// The field flags of `tokens create`.
 #[derive(Debug, Clone, Default)]
-pub struct CreateFields(pub FieldFlags);
+pub(crate) struct CreateFields(pub FieldFlags);
 
 /// The field flags of `tokens update`.
 #[derive(Debug, Clone, Default)]
-pub struct UpdateFields(pub FieldFlags);
+pub(crate) struct UpdateFields(pub FieldFlags);
 
 macro_rules! field_args {
     ($type:ident, $op:expr) => {

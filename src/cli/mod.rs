@@ -1,20 +1,20 @@
 //! The command-line grammar (clap derive). Definitions only: behaviour lives in
 //! `commands/`, one file per command group, mirroring this folder.
 
-pub mod auth;
-pub mod completions;
-pub mod emulator;
-pub mod fields;
-pub mod origins;
-pub mod plan;
-pub mod tokens;
+pub(crate) mod auth;
+pub(crate) mod completions;
+pub(crate) mod emulator;
+pub(crate) mod fields;
+pub(crate) mod origins;
+pub(crate) mod plan;
+pub(crate) mod tokens;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::output::{ColorChoice, Format};
 
 /// Printed at the end of `rtctl --help`: scripts branch on these.
-pub const EXIT_CODES_HELP: &str = "\
+pub(crate) const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    success (an empty list and a no-op too)
   1    failure: server, network or unexpected reply
@@ -38,7 +38,7 @@ Exit codes:
 ///   rtctl origins check ct_0123456789abcdef https://www.example.com
 #[derive(Debug, Parser)]
 #[command(name = "rtctl", version, about, verbatim_doc_comment)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
 
@@ -47,7 +47,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
     #[command(subcommand)]
@@ -62,7 +62,7 @@ pub enum Command {
 }
 
 /// The environment variables every command that calls the API reads.
-pub const API_ENVIRONMENT_HELP: &str = "\
+pub(crate) const API_ENVIRONMENT_HELP: &str = "\
 Environment:
   RUNTYPE_API_KEY   the API key; takes precedence over a stored login
   RUNTYPE_API_URL   the API's base URL (default https://api.runtype.com)
@@ -104,7 +104,7 @@ fn id_completer() -> clap_complete::ArgValueCompleter {
 
 /// Flags every command takes.
 #[derive(Debug, Clone, Default, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Use the profile NAME from config.toml [env: RTCTL_PROFILE]
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,

@@ -17,7 +17,7 @@ use super::id_completer;
 ///   rtctl origins check ct_0123456789abcdef https://www.example.com/pricing
 #[derive(Debug, Subcommand)]
 #[command(verbatim_doc_comment)]
-pub enum OriginsCommand {
+pub(crate) enum OriginsCommand {
     List(ListArgs),
     Add(AddArgs),
     Remove(RemoveArgs),
@@ -34,7 +34,7 @@ pub enum OriginsCommand {
 ///   rtctl origins list ct_0123456789abcdef --json --jq '.[] | select(.kind == "wildcard") | .origin'
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// The token's id (ct_…)
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
@@ -51,7 +51,7 @@ pub struct ListArgs {
 ///   rtctl origins add ct_0123456789abcdef https://*.example.com --dry-run
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct AddArgs {
+pub(crate) struct AddArgs {
     /// The token's id (ct_…)
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
@@ -81,7 +81,7 @@ pub struct AddArgs {
 ///   rtctl origins remove ct_0123456789abcdef https://old.example.com --dry-run
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct RemoveArgs {
+pub(crate) struct RemoveArgs {
     /// The token's id (ct_…)
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
@@ -111,7 +111,7 @@ pub struct RemoveArgs {
 ///   rtctl origins check ct_0123456789abcdef https://app.example.com/pricing?x=1
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// The token's id (ct_…)
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,

@@ -20,7 +20,7 @@ use super::tokens::environment;
 ///   rtctl plan -f tokens.toml --expect-no-changes    # in CI: exit 6 on drift
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// The token file (TOML)
     #[arg(long, short = 'f', value_name = "FILE")]
     pub file: PathBuf,
@@ -47,7 +47,7 @@ pub struct PlanArgs {
 ///   rtctl apply -f tokens.toml --prune --allow-replace --yes --json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     /// The token file (TOML)
     #[arg(long, short = 'f', value_name = "FILE")]
     pub file: PathBuf,
@@ -79,7 +79,7 @@ pub struct ApplyArgs {
 ///   rtctl export --environment live --name-contains widget > live-widgets.toml
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     /// Only tokens of this environment
     #[arg(long, value_parser = environment(), value_name = "ENV")]
     pub environment: Option<String>,

@@ -17,7 +17,7 @@ use super::id_completer;
 ///   rtctl tokens rotate ct_9f8e7d6c5b4a3210 --yes
 #[derive(Debug, Subcommand)]
 #[command(verbatim_doc_comment)]
-pub enum TokensCommand {
+pub(crate) enum TokensCommand {
     List(ListArgs),
     Create(CreateArgs),
     Get(GetArgs),
@@ -29,7 +29,7 @@ pub enum TokensCommand {
 }
 
 /// The environments a filter may name: those of the token description.
-pub fn environment() -> clap::builder::PossibleValuesParser {
+pub(crate) fn environment() -> clap::builder::PossibleValuesParser {
     let words = crate::token::Field::Environment.spec().choices();
     clap::builder::PossibleValuesParser::new(words.iter().copied())
 }
@@ -45,7 +45,7 @@ pub fn environment() -> clap::builder::PossibleValuesParser {
 ///   rtctl tokens list --all --json --jq '.[] | select(.isActive | not) | .id'
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// Show at most N tokens
     #[arg(long, short = 'L', default_value_t = 50, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -83,7 +83,7 @@ pub struct ListArgs {
 ///       --environment live --rate-limit-per-minute 20 --config @widget.json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct CreateArgs {
+pub(crate) struct CreateArgs {
     #[command(flatten)]
     pub fields: CreateFields,
 }
@@ -97,7 +97,7 @@ pub struct CreateArgs {
 ///   rtctl tokens get ct_9f8e7d6c5b4a3210 --json --jq .allowedOrigins
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct GetArgs {
+pub(crate) struct GetArgs {
     /// The token's id
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
@@ -117,7 +117,7 @@ pub struct GetArgs {
 ///   rtctl tokens update ct_9f8e7d6c5b4a3210 --deactivate
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct UpdateArgs {
+pub(crate) struct UpdateArgs {
     /// The token's id
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
@@ -139,14 +139,14 @@ pub struct UpdateArgs {
 ///   rtctl tokens delete --all --environment test --inactive --yes --json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct DeleteArgs {
+pub(crate) struct DeleteArgs {
     #[command(flatten)]
     pub bulk: BulkArgs,
 }
 
 /// What `rotate` and `delete` share: which tokens, whether to ask, how many at once.
 #[derive(Debug, Clone, Args)]
-pub struct BulkArgs {
+pub(crate) struct BulkArgs {
     /// Ids of the tokens
     #[arg(value_name = "ID", required_unless_present = "all", conflicts_with = "all",
           add = id_completer())]
@@ -167,7 +167,7 @@ pub struct BulkArgs {
 
 /// Which tokens a bulk command acts on, instead of naming ids.
 #[derive(Debug, Clone, Args)]
-pub struct SelectionArgs {
+pub(crate) struct SelectionArgs {
     /// Act on every token (narrowed by the filters below) instead of the ids given
     #[arg(long)]
     pub all: bool,
@@ -187,7 +187,7 @@ pub struct SelectionArgs {
 
 /// How rotate prints new values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RotateFormat {
+pub(crate) enum RotateFormat {
     /// The bare value, one per line
     Value,
     /// NAME=value, for an env file or a secret store
@@ -209,7 +209,7 @@ pub enum RotateFormat {
 ///   rtctl tokens rotate --all --environment live --name-contains checkout --yes --json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct RotateArgs {
+pub(crate) struct RotateArgs {
     #[command(flatten)]
     pub bulk: BulkArgs,
 
@@ -230,7 +230,7 @@ pub struct RotateArgs {
 ///   export WIDGET_TOKEN=$(rtctl tokens value ct_9f8e7d6c5b4a3210)
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct ValueArgs {
+pub(crate) struct ValueArgs {
     /// The token's id
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
@@ -245,7 +245,7 @@ pub struct ValueArgs {
 ///   rtctl tokens conversations ct_9f8e7d6c5b4a3210 --flow flow_123 --all --json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct ConversationsArgs {
+pub(crate) struct ConversationsArgs {
     /// The token's id
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,

@@ -13,7 +13,7 @@ use crate::settings::ENV_API_KEY;
 /// Longer than any API key; a guard against piping a whole file in by mistake.
 const MAX_KEY_BYTES: u64 = 4096;
 
-pub async fn run(ctx: &Context, command: AuthCommand) -> Result<(), CliError> {
+pub(crate) async fn run(ctx: &Context, command: AuthCommand) -> Result<(), CliError> {
     match command {
         AuthCommand::Login(args) => login(ctx, args).await,
         AuthCommand::Logout(_) => logout(ctx),

@@ -20,7 +20,7 @@ use crate::output::{Format, Progress};
 use crate::token::{Field, TokenView};
 
 /// What came of one piece of work.
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// What was done: `rotate`, `create`, `update`…
     pub action: &'static str,
     /// The token's id, when there is one.
@@ -33,7 +33,7 @@ pub struct Outcome {
 impl Outcome {
     /// `{id, name, ok, value | error}` (and `action` where asked), the shape of bulk results
     /// in `--json`.
-    pub fn to_json(&self, with_action: bool) -> Value {
+    pub(crate) fn to_json(&self, with_action: bool) -> Value {
         let mut map = Map::new();
         if with_action {
             map.insert("action".into(), Value::String(self.action.into()));
@@ -63,7 +63,7 @@ impl Outcome {
 /// Reports outcomes: the JSON array with `--json` (unless `json` is false: the caller prints
 /// its own document), then the failures on stderr. One outcome: its own error (and exit
 /// code). Several: exit 1 if any failed. `verb` is the past participle ("rotated").
-pub fn report(
+pub(crate) fn report(
     ctx: &Context,
     outcomes: Vec<Outcome>,
     verb: &str,
@@ -109,13 +109,13 @@ pub fn report(
 }
 
 /// A token to act on: its id, and the token itself when it has been read.
-pub struct Target {
+pub(crate) struct Target {
     pub id: String,
     pub token: Option<ClientToken>,
 }
 
 impl Target {
-    pub fn name(&self) -> Option<String> {
+    pub(crate) fn name(&self) -> Option<String> {
         self.token.as_ref().map(|t| t.name().to_string())
     }
 }
@@ -123,7 +123,7 @@ impl Target {
 /// The first steps every bulk command takes, in the order that keeps refusals cheap: check
 /// the ids, decide consent before any request, then read the key and select. Returns the
 /// client, the targets and whether to ask before acting.
-pub async fn start(
+pub(crate) async fn start(
     ctx: &Context,
     args: &BulkArgs,
     verb: &str,
@@ -137,7 +137,7 @@ pub async fn start(
 
 /// Asks once about every target, when a terminal is there to ask on; reads the targets named
 /// only by id first, so the question can show them.
-pub async fn confirm(
+pub(crate) async fn confirm(
     ctx: &Context,
     client: &Client,
     consent: Consent,
@@ -232,7 +232,7 @@ async fn select(
 /// Runs `op` on every target, at most `concurrency` at once, and returns the outcomes in the
 /// targets' order. After a signal no new work starts; unstarted targets come back as
 /// interrupted. While it runs, a first signal is this function's to handle.
-pub async fn run_each<F>(
+pub(crate) async fn run_each<F>(
     ctx: &Context,
     targets: &[Target],
     concurrency: usize,

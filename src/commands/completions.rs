@@ -39,13 +39,13 @@ pub fn script(shell: Shell) -> Vec<u8> {
     buf
 }
 
-pub fn run(args: CompletionsArgs, printer: &Printer) -> Result<(), CliError> {
+pub(crate) fn run(args: CompletionsArgs, printer: &Printer) -> Result<(), CliError> {
     printer.bytes(&script(args.shell))
 }
 
 /// Completes token ids starting with `current`, each described by the token's name. Reads the
 /// command line being completed for `--local`, `--profile` and `--api-url`.
-pub fn token_ids(current: &OsStr) -> Vec<CompletionCandidate> {
+pub(crate) fn token_ids(current: &OsStr) -> Vec<CompletionCandidate> {
     let Some(prefix) = current.to_str().map(str::to_string) else {
         return Vec::new();
     };

@@ -6,7 +6,7 @@ use crate::error::CliError;
 
 /// Whether a destructive action may go ahead without asking, or must ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Consent {
+pub(crate) enum Consent {
     /// `--yes` was given.
     Given,
     /// A terminal is there: ask once the details are known.
@@ -15,7 +15,7 @@ pub enum Consent {
 
 /// Decides before any request is made. `verb` is the command ("rotate"); without `--yes` and
 /// without a terminal the action is refused.
-pub fn consent(ctx: &Context, yes: bool, verb: &str) -> Result<Consent, CliError> {
+pub(crate) fn consent(ctx: &Context, yes: bool, verb: &str) -> Result<Consent, CliError> {
     if yes {
         return Ok(Consent::Given);
     }

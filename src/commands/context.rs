@@ -14,9 +14,9 @@ use crate::error::CliError;
 use crate::output::{ColorChoice, Format, Printer, PrinterOptions};
 use crate::settings::{self, ConfigFile, Dirs, Flags, Settings};
 use crate::signals::Signals;
-use crate::world::{Stdin, Timeouts, World};
+use crate::world::{Stdin, World};
 
-pub struct Context {
+pub(crate) struct Context {
     pub printer: Printer,
     pub settings: Settings,
     /// `--no-input`, or stdin/stderr not a terminal: prompts are impossible.
@@ -28,14 +28,13 @@ pub struct Context {
     pub retries: u32,
     pub clock: Clock,
     pub signals: Signals,
-    pub timeouts: Timeouts,
     env: std::collections::BTreeMap<String, String>,
     stdin: Stdin,
 }
 
 /// The printer for a run, before (or without) a context: errors in building the context, and
 /// commands that need no API (`emulator`, `completions`).
-pub fn printer(global: &GlobalArgs, world: &World) -> Printer {
+pub(crate) fn printer(global: &GlobalArgs, world: &World) -> Printer {
     Printer::new(
         PrinterOptions {
             format: format_flag(global),
@@ -58,7 +57,7 @@ fn format_flag(global: &GlobalArgs) -> Option<Format> {
 }
 
 impl Context {
-    pub async fn new(global: &GlobalArgs, world: &World) -> Result<Context, CliError> {
+    pub(crate) async fn new(global: &GlobalArgs, world: &World) -> Result<Context, CliError> {
         let env = |name: &str| world.var(name);
         let dirs = Dirs::from_env(&env);
         let config = match dirs.config_file() {
@@ -118,24 +117,23 @@ impl Context {
             retries: global.retries,
             clock: world.clock.clone(),
             signals: world.signals.clone(),
-            timeouts: world.timeouts,
             env: world.env.clone(),
             stdin: world.stdin.clone(),
         })
     }
 
     /// Looks up an environment variable of the run.
-    pub fn env(&self, name: &str) -> Option<String> {
+    pub(crate) fn env(&self, name: &str) -> Option<String> {
         self.env.get(name).cloned()
     }
 
     /// The run's environment as a lookup function.
-    pub fn env_fn(&self) -> impl Fn(&str) -> Option<String> + '_ {
+    pub(crate) fn env_fn(&self) -> impl Fn(&str) -> Option<String> + '_ {
         |name| self.env(name)
     }
 
     /// Reads stdin, at most `limit` bytes; `Ok(None)` when it holds more.
-    pub fn read_stdin(&self, limit: u64) -> std::io::Result<Option<String>> {
+    pub(crate) fn read_stdin(&self, limit: u64) -> std::io::Result<Option<String>> {
         let mut stdin = self.stdin.lock().unwrap_or_else(|p| p.into_inner());
         let mut text = String::new();
         (&mut *stdin).take(limit + 1).read_to_string(&mut text)?;
@@ -143,12 +141,12 @@ impl Context {
     }
 
     /// Whether stdin is a terminal (a person would be typing into it).
-    pub fn stdin_is_terminal(&self) -> bool {
+    pub(crate) fn stdin_is_terminal(&self) -> bool {
         self.printer.terminal().stdin
     }
 
     /// The profile and API URL a stored key belongs to.
-    pub fn account(&self) -> Account {
+    pub(crate) fn account(&self) -> Account {
         Account {
             profile: self.settings.profile.clone(),
             api_url: self.settings.api_url.clone(),
@@ -156,7 +154,7 @@ impl Context {
     }
 
     /// The API key and where it came from, or `None` (with the keyring's trouble, if any).
-    pub fn find_key(
+    pub(crate) fn find_key(
         &self,
     ) -> Result<(Option<ResolvedKey>, Option<credentials::KeyringError>), CliError> {
         if self.local.is_some() {
@@ -168,7 +166,7 @@ impl Context {
     }
 
     /// The API key; exit 4, saying how to provide one, when there is none.
-    pub fn require_key(&self) -> Result<ResolvedKey, CliError> {
+    pub(crate) fn require_key(&self) -> Result<ResolvedKey, CliError> {
         match self.find_key()? {
             (Some(resolved), trouble) => {
                 if let Some(trouble) = trouble {
@@ -182,7 +180,7 @@ impl Context {
     }
 
     /// An API client with the resolved key; fails with exit 4 when there is none.
-    pub fn client(&self) -> Result<Client, CliError> {
+    pub(crate) fn client(&self) -> Result<Client, CliError> {
         let resolved = self.require_key()?;
         self.printer.debug(&format!(
             "using the API key {} from the {}",
@@ -193,7 +191,7 @@ impl Context {
     }
 
     /// An API client with a given key (`auth login` checks a key before storing it).
-    pub fn client_with(&self, key: ApiKey) -> Result<Client, CliError> {
+    pub(crate) fn client_with(&self, key: ApiKey) -> Result<Client, CliError> {
         let printer = self.printer.clone();
         let log: Option<HttpLog> = self
             .printer
@@ -213,7 +211,7 @@ impl Context {
     }
 
     /// Stops the `--local` emulator, if one was started, once its last reply is saved.
-    pub async fn finish(self) {
+    pub(crate) async fn finish(self) {
         if let Some(local) = self.local {
             local.shutdown().await;
         }

@@ -12,7 +12,11 @@ use crate::error::CliError;
 use crate::output::Printer;
 use crate::world::World;
 
-pub async fn run(args: EmulatorArgs, printer: &Printer, world: &World) -> Result<(), CliError> {
+pub(crate) async fn run(
+    args: EmulatorArgs,
+    printer: &Printer,
+    world: &World,
+) -> Result<(), CliError> {
     let log: Option<emulator::RequestLog> = if args.quiet {
         None
     } else {

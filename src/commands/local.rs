@@ -15,17 +15,21 @@ use crate::output::Printer;
 use crate::settings::{Dirs, ENV_DATA_DIR};
 
 /// The state file's name inside the data directory.
-pub const STATE_FILE: &str = "local-state.json";
+pub(crate) const STATE_FILE: &str = "local-state.json";
 
 /// The running local emulator and where its state lives.
-pub struct LocalApi {
+pub(crate) struct LocalApi {
     emulator: RunningEmulator,
     state_file: PathBuf,
 }
 
 impl LocalApi {
     /// Starts the emulator over `DATA_DIR/local-state.json`, seeding demo data on first use.
-    pub async fn start(dirs: &Dirs, printer: &Printer, clock: Clock) -> Result<LocalApi, CliError> {
+    pub(crate) async fn start(
+        dirs: &Dirs,
+        printer: &Printer,
+        clock: Clock,
+    ) -> Result<LocalApi, CliError> {
         let data_dir = dirs.data.clone().ok_or_else(|| {
             CliError::failure("--local needs a data directory, and there is no home directory")
                 .with_hint(format!(
@@ -71,15 +75,15 @@ impl LocalApi {
         })
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.emulator.url()
     }
 
-    pub fn state_file(&self) -> &Path {
+    pub(crate) fn state_file(&self) -> &Path {
         &self.state_file
     }
 
-    pub async fn shutdown(self) {
+    pub(crate) async fn shutdown(self) {
         self.emulator.shutdown().await;
     }
 }

@@ -2,18 +2,18 @@
 //! `async fn run(ctx, args) -> Result<(), CliError>`; this module only dispatches, and
 //! [`crate::error`] maps the error to an exit code.
 
-pub mod auth;
-pub mod bulk;
-pub mod completions;
-pub mod confirm;
-pub mod context;
-pub mod emulator;
-pub mod local;
-pub mod origins;
-pub mod plan;
-pub mod tokens;
+pub(crate) mod auth;
+pub(crate) mod bulk;
+pub(crate) mod completions;
+pub(crate) mod confirm;
+pub(crate) mod context;
+pub(crate) mod emulator;
+pub(crate) mod local;
+pub(crate) mod origins;
+pub(crate) mod plan;
+pub(crate) mod tokens;
 
-pub use context::Context;
+pub(crate) use context::Context;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::CliError;
@@ -21,7 +21,7 @@ use crate::world::World;
 
 /// Runs a parsed command line in `world`. Errors are reported here, through the run's
 /// printer; the caller only turns the result into an exit code.
-pub async fn run(cli: Cli, world: &World) -> Result<(), CliError> {
+pub(crate) async fn run(cli: Cli, world: &World) -> Result<(), CliError> {
     let global = &cli.global;
     match cli.command {
         Command::Emulator(args) => {

@@ -16,7 +16,7 @@ use crate::origin::{self, Admission, AllowedOrigin, Origin, OriginError};
 use crate::output::Format;
 use crate::token::{Field, TokenView, Values};
 
-pub async fn run(ctx: &Context, command: OriginsCommand) -> Result<(), CliError> {
+pub(crate) async fn run(ctx: &Context, command: OriginsCommand) -> Result<(), CliError> {
     match command {
         OriginsCommand::List(args) => list(ctx, args).await,
         OriginsCommand::Add(AddArgs {

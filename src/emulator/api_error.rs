@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct ApiError {
+pub(super) struct ApiError {
     pub status: StatusCode,
     pub error: String,
     pub hint: Option<String>,
@@ -17,7 +17,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, error: impl Into<String>) -> ApiError {
+    pub(super) fn new(status: StatusCode, error: impl Into<String>) -> ApiError {
         ApiError {
             status,
             error: error.into(),
@@ -28,25 +28,25 @@ impl ApiError {
         }
     }
 
-    pub fn bad_request(error: impl Into<String>) -> ApiError {
+    pub(super) fn bad_request(error: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, error)
     }
 
-    pub fn not_found() -> ApiError {
+    pub(super) fn not_found() -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "Client token not found")
     }
 
-    pub fn with_hint(mut self, hint: impl Into<String>) -> ApiError {
+    pub(super) fn with_hint(mut self, hint: impl Into<String>) -> ApiError {
         self.hint = Some(hint.into());
         self
     }
 
-    pub fn with_message(mut self, message: impl Into<String>) -> ApiError {
+    pub(super) fn with_message(mut self, message: impl Into<String>) -> ApiError {
         self.message = Some(message.into());
         self
     }
 
-    pub fn body(&self) -> Value {
+    pub(super) fn body(&self) -> Value {
         let mut map = Map::new();
         map.insert("error".into(), Value::String(self.error.clone()));
         for (key, value) in [

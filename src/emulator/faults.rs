@@ -82,7 +82,7 @@ fn one() -> u32 {
 /// A fault as stored: its spec, id and how many more requests it will affect.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Fault {
+pub(super) struct Fault {
     pub id: String,
     #[serde(flatten)]
     pub spec: FaultSpec,
@@ -209,20 +209,20 @@ fn path_matches(pattern: &str, path: &str) -> bool {
 
 /// The active faults, and a constant latency applied to every API request.
 #[derive(Default)]
-pub struct Faults {
+pub(super) struct Faults {
     active: Mutex<Vec<Fault>>,
     latency: Duration,
 }
 
 impl Faults {
-    pub fn new(latency: Duration) -> Faults {
+    pub(super) fn new(latency: Duration) -> Faults {
         Faults {
             active: Mutex::new(Vec::new()),
             latency,
         }
     }
 
-    pub fn add(&self, spec: FaultSpec) -> Fault {
+    pub(super) fn add(&self, spec: FaultSpec) -> Fault {
         let fault = Fault {
             id: ids::fault_id(),
             remaining: (spec.count > 0).then_some(spec.count),
@@ -233,11 +233,11 @@ impl Faults {
         fault
     }
 
-    pub fn list(&self) -> Vec<Fault> {
+    pub(super) fn list(&self) -> Vec<Fault> {
         self.lock().clone()
     }
 
-    pub fn clear(&self) -> usize {
+    pub(super) fn clear(&self) -> usize {
         std::mem::take(&mut *self.lock()).len()
     }
 
@@ -267,23 +267,23 @@ impl Faults {
 /// Lets a handler close its own connection without a reply. The accept loop puts one in
 /// every request's extensions and drops the connection when it is notified.
 #[derive(Clone)]
-pub struct ConnectionKill(pub Arc<Notify>);
+pub(super) struct ConnectionKill(pub Arc<Notify>);
 
 /// Names the fault that shaped a reply, for the request log.
 #[derive(Clone)]
-pub struct AppliedFault(pub String);
+pub(super) struct AppliedFault(pub String);
 
 /// Where the fault middleware names the fault it applies, for a request whose reply never
 /// comes back (a dropped connection) and so cannot carry [`AppliedFault`] out.
 #[derive(Clone, Default)]
-pub struct FaultSlot(Arc<Mutex<Option<String>>>);
+pub(super) struct FaultSlot(Arc<Mutex<Option<String>>>);
 
 impl FaultSlot {
     fn set(&self, label: String) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(label);
     }
 
-    pub fn take(&self) -> Option<String> {
+    pub(super) fn take(&self) -> Option<String> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 }
@@ -291,7 +291,11 @@ impl FaultSlot {
 const GARBAGE_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 
 /// Middleware applying latency and the first matching fault to an API request.
-pub async fn apply(State(faults): State<Arc<Faults>>, request: Request, next: Next) -> Response {
+pub(super) async fn apply(
+    State(faults): State<Arc<Faults>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }

@@ -23,33 +23,33 @@ fn hex(prefix: &str, bytes: usize) -> String {
 }
 
 /// A client-token id: `ct_` and 16 lowercase hex digits.
-pub fn token_id() -> String {
+pub(super) fn token_id() -> String {
     hex("ct_", 8)
 }
 
 /// A conversation id.
-pub fn conversation_id() -> String {
+pub(super) fn conversation_id() -> String {
     hex("conv_", 8)
 }
 
 /// A widget session id.
-pub fn session_id() -> String {
+pub(super) fn session_id() -> String {
     hex("sess_", 12)
 }
 
 /// A fault id, short enough to read in a log line.
-pub fn fault_id() -> String {
+pub(super) fn fault_id() -> String {
     hex("f_", 4)
 }
 
 /// The prefix every value of a token in `environment` starts with.
-pub fn token_prefix(environment: &str) -> String {
+pub(super) fn token_prefix(environment: &str) -> String {
     format!("ct_{environment}_")
 }
 
 /// A token value: the environment's prefix and 32 base62 characters, drawn without modulo
 /// bias by rejecting bytes at or above the largest multiple of 62.
-pub fn token_value(environment: &str) -> String {
+pub(super) fn token_value(environment: &str) -> String {
     let mut out = token_prefix(environment);
     let mut produced = 0;
     while produced < 32 {
@@ -66,7 +66,7 @@ pub fn token_value(environment: &str) -> String {
 }
 
 /// The non-secret hint shown beside a token: the value's last four characters.
-pub fn token_hint(value: &str) -> String {
+pub(super) fn token_hint(value: &str) -> String {
     value[value.len().saturating_sub(4)..].to_string()
 }
 

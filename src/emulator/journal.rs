@@ -35,13 +35,13 @@ pub struct Entry {
 /// Receives each entry as it completes, e.g. to print a log line.
 pub type RequestLog = Arc<dyn Fn(&Entry) + Send + Sync>;
 
-pub struct Journal {
+pub(super) struct Journal {
     entries: Mutex<VecDeque<Entry>>,
     log: Option<RequestLog>,
 }
 
 impl Journal {
-    pub fn new(log: Option<RequestLog>) -> Journal {
+    pub(super) fn new(log: Option<RequestLog>) -> Journal {
         Journal {
             entries: Mutex::new(VecDeque::new()),
             log,
@@ -66,11 +66,11 @@ impl Journal {
         entries.push_back(entry);
     }
 
-    pub fn entries(&self) -> Vec<Entry> {
+    pub(super) fn entries(&self) -> Vec<Entry> {
         self.lock().iter().cloned().collect()
     }
 
-    pub fn clear(&self) -> usize {
+    pub(super) fn clear(&self) -> usize {
         std::mem::take(&mut *self.lock()).len()
     }
 }
@@ -99,7 +99,7 @@ impl Drop for Pending {
 }
 
 /// Middleware that journals every request.
-pub async fn record(
+pub(super) async fn record(
     State(journal): State<Arc<Journal>>,
     mut request: Request,
     next: Next,

@@ -6,15 +6,15 @@
 //! [`serve`] (`rtctl emulator`).
 
 mod api_error;
-pub mod faults;
+mod faults;
 mod ids;
-pub mod journal;
-pub mod model;
+mod journal;
+mod model;
 mod routes;
-pub mod seed;
+mod seed;
 mod server;
-pub mod state;
-pub mod store;
+mod state;
+mod store;
 mod validate;
 
 use std::future::Future;
@@ -177,10 +177,6 @@ impl RunningEmulator {
     /// The base URL, e.g. `http://127.0.0.1:45678` (paths start with `/v1`).
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// Stops accepting, drains in-flight requests and releases the state file's lock.

@@ -16,7 +16,7 @@ use crate::token::{Field, TokenView};
 /// through the control API may hold anything; reads of them are tolerant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct TokenRecord(Map<String, Value>);
+pub(super) struct TokenRecord(Map<String, Value>);
 
 impl TokenView for TokenRecord {
     fn field(&self, field: Field) -> Option<&Value> {
@@ -27,7 +27,7 @@ impl TokenView for TokenRecord {
 /// A widget conversation recorded by `POST /v1/client/init` (or by the demo seed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ConversationRecord {
+pub(super) struct ConversationRecord {
     pub id: String,
     pub token_id: String,
     pub name: String,
@@ -54,40 +54,40 @@ const NOT_IN_REGENERATE: &[Field] = &[
 
 impl TokenRecord {
     /// A record holding exactly `object`.
-    pub fn from_object(object: Map<String, Value>) -> TokenRecord {
+    pub(super) fn from_object(object: Map<String, Value>) -> TokenRecord {
         TokenRecord(object)
     }
 
-    pub fn object(&self) -> &Map<String, Value> {
+    pub(super) fn object(&self) -> &Map<String, Value> {
         &self.0
     }
 
-    pub fn set(&mut self, field: Field, value: Value) {
+    pub(super) fn set(&mut self, field: Field, value: Value) {
         self.0.insert(field.json().to_string(), value);
     }
 
     /// Sets a time field in the API's format.
-    pub fn set_time(&mut self, field: Field, at: Timestamp) {
+    pub(super) fn set_time(&mut self, field: Field, at: Timestamp) {
         self.set(field, Value::String(iso_millis::format(&at)));
     }
 
     /// A time field; `None` when unset or unreadable.
-    pub fn time(&self, field: Field) -> Option<Timestamp> {
+    pub(super) fn time(&self, field: Field) -> Option<Timestamp> {
         self.text(field).and_then(|t| t.parse().ok())
     }
 
     /// The plain value; `None` for legacy tokens created before values were stored.
-    pub fn value(&self) -> Option<&str> {
+    pub(super) fn value(&self) -> Option<&str> {
         self.text(Field::TokenValue)
     }
 
     /// The object as list returns it (no `conversationCount`, which only get computes).
-    pub fn to_list_json(&self) -> Value {
+    pub(super) fn to_list_json(&self) -> Value {
         Value::Object(self.0.clone())
     }
 
     /// The full object, as get, create and update return it.
-    pub fn to_full_json(&self, conversation_count: usize) -> Value {
+    pub(super) fn to_full_json(&self, conversation_count: usize) -> Value {
         let mut map = self.0.clone();
         map.insert(
             Field::ConversationCount.json().into(),
@@ -97,7 +97,7 @@ impl TokenRecord {
     }
 
     /// The narrower object regenerate returns: no config, limits, counts or `lastUsedAt`.
-    pub fn to_regenerated_json(&self) -> Value {
+    pub(super) fn to_regenerated_json(&self) -> Value {
         let mut map = self.0.clone();
         for field in NOT_IN_REGENERATE {
             map.remove(field.json());
@@ -106,7 +106,7 @@ impl TokenRecord {
     }
 
     /// The `{"type": "security", …}` warnings for origins that weaken protection.
-    pub fn security_warnings(&self) -> Vec<Value> {
+    pub(super) fn security_warnings(&self) -> Vec<Value> {
         let origins = self.origins();
         let mut warnings = Vec::new();
         if origins.contains(&"*") {
@@ -127,7 +127,7 @@ impl TokenRecord {
 
 impl ConversationRecord {
     /// A conversation as the conversations endpoint lists it.
-    pub fn to_json(&self) -> Value {
+    pub(super) fn to_json(&self) -> Value {
         json!({
             "id": self.id,
             "createdAt": iso_millis::format(&self.created_at),
@@ -143,38 +143,20 @@ impl ConversationRecord {
 
 /// ISO-8601 timestamps with millisecond precision and a `Z`, as JavaScript's `toISOString`
 /// writes them (and so as the real service does).
-pub mod iso_millis {
+pub(super) mod iso_millis {
     use jiff::Timestamp;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn format(ts: &Timestamp) -> String {
+    pub(crate) fn format(ts: &Timestamp) -> String {
         ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
     }
 
-    pub fn serialize<S: Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format(ts))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
         let text = String::deserialize(d)?;
         text.parse().map_err(serde::de::Error::custom)
-    }
-
-    pub mod option {
-        use super::*;
-
-        pub fn serialize<S: Serializer>(ts: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
-            match ts {
-                Some(ts) => super::serialize(ts, s),
-                None => s.serialize_none(),
-            }
-        }
-
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
-            match Option::<String>::deserialize(d)? {
-                Some(text) => text.parse().map(Some).map_err(serde::de::Error::custom),
-                None => Ok(None),
-            }
-        }
     }
 }

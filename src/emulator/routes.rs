@@ -25,14 +25,14 @@ use super::validate::{Op, parse_object, token_body};
 use crate::clock::Clock;
 
 /// The API keys the emulator accepts.
-pub struct Keys {
+pub(super) struct Keys {
     pub full: Vec<String>,
     pub read_only: Vec<String>,
 }
 
 /// Everything a handler needs.
 #[derive(Clone)]
-pub struct App {
+pub(super) struct App {
     pub store: Store,
     pub faults: Arc<Faults>,
     pub journal: Arc<Journal>,
@@ -43,7 +43,7 @@ pub struct App {
 
 /// The whole router: API routes behind auth and faults, control routes beside them, and the
 /// request journal around both.
-pub fn router(app: App) -> Router {
+pub(super) fn router(app: App) -> Router {
     let tokens = Router::new()
         .route("/v1/client-tokens", get(list).post(create))
         .route(

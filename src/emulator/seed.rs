@@ -121,7 +121,7 @@ const DEMO: &[DemoToken] = &[
 ];
 
 /// A fresh state for `seed`, dated relative to `now`.
-pub fn state(seed: Seed, now: Timestamp) -> State {
+pub(super) fn state(seed: Seed, now: Timestamp) -> State {
     let mut state = State::empty();
     if seed == Seed::Demo {
         add_demo(&mut state, now);

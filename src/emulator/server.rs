@@ -20,7 +20,7 @@ use super::faults::ConnectionKill;
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets in-flight requests
 /// finish (up to `drain`) and returns.
-pub async fn run(
+pub(super) async fn run(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()>,

@@ -11,16 +11,16 @@ use super::api_error::ApiError;
 use super::ids;
 use super::model::{ConversationRecord, TokenRecord};
 use super::validate;
-use crate::origin::{self, Admission};
+use crate::origin;
 use crate::token::{Field, TokenView, Values, rules};
 
 /// Marks a state file as ours, so a stray JSON file is not mistaken for one.
-pub const STATE_FORMAT: &str = "rtctl-emulator-state";
+pub(super) const STATE_FORMAT: &str = "rtctl-emulator-state";
 
 /// Everything the emulator knows, as persisted to `--state FILE`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct State {
+pub(super) struct State {
     #[serde(default = "format_name")]
     pub format: String,
     /// Newest first, ties by id: the list order, kept on every insert.
@@ -33,20 +33,19 @@ fn format_name() -> String {
 }
 
 /// A page of a list, and whether more follows.
-pub struct Page<T> {
+pub(super) struct Page<T> {
     pub items: Vec<T>,
     pub has_more: bool,
 }
 
 /// What a successful widget init produced.
-pub struct InitOutcome {
+pub(super) struct InitOutcome {
     pub token: TokenRecord,
     pub conversation: ConversationRecord,
-    pub admission: Admission,
 }
 
 impl State {
-    pub fn empty() -> State {
+    pub(super) fn empty() -> State {
         State {
             format: format_name(),
             ..State::default()
@@ -60,11 +59,11 @@ impl State {
             .ok_or_else(ApiError::not_found)
     }
 
-    pub fn token(&self, id: &str) -> Result<&TokenRecord, ApiError> {
+    pub(super) fn token(&self, id: &str) -> Result<&TokenRecord, ApiError> {
         self.index_of(id).map(|i| &self.client_tokens[i])
     }
 
-    pub fn conversation_count(&self, token_id: &str) -> usize {
+    pub(super) fn conversation_count(&self, token_id: &str) -> usize {
         self.conversations
             .iter()
             .filter(|c| c.token_id == token_id)
@@ -73,7 +72,7 @@ impl State {
 
     /// Inserts keeping the list order: newest first, ties by id (a record without a
     /// readable `createdAt`, inserted raw, sorts as the oldest).
-    pub fn insert_token(&mut self, token: TokenRecord) {
+    pub(super) fn insert_token(&mut self, token: TokenRecord) {
         let key = |t: &TokenRecord| {
             (
                 t.time(Field::CreatedAt).unwrap_or(Timestamp::MIN),
@@ -85,7 +84,7 @@ impl State {
         self.client_tokens.insert(at, token);
     }
 
-    pub fn insert_conversation(&mut self, conversation: ConversationRecord) {
+    pub(super) fn insert_conversation(&mut self, conversation: ConversationRecord) {
         let at = self.conversations.partition_point(|c| {
             (c.created_at, &c.id) > (conversation.created_at, &conversation.id)
         });
@@ -93,7 +92,7 @@ impl State {
     }
 
     /// `offset..offset+limit` of the list, or all of it when `limit` is `None`.
-    pub fn list(&self, limit: Option<usize>, offset: usize) -> Page<&TokenRecord> {
+    pub(super) fn list(&self, limit: Option<usize>, offset: usize) -> Page<&TokenRecord> {
         let rest = self.client_tokens.iter().skip(offset);
         match limit {
             None => Page {
@@ -109,7 +108,7 @@ impl State {
 
     /// Creates a token from a checked body: what it leaves out gets the field's initial
     /// value, the server assigns the rest.
-    pub fn create(&mut self, body: Values, now: Timestamp) -> Result<TokenRecord, ApiError> {
+    pub(super) fn create(&mut self, body: Values, now: Timestamp) -> Result<TokenRecord, ApiError> {
         if let Some(missing) = Field::ALL
             .iter()
             .find(|f| f.spec().required && !body.contains(**f))
@@ -144,7 +143,7 @@ impl State {
     }
 
     /// Applies a checked partial update.
-    pub fn update(
+    pub(super) fn update(
         &mut self,
         id: &str,
         body: Values,
@@ -163,7 +162,7 @@ impl State {
 
     /// Inserts a record exactly as given (the control API's raw insert): tests reach states
     /// the API would never produce, such as a token without a name.
-    pub fn insert_raw(&mut self, token: TokenRecord) -> Result<(), ApiError> {
+    pub(super) fn insert_raw(&mut self, token: TokenRecord) -> Result<(), ApiError> {
         let id = token.id().to_string();
         if id.is_empty() {
             return Err(ApiError::bad_request(
@@ -175,7 +174,7 @@ impl State {
         Ok(())
     }
 
-    pub fn delete(&mut self, id: &str) -> Result<TokenRecord, ApiError> {
+    pub(super) fn delete(&mut self, id: &str) -> Result<TokenRecord, ApiError> {
         let index = self.index_of(id)?;
         let token = self.client_tokens.remove(index);
         self.conversations.retain(|c| c.token_id != id);
@@ -183,7 +182,7 @@ impl State {
     }
 
     /// Issues a new value; the previous one stops working at once.
-    pub fn regenerate(&mut self, id: &str, now: Timestamp) -> Result<TokenRecord, ApiError> {
+    pub(super) fn regenerate(&mut self, id: &str, now: Timestamp) -> Result<TokenRecord, ApiError> {
         let index = self.index_of(id)?;
         let token = &mut self.client_tokens[index];
         let value = ids::token_value(token.environment());
@@ -193,7 +192,7 @@ impl State {
         Ok(token.clone())
     }
 
-    pub fn conversations(
+    pub(super) fn conversations(
         &self,
         token_id: &str,
         flow_id: Option<&str>,
@@ -214,7 +213,7 @@ impl State {
     }
 
     /// `POST /v1/client/init`: admits or refuses a widget, and records a conversation.
-    pub fn client_init(
+    pub(super) fn client_init(
         &mut self,
         value: &str,
         flow_id: Option<&str>,
@@ -235,7 +234,7 @@ impl State {
             ));
         }
         let origins: Vec<String> = token.origins().iter().map(|o| o.to_string()).collect();
-        let admission = origin::admit(&origins, origin_header, token.environment())
+        origin::admit(&origins, origin_header, token.environment())
             .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "Origin not allowed"))?;
         let flows = token.strings(Field::FlowIds);
         let flow = match flow_id {
@@ -270,13 +269,12 @@ impl State {
         Ok(InitOutcome {
             token,
             conversation,
-            admission,
         })
     }
 }
 
 /// The reply body of a successful widget init.
-pub fn init_reply(outcome: &InitOutcome, now: Timestamp) -> Value {
+pub(super) fn init_reply(outcome: &InitOutcome, now: Timestamp) -> Value {
     let empty = serde_json::Map::new();
     let config = outcome
         .token

@@ -65,21 +65,21 @@ struct Persistence {
 
 /// Shared, cheaply clonable handle on the emulator's state.
 #[derive(Clone)]
-pub struct Store {
+pub(super) struct Store {
     inner: Arc<Mutex<Versioned>>,
     persistence: Option<Arc<Persistence>>,
 }
 
 impl Store {
     /// An in-memory store, seeded as of `now`.
-    pub fn in_memory(seed: Seed, now: jiff::Timestamp) -> Store {
+    pub(super) fn in_memory(seed: Seed, now: jiff::Timestamp) -> Store {
         Store::from_state(seed::state(seed, now), None)
     }
 
     /// A store persisted to `path`: loads it if it exists, or seeds and writes it. Fails when
     /// the file is not emulator state, and, unless `when_locked` says to wait, when another
     /// emulator holds the file's lock.
-    pub fn open(
+    pub(super) fn open(
         path: &Path,
         seed: Seed,
         now: jiff::Timestamp,
@@ -133,12 +133,12 @@ impl Store {
     }
 
     /// Runs `f` on the state; nothing is written.
-    pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+    pub(super) fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         f(&self.lock().state)
     }
 
     /// Runs `f` on the state and, if it succeeds, persists the result before returning.
-    pub async fn write<R>(
+    pub(super) async fn write<R>(
         &self,
         f: impl FnOnce(&mut State) -> Result<R, ApiError>,
     ) -> Result<R, ApiError> {
@@ -153,7 +153,7 @@ impl Store {
     }
 
     /// Replaces the whole state (the control endpoint's reset).
-    pub async fn replace(&self, state: State) -> Result<(), ApiError> {
+    pub(super) async fn replace(&self, state: State) -> Result<(), ApiError> {
         self.write(|s| {
             *s = state;
             Ok(())

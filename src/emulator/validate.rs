@@ -14,7 +14,7 @@ use crate::token::{Field, Values, Write};
 
 /// Which request a body belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+pub(super) enum Op {
     Create,
     Update,
 }
@@ -40,7 +40,7 @@ impl Op {
 /// The fields of a create or update body, each checked by the token rules. On update, a
 /// `pinToVersion` equal to the stored one is accepted and ignored, so a read-modify-write
 /// client can save other fields of a token pinned to an agent version.
-pub fn token_body(
+pub(super) fn token_body(
     map: &Map<String, Value>,
     op: Op,
     stored: Option<&TokenRecord>,
@@ -71,7 +71,7 @@ pub fn token_body(
 }
 
 /// A value that breaks its field's rule, as a 400.
-pub fn violation(v: Violation) -> ApiError {
+pub(super) fn violation(v: Violation) -> ApiError {
     let error = ApiError::bad_request(format!(
         "Field '{}' {}",
         v.field.json(),
@@ -84,7 +84,7 @@ pub fn violation(v: Violation) -> ApiError {
 }
 
 /// A rule across fields that the token as stored would break, as a 400.
-pub fn conflict(c: Conflict) -> ApiError {
+pub(super) fn conflict(c: Conflict) -> ApiError {
     match c {
         Conflict::NoFlowOrAgent => {
             ApiError::bad_request("A client token needs at least one id in 'flowIds' or 'agentIds'")
@@ -100,7 +100,7 @@ pub fn conflict(c: Conflict) -> ApiError {
 }
 
 /// A field create requires, missing.
-pub fn missing(field: Field) -> ApiError {
+pub(super) fn missing(field: Field) -> ApiError {
     let error = ApiError::bad_request(format!("Field '{}' is required", field.json()));
     match field {
         Field::AllowedOrigins => {
@@ -112,7 +112,7 @@ pub fn missing(field: Field) -> ApiError {
 
 /// Parses a request body that must be a JSON object. An empty body is accepted as `{}` only
 /// where `empty_ok` (regenerate takes no body).
-pub fn parse_object(body: &[u8], empty_ok: bool) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn parse_object(body: &[u8], empty_ok: bool) -> Result<Map<String, Value>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return if empty_ok {
             Ok(Map::new())
@@ -130,7 +130,7 @@ pub fn parse_object(body: &[u8], empty_ok: bool) -> Result<Map<String, Value>, A
 }
 
 /// Rejects the first key that is not in `allowed`, naming it (bodies other than a token's).
-pub fn reject_unknown(map: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
+pub(super) fn reject_unknown(map: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
     for key in map.keys() {
         if !allowed.contains(&key.as_str()) {
             return Err(ApiError::bad_request(format!("Unknown field '{key}'"))

@@ -11,7 +11,7 @@
 //! Values are JSON values keyed by field ([`Values`]), checked by the rules in [`rules`],
 //! which the flags, the token file and the emulator share.
 
-pub mod rules;
+pub(crate) mod rules;
 
 use std::collections::BTreeMap;
 
@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 /// What the values of a field look like. Decides how they are checked, compared and shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// An identifier the server assigns.
     Id,
     /// A name: text, trimmed, 1 to `max` characters.
@@ -50,7 +50,7 @@ pub enum Kind {
 
 /// How two values of a field compare in a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compare {
+pub(crate) enum Compare {
     /// Equal as JSON.
     Exact,
     /// Equal as sets of strings.
@@ -61,7 +61,7 @@ pub enum Compare {
 
 /// Which requests may carry a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Write {
+pub(crate) enum Write {
     /// Only the server writes it.
     Never,
     /// Fixed at creation: create may set it, update may not.
@@ -74,7 +74,7 @@ pub enum Write {
 
 /// How `tokens get` shows a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Show {
+pub(crate) enum Show {
     /// As text; lists joined with ", ", objects as compact JSON.
     Plain,
     /// `active` or `inactive`.
@@ -89,7 +89,7 @@ pub enum Show {
 
 /// The command-line form of a field on `create` and `update`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flag {
+pub(crate) enum Flag {
     /// No flag.
     None,
     /// `--long VALUE`.
@@ -116,11 +116,10 @@ pub enum Flag {
 
 /// What a new token holds in a field the create request left out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Initial {
+pub(crate) enum Initial {
     /// `null`.
     Null,
     Text(&'static str),
-    Count(u64),
     Flag(bool),
     /// `[]`.
     EmptyList,
@@ -132,11 +131,10 @@ pub enum Initial {
 
 impl Initial {
     /// The value, for all but [`Initial::Assigned`].
-    pub fn value(self) -> Option<Value> {
+    pub(crate) fn value(self) -> Option<Value> {
         Some(match self {
             Initial::Null => Value::Null,
             Initial::Text(text) => Value::String(text.to_string()),
-            Initial::Count(n) => Value::from(n),
             Initial::Flag(b) => Value::Bool(b),
             Initial::EmptyList => Value::Array(Vec::new()),
             Initial::EmptyObject => Value::Object(Map::new()),
@@ -147,7 +145,7 @@ impl Initial {
 
 /// Everything rtctl knows about one field.
 #[derive(Debug, Clone, Copy)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// The key in the API's JSON.
     pub json: &'static str,
     /// The key in a token file; `None` when a file cannot set it.
@@ -168,7 +166,7 @@ pub struct Spec {
 
 impl Spec {
     /// How a plan compares the field.
-    pub fn compare(&self) -> Compare {
+    pub(crate) fn compare(&self) -> Compare {
         match self.kind {
             Kind::Refs => Compare::Set,
             Kind::Origins => Compare::Origins,
@@ -177,17 +175,17 @@ impl Spec {
     }
 
     /// Whether a create request may carry the field.
-    pub fn on_create(&self) -> bool {
+    pub(crate) fn on_create(&self) -> bool {
         matches!(self.write, Write::Create | Write::Both)
     }
 
     /// Whether an update request may carry the field.
-    pub fn on_update(&self) -> bool {
+    pub(crate) fn on_update(&self) -> bool {
         matches!(self.write, Write::Update | Write::Both)
     }
 
     /// The words a choice field takes (empty for other kinds).
-    pub fn choices(&self) -> &'static [&'static str] {
+    pub(crate) fn choices(&self) -> &'static [&'static str] {
         match self.kind {
             Kind::Choice(words) => words,
             _ => &[],
@@ -195,7 +193,7 @@ impl Spec {
     }
 
     /// The long flag that sets the field, for messages (`--rate-limit-per-minute`).
-    pub fn flag_name(&self) -> Option<&'static str> {
+    pub(crate) fn flag_name(&self) -> Option<&'static str> {
         match self.flag {
             Flag::Value { long, .. } | Flag::Repeated { long, .. } => Some(long),
             Flag::Toggle { on, .. } => Some(on),
@@ -209,16 +207,16 @@ macro_rules! fields {
     ($($(#[$doc:meta])* $variant:ident => $spec:expr,)*) => {
         /// A field of the client-token object, in the order `tokens get` shows them.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum Field {
+        pub(crate) enum Field {
             $($(#[$doc])* $variant,)*
         }
 
         impl Field {
             /// Every field, in display order.
-            pub const ALL: &'static [Field] = &[$(Field::$variant,)*];
+            pub(crate) const ALL: &'static [Field] = &[$(Field::$variant,)*];
 
             /// The field's description.
-            pub fn spec(self) -> &'static Spec {
+            pub(crate) fn spec(self) -> &'static Spec {
                 match self {
                     $(Field::$variant => {
                         const SPEC: Spec = $spec;
@@ -409,12 +407,12 @@ fields! {
 
 impl Field {
     /// The field whose JSON key is `key`.
-    pub fn from_json(key: &str) -> Option<Field> {
+    pub(crate) fn from_json(key: &str) -> Option<Field> {
         Field::ALL.iter().copied().find(|f| f.spec().json == key)
     }
 
     /// The field whose token-file key is `key`.
-    pub fn from_file(key: &str) -> Option<Field> {
+    pub(crate) fn from_file(key: &str) -> Option<Field> {
         Field::ALL
             .iter()
             .copied()
@@ -422,12 +420,12 @@ impl Field {
     }
 
     /// The field's JSON key.
-    pub fn json(self) -> &'static str {
+    pub(crate) fn json(self) -> &'static str {
         self.spec().json
     }
 
     /// The fields a token file may set, in file order.
-    pub fn in_file() -> impl Iterator<Item = Field> {
+    pub(crate) fn in_file() -> impl Iterator<Item = Field> {
         Field::ALL
             .iter()
             .copied()
@@ -437,44 +435,40 @@ impl Field {
 
 /// Field values, keyed by field: a request body, a token file's wishes, a plan's target.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Values(BTreeMap<Field, Value>);
+pub(crate) struct Values(BTreeMap<Field, Value>);
 
 impl Values {
-    pub fn new() -> Values {
+    pub(crate) fn new() -> Values {
         Values::default()
     }
 
-    pub fn set(&mut self, field: Field, value: Value) {
+    pub(crate) fn set(&mut self, field: Field, value: Value) {
         self.0.insert(field, value);
     }
 
-    pub fn with(mut self, field: Field, value: Value) -> Values {
+    pub(crate) fn with(mut self, field: Field, value: Value) -> Values {
         self.set(field, value);
         self
     }
 
-    pub fn get(&self, field: Field) -> Option<&Value> {
+    pub(crate) fn get(&self, field: Field) -> Option<&Value> {
         self.0.get(&field)
     }
 
-    pub fn remove(&mut self, field: Field) -> Option<Value> {
-        self.0.remove(&field)
-    }
-
-    pub fn contains(&self, field: Field) -> bool {
+    pub(crate) fn contains(&self, field: Field) -> bool {
         self.0.contains_key(&field)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (Field, &Value)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Field, &Value)> {
         self.0.iter().map(|(f, v)| (*f, v))
     }
 
     /// The values of the fields `keep` accepts.
-    pub fn only(&self, keep: impl Fn(Field) -> bool) -> Values {
+    pub(crate) fn only(&self, keep: impl Fn(Field) -> bool) -> Values {
         Values(
             self.0
                 .iter()
@@ -485,31 +479,21 @@ impl Values {
     }
 
     /// The text of a field, when it is a string.
-    pub fn text(&self, field: Field) -> Option<&str> {
+    pub(crate) fn text(&self, field: Field) -> Option<&str> {
         self.get(field).and_then(Value::as_str)
     }
 
     /// The strings of a list field (empty when unset or not a list).
-    pub fn strings(&self, field: Field) -> Vec<&str> {
+    pub(crate) fn strings(&self, field: Field) -> Vec<&str> {
         strings(self.get(field))
     }
 
     /// The JSON object of a request body, in the API's keys.
-    pub fn to_object(&self) -> Map<String, Value> {
+    pub(crate) fn to_object(&self) -> Map<String, Value> {
         self.0
             .iter()
             .map(|(f, v)| (f.json().to_string(), v.clone()))
             .collect()
-    }
-
-    /// The fields of an API object that the description knows (unknown keys are left out).
-    pub fn from_object(object: &Map<String, Value>) -> Values {
-        Values(
-            object
-                .iter()
-                .filter_map(|(k, v)| Field::from_json(k).map(|f| (f, v.clone())))
-                .collect(),
-        )
     }
 }
 
@@ -523,7 +507,7 @@ fn strings(value: Option<&Value>) -> Vec<&str> {
 
 /// Typed, tolerant reads of a client-token object, field by field: a field of an
 /// unexpected type reads as missing, and costs that field, not the whole token.
-pub trait TokenView {
+pub(crate) trait TokenView {
     /// The field's value, `None` when absent or `null`.
     fn field(&self, field: Field) -> Option<&Value>;
 
@@ -535,13 +519,6 @@ pub trait TokenView {
     /// The field's strings, when it is a list (empty otherwise).
     fn strings(&self, field: Field) -> Vec<&str> {
         strings(self.field(field))
-    }
-
-    /// Whether the field is a list of strings and nothing else.
-    fn is_string_list(&self, field: Field) -> bool {
-        self.field(field)
-            .and_then(Value::as_array)
-            .is_some_and(|items| items.iter().all(Value::is_string))
     }
 
     /// The field as a whole number.
@@ -619,7 +596,6 @@ mod tests {
             Value::Object(values.to_object()),
             json!({"name": "n", "rateLimitPerMinute": 5})
         );
-        assert_eq!(Values::from_object(&values.to_object()), values);
     }
 
     #[test]
@@ -631,6 +607,5 @@ mod tests {
         assert_eq!(token.environment(), "staging");
         assert!(token.is_active());
         assert_eq!(token.origins(), ["a"]);
-        assert!(!token.is_string_list(Field::AllowedOrigins));
     }
 }

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rtctl::cli::completions::Shell;
-use rtctl::commands::completions::script;
+use rtctl::Shell;
+use rtctl::completion_script;
 
 use crate::harness::{BIN, Home, Server};
 
@@ -34,9 +34,12 @@ fn root() -> PathBuf {
 fn expected() -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
     for shell in SHELLS {
-        files.insert(format!("completions/{}", shell.file_name()), script(shell));
+        files.insert(
+            format!("completions/{}", shell.file_name()),
+            completion_script(shell),
+        );
     }
-    let mut command = rtctl::cli::command().disable_help_subcommand(true);
+    let mut command = rtctl::command().disable_help_subcommand(true);
     command.build();
     add_man_pages(&command, &mut files);
     files
@@ -106,7 +109,7 @@ fn generated_files_are_fresh() {
 
 #[test]
 fn the_command_tree_passes_clap_debug_asserts() {
-    rtctl::cli::command().debug_assert();
+    rtctl::command().debug_assert();
 }
 
 /// Every command: an imperative one-line summary without a trailing period, a long help with
@@ -149,7 +152,7 @@ fn every_command_has_the_help_users_expect() {
             check(sub, &name, problems);
         }
     }
-    let mut command = rtctl::cli::command().disable_help_subcommand(true);
+    let mut command = rtctl::command().disable_help_subcommand(true);
     command.build();
     let mut problems = Vec::new();
     check(&command, "", &mut problems);

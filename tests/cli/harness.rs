@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rtctl::emulator::{self, Config, DEFAULT_API_KEY, RunningEmulator, Seed};
-use rtctl::output::{Prompter, Terminal};
 use rtctl::world::{Timeouts, World};
+use rtctl::{Prompter, Terminal};
 use serde_json::{Value, json};
 
 use crate::support::Reply;
@@ -144,8 +144,8 @@ impl<'a> Invocation<'a> {
         let stderr = Captured::default();
         let mut world = World::detached(
             env.clone(),
-            rtctl::output::stream(stdout.clone()),
-            rtctl::output::stream(stderr.clone()),
+            rtctl::stream(stdout.clone()),
+            rtctl::stream(stderr.clone()),
             self.answers,
         );
         world.streams.terminal = self.terminal;
@@ -155,9 +155,7 @@ impl<'a> Invocation<'a> {
             ))));
         }
         if let Some(setting) = env.get("RTCTL_TEST_KEYRING") {
-            world.keyring = Some(Arc::new(rtctl::credentials::MockKeyring::from_setting(
-                setting,
-            )));
+            world.keyring = Some(Arc::new(rtctl::MockKeyring::from_setting(setting)));
         }
         world.timeouts = Timeouts {
             keyring: Duration::from_millis(300),

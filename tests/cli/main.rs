@@ -1,3 +1,4 @@
+#![allow(unreachable_pub)]
 //! rtctl's integration tests: one test binary (so it links once), a module per area. Every
 //! test talks over real HTTP on loopback: to an emulator started in-process on
 //! `127.0.0.1:0`, or to the real `rtctl` binary.

@@ -34,7 +34,7 @@ fn applied(
     }
 }
 
-pub async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> {
+pub(crate) async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> {
     let manifest = Manifest::load(&args.file)?;
     if let Some(path) = &args.values_out
         && path.exists()

@@ -7,7 +7,7 @@ use crate::error::CliError;
 use crate::manifest::to_toml;
 use crate::token::TokenView;
 
-pub async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError> {
+pub(crate) async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
     let needle = args.name_contains.as_ref().map(|s| s.to_lowercase());
     let tokens: Vec<_> = client

@@ -2,8 +2,8 @@
 //! and `export` share: reading a token as the file would describe it, and the requests that
 //! make the account match.
 
-pub mod apply;
-pub mod export;
+pub(crate) mod apply;
+pub(crate) mod export;
 
 use std::collections::BTreeMap;
 
@@ -20,7 +20,7 @@ use crate::token::{Compare, Field, Kind, TokenView, Values};
 
 /// One field that differs: what the account has, what the file wants.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FieldChange {
+pub(crate) struct FieldChange {
     pub field: Field,
     pub from: Value,
     pub to: Value,
@@ -35,7 +35,7 @@ impl FieldChange {
 
 /// What `apply` would do to one token.
 #[derive(Debug, Clone)]
-pub enum Change {
+pub(crate) enum Change {
     Create(DesiredToken),
     Update {
         id: String,
@@ -57,7 +57,7 @@ pub enum Change {
 
 /// The whole difference.
 #[derive(Debug, Clone, Default)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub changes: Vec<Change>,
     /// Names that already match.
     pub unchanged: Vec<String>,
@@ -66,7 +66,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
 
@@ -74,7 +74,7 @@ impl Plan {
         self.changes.iter().filter(|c| kind(c)).count()
     }
 
-    pub fn summary(&self) -> (usize, usize, usize, usize) {
+    pub(crate) fn summary(&self) -> (usize, usize, usize, usize) {
         (
             self.count(|c| matches!(c, Change::Create(_))),
             self.count(|c| matches!(c, Change::Update { .. })),
@@ -86,7 +86,7 @@ impl Plan {
 
 /// The token as the file would describe it: every field a file can hold that the token has
 /// (empty lists and an empty config are left out, as a file would leave them out).
-pub fn describe_current(token: &ClientToken) -> DesiredToken {
+pub(crate) fn describe_current(token: &ClientToken) -> DesiredToken {
     let mut values = Values::new();
     for field in Field::in_file() {
         let Some(value) = token.field(field) else {
@@ -135,7 +135,7 @@ fn same(compare: Compare, current: &Value, wanted: &Value) -> bool {
 
 /// Compares the file with the account. Duplicate names in the account are an error: the file
 /// could not say which token it means.
-pub fn compute(
+pub(crate) fn compute(
     desired: &[DesiredToken],
     current: &[ClientToken],
     prune: bool,
@@ -212,7 +212,7 @@ pub fn compute(
 
 /// The request that creates `desired`: its name and every field a create may carry. The rest
 /// (`isActive`: a new token is active) follows in [`after_create`].
-pub fn create_request(desired: &DesiredToken) -> Values {
+pub(crate) fn create_request(desired: &DesiredToken) -> Values {
     desired
         .values
         .only(|f| f.spec().on_create())
@@ -221,7 +221,7 @@ pub fn create_request(desired: &DesiredToken) -> Values {
 
 /// The update that follows a create, for what the create could not carry; `None` when
 /// nothing is left (a token the file wants active, say).
-pub fn after_create(desired: &DesiredToken) -> Option<Values> {
+pub(crate) fn after_create(desired: &DesiredToken) -> Option<Values> {
     let rest = desired.values.only(|f| {
         let spec = f.spec();
         !spec.on_create()
@@ -232,7 +232,7 @@ pub fn after_create(desired: &DesiredToken) -> Option<Values> {
 }
 
 /// The partial update that changes exactly `changes`.
-pub fn update_request(changes: &[FieldChange]) -> Values {
+pub(crate) fn update_request(changes: &[FieldChange]) -> Values {
     let mut request = Values::new();
     for change in changes {
         request.set(change.field, change.to.clone());
@@ -265,7 +265,7 @@ fn push_field_changes(lines: &mut Vec<String>, changes: &[FieldChange]) {
 
 /// The plan for people: one block per token, then a summary line, coloured on a terminal.
 /// On stdout for `plan`; on stderr for `apply`, whose stdout carries new values.
-pub fn render(printer: &Printer, plan: &Plan, to_stderr: bool) -> Result<(), CliError> {
+pub(crate) fn render(printer: &Printer, plan: &Plan, to_stderr: bool) -> Result<(), CliError> {
     let mut lines: Vec<String> = Vec::new();
     for change in &plan.changes {
         match change {
@@ -354,7 +354,7 @@ pub fn render(printer: &Printer, plan: &Plan, to_stderr: bool) -> Result<(), Cli
 }
 
 /// The plan for machines.
-pub fn to_json(plan: &Plan) -> Value {
+pub(crate) fn to_json(plan: &Plan) -> Value {
     let field_changes = |changes: &[FieldChange]| -> Vec<Value> {
         changes
             .iter()
@@ -380,7 +380,7 @@ pub fn to_json(plan: &Plan) -> Value {
     })
 }
 
-pub async fn run(ctx: &Context, args: PlanArgs) -> Result<(), CliError> {
+pub(crate) async fn run(ctx: &Context, args: PlanArgs) -> Result<(), CliError> {
     let manifest = Manifest::load(&args.file)?;
     let client = ctx.client()?;
     let current = client.list_all().await?;

@@ -11,7 +11,7 @@ const HEADERS: &[&str] = &["id", "name", "flow", "origin", "messages", "created"
 /// Name and origin may wrap on a narrow terminal; the rest stays whole.
 const WRAP: &[usize] = &[1, 3];
 
-pub async fn run(ctx: &Context, args: ConversationsArgs) -> Result<(), CliError> {
+pub(super) async fn run(ctx: &Context, args: ConversationsArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     let client = ctx.client()?;
     let printer = &ctx.printer;

@@ -10,7 +10,7 @@ use crate::error::CliError;
 use crate::output::{Format, Printer};
 use crate::token::{Field, rules};
 
-pub async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
+pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
     let printer = &ctx.printer;
     let flags = &args.fields.0;
     if !flags.is_given(Field::Name) {
@@ -60,7 +60,7 @@ pub async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
 }
 
 /// The server's warnings, on stderr.
-pub fn show_warnings(printer: &Printer, warnings: &[Warning]) {
+pub(crate) fn show_warnings(printer: &Printer, warnings: &[Warning]) {
     for warning in warnings {
         let message = warning.message.as_deref().unwrap_or("(no message)");
         match warning.kind.as_deref() {

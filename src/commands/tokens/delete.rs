@@ -6,7 +6,7 @@ use crate::commands::bulk::{self, Outcome, Target};
 use crate::error::CliError;
 use crate::output::Progress;
 
-pub async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError> {
+pub(super) async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError> {
     let (client, mut targets, consent) = bulk::start(ctx, &args.bulk, "delete").await?;
     if targets.is_empty() {
         ctx.printer

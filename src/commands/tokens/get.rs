@@ -10,7 +10,7 @@ use crate::error::CliError;
 use crate::output::Format;
 use crate::token::{Field, Show, TokenView};
 
-pub async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
+pub(super) async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     let token = ctx.client()?.get(&args.id).await?;
     let printer = &ctx.printer;

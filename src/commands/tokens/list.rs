@@ -8,7 +8,7 @@ use crate::error::CliError;
 use crate::output::Format;
 use crate::token::TokenView;
 
-pub async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
+pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
     let printer = &ctx.printer;
     let limit = (!args.all).then_some(args.limit);

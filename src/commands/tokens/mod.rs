@@ -12,7 +12,7 @@ mod value;
 
 use serde_json::{Map, Value, json};
 
-pub use create::show_warnings;
+pub(crate) use create::show_warnings;
 
 use super::Context;
 use crate::api::{ClientToken, check_id};
@@ -24,7 +24,7 @@ use crate::output::{self, Format, Printer};
 use crate::token::rules::{self, Conflict, Violation};
 use crate::token::{Field, Kind, TokenView, Values};
 
-pub async fn run(ctx: &Context, command: TokensCommand) -> Result<(), CliError> {
+pub(crate) async fn run(ctx: &Context, command: TokensCommand) -> Result<(), CliError> {
     match command {
         TokensCommand::List(args) => list::run(ctx, args).await,
         TokensCommand::Create(args) => create::run(ctx, args).await,
@@ -38,7 +38,7 @@ pub async fn run(ctx: &Context, command: TokensCommand) -> Result<(), CliError> 
 }
 
 /// Checks every id before any request, naming the bad one.
-pub fn check_ids<'a>(ids: impl IntoIterator<Item = &'a String>) -> Result<(), CliError> {
+pub(crate) fn check_ids<'a>(ids: impl IntoIterator<Item = &'a String>) -> Result<(), CliError> {
     for id in ids {
         check_id(id).map_err(|e| CliError::usage(format!("invalid token id: {e}")))?;
     }
@@ -54,7 +54,7 @@ fn flag(field: Field) -> String {
 }
 
 /// A field rule broken by a flag's value, worded for the command line.
-pub fn flag_violation(v: Violation) -> CliError {
+pub(crate) fn flag_violation(v: Violation) -> CliError {
     let error = CliError::usage(format!("{} {}", flag(v.field), v.problem.describe()));
     match v.problem.suggestion() {
         Some(hint) => error.with_hint(hint),
@@ -63,7 +63,7 @@ pub fn flag_violation(v: Violation) -> CliError {
 }
 
 /// A rule across fields broken by the flags, worded for the command line.
-pub fn flag_conflict(c: Conflict) -> CliError {
+pub(crate) fn flag_conflict(c: Conflict) -> CliError {
     CliError::usage(match c {
         Conflict::NoFlowOrAgent => "a token needs at least one --flow or --agent",
         Conflict::AliasAndVersion => "--target-alias and --target-version-id exclude each other",
@@ -73,7 +73,7 @@ pub fn flag_conflict(c: Conflict) -> CliError {
 
 /// Turns the field flags into a request, checking everything the server would (origins,
 /// ranges, `--config`) so a mistake costs no request and names its flag.
-pub fn request_from(flags: &FieldFlags, ctx: &Context) -> Result<Values, CliError> {
+pub(crate) fn request_from(flags: &FieldFlags, ctx: &Context) -> Result<Values, CliError> {
     if let Some(fixed) = flags.fixed.first() {
         return Err(CliError::usage(format!(
             "--{fixed} is fixed at creation and cannot be updated"
@@ -102,7 +102,7 @@ pub fn request_from(flags: &FieldFlags, ctx: &Context) -> Result<Values, CliErro
 /// Validates and normalises `--origin` values: scheme and host lowercased, a trailing slash
 /// dropped; a bare host gets a note recommending the explicit form.
 /// `label` names the input in errors (`--origin`, `origin`).
-pub fn normalize_origins(
+pub(crate) fn normalize_origins(
     inputs: &[String],
     printer: &Printer,
     label: &str,
@@ -177,7 +177,7 @@ fn parse_config(text: &str, origin: &str) -> Result<Map<String, Value>, CliError
 
 /// The token as JSON, exactly as the server sent it but with the value masked unless
 /// `reveal`.
-pub fn token_json(token: &ClientToken, reveal: bool) -> Value {
+pub(crate) fn token_json(token: &ClientToken, reveal: bool) -> Value {
     let mut raw = token.raw.clone();
     let key = Field::TokenValue.json();
     if !reveal && raw.get(key).is_some_and(Value::is_string) {
@@ -187,12 +187,12 @@ pub fn token_json(token: &ClientToken, reveal: bool) -> Value {
 }
 
 /// The token's value as shown where it is not revealed: `ct_live_****a1b2`.
-pub fn masked_value(token: &ClientToken) -> String {
+pub(crate) fn masked_value(token: &ClientToken) -> String {
     output::mask(token.text(Field::TokenPrefix), token.text(Field::TokenHint))
 }
 
 /// A short description for notes and prompts: `ct_… "Name" (live)`.
-pub fn describe(token: &ClientToken) -> String {
+pub(crate) fn describe(token: &ClientToken) -> String {
     format!(
         "{} \"{}\" ({})",
         token.id(),
@@ -202,7 +202,7 @@ pub fn describe(token: &ClientToken) -> String {
 }
 
 /// A time for a table cell: relative for people, ISO-8601 (or empty) for pipes.
-pub fn time_cell(ctx: &Context, iso: Option<&str>, missing: &str) -> String {
+pub(crate) fn time_cell(ctx: &Context, iso: Option<&str>, missing: &str) -> String {
     let printer = &ctx.printer;
     match iso {
         None => {
@@ -218,7 +218,7 @@ pub fn time_cell(ctx: &Context, iso: Option<&str>, missing: &str) -> String {
 }
 
 /// `active` or `inactive`.
-pub fn status(token: &ClientToken) -> &'static str {
+pub(crate) fn status(token: &ClientToken) -> &'static str {
     if token.is_active() {
         "active"
     } else {
@@ -226,7 +226,7 @@ pub fn status(token: &ClientToken) -> &'static str {
     }
 }
 
-pub const LIST_HEADERS: &[&str] = &[
+pub(crate) const LIST_HEADERS: &[&str] = &[
     "id",
     "name",
     "env",
@@ -236,10 +236,10 @@ pub const LIST_HEADERS: &[&str] = &[
     "created",
 ];
 /// Name and origins may wrap on a narrow terminal; ids, states and times stay whole.
-pub const LIST_WRAP: &[usize] = &[1, 4];
+pub(crate) const LIST_WRAP: &[usize] = &[1, 4];
 
 /// A token as a row of `tokens list`.
-pub fn token_row(ctx: &Context, token: &ClientToken) -> Vec<String> {
+pub(crate) fn token_row(ctx: &Context, token: &ClientToken) -> Vec<String> {
     // One origin a line in a table (no URL broken mid-way); commas in a pipe (one line a row).
     let separator = if ctx.printer.format == Format::Table {
         "\n"

@@ -11,7 +11,7 @@ use crate::error::CliError;
 use crate::output::{Format, Progress};
 use crate::token::TokenView;
 
-pub async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
+pub(super) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
     if args.format == RotateFormat::Env {
         if args.bulk.ids.len() > 1 {
             return Err(CliError::usage(

@@ -9,7 +9,7 @@ use crate::commands::Context;
 use crate::error::CliError;
 use crate::output::Format;
 
-pub async fn run(ctx: &Context, args: UpdateArgs) -> Result<(), CliError> {
+pub(super) async fn run(ctx: &Context, args: UpdateArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     let printer = &ctx.printer;
     let request = request_from(&args.fields.0, ctx)?;

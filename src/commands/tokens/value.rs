@@ -6,7 +6,7 @@ use crate::cli::tokens::ValueArgs;
 use crate::commands::Context;
 use crate::error::CliError;
 
-pub async fn run(ctx: &Context, args: ValueArgs) -> Result<(), CliError> {
+pub(super) async fn run(ctx: &Context, args: ValueArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     match ctx.client()?.value(&args.id).await {
         Ok(value) => ctx.printer.line(&value),
