@@ -94,22 +94,12 @@ impl ApiError {
     }
 }
 
+/// The status's reason phrase ("Not Found"), as HTTP names it.
 fn status_reason(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        s if s >= 500 => "Server Error",
-        _ => "Error",
-    }
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or(if status >= 500 { "Server Error" } else { "Error" })
 }
 
 /// Describes a non-JSON body briefly: its kind and first words, never all of it.

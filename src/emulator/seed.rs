@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use super::ids;
 use super::model::{ConversationRecord, TokenRecord, iso_millis};
 use super::state::State;
+use crate::token::Field;
 
 /// What a new state starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,8 +165,6 @@ fn add_demo(state: &mut State, now: Timestamp) {
             "environment": demo.environment,
             "pinToVersion": demo.legacy.then_some("published"),
             "targetAlias": (!demo.agents.is_empty()).then_some("production"),
-            "targetVersionId": null,
-            "productSurfaceId": null,
             "rateLimitPerMinute": 10,
             "rateLimitPerHour": 200,
             "maxMessagesPerSession": (demo.environment == "live").then_some(50),
@@ -179,7 +178,14 @@ fn add_demo(state: &mut State, now: Timestamp) {
             "createdAt": created,
             "updatedAt": created,
         });
-        if let Value::Object(object) = token {
+        if let Value::Object(mut object) = token {
+            // Every field of the description is stored: what the demo does not set holds the
+            // value a create would give it.
+            for field in Field::ALL {
+                if let Some(initial) = field.spec().initial.value() {
+                    object.entry(field.json()).or_insert(initial);
+                }
+            }
             state.insert_token(TokenRecord::from_object(object));
         }
     }
@@ -199,7 +205,7 @@ fn demo_config(name: &str) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token::{Field, TokenView};
+    use crate::token::TokenView;
 
     #[test]
     fn demo_covers_the_interesting_cases() {
