@@ -99,7 +99,11 @@ fn status_reason(status: u16) -> &'static str {
     reqwest::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
-        .unwrap_or(if status >= 500 { "Server Error" } else { "Error" })
+        .unwrap_or(if status >= 500 {
+            "Server Error"
+        } else {
+            "Error"
+        })
 }
 
 /// Describes a non-JSON body briefly: its kind and first words, never all of it.

@@ -52,6 +52,14 @@ pub(crate) struct EmulatorArgs {
     #[arg(long, default_value = "demo", value_name = "SEED", value_parser = ["demo", "none"])]
     pub seed: String,
 
+    /// A flow the account has, which tokens may name (repeatable; added to the seed's)
+    #[arg(long = "flow", value_name = "ID")]
+    pub flows: Vec<String>,
+
+    /// An agent the account has (repeatable; added to the seed's)
+    #[arg(long = "agent", value_name = "ID")]
+    pub agents: Vec<String>,
+
     /// Delay every API request by MS milliseconds
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency: u64,

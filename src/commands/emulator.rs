@@ -34,9 +34,12 @@ pub(crate) async fn run(
         faults: args.faults.clone(),
         latency: Duration::from_millis(args.latency),
         request_log: log,
+        observer: None,
         when_locked: emulator::WhenLocked::Fail,
         clock: world.clock.clone(),
         drain: world.timeouts.drain,
+        flows: args.flows.clone(),
+        agents: args.agents.clone(),
     };
     let emulator = Emulator::new(config)?;
     let addr = SocketAddr::new(args.host, args.port);

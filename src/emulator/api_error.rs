@@ -1,12 +1,31 @@
-//! The error replies the emulator sends: `{"error": …}` with an optional `hint`, `message`
-//! or `code`, exactly as the contract describes them.
+//! The error replies the emulator sends, in the published envelope: `{"error": …}`, with
+//! `details` (`[{message, code, path, suggestion}]`) for validation errors, and the older
+//! `hint`, `message` or `code` where the service still sends them.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
+/// An error reply. Boxed: handlers return it in every `Result`, and most results succeed.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct ApiError {
+pub(super) struct ApiError(Box<ErrorReply>);
+
+impl std::ops::Deref for ApiError {
+    type Target = ErrorReply;
+
+    fn deref(&self) -> &ErrorReply {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ErrorReply {
+        &mut self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct ErrorReply {
     pub status: StatusCode,
     pub error: String,
     pub hint: Option<String>,
@@ -14,18 +33,54 @@ pub(super) struct ApiError {
     pub code: Option<String>,
     /// `WWW-Authenticate` value, sent with 401.
     pub authenticate: Option<&'static str>,
+    /// What was wrong with the request, one entry a problem.
+    pub details: Vec<Detail>,
+}
+
+/// One validation problem of the published envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Detail {
+    pub message: String,
+    /// A stable code: `MISSING_REQUIRED_FIELD`, `INVALID_ENUM`, `OUT_OF_RANGE`…
+    pub code: &'static str,
+    /// The dotted JSON path of the offending field.
+    pub path: Option<String>,
+    pub suggestion: Option<String>,
+}
+
+impl Detail {
+    fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("message".into(), Value::String(self.message.clone()));
+        map.insert("code".into(), Value::String(self.code.into()));
+        if let Some(path) = &self.path {
+            map.insert("path".into(), Value::String(path.clone()));
+        }
+        if let Some(suggestion) = &self.suggestion {
+            map.insert("suggestion".into(), Value::String(suggestion.clone()));
+        }
+        Value::Object(map)
+    }
 }
 
 impl ApiError {
     pub(super) fn new(status: StatusCode, error: impl Into<String>) -> ApiError {
-        ApiError {
+        ApiError(Box::new(ErrorReply {
             status,
             error: error.into(),
             hint: None,
             message: None,
             code: None,
             authenticate: None,
-        }
+            details: Vec::new(),
+        }))
+    }
+
+    /// A 400 `{"error": "Validation error", "details": [detail]}`.
+    pub(super) fn validation(detail: Detail) -> ApiError {
+        let mut error = ApiError::bad_request("Validation error");
+        error.details.push(detail);
+        error
     }
 
     pub(super) fn bad_request(error: impl Into<String>) -> ApiError {
@@ -57,6 +112,10 @@ impl ApiError {
             if let Some(v) = value {
                 map.insert(key.into(), Value::String(v.clone()));
             }
+        }
+        if !self.details.is_empty() {
+            let details = self.details.iter().map(Detail::to_json).collect();
+            map.insert("details".into(), Value::Array(details));
         }
         Value::Object(map)
     }

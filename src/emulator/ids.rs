@@ -27,6 +27,21 @@ pub(super) fn token_id() -> String {
     hex("ct_", 8)
 }
 
+/// Whether `id` can be a client-token id: `ct_` and 16 hex digits, or a UUID (the form the
+/// API reference shows). What the emulator calls malformed.
+pub(super) fn is_token_id(id: &str) -> bool {
+    let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+    if let Some(rest) = id.strip_prefix("ct_") {
+        return rest.len() == 16 && hex(rest);
+    }
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && hex(g))
+}
+
 /// A conversation id.
 pub(super) fn conversation_id() -> String {
     hex("conv_", 8)
@@ -89,5 +104,16 @@ mod tests {
         assert!(value[8..].bytes().all(|b| b.is_ascii_alphanumeric()));
         assert_eq!(token_hint(&value), &value[value.len() - 4..]);
         assert_ne!(token_value("test"), token_value("test"));
+        assert!(is_token_id(&id));
+        assert!(is_token_id("0b9e2a5c-1d2e-4f3a-8b7c-6d5e4f3a2b1c"));
+        for bad in [
+            "ct_1",
+            "ct_0123456789abcdeg",
+            "..",
+            "",
+            "0b9e2a5c-1d2e-4f3a-8b7c",
+        ] {
+            assert!(!is_token_id(bad), "{bad}");
+        }
     }
 }

@@ -24,6 +24,9 @@ pub struct Entry {
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// The client's `User-Agent`, the one header kept (the others may carry the key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
     /// The reply's status, or `None` when the connection was dropped without a reply.
     pub status: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,16 +38,33 @@ pub struct Entry {
 /// Receives each entry as it completes, e.g. to print a log line.
 pub type RequestLog = Arc<dyn Fn(&Entry) + Send + Sync>;
 
+/// A whole request and reply, for an observer that checks them (the contract tests).
+#[derive(Debug)]
+pub struct Exchange<'a> {
+    pub entry: &'a Entry,
+    pub request_body: &'a [u8],
+    pub response_body: &'a [u8],
+    pub response_type: Option<&'a str>,
+}
+
+/// Sees every exchange with its bodies; set only where something checks them.
+pub type Observer = Arc<dyn Fn(&Exchange<'_>) + Send + Sync>;
+
+/// The most of a body an observer is shown; larger bodies are passed on unseen.
+const OBSERVED_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
 pub(super) struct Journal {
     entries: Mutex<VecDeque<Entry>>,
     log: Option<RequestLog>,
+    observer: Option<Observer>,
 }
 
 impl Journal {
-    pub(super) fn new(log: Option<RequestLog>) -> Journal {
+    pub(super) fn new(log: Option<RequestLog>, observer: Option<Observer>) -> Journal {
         Journal {
             entries: Mutex::new(VecDeque::new()),
             log,
+            observer,
         }
     }
 
@@ -112,6 +132,11 @@ pub(super) async fn record(
             method: request.method().to_string(),
             path: request.uri().path().to_string(),
             query: request.uri().query().map(str::to_string),
+            user_agent: request
+                .headers()
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
             status: None,
             fault: None,
             duration: Duration::ZERO,
@@ -119,15 +144,61 @@ pub(super) async fn record(
         started: Instant::now(),
         slot,
     };
-    let response = next.run(request).await;
-    if let Some(mut entry) = pending.entry.take() {
-        entry.status = Some(response.status().as_u16());
-        entry.fault = response
-            .extensions()
-            .get::<AppliedFault>()
-            .map(|f| f.0.clone());
-        entry.duration = pending.started.elapsed();
-        pending.journal.push(entry);
+    let observed =
+        pending.journal.observer.is_some() && !request.uri().path().starts_with("/__emulator/");
+    if !observed {
+        let response = next.run(request).await;
+        if let Some(mut entry) = pending.entry.take() {
+            complete(&mut entry, &response, &pending);
+            pending.journal.push(entry);
+        }
+        return response;
     }
-    response
+    // Keep both bodies to show the observer (bounded), and pass them on unchanged.
+    let (parts, body) = request.into_parts();
+    let request_body = axum::body::to_bytes(body, OBSERVED_BODY_LIMIT)
+        .await
+        .unwrap_or_default();
+    let request = Request::from_parts(parts, axum::body::Body::from(request_body.clone()));
+    let response = next.run(request).await;
+    let streaming = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/event-stream"));
+    let Some(mut entry) = pending.entry.take() else {
+        return response;
+    };
+    complete(&mut entry, &response, &pending);
+    if streaming {
+        pending.journal.push(entry);
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let response_body = axum::body::to_bytes(body, OBSERVED_BODY_LIMIT)
+        .await
+        .unwrap_or_default();
+    if let Some(observer) = &pending.journal.observer {
+        observer(&Exchange {
+            entry: &entry,
+            request_body: &request_body,
+            response_body: &response_body,
+            response_type: parts
+                .headers
+                .get(axum::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        });
+    }
+    pending.journal.push(entry);
+    Response::from_parts(parts, axum::body::Body::from(response_body))
+}
+
+/// Fills in what the reply says about a request.
+fn complete(entry: &mut Entry, response: &Response, pending: &Pending) {
+    entry.status = Some(response.status().as_u16());
+    entry.fault = response
+        .extensions()
+        .get::<AppliedFault>()
+        .map(|f| f.0.clone());
+    entry.duration = pending.started.elapsed();
 }

@@ -30,7 +30,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::{DropWhen, FaultSpec};
-pub use journal::{Entry as RequestEntry, RequestLog};
+pub use journal::{Entry as RequestEntry, Exchange, Observer, RequestLog};
 pub use seed::Seed;
 pub use store::{StoreError, WhenLocked};
 
@@ -55,12 +55,18 @@ pub struct Config {
     pub latency: Duration,
     /// Called once per request, for a log line.
     pub request_log: Option<RequestLog>,
+    /// Shown every exchange with its bodies (the contract tests check them).
+    pub observer: Option<Observer>,
     /// Whether to fail or wait when another process holds the state file.
     pub when_locked: WhenLocked,
     /// Where "now" comes from; the control API can set and move it.
     pub clock: Clock,
     /// How long in-flight requests get to finish once the emulator is told to stop.
     pub drain: Duration,
+    /// Flows the account has, besides those of the seed (`--flow`).
+    pub flows: Vec<String>,
+    /// Agents the account has, besides those of the seed (`--agent`).
+    pub agents: Vec<String>,
 }
 
 impl Default for Config {
@@ -73,9 +79,12 @@ impl Default for Config {
             faults: Vec::new(),
             latency: Duration::ZERO,
             request_log: None,
+            observer: None,
             when_locked: WhenLocked::Fail,
             clock: Clock::system(),
             drain: Duration::from_secs(5),
+            flows: Vec::new(),
+            agents: Vec::new(),
         }
     }
 }
@@ -97,6 +106,7 @@ impl Emulator {
             }
             None => store::Store::in_memory(config.seed, config.clock.now()),
         };
+        store.add_to_catalogue(&config.flows, &config.agents);
         let api_keys = if config.api_keys.is_empty() {
             vec![DEFAULT_API_KEY.to_string()]
         } else {
@@ -109,13 +119,14 @@ impl Emulator {
         let app = routes::App {
             store,
             faults: Arc::new(fault_list),
-            journal: Arc::new(journal::Journal::new(config.request_log)),
+            journal: Arc::new(journal::Journal::new(config.request_log, config.observer)),
             keys: Arc::new(routes::Keys {
                 full: api_keys.clone(),
                 read_only: config.read_only_keys.clone(),
             }),
             seed: config.seed,
             clock: config.clock,
+            catalogue: Arc::new((config.flows, config.agents)),
         };
         Ok(Emulator {
             router: routes::router(app),

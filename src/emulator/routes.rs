@@ -39,6 +39,8 @@ pub(super) struct App {
     pub keys: Arc<Keys>,
     pub seed: Seed,
     pub clock: Clock,
+    /// The flows and agents added to every seed (`--flow`, `--agent`).
+    pub catalogue: Arc<(Vec<String>, Vec<String>)>,
 }
 
 /// The whole router: API routes behind auth and faults, control routes beside them, and the
@@ -53,6 +55,7 @@ pub(super) fn router(app: App) -> Router {
         .route("/v1/client-tokens/{id}/token", get(value))
         .route("/v1/client-tokens/{id}/regenerate", post(regenerate))
         .route("/v1/client-tokens/{id}/conversations", get(conversations))
+        .route("/v1/users/profile", get(profile))
         .route_layer(middleware::from_fn_with_state(app.clone(), authenticate));
     let api = Router::new()
         .merge(tokens)
@@ -76,6 +79,10 @@ pub(super) fn router(app: App) -> Router {
         .route("/__emulator/reset", post(reset))
         .route("/__emulator/clock", get(read_clock).post(set_clock))
         .route("/__emulator/tokens", post(insert_token))
+        .route(
+            "/__emulator/catalogue",
+            get(read_catalogue).post(add_to_catalogue),
+        )
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .merge(control)
@@ -193,27 +200,39 @@ fn integer(
     }
 }
 
-/// An `{id}` path segment, percent-decoded; a bad encoding is a JSON 400 like every error.
+/// An `{id}` path segment, percent-decoded. Anything that cannot be an id (neither `ct_` and
+/// 16 hex digits nor a UUID) is the documented 400 "Invalid client token ID", before any
+/// lookup.
 struct TokenId(String);
 
 impl<S: Send + Sync> FromRequestParts<S> for TokenId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<TokenId, ApiError> {
-        axum::extract::Path::<String>::from_request_parts(parts, state)
+        let id = axum::extract::Path::<String>::from_request_parts(parts, state)
             .await
-            .map(|p| TokenId(p.0))
-            .map_err(|e| ApiError::bad_request(format!("Invalid client token id: {e}")))
+            .map_err(|e| ApiError::bad_request(format!("Invalid client token ID: {e}")))?
+            .0;
+        if !super::ids::is_token_id(&id) {
+            return Err(ApiError::bad_request("Invalid client token ID"));
+        }
+        Ok(TokenId(id))
     }
 }
 
 // ---------------------------------------------------------------------------------------
 // Client tokens
 
+/// The list answers only the codes the document gives it (200, 401, 403, 500), so it cannot
+/// refuse its query: unknown parameters are ignored, and a `limit` or `offset` that is not a
+/// whole number counts as absent, a `limit` above 200 as 200.
 async fn list(State(app): State<App>, uri: Uri) -> Reply {
-    let pairs = query(&uri, &["limit", "offset"])?;
-    let limit = integer(&pairs, "limit", 1, 200)?;
-    let offset = integer(&pairs, "offset", 0, usize::MAX)?.unwrap_or(0);
+    let pairs = Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let number = |key: &str| param(&pairs, key).and_then(|v| v.parse::<usize>().ok());
+    let limit = number("limit").filter(|l| *l >= 1).map(|l| l.min(200));
+    let offset = number("offset").unwrap_or(0);
     let body = app.store.read(|s| {
         let page = s.list(limit, offset);
         let tokens: Vec<Value> = page.items.iter().map(|t| t.to_list_json()).collect();
@@ -381,9 +400,9 @@ async fn reset(State(app): State<App>, body: Bytes) -> Reply {
             .and_then(|s| s.parse::<Seed>().ok())
             .ok_or_else(|| ApiError::bad_request("Field 'seed' must be 'demo' or 'none'"))?,
     };
-    app.store
-        .replace(seed::state(seed, app.clock.now()))
-        .await?;
+    let mut state = seed::state(seed, app.clock.now());
+    state.catalogue().add(&app.catalogue.0, &app.catalogue.1);
+    app.store.replace(state).await?;
     let count = app.store.read(|s| s.client_tokens.len());
     ok(json!({ "clientTokens": count }))
 }
@@ -441,4 +460,63 @@ async fn insert_token(State(app): State<App>, body: Bytes) -> Reply {
         axum::Json(json!({ "clientTokens": count })),
     )
         .into_response())
+}
+
+/// `GET /__emulator/catalogue`: the account's flows and agents.
+async fn read_catalogue(State(app): State<App>) -> Reply {
+    let catalogue = app.store.write(|s| Ok(s.catalogue().clone())).await?;
+    ok(json!({ "flows": catalogue.flows, "agents": catalogue.agents }))
+}
+
+/// `POST /__emulator/catalogue`: `{"flows": [...], "agents": [...]}` adds to the account's
+/// flows and agents (both optional).
+async fn add_to_catalogue(State(app): State<App>, body: Bytes) -> Reply {
+    let map = parse_object(&body, false)?;
+    super::validate::reject_unknown(&map, &["flows", "agents"])?;
+    let list = |key: &str| -> Result<Vec<String>, ApiError> {
+        match map.get(key) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .ok_or_else(|| {
+                            ApiError::bad_request(format!(
+                                "Field '{key}' must list non-empty strings"
+                            ))
+                        })
+                })
+                .collect(),
+            Some(_) => Err(ApiError::bad_request(format!(
+                "Field '{key}' must be an array"
+            ))),
+        }
+    };
+    let (flows, agents) = (list("flows")?, list("agents")?);
+    let catalogue = app
+        .store
+        .write(|s| {
+            s.catalogue().add(&flows, &agents);
+            Ok(s.catalogue().clone())
+        })
+        .await?;
+    ok(json!({ "flows": catalogue.flows, "agents": catalogue.agents }))
+}
+
+/// `GET /v1/users/profile`: who the key belongs to. The emulator has one user and one
+/// organisation for all its keys.
+async fn profile() -> Reply {
+    let created = "2026-01-15T09:00:00.000Z";
+    ok(json!({
+        "id": "user_emulator",
+        "email": "developer@example.com",
+        "orgId": "org_emulator",
+        "orgName": "Emulator organisation",
+        "createdAt": created,
+        "dashboardUrl": "https://app.runtype.com",
+        "features": {"enableAgentSkills": false, "productGeneratorModel": "emulated"},
+        "preferences": {"theme": "system", "notifications": false},
+    }))
 }

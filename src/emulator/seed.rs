@@ -126,6 +126,13 @@ pub(super) fn state(seed: Seed, now: Timestamp) -> State {
     let mut state = State::empty();
     if seed == Seed::Demo {
         add_demo(&mut state, now);
+        let ids = |list: fn(&DemoToken) -> &'static [&'static str]| {
+            DEMO.iter()
+                .flat_map(list)
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+        };
+        state.catalogue().add(&ids(|d| d.flows), &ids(|d| d.agents));
     }
     state
 }

@@ -23,9 +23,42 @@ pub(super) const STATE_FORMAT: &str = "rtctl-emulator-state";
 pub(super) struct State {
     #[serde(default = "format_name")]
     pub format: String,
+    /// The account's flows and agents, which tokens may name. A state file written before
+    /// the catalogue existed has none: it is then made from what its tokens name.
+    #[serde(default)]
+    pub catalogue: Option<Catalogue>,
     /// Newest first, ties by id: the list order, kept on every insert.
     pub client_tokens: Vec<TokenRecord>,
     pub conversations: Vec<ConversationRecord>,
+}
+
+/// The flows and agents an account has. The service checks a create's or an update's flows
+/// against it (404 "Referenced flow not found"), and a widget's flow or agent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(super) struct Catalogue {
+    pub flows: Vec<String>,
+    pub agents: Vec<String>,
+}
+
+impl Catalogue {
+    /// Adds ids not yet listed.
+    pub(super) fn add(&mut self, flows: &[String], agents: &[String]) {
+        for (list, new) in [(&mut self.flows, flows), (&mut self.agents, agents)] {
+            for id in new {
+                if !list.contains(id) {
+                    list.push(id.clone());
+                }
+            }
+        }
+    }
+
+    fn has_flow(&self, id: &str) -> bool {
+        self.flows.iter().any(|f| f == id)
+    }
+
+    fn has_agent(&self, id: &str) -> bool {
+        self.agents.iter().any(|a| a == id)
+    }
 }
 
 fn format_name() -> String {
@@ -48,6 +81,7 @@ impl State {
     pub(super) fn empty() -> State {
         State {
             format: format_name(),
+            catalogue: Some(Catalogue::default()),
             ..State::default()
         }
     }
@@ -57,6 +91,41 @@ impl State {
             .iter()
             .position(|t| t.id() == id)
             .ok_or_else(ApiError::not_found)
+    }
+
+    /// The catalogue, made from the tokens' flows and agents where the state has none.
+    pub(super) fn catalogue(&mut self) -> &mut Catalogue {
+        if self.catalogue.is_none() {
+            let mut made = Catalogue::default();
+            for token in &self.client_tokens {
+                let own = |f| {
+                    token
+                        .strings(f)
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect::<Vec<_>>()
+                };
+                made.add(&own(Field::FlowIds), &own(Field::AgentIds));
+            }
+            self.catalogue = Some(made);
+        }
+        self.catalogue.get_or_insert_with(Catalogue::default)
+    }
+
+    /// A 404 when a body names a flow the account does not have.
+    fn check_flows(&mut self, body: &Values) -> Result<(), ApiError> {
+        let catalogue = self.catalogue();
+        if body
+            .strings(Field::FlowIds)
+            .iter()
+            .any(|f| !catalogue.has_flow(f))
+        {
+            return Err(ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "Referenced flow not found",
+            ));
+        }
+        Ok(())
     }
 
     pub(super) fn token(&self, id: &str) -> Result<&TokenRecord, ApiError> {
@@ -115,6 +184,7 @@ impl State {
         {
             return Err(validate::missing(*missing));
         }
+        self.check_flows(&body)?;
         let mut token = TokenRecord::from_object(Default::default());
         for field in Field::ALL {
             match body.get(*field) {
@@ -150,6 +220,7 @@ impl State {
         now: Timestamp,
     ) -> Result<TokenRecord, ApiError> {
         let index = self.index_of(id)?;
+        self.check_flows(&body)?;
         let mut token = self.client_tokens[index].clone();
         for (field, value) in body.iter() {
             token.set(field, value.clone());
@@ -237,18 +308,30 @@ impl State {
         origin::admit(&origins, origin_header, token.environment())
             .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "Origin not allowed"))?;
         let flows = token.strings(Field::FlowIds);
+        let agents = token.strings(Field::AgentIds);
+        // The widget sends an agent's id in `flowId` for `data-agent-id` embeds.
         let flow = match flow_id {
-            Some(f) if flows.contains(&f) => Some(f.to_string()),
-            Some(_) => {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "Flow not allowed for this client token",
-                ));
+            Some(f) if flows.contains(&f) || agents.contains(&f) => Some(f.to_string()),
+            Some(f) => {
+                let known = self
+                    .catalogue
+                    .as_ref()
+                    .is_none_or(|c| c.has_flow(f) || c.has_agent(f));
+                return Err(if known {
+                    ApiError::bad_request("Flow not allowed for this client token").with_hint(
+                        format!(
+                            "This token may run: {}",
+                            [&flows[..], &agents[..]].concat().join(", ")
+                        ),
+                    )
+                } else {
+                    ApiError::new(StatusCode::NOT_FOUND, "Referenced flow or agent not found")
+                });
             }
             None => token
                 .text(Field::DefaultFlowId)
                 .or_else(|| flows.first().copied())
-                .or_else(|| token.strings(Field::AgentIds).first().copied())
+                .or_else(|| agents.first().copied())
                 .map(str::to_string),
         };
         let conversation = ConversationRecord {
@@ -281,20 +364,42 @@ pub(super) fn init_reply(outcome: &InitOutcome, now: Timestamp) -> Value {
         .field(Field::Config)
         .and_then(Value::as_object)
         .unwrap_or(&empty);
-    let flow_id = outcome.conversation.flow_id.clone();
-    json!({
+    let placeholder = config
+        .get("placeholder")
+        .and_then(Value::as_str)
+        .unwrap_or("Type your message…");
+    let welcome = match config.get("welcomeMessage") {
+        Some(Value::String(text)) => json!(text),
+        Some(Value::Null) => Value::Null,
+        _ => json!("Hi! How can I help?"),
+    };
+    let mut reply_config = json!({ "placeholder": placeholder, "welcomeMessage": welcome });
+    if let Some(theme) = config.get("theme").filter(|t| !t.is_null()) {
+        reply_config["theme"] = theme.clone();
+    }
+    let mut reply = json!({
         "sessionId": ids::session_id(),
-        "expiresAt": super::model::iso_millis::format(&(now + SignedDuration::from_mins(30))),
-        "flow": {
-            "id": flow_id,
-            "name": flow_id.as_deref().map(|f| format!("Emulated flow {f}")),
-            "description": "A flow served by the rtctl emulator",
-        },
+        "expiresAt": super::model::iso_millis::format(&(now + session_lifetime(&outcome.token))),
         "conversationId": outcome.conversation.id,
-        "config": {
-            "welcomeMessage": config.get("welcomeMessage").cloned().unwrap_or(json!("Hi! How can I help?")),
-            "placeholder": config.get("placeholder").cloned().unwrap_or(json!("Type your message…")),
-            "theme": config.get("theme").cloned().unwrap_or(Value::Null),
-        },
-    })
+        "conversationRevision": "1",
+        "config": reply_config,
+    });
+    if let Some(flow_id) = &outcome.conversation.flow_id {
+        reply["flow"] = json!({
+            "id": flow_id,
+            "name": format!("Emulated flow {flow_id}"),
+            "description": "A flow served by the rtctl emulator",
+        });
+    }
+    reply
+}
+
+/// How long a widget session lives after its last use: the token's idle timeout, at least
+/// 5 minutes (the widget treats a session within a minute of expiry as expired).
+pub(super) fn session_lifetime(token: &TokenRecord) -> SignedDuration {
+    let minutes = token
+        .count(Field::SessionIdleTimeoutMinutes)
+        .unwrap_or(30)
+        .max(5);
+    SignedDuration::from_mins(i64::try_from(minutes).unwrap_or(30))
 }

@@ -132,6 +132,13 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Adds flows and agents to the catalogue (`--flow`, `--agent`), without a write of its
+    /// own: the next change persists them.
+    pub(super) fn add_to_catalogue(&self, flows: &[String], agents: &[String]) {
+        let mut guard = self.lock();
+        guard.state.catalogue().add(flows, agents);
+    }
+
     /// Runs `f` on the state; nothing is written.
     pub(super) fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         f(&self.lock().state)

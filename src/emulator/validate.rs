@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use super::api_error::ApiError;
+use super::api_error::{ApiError, Detail};
 use super::model::TokenRecord;
 use crate::token::rules::{self, Conflict, Violation};
 use crate::token::{Field, Values, Write};
@@ -50,14 +50,22 @@ pub(super) fn token_body(
         let field = match Field::from_json(key) {
             Some(field) if op.allows(field) => field,
             Some(field) if op == Op::Update && field.spec().write == Write::Create => {
-                return Err(ApiError::bad_request(format!(
-                    "Field '{key}' cannot be changed after the client token is created"
-                ))
-                .with_hint("Create a new client token to use a different value"));
+                return Err(ApiError::validation(Detail {
+                    message: format!(
+                        "Field '{key}' cannot be changed after the client token is created"
+                    ),
+                    code: "IMMUTABLE_FIELD",
+                    path: Some(key.clone()),
+                    suggestion: Some("Create a new client token to use a different value".into()),
+                }));
             }
             _ => {
-                return Err(ApiError::bad_request(format!("Unknown field '{key}'"))
-                    .with_hint(format!("Allowed fields: {}", op.keys().join(", "))));
+                return Err(ApiError::validation(Detail {
+                    message: format!("Unknown field '{key}'"),
+                    code: "UNKNOWN_FIELD",
+                    path: Some(key.clone()),
+                    suggestion: Some(format!("Allowed fields: {}", op.keys().join(", "))),
+                }));
             }
         };
         if field == Field::PinToVersion
@@ -65,49 +73,61 @@ pub(super) fn token_body(
         {
             continue;
         }
-        values.set(field, rules::check_value(field, value).map_err(violation)?);
+        let checked = match op {
+            Op::Create => rules::check_value(field, value),
+            Op::Update => rules::check_update_value(field, value),
+        };
+        values.set(field, checked.map_err(violation)?);
     }
     Ok(values)
 }
 
 /// A value that breaks its field's rule, as a 400.
 pub(super) fn violation(v: Violation) -> ApiError {
-    let error = ApiError::bad_request(format!(
-        "Field '{}' {}",
-        v.field.json(),
-        v.problem.describe()
-    ));
-    match v.problem.suggestion() {
-        Some(hint) => error.with_hint(hint),
-        None => error,
-    }
+    ApiError::validation(Detail {
+        message: format!("Field '{}' {}", v.field.json(), v.problem.describe()),
+        code: v.problem.code(),
+        path: Some(v.path()),
+        suggestion: v.problem.suggestion(),
+    })
 }
 
 /// A rule across fields that the token as stored would break, as a 400.
 pub(super) fn conflict(c: Conflict) -> ApiError {
-    match c {
-        Conflict::NoFlowOrAgent => {
-            ApiError::bad_request("A client token needs at least one id in 'flowIds' or 'agentIds'")
-        }
-        Conflict::AliasAndVersion => {
-            ApiError::bad_request("'targetVersionId' and 'targetAlias' cannot both be set")
-                .with_hint("Follow a release alias or pin an exact version, not both")
-        }
+    let (message, suggestion) = match c {
+        Conflict::NoFlowOrAgent => (
+            "A client token needs at least one id in 'flowIds' or 'agentIds'",
+            Some("Send flowIds or agentIds with at least one id"),
+        ),
+        Conflict::AliasAndVersion => (
+            "'targetVersionId' and 'targetAlias' cannot both be set",
+            Some("Follow a release alias or pin an exact version, not both"),
+        ),
         Conflict::VersionNeedsOneAgent => {
-            ApiError::bad_request("'targetVersionId' needs exactly one id in 'agentIds'")
+            ("'targetVersionId' needs exactly one id in 'agentIds'", None)
         }
-    }
+    };
+    ApiError::validation(Detail {
+        message: message.into(),
+        code: "CONFLICTING_FIELDS",
+        path: Some(c.field().json().into()),
+        suggestion: suggestion.map(str::to_string),
+    })
 }
 
 /// A field create requires, missing.
 pub(super) fn missing(field: Field) -> ApiError {
-    let error = ApiError::bad_request(format!("Field '{}' is required", field.json()));
-    match field {
-        Field::AllowedOrigins => {
-            error.with_hint("Pass at least one origin, for example [\"https://app.example.com\"]")
-        }
-        _ => error,
-    }
+    ApiError::validation(Detail {
+        message: format!("Field '{}' is required", field.json()),
+        code: "MISSING_REQUIRED_FIELD",
+        path: Some(field.json().into()),
+        suggestion: match field {
+            Field::AllowedOrigins => {
+                Some("Pass at least one origin, for example [\"https://app.example.com\"]".into())
+            }
+            _ => None,
+        },
+    })
 }
 
 /// Parses a request body that must be a JSON object. An empty body is accepted as `{}` only
@@ -165,9 +185,9 @@ mod tests {
 
     #[test]
     fn values_are_checked_by_the_token_rules() {
-        for bad in [json!(0), json!(-1), json!(1.5), json!("5")] {
+        for bad in [json!(0), json!(-1), json!(1.5), json!("5"), json!(1001)] {
             let err = parse(json!({"rateLimitPerMinute": bad}), Op::Create).unwrap_err();
-            assert!(err.error.contains("rateLimitPerMinute"));
+            assert_eq!(err.details[0].path.as_deref(), Some("rateLimitPerMinute"));
         }
         let ok = parse(
             json!({"rateLimitPerHour": 1, "maxMessagesPerSession": null, "name": " a "}),
@@ -177,9 +197,16 @@ mod tests {
         assert_eq!(ok.get(Field::RateLimitPerHour), Some(&json!(1)));
         assert_eq!(ok.get(Field::MaxMessagesPerSession), Some(&Value::Null));
         assert_eq!(ok.get(Field::Name), Some(&json!("a")));
-        let err = parse(json!({"allowedOrigins": ["https://a.com/"]}), Op::Create).unwrap_err();
-        assert!(err.error.contains("https://a.com/"), "{}", err.error);
-        assert!(err.hint.is_some());
+        let err = parse(
+            json!({"allowedOrigins": ["https://a.com", "https://a.com/"]}),
+            Op::Create,
+        )
+        .unwrap_err();
+        let detail = &err.details[0];
+        assert!(detail.message.contains("https://a.com/"), "{detail:?}");
+        assert_eq!(detail.path.as_deref(), Some("allowedOrigins.1"));
+        assert_eq!(detail.code, "INVALID_ORIGIN");
+        assert!(detail.suggestion.is_some());
     }
 
     #[test]

@@ -26,8 +26,9 @@ pub(crate) enum Kind {
     Name { max: usize },
     /// A reference to something else in the account (a flow, an agent version, a surface).
     Ref,
-    /// A list of references; the order does not change what a token may run.
-    Refs,
+    /// A list of references; the order does not change what a token may run. An update that
+    /// sends the list must send at least `update_min` entries.
+    Refs { update_min: usize },
     /// `allowedOrigins`: origin entries, compared in normalised form, at least one.
     Origins,
     /// One word of a fixed set.
@@ -120,6 +121,7 @@ pub(crate) enum Initial {
     /// `null`.
     Null,
     Text(&'static str),
+    Count(u64),
     Flag(bool),
     /// `[]`.
     EmptyList,
@@ -135,6 +137,7 @@ impl Initial {
         Some(match self {
             Initial::Null => Value::Null,
             Initial::Text(text) => Value::String(text.to_string()),
+            Initial::Count(n) => Value::from(n),
             Initial::Flag(b) => Value::Bool(b),
             Initial::EmptyList => Value::Array(Vec::new()),
             Initial::EmptyObject => Value::Object(Map::new()),
@@ -168,7 +171,7 @@ impl Spec {
     /// How a plan compares the field.
     pub(crate) fn compare(&self) -> Compare {
         match self.kind {
-            Kind::Refs => Compare::Set,
+            Kind::Refs { .. } => Compare::Set,
             Kind::Origins => Compare::Origins,
             _ => Compare::Exact,
         }
@@ -230,8 +233,6 @@ macro_rules! fields {
 
 const ENVIRONMENTS: &[&str] = &["test", "live"];
 const PIN_MODES: &[&str] = &["latest", "published"];
-/// No upper bound is published for the limits (yet): anything from 1 up.
-const UNBOUNDED: u64 = u64::MAX;
 
 fields! {
     /// `ct_…` or a UUID.
@@ -243,7 +244,7 @@ fields! {
     Name => Spec {
         json: "name", file: None,
         flag: Flag::Value { long: "name", short: None, value_name: "NAME", help: "Name of the token" },
-        label: "name", show: Show::Plain, kind: Kind::Name { max: 200 }, write: Write::Both,
+        label: "name", show: Show::Plain, kind: Kind::Name { max: 255 }, write: Write::Both,
         nullable: true,
         required: true, initial: Initial::Null,
     },
@@ -256,7 +257,7 @@ fields! {
         },
         label: "environment", show: Show::Plain, kind: Kind::Choice(ENVIRONMENTS),
         write: Write::Create, nullable: false,
-        required: false, initial: Initial::Text("test"),
+        required: false, initial: Initial::Text("live"),
     },
     IsActive => Spec {
         json: "isActive", file: Some("active"),
@@ -281,13 +282,15 @@ fields! {
     FlowIds => Spec {
         json: "flowIds", file: Some("flows"),
         flag: Flag::Repeated { long: "flow", value_name: "ID", help: "A flow the token may run (repeatable)" },
-        label: "flows", show: Show::Plain, kind: Kind::Refs, write: Write::Both, nullable: false,
+        label: "flows", show: Show::Plain, kind: Kind::Refs { update_min: 1 }, write: Write::Both,
+        nullable: false,
         required: false, initial: Initial::EmptyList,
     },
     AgentIds => Spec {
         json: "agentIds", file: Some("agents"),
         flag: Flag::Repeated { long: "agent", value_name: "ID", help: "An agent the token may run (repeatable)" },
-        label: "agents", show: Show::Plain, kind: Kind::Refs, write: Write::Both, nullable: false,
+        label: "agents", show: Show::Plain, kind: Kind::Refs { update_min: 0 }, write: Write::Both,
+        nullable: false,
         required: false, initial: Initial::EmptyList,
     },
     DefaultFlowId => Spec {
@@ -306,30 +309,30 @@ fields! {
     RateLimitPerMinute => Spec {
         json: "rateLimitPerMinute", file: Some("rate_limit_per_minute"),
         flag: Flag::Value { long: "rate-limit-per-minute", short: None, value_name: "N", help: "Requests allowed per minute" },
-        label: "rate limit/min", show: Show::Plain, kind: Kind::Count { min: 1, max: UNBOUNDED },
+        label: "rate limit/min", show: Show::Plain, kind: Kind::Count { min: 1, max: 1000 },
         write: Write::Both, nullable: true,
-        required: false, initial: Initial::Null,
+        required: false, initial: Initial::Count(10),
     },
     RateLimitPerHour => Spec {
         json: "rateLimitPerHour", file: Some("rate_limit_per_hour"),
         flag: Flag::Value { long: "rate-limit-per-hour", short: None, value_name: "N", help: "Requests allowed per hour" },
-        label: "rate limit/hour", show: Show::Plain, kind: Kind::Count { min: 1, max: UNBOUNDED },
+        label: "rate limit/hour", show: Show::Plain, kind: Kind::Count { min: 1, max: 10000 },
         write: Write::Both, nullable: true,
-        required: false, initial: Initial::Null,
+        required: false, initial: Initial::Count(100),
     },
     MaxMessagesPerSession => Spec {
         json: "maxMessagesPerSession", file: Some("max_messages_per_session"),
         flag: Flag::Value { long: "max-messages-per-session", short: None, value_name: "N", help: "Messages allowed in one session" },
-        label: "max messages", show: Show::Plain, kind: Kind::Count { min: 1, max: UNBOUNDED },
+        label: "max messages", show: Show::Plain, kind: Kind::Count { min: 1, max: 1000 },
         write: Write::Both, nullable: true,
-        required: false, initial: Initial::Null,
+        required: false, initial: Initial::Count(100),
     },
     SessionIdleTimeoutMinutes => Spec {
         json: "sessionIdleTimeoutMinutes", file: Some("session_idle_timeout_minutes"),
         flag: Flag::Value { long: "session-idle-timeout-minutes", short: None, value_name: "N", help: "Minutes of inactivity before a session ends" },
-        label: "idle timeout (min)", show: Show::Plain, kind: Kind::Count { min: 1, max: UNBOUNDED },
+        label: "idle timeout (min)", show: Show::Plain, kind: Kind::Count { min: 1, max: 1440 },
         write: Write::Both, nullable: true,
-        required: false, initial: Initial::Null,
+        required: false, initial: Initial::Count(30),
     },
     /// A release alias, re-resolved on every admission; excludes `targetVersionId`.
     TargetAlias => Spec {
@@ -353,7 +356,7 @@ fields! {
         flag: Flag::Value { long: "pin-to-version", short: None, value_name: "MODE", help: "Legacy widget-version mode" },
         label: "pin to version", show: Show::Plain, kind: Kind::Choice(PIN_MODES),
         write: Write::Both, nullable: true,
-        required: false, initial: Initial::Null,
+        required: false, initial: Initial::Text("latest"),
     },
     /// The product surface the token is scoped to; fixed at creation.
     ProductSurfaceId => Spec {

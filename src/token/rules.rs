@@ -30,8 +30,14 @@ pub(crate) enum Problem {
     OutOfRange { min: u64, max: u64, got: String },
     /// An origin list with no entry.
     NoOrigins,
+    /// A list an update sends with fewer than `min` entries.
+    TooFew { min: usize },
     /// An entry that is not a valid origin.
-    Origin { entry: String, error: OriginError },
+    Origin {
+        index: usize,
+        entry: String,
+        error: OriginError,
+    },
     /// `null` for a field that cannot be null.
     Null,
     /// A field only the server writes.
@@ -39,6 +45,20 @@ pub(crate) enum Problem {
 }
 
 impl Problem {
+    /// The stable validation code of the published error envelope.
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            Problem::Type { .. } | Problem::Null => "INVALID_TYPE",
+            Problem::Empty => "EMPTY_VALUE",
+            Problem::Length { .. } => "INVALID_LENGTH",
+            Problem::NotOneOf { .. } => "INVALID_ENUM",
+            Problem::OutOfRange { .. } => "OUT_OF_RANGE",
+            Problem::NoOrigins | Problem::TooFew { .. } => "TOO_FEW_ITEMS",
+            Problem::Origin { .. } => "INVALID_ORIGIN",
+            Problem::ReadOnly => "READ_ONLY_FIELD",
+        }
+    }
+
     /// The problem as the end of a sentence whose subject is the field: "must be …".
     pub(crate) fn describe(&self) -> String {
         match self {
@@ -57,7 +77,10 @@ impl Problem {
                 format!("must be a whole number from {min} to {max} (got {got})")
             }
             Problem::NoOrigins => "must contain at least one origin".into(),
-            Problem::Origin { entry, error } => format!("has an invalid origin '{entry}': {error}"),
+            Problem::TooFew { min } => format!("must contain at least {min} when it is sent"),
+            Problem::Origin { entry, error, .. } => {
+                format!("has an invalid origin '{entry}': {error}")
+            }
             Problem::Null => "cannot be null".into(),
             Problem::ReadOnly => "is set by the server and cannot be written".into(),
         }
@@ -97,6 +120,16 @@ pub(crate) struct Violation {
     pub problem: Problem,
 }
 
+impl Violation {
+    /// The dotted JSON path of the offending value (`allowedOrigins.1`).
+    pub(crate) fn path(&self) -> String {
+        match &self.problem {
+            Problem::Origin { index, .. } => format!("{}.{index}", self.field.json()),
+            _ => self.field.json().to_string(),
+        }
+    }
+}
+
 /// Checks one value of `field` as a request would carry it, and returns it in the form to
 /// send or store: names trimmed, whole floats as integers.
 pub(crate) fn check_value(field: Field, value: &Value) -> Result<Value, Violation> {
@@ -130,7 +163,7 @@ pub(crate) fn check_value(field: Field, value: &Value) -> Result<Value, Violatio
                 expected: "a string",
             }),
         },
-        Kind::Refs => {
+        Kind::Refs { .. } => {
             let items = string_list(value).map_err(|problem| Violation { field, problem })?;
             if items.iter().any(|s| s.trim().is_empty()) {
                 return fail(Problem::Empty);
@@ -142,9 +175,10 @@ pub(crate) fn check_value(field: Field, value: &Value) -> Result<Value, Violatio
             if items.is_empty() {
                 return fail(Problem::NoOrigins);
             }
-            for entry in items {
+            for (index, entry) in items.into_iter().enumerate() {
                 if let Err(error) = AllowedOrigin::parse(entry) {
                     return fail(Problem::Origin {
+                        index,
                         entry: entry.to_string(),
                         error,
                     });
@@ -198,6 +232,22 @@ pub(crate) fn check_value(field: Field, value: &Value) -> Result<Value, Violatio
         },
         Kind::Id | Kind::Secret | Kind::Text | Kind::Time | Kind::Number => fail(Problem::ReadOnly),
     }
+}
+
+/// [`check_value`] for an update, which must send some lists with a minimum of entries.
+pub(crate) fn check_update_value(field: Field, value: &Value) -> Result<Value, Violation> {
+    let value = check_value(field, value)?;
+    if let Kind::Refs { update_min } = field.spec().kind
+        && value
+            .as_array()
+            .is_some_and(|items| items.len() < update_min)
+    {
+        return Err(Violation {
+            field,
+            problem: Problem::TooFew { min: update_min },
+        });
+    }
+    Ok(value)
 }
 
 /// Checks a whole number given as text (a flag's value) against `field`'s range.
@@ -301,8 +351,8 @@ mod tests {
     fn names_are_trimmed_and_bounded() {
         assert_eq!(check(Field::Name, json!("  a  ")), Ok(json!("a")));
         assert!(check(Field::Name, json!("   ")).is_err());
-        assert!(check(Field::Name, json!("x".repeat(201))).is_err());
-        assert!(check(Field::Name, json!("é".repeat(200))).is_ok());
+        assert!(check(Field::Name, json!("x".repeat(256))).is_err());
+        assert!(check(Field::Name, json!("é".repeat(255))).is_ok());
         assert_eq!(check(Field::Name, json!(null)), Err(Problem::Null));
     }
 
@@ -317,6 +367,10 @@ mod tests {
             Err(Problem::Type { .. })
         ));
         assert_eq!(check(Field::RateLimitPerMinute, json!(10.0)), Ok(json!(10)));
+        assert!(check(Field::RateLimitPerMinute, json!(1000)).is_ok());
+        assert!(check(Field::RateLimitPerMinute, json!(1001)).is_err());
+        assert!(check(Field::RateLimitPerHour, json!(10000)).is_ok());
+        assert!(check(Field::SessionIdleTimeoutMinutes, json!(1441)).is_err());
         assert_eq!(check(Field::RateLimitPerHour, json!(null)), Ok(json!(null)));
         assert_eq!(parse_count(Field::MaxMessagesPerSession, "7"), Ok(7));
         assert!(parse_count(Field::MaxMessagesPerSession, "0").is_err());
@@ -342,6 +396,15 @@ mod tests {
             check(Field::FlowIds, json!(["a", " "])),
             Err(Problem::Empty)
         );
+        assert!(
+            check(Field::FlowIds, json!([])).is_ok(),
+            "create may send none"
+        );
+        assert_eq!(
+            check_update_value(Field::FlowIds, &json!([])).map_err(|v| v.problem),
+            Err(Problem::TooFew { min: 1 })
+        );
+        assert!(check_update_value(Field::AgentIds, &json!([])).is_ok());
     }
 
     #[test]

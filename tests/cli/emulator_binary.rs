@@ -146,7 +146,7 @@ async fn state_persists_across_a_restart_and_a_second_emulator_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("emulator.json");
     let state_arg = state.to_str().unwrap();
-    let first = spawn(&["--state", state_arg, "--seed", "none"]);
+    let first = spawn(&["--state", state_arg, "--seed", "none", "--flow", "f"]);
     let created = crate::support::http()
         .post(format!("{}/v1/client-tokens", first.url))
         .bearer_auth("rt_test_emulator")

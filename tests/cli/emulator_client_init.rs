@@ -155,10 +155,16 @@ async fn flow_ids_must_belong_to_the_token() {
         chosen.json::<serde_json::Value>().await.unwrap()["flow"]["id"],
         "flow_a"
     );
+    // A flow of the account that the token does not list: 400; one the account does not
+    // have: 404.
     let other = post(json!({"token": value, "flowId": "flow_z"}))
         .await
         .unwrap();
-    assert_eq!(other.status(), 403);
+    assert_eq!(other.status(), 400);
+    let unknown = post(json!({"token": value, "flowId": "flow_missing"}))
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
     let missing = post(json!({})).await.unwrap();
     assert_eq!(missing.status(), 400);
 }

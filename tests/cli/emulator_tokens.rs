@@ -4,7 +4,7 @@ use reqwest::Method;
 use rtctl::emulator::Config;
 use serde_json::{Value, json};
 
-use crate::support::Api;
+use crate::support::{Api, error_text};
 
 const TOKEN_FIELDS: &[&str] = &[
     "id",
@@ -77,11 +77,93 @@ async fn create_returns_201_the_value_once_and_the_full_object() {
 }
 
 #[tokio::test]
-async fn create_defaults_to_the_test_environment() {
+async fn create_applies_the_published_defaults() {
     let api = Api::empty().await;
     let body = api.create(json!({})).await;
-    assert_eq!(body["clientToken"]["environment"], "test");
-    assert!(body["token"].as_str().unwrap().starts_with("ct_test_"));
+    let token = &body["clientToken"];
+    assert_eq!(token["environment"], "live");
+    assert!(body["token"].as_str().unwrap().starts_with("ct_live_"));
+    for (field, default) in [
+        ("rateLimitPerMinute", json!(10)),
+        ("rateLimitPerHour", json!(100)),
+        ("maxMessagesPerSession", json!(100)),
+        ("sessionIdleTimeoutMinutes", json!(30)),
+        ("pinToVersion", json!("latest")),
+        ("config", json!({})),
+        ("agentIds", json!([])),
+    ] {
+        assert_eq!(token[field], default, "{field}");
+    }
+    let test = api.create(json!({"environment": "test"})).await;
+    assert!(test["token"].as_str().unwrap().starts_with("ct_test_"));
+}
+
+#[tokio::test]
+async fn ranges_are_the_published_ones() {
+    let api = Api::empty().await;
+    for (field, top) in [
+        ("rateLimitPerMinute", 1000),
+        ("rateLimitPerHour", 10000),
+        ("maxMessagesPerSession", 1000),
+        ("sessionIdleTimeoutMinutes", 1440),
+    ] {
+        api.create(json!({ field: top })).await;
+        let error = api
+            .post(
+                "/v1/client-tokens",
+                json!({"name": "n", "allowedOrigins": ["https://a.com"], "flowIds": ["f"], field: top + 1}),
+            )
+            .await
+            .expect(400);
+        assert_eq!(error["details"][0]["code"], "OUT_OF_RANGE", "{field}");
+        assert_eq!(error["details"][0]["path"], field);
+        assert!(
+            error["details"][0]["suggestion"]
+                .as_str()
+                .unwrap()
+                .contains(&top.to_string())
+        );
+    }
+    api.create(json!({"name": "x".repeat(255)})).await;
+    let error = api
+        .post(
+            "/v1/client-tokens",
+            json!({"name": "x".repeat(256), "allowedOrigins": ["https://a.com"], "flowIds": ["f"]}),
+        )
+        .await
+        .expect(400);
+    assert_eq!(error["details"][0]["path"], "name");
+}
+
+#[tokio::test]
+async fn flows_must_exist_in_the_account() {
+    let api = Api::empty().await;
+    let reply = api
+        .post(
+            "/v1/client-tokens",
+            json!({"name": "n", "allowedOrigins": ["https://a.com"], "flowIds": ["flow_missing"]}),
+        )
+        .await;
+    assert_eq!(reply.expect(404)["error"], "Referenced flow not found");
+    let created = api.create(json!({})).await;
+    let path = format!(
+        "/v1/client-tokens/{}",
+        created["clientToken"]["id"].as_str().unwrap()
+    );
+    let reply = api.put(&path, json!({"flowIds": ["flow_missing"]})).await;
+    assert_eq!(reply.expect(404)["error"], "Referenced flow not found");
+    // The control API adds to the catalogue.
+    api.raw(
+        Method::POST,
+        "/__emulator/catalogue",
+        Some(json!({"flows": ["flow_missing"]})),
+        None,
+    )
+    .await
+    .expect(200);
+    api.put(&path, json!({"flowIds": ["flow_missing"]}))
+        .await
+        .expect(200);
 }
 
 #[tokio::test]
@@ -121,7 +203,7 @@ async fn create_validation_names_the_field() {
             "allowed_origins",
         ),
         (with("name", json!("   ")), "name"),
-        (with("name", json!("x".repeat(201))), "name"),
+        (with("name", json!("x".repeat(256))), "name"),
         (with("allowedOrigins", json!([])), "allowedOrigins"),
         (
             with("allowedOrigins", json!(["https://a.com/path"])),
@@ -146,19 +228,20 @@ async fn create_validation_names_the_field() {
     for (body, named) in cases {
         let reply = api.post("/v1/client-tokens", body.clone()).await;
         let error = reply.expect(400);
-        let message = error["error"].as_str().unwrap();
+        let message = error_text(&error);
         assert!(message.contains(named), "{body} -> {message}");
+        assert_eq!(error["error"], "Validation error", "{body}");
     }
     let both = with("targetAlias", json!("prod"));
     let mut both = both;
     both["agentIds"] = json!(["a"]);
     both["targetVersionId"] = json!("v");
     let error = api.post("/v1/client-tokens", both).await.expect(400);
-    assert!(error["error"].as_str().unwrap().contains("targetAlias"));
+    assert!(error_text(&error).contains("targetAlias"));
     let mut two_agents = with("agentIds", json!(["a", "b"]));
     two_agents["targetVersionId"] = json!("v");
     let error = api.post("/v1/client-tokens", two_agents).await.expect(400);
-    assert!(error["error"].as_str().unwrap().contains("exactly one"));
+    assert!(error_text(&error).contains("exactly one"));
     assert!(api.tokens().await.is_empty(), "nothing was created");
 }
 
@@ -250,10 +333,7 @@ async fn update_is_partial_and_checks_the_result() {
         (json!({"isActive": "no"}), "isActive"),
     ] {
         let error = api.put(&path, body.clone()).await.expect(400);
-        assert!(
-            error["error"].as_str().unwrap().contains(named),
-            "{body}: {error}"
-        );
+        assert!(error_text(&error).contains(named), "{body}: {error}");
     }
     assert_eq!(
         api.get(&path).await.expect(200)["clientToken"]["flowIds"],
@@ -277,7 +357,7 @@ async fn pin_to_version_echo_is_ignored_and_a_new_version_rejected() {
         .put(&path, json!({"pinToVersion": "ver_42"}))
         .await
         .expect(400);
-    assert!(error["error"].as_str().unwrap().contains("pinToVersion"));
+    assert!(error_text(&error).contains("pinToVersion"));
     let switched = api
         .put(&path, json!({"pinToVersion": "latest"}))
         .await
@@ -404,10 +484,23 @@ async fn regenerate_returns_the_narrower_object_and_a_new_value() {
 }
 
 #[tokio::test]
-async fn unknown_ids_get_404_on_every_endpoint_and_ids_stay_one_segment() {
+async fn unknown_ids_get_404_and_malformed_ids_400_on_every_endpoint() {
     let api = Api::demo().await;
-    // (`%2E%2E` is left out: the URL parser on the client side resolves it as `..`.)
-    for id in ["ct_0000000000000000", "..%2Fx", "ct%3Fx", "a%20b"] {
+    // Well-formed but unknown: 404. Neither `ct_` and 16 hex digits nor a UUID: 400, before
+    // any lookup. (`%2E%2E` is left out: the client's URL parser resolves it as `..`.)
+    let cases = [
+        ("ct_0000000000000000", 404, "Client token not found"),
+        (
+            "0b9e2a5c-1d2e-4f3a-8b7c-6d5e4f3a2b1c",
+            404,
+            "Client token not found",
+        ),
+        ("..%2Fx", 400, "Invalid client token ID"),
+        ("ct%3Fx", 400, "Invalid client token ID"),
+        ("a%20b", 400, "Invalid client token ID"),
+        ("ct_1", 400, "Invalid client token ID"),
+    ];
+    for (id, status, error) in cases {
         let base = format!("/v1/client-tokens/{id}");
         let replies = [
             api.get(&base).await,
@@ -418,7 +511,7 @@ async fn unknown_ids_get_404_on_every_endpoint_and_ids_stay_one_segment() {
             api.get(&format!("{base}/conversations")).await,
         ];
         for reply in replies {
-            assert_eq!(reply.expect(404)["error"], "Client token not found", "{id}");
+            assert_eq!(reply.expect(status)["error"], error, "{id}");
         }
     }
     assert_eq!(api.tokens().await.len(), 6, "nothing changed");

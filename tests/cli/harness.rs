@@ -351,6 +351,7 @@ pub struct Server {
     pub url: String,
     pub key: String,
     pub home: Home,
+    findings: crate::contract::Findings,
 }
 
 impl Server {
@@ -376,6 +377,8 @@ impl Server {
             .first()
             .cloned()
             .unwrap_or(DEFAULT_API_KEY.to_string());
+        let findings = crate::contract::Findings::default();
+        let config = crate::support::test_config(config, &findings);
         let emulator = runtime.block_on(emulator::start(config)).unwrap();
         Server {
             url: emulator.url(),
@@ -383,6 +386,7 @@ impl Server {
             runtime,
             key,
             home: Home::new(),
+            findings,
         }
     }
 
@@ -552,5 +556,6 @@ impl Drop for Server {
         if let Some(e) = self.emulator.take() {
             self.runtime.block_on(e.shutdown());
         }
+        self.findings.assert_none();
     }
 }

@@ -3,6 +3,7 @@
 //! test talks over real HTTP on loopback: to an emulator started in-process on
 //! `127.0.0.1:0`, or to the real `rtctl` binary.
 
+mod contract;
 mod harness;
 mod support;
 

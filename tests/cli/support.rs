@@ -14,6 +14,60 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// Everything an error body says: `error`, each detail's message, path and code, and `hint`,
+/// for tests that check an error names what is wrong.
+pub fn error_text(error: &Value) -> String {
+    let mut parts = vec![error["error"].as_str().unwrap_or_default().to_string()];
+    for detail in error["details"].as_array().into_iter().flatten() {
+        for key in ["message", "path", "code", "suggestion"] {
+            if let Some(text) = detail[key].as_str() {
+                parts.push(text.to_string());
+            }
+        }
+    }
+    if let Some(hint) = error["hint"].as_str() {
+        parts.push(hint.to_string());
+    }
+    parts.join(" | ")
+}
+
+/// The flows and agents the tests name, in every test emulator's catalogue (one that is not
+/// there, such as `flow_missing`, gets the service's 404).
+pub const TEST_FLOWS: &[&str] = &[
+    "f",
+    "flow_1",
+    "flow_2",
+    "flow_a",
+    "flow_b",
+    "flow_z",
+    "flow_x",
+    "flow_other",
+    "flow_new",
+    "flow_demo",
+    "flow_123",
+];
+pub const TEST_AGENTS: &[&str] = &["a", "b", "agent_1", "agent_9"];
+
+/// `config` as tests use it: the test catalogue added, and the contract observer installed.
+pub fn test_config(mut config: Config, findings: &crate::contract::Findings) -> Config {
+    config
+        .flows
+        .extend(TEST_FLOWS.iter().map(|f| f.to_string()));
+    config
+        .agents
+        .extend(TEST_AGENTS.iter().map(|a| a.to_string()));
+    if config.observer.is_none() {
+        config.observer = Some(findings.observer());
+    }
+    config
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        self.findings.assert_none();
+    }
+}
+
 /// A loopback port that refuses connections for as long as this lives: bound, never
 /// listening, so no other test can take the number in the meantime.
 pub struct RefusedPort {
@@ -70,6 +124,7 @@ pub struct Api {
     pub key: String,
     pub http: reqwest::Client,
     emulator: Option<RunningEmulator>,
+    findings: crate::contract::Findings,
 }
 
 impl Api {
@@ -87,18 +142,23 @@ impl Api {
         .await
     }
 
+    /// An emulator with `config`, every exchange checked against the published contract,
+    /// and the flows and agents the tests name in its catalogue.
     pub async fn with(config: Config) -> Api {
         let key = config
             .api_keys
             .first()
             .cloned()
             .unwrap_or_else(|| DEFAULT_API_KEY.to_string());
+        let findings = crate::contract::Findings::default();
+        let config = test_config(config, &findings);
         let emulator = emulator::start(config).await.expect("emulator starts");
         Api {
             url: emulator.url(),
             key,
             http: http(),
             emulator: Some(emulator),
+            findings,
         }
     }
 
@@ -106,6 +166,7 @@ impl Api {
         if let Some(e) = self.emulator.take() {
             e.shutdown().await;
         }
+        self.findings.assert_none();
     }
 
     /// Sends a request with the API key as a Bearer token.

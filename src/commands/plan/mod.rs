@@ -93,7 +93,9 @@ pub(crate) fn describe_current(token: &ClientToken) -> DesiredToken {
             continue;
         };
         let empty = match value {
-            Value::Array(items) => items.is_empty() && field.spec().kind == Kind::Refs,
+            Value::Array(items) => {
+                items.is_empty() && matches!(field.spec().kind, Kind::Refs { .. })
+            }
             Value::Object(map) => map.is_empty(),
             _ => false,
         };

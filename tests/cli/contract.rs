@@ -1,0 +1,251 @@
+//! The contract test: every reply the emulator gives anywhere in this suite is checked against
+//! the response schema of its operation and status in the published OpenAPI document
+//! (`openapi/runtype-client-tokens.json`), and every request body rtctl sends against the
+//! request schema. Emulators started by the harness carry an observer that does this, and
+//! fail the test that started them when anything breaks the document.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use boon::{Compiler, Draft, SchemaIndex, Schemas};
+
+use rtctl::emulator::{Exchange, Observer};
+use serde_json::{Value, json};
+
+/// Where the document is registered; nothing is fetched from it.
+const DOC_URL: &str = "https://rtctl.invalid/openapi.json";
+const DOC: &str = include_str!("../../openapi/runtype-client-tokens.json");
+
+/// The document, and every request and response schema in it, compiled once.
+struct Contract {
+    doc: Value,
+    schemas: Schemas,
+    compiled: HashMap<String, SchemaIndex>,
+}
+
+fn contract() -> &'static Mutex<Contract> {
+    static CONTRACT: OnceLock<Mutex<Contract>> = OnceLock::new();
+    CONTRACT.get_or_init(|| {
+        let doc: Value = serde_json::from_str(DOC).expect("the vendored document is JSON");
+        let mut compiler = Compiler::new();
+        compiler.set_default_draft(Draft::V2020_12);
+        compiler
+            .add_resource(DOC_URL, doc.clone())
+            .expect("the document registers");
+        let mut schemas = Schemas::new();
+        let mut compiled = HashMap::new();
+        for (path, operations) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in operations.as_object().expect("operations") {
+                let base = format!("/paths/{}/{method}", segment(path));
+                let mut pointers = Vec::new();
+                if !operation["requestBody"].is_null() {
+                    pointers.push(format!(
+                        "{base}/requestBody/content/application~1json/schema"
+                    ));
+                }
+                for (status, response) in operation["responses"].as_object().expect("responses") {
+                    if !response["content"]["application/json"]["schema"].is_null() {
+                        pointers.push(format!(
+                            "{base}/responses/{status}/content/application~1json/schema"
+                        ));
+                    }
+                }
+                for pointer in pointers {
+                    let index = compiler
+                        .compile(&format!("{DOC_URL}#{pointer}"), &mut schemas)
+                        .unwrap_or_else(|e| panic!("the schema at {pointer} compiles: {e:#}"));
+                    compiled.insert(pointer, index);
+                }
+            }
+        }
+        Mutex::new(Contract {
+            doc,
+            schemas,
+            compiled,
+        })
+    })
+}
+
+/// A JSON pointer segment: `/` and `~` escaped.
+fn segment(text: &str) -> String {
+    text.replace('~', "~0").replace('/', "~1")
+}
+
+impl Contract {
+    /// The document's path template that `path` matches (`/v1/client-tokens/{id}`).
+    fn template(&self, path: &str) -> Option<String> {
+        let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        self.doc["paths"]
+            .as_object()?
+            .keys()
+            .find(|template| {
+                let pattern: Vec<&str> = template.split('/').collect();
+                pattern.len() == parts.len()
+                    && pattern
+                        .iter()
+                        .zip(&parts)
+                        .all(|(p, s)| (p.starts_with('{') && !s.is_empty()) || p == s)
+            })
+            .cloned()
+    }
+
+    /// Validates `value` against the schema at `pointer`; the errors as text.
+    fn validate(&self, pointer: &str, value: &Value) -> Result<(), String> {
+        let index = *self
+            .compiled
+            .get(pointer)
+            .ok_or_else(|| format!("the document has no schema at {pointer}"))?;
+        self.schemas
+            .validate(value, index)
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    /// What is wrong with one exchange, by the document; `None` when nothing is.
+    fn check(&self, exchange: &Exchange<'_>) -> Vec<String> {
+        let entry = exchange.entry;
+        // A fault shapes a reply on purpose (a 429, a proxy's HTML, a dropped connection).
+        if entry.fault.is_some() {
+            return Vec::new();
+        }
+        let Some(template) = self.template(&entry.path) else {
+            return Vec::new(); // not an operation of the document (an unknown route)
+        };
+        let method = entry.method.to_lowercase();
+        let operation = &self.doc["paths"][&template][&method];
+        if operation.is_null() {
+            return Vec::new(); // a method the path does not have: the 405 is the router's
+        }
+        let what = format!("{} {}", entry.method, entry.path);
+        let mut problems = Vec::new();
+        let base = format!("/paths/{}/{method}", segment(&template));
+        if let Some(status) = entry.status {
+            let status = status.to_string();
+            if operation["responses"][&status].is_null() {
+                problems.push(format!(
+                    "{what} answered {status}, which the document does not list for {template}"
+                ));
+            } else if exchange
+                .response_type
+                .is_some_and(|t| t.starts_with("application/json"))
+            {
+                match serde_json::from_slice::<Value>(exchange.response_body) {
+                    Ok(reply) => {
+                        let pointer =
+                            format!("{base}/responses/{status}/content/application~1json/schema");
+                        if let Err(e) = self.validate(&pointer, &reply) {
+                            problems.push(format!(
+                                "the {status} reply to {what} breaks the document:\n{e}\n{reply}"
+                            ));
+                        }
+                    }
+                    Err(e) => problems.push(format!("the reply to {what} is not JSON: {e}")),
+                }
+            }
+        }
+        let from_rtctl = entry
+            .user_agent
+            .as_deref()
+            .is_some_and(|ua| ua.starts_with("rtctl/"));
+        if from_rtctl && !exchange.request_body.is_empty() && !operation["requestBody"].is_null() {
+            let pointer = format!("{base}/requestBody/content/application~1json/schema");
+            match serde_json::from_slice::<Value>(exchange.request_body) {
+                Ok(body) => {
+                    if let Err(e) = self.validate(&pointer, &body) {
+                        problems.push(format!(
+                            "rtctl's request {what} breaks the document:\n{e}\n{body}"
+                        ));
+                    }
+                }
+                Err(e) => problems.push(format!("rtctl sent {what} a body that is not JSON: {e}")),
+            }
+        }
+        problems
+    }
+}
+
+/// What an emulator's observer found wrong, shared with the test that started it.
+#[derive(Clone, Default)]
+pub struct Findings(Arc<Mutex<Vec<String>>>);
+
+impl Findings {
+    /// An observer that checks every exchange and records what breaks the document.
+    pub fn observer(&self) -> Observer {
+        let findings = self.clone();
+        Arc::new(move |exchange: &Exchange<'_>| {
+            let problems = contract()
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .check(exchange);
+            findings.0.lock().unwrap().extend(problems);
+        })
+    }
+
+    /// Fails the test when anything broke the document (unless it is failing already).
+    pub fn assert_none(&self) {
+        let found = self.0.lock().unwrap();
+        if !found.is_empty() && !std::thread::panicking() {
+            panic!(
+                "the emulator or rtctl broke the published contract:\n{}",
+                found.join("\n\n")
+            );
+        }
+    }
+}
+
+/// Validates `value` against the response schema of `method path` for `status`.
+fn check_reply(method: &str, template: &str, status: u16, value: &Value) -> Result<(), String> {
+    let pointer = format!(
+        "/paths/{}/{method}/responses/{status}/content/application~1json/schema",
+        segment(template)
+    );
+    contract().lock().unwrap().validate(&pointer, value)
+}
+
+#[tokio::test]
+async fn a_reply_that_breaks_one_field_fails_the_contract() {
+    let api = crate::support::Api::demo().await;
+    let id = api.id_of("Marketing site widget").await;
+    let mut reply = api
+        .get(&format!("/v1/client-tokens/{id}"))
+        .await
+        .expect(200);
+    let template = "/v1/client-tokens/{id}";
+    check_reply("get", template, 200, &reply).expect("the emulator's reply keeps the contract");
+    reply["clientToken"]["isActive"] = json!("yes");
+    let error = check_reply("get", template, 200, &reply).unwrap_err();
+    assert!(error.contains("isActive"), "{error}");
+    let mut listed = api.get("/v1/client-tokens?limit=2").await.expect(200);
+    check_reply("get", "/v1/client-tokens", 200, &listed).unwrap();
+    listed["pagination"]
+        .as_object_mut()
+        .unwrap()
+        .remove("hasMore");
+    assert!(check_reply("get", "/v1/client-tokens", 200, &listed).is_err());
+    let error = json!({"error": "Validation error", "details": [{"code": "OUT_OF_RANGE"}]});
+    assert!(
+        check_reply("post", "/v1/client-tokens", 400, &error).is_err(),
+        "a detail needs its message"
+    );
+}
+
+#[test]
+fn an_undocumented_status_is_a_finding() {
+    let contract = contract().lock().unwrap();
+    let entry = rtctl::emulator::RequestEntry {
+        method: "GET".into(),
+        path: "/v1/client-tokens".into(),
+        query: None,
+        user_agent: None,
+        status: Some(400),
+        fault: None,
+        duration: std::time::Duration::ZERO,
+    };
+    let problems = contract.check(&Exchange {
+        entry: &entry,
+        request_body: b"",
+        response_body: br#"{"error": "Unknown query parameter"}"#,
+        response_type: Some("application/json"),
+    });
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("does not list"), "{problems:?}");
+}
