@@ -45,6 +45,8 @@ impl ErrorKind {
 pub struct CliError {
     pub kind: ErrorKind,
     pub message: String,
+    /// What the server said was wrong, one line each (`path: message (suggestion)`).
+    pub details: Vec<String>,
     pub hint: Option<String>,
     /// Already shown to the user (by the Printer, in colour); `main` must not repeat it.
     pub reported: bool,
@@ -55,6 +57,7 @@ impl CliError {
         CliError {
             kind,
             message: message.into(),
+            details: Vec::new(),
             hint: None,
             reported: false,
         }
@@ -161,7 +164,8 @@ impl From<crate::api::ApiError> for CliError {
                 ),
             ),
         };
-        let error = CliError::new(kind, e.to_string());
+        let mut error = CliError::new(kind, e.to_string());
+        error.details = e.details().iter().map(|d| d.line()).collect();
         match server_hint.or(fallback) {
             Some(hint) => error.with_hint(hint),
             None => error,

@@ -33,6 +33,18 @@ pub(crate) struct DesiredToken {
     pub values: Values,
     /// The line of the token's table in the file.
     pub line: usize,
+    /// Values that break a rule, kept as written: acceptable only where the account already
+    /// holds them (token files are strict about changes, not about the past). The plan
+    /// decides, with the message to show either way.
+    pub past_only: Vec<PastOnly>,
+}
+
+/// A value a rule refuses, which a plan may keep only if it changes nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PastOnly {
+    pub field: Field,
+    /// `the token file F, line L: tokens.X.key: what is wrong`.
+    pub message: String,
 }
 
 impl DesiredToken {
@@ -101,14 +113,28 @@ impl Manifest {
         for (name, table) in raw.tokens {
             let start = table.span().start;
             let key = |field: &str| format!("tokens.{}.{field}", quote_key(&name));
-            let name_ok = rules::check_value(Field::Name, &Value::String(name.clone()))
-                .is_ok_and(|trimmed| trimmed == name.as_str());
-            if !name_ok {
-                return Err(invalid(
-                    start,
-                    format!("tokens.{}", quote_key(&name)),
-                    "a token name must be 1-200 characters without surrounding spaces".into(),
-                ));
+            let mut past_only = Vec::new();
+            let name_value = Value::String(name.clone());
+            match rules::check_value(Field::Name, &name_value) {
+                Ok(trimmed) if trimmed == name_value => {}
+                Ok(_) => {
+                    return Err(invalid(
+                        start,
+                        format!("tokens.{}", quote_key(&name)),
+                        "a token name cannot start or end with spaces".into(),
+                    ));
+                }
+                Err(v) => past_only.push(PastOnly {
+                    field: Field::Name,
+                    message: invalid(
+                        start,
+                        format!("tokens.{}", quote_key(&name)),
+                        v.problem
+                            .describe()
+                            .replacen("must be", "a token name must be", 1),
+                    )
+                    .message,
+                }),
             }
             let mut values = Values::new();
             for (file_key, value) in table.into_inner() {
@@ -124,19 +150,42 @@ impl Manifest {
                 let json = to_json(value.get_ref())
                     .map_err(|what| invalid(offset, key(&file_key), what))?;
                 let json = match field.spec().kind {
-                    Kind::Origins => normalize_origins(&json).map_err(|(index, what)| {
-                        invalid(offset, key(&format!("{file_key}[{index}]")), what)
-                    })?,
+                    Kind::Origins => match normalize_origins(&json) {
+                        Ok(normal) => normal,
+                        Err((index, what)) => {
+                            past_only.push(PastOnly {
+                                field,
+                                message: invalid(
+                                    offset,
+                                    key(&format!("{file_key}[{index}]")),
+                                    what,
+                                )
+                                .message,
+                            });
+                            values.set(field, json);
+                            continue;
+                        }
+                    },
                     _ => json,
                 };
-                let json = rules::check_value(field, &json).map_err(|v| {
-                    invalid(
-                        offset,
-                        key(&file_key),
-                        file_problem(field, &v.problem, &json),
-                    )
-                })?;
-                values.set(field, json);
+                match rules::check_value(field, &json) {
+                    Ok(checked) => values.set(field, checked),
+                    Err(v) => {
+                        let error = invalid(
+                            offset,
+                            key(&file_key),
+                            file_problem(field, &v.problem, &json),
+                        );
+                        if !only_in_the_past(&v.problem) {
+                            return Err(error);
+                        }
+                        past_only.push(PastOnly {
+                            field,
+                            message: error.message,
+                        });
+                        values.set(field, json);
+                    }
+                }
             }
             if let Some(missing) = REQUIRED.iter().find(|f| !values.contains(**f)) {
                 let file_key = missing.spec().file.unwrap_or_default();
@@ -154,10 +203,24 @@ impl Manifest {
                 name,
                 values,
                 line: at(start),
+                past_only,
             });
         }
         Ok(Manifest { tokens })
     }
+}
+
+/// Whether a value that breaks this rule may still stand where the account already holds it
+/// (a range, an origin's syntax, an enum the service has grown): the rule is about what may
+/// be written, and a value the account has is not written. A wrong type never is.
+fn only_in_the_past(problem: &Problem) -> bool {
+    matches!(
+        problem,
+        Problem::OutOfRange { .. }
+            | Problem::Origin { .. }
+            | Problem::NotOneOf { .. }
+            | Problem::Length { .. }
+    )
 }
 
 /// A field rule broken in the file, worded for a file: what the value is and why it fails.
@@ -170,10 +233,12 @@ fn file_problem(field: Field, problem: &Problem, value: &Value) -> String {
             };
             format!("'{got}' is not {noun} ({})", allowed.join(" or "))
         }
-        Problem::OutOfRange { .. } => format!(
-            "{value} {}",
-            problem.describe().replacen("must be", "is not", 1)
-        ),
+        Problem::OutOfRange { min, max, .. } if *max == u64::MAX => {
+            format!("{value} is not a whole number of at least {min}")
+        }
+        Problem::OutOfRange { min, max, .. } => {
+            format!("{value} is not a whole number from {min} to {max}")
+        }
         Problem::NoOrigins => "a token needs at least one origin".into(),
         other => other.describe(),
     }
@@ -387,14 +452,17 @@ target_alias = "production"
             ),
         ];
         for (text, expected) in cases {
-            let err = parse(text).unwrap_err();
-            assert_eq!(err.exit_code(), 2);
-            assert!(err.message.contains("/repo/tokens.toml"), "{}", err.message);
-            assert!(
-                err.message.contains(expected),
-                "{expected:?} not in {}",
-                err.message
-            );
+            // A value the rules refuse may still be one the account holds: the plan decides,
+            // with this message, so it is kept rather than failing the parse.
+            let message = match parse(text) {
+                Err(err) => {
+                    assert_eq!(err.exit_code(), 2);
+                    err.message
+                }
+                Ok(manifest) => manifest.tokens[0].past_only[0].message.clone(),
+            };
+            assert!(message.contains("/repo/tokens.toml"), "{message}");
+            assert!(message.contains(expected), "{expected:?} not in {message}");
         }
     }
 

@@ -390,6 +390,9 @@ impl Printer {
         }
         let label = self.paint("error:", console::Style::new().red().bold(), self.color);
         self.talk(&format!("{label} {}", err.message));
+        for detail in &err.details {
+            self.talk(&format!("  {detail}"));
+        }
         if let Some(hint) = &err.hint {
             let label = self.paint("hint:", console::Style::new().cyan().bold(), self.color);
             self.talk(&format!("{label} {hint}"));

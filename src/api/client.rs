@@ -10,7 +10,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
 
-use super::error::{ApiError, describe_body};
+use super::error::{ApiError, ErrorBody, ErrorDetail, describe_body};
 use super::paging::{Page, Pager, Tokens};
 use super::retry::{self, Attempts};
 use super::types::{ClientToken, Conversation, Warning, WithValue};
@@ -318,6 +318,12 @@ impl Client {
         Ok(tokens)
     }
 
+    /// `GET /v1/users/profile`: who the key belongs to.
+    pub(crate) async fn profile(&self) -> Result<Map<String, Value>, ApiError> {
+        let url = format!("{}/v1/users/profile", self.base);
+        self.send(Method::GET, url, &[], None).await
+    }
+
     pub(crate) async fn get(&self, id: &str) -> Result<ClientToken, ApiError> {
         let mut reply = self
             .send(Method::GET, self.token_path(id, ""), &[], None)
@@ -440,21 +446,51 @@ fn error_reply(
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => ApiError::Status {
             status: status.as_u16(),
-            error: text(&map, "error").or_else(|| text(&map, "message")),
-            hint: text(&map, "hint").or_else(|| text(&map, "error").and(text(&map, "message"))),
-            code: text(&map, "code"),
-            non_json: None,
+            body: Box::new(ErrorBody {
+                error: text(&map, "error").or_else(|| text(&map, "message")),
+                hint: text(&map, "hint")
+                    .or_else(|| text(&map, "error").and(text(&map, "message"))),
+                code: text(&map, "code"),
+                details: details(map.get("details")),
+                non_json: None,
+            }),
             retry_after,
         },
         _ => ApiError::Status {
             status: status.as_u16(),
-            error: None,
-            hint: None,
-            code: None,
-            non_json: Some(describe_body(content_type, body)),
+            body: Box::new(ErrorBody {
+                non_json: Some(describe_body(content_type, body)),
+                ..ErrorBody::default()
+            }),
             retry_after,
         },
     }
+}
+
+/// The most `details` an error report shows; a server may send any number.
+const MAX_DETAILS: usize = 20;
+
+/// The `details` of the published error envelope, as far as they are readable: an entry
+/// without a string `message` is skipped.
+fn details(value: Option<&Value>) -> Vec<ErrorDetail> {
+    let text = |item: &Value, key: &str| item.get(key).and_then(Value::as_str).map(str::to_string);
+    value
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| {
+                    Some(ErrorDetail {
+                        message: text(item, "message")?,
+                        code: text(item, "code"),
+                        path: text(item, "path"),
+                        suggestion: text(item, "suggestion"),
+                    })
+                })
+                .take(MAX_DETAILS)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn token(value: Option<Value>) -> Result<ClientToken, ApiError> {
@@ -570,6 +606,22 @@ mod tests {
             None,
         );
         assert!(e.to_string().contains("not JSON (HTML: <html>"), "{e}");
+        let e = error_reply(
+            StatusCode::BAD_REQUEST,
+            None,
+            br#"{"error":"Validation error","details":[{"message":"must be at most 1000","code":"OUT_OF_RANGE","path":"rateLimitPerMinute","suggestion":"Use 1-1000"},{"code":"X"}]}"#,
+            None,
+        );
+        assert_eq!(e.to_string(), "400 Bad Request: Validation error");
+        assert_eq!(
+            e.details().len(),
+            1,
+            "a detail without a message is skipped"
+        );
+        assert_eq!(
+            e.details()[0].line(),
+            "rateLimitPerMinute: must be at most 1000 (Use 1-1000)"
+        );
         let e = error_reply(
             StatusCode::TOO_MANY_REQUESTS,
             None,

@@ -10,14 +10,8 @@ pub enum ApiError {
     #[error("{status} {reason}: {message}", reason = status_reason(*status), message = self.message())]
     Status {
         status: u16,
-        /// `error` from the body, when the body was JSON with one.
-        error: Option<String>,
-        /// `hint`, or failing that `message`, from the body.
-        hint: Option<String>,
-        /// `code` from the body (429 replies sometimes carry one).
-        code: Option<String>,
-        /// A short description of a body that was not JSON (a proxy's HTML page, say).
-        non_json: Option<String>,
+        /// What the body said (boxed: most results are not errors).
+        body: Box<ErrorBody>,
         /// How long the server asked to wait (`retry-after-ms`, `Retry-After`,
         /// `x-ratelimit-reset`), when it said.
         retry_after: Option<Duration>,
@@ -39,7 +33,55 @@ pub enum ApiError {
     InvalidReply(String),
 }
 
+/// What an error reply's body said.
+#[derive(Debug, Default)]
+pub struct ErrorBody {
+    /// `error` from the body, when the body was JSON with one.
+    pub error: Option<String>,
+    /// `hint`, or failing that `message`, from the body.
+    pub hint: Option<String>,
+    /// `code` from the body (429 replies sometimes carry one).
+    pub code: Option<String>,
+    /// `details` of the published envelope: what was wrong, field by field.
+    pub details: Vec<ErrorDetail>,
+    /// A short description of a body that was not JSON (a proxy's HTML page, say).
+    pub non_json: Option<String>,
+}
+
+/// One entry of an error reply's `details`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorDetail {
+    pub message: String,
+    pub code: Option<String>,
+    pub path: Option<String>,
+    pub suggestion: Option<String>,
+}
+
+impl ErrorDetail {
+    /// `path: message (suggestion)`, as the error report shows it.
+    pub fn line(&self) -> String {
+        let mut line = match &self.path {
+            Some(path) if !self.message.contains(path.as_str()) => {
+                format!("{path}: {}", self.message)
+            }
+            _ => self.message.clone(),
+        };
+        if let Some(suggestion) = &self.suggestion {
+            line.push_str(&format!(" ({suggestion})"));
+        }
+        line
+    }
+}
+
 impl ApiError {
+    /// The reply's `details`, if any.
+    pub fn details(&self) -> &[ErrorDetail] {
+        match self {
+            ApiError::Status { body, .. } => &body.details,
+            _ => &[],
+        }
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             ApiError::Status { status, .. } => Some(*status),
@@ -49,12 +91,11 @@ impl ApiError {
 
     fn message(&self) -> String {
         match self {
-            ApiError::Status { error: Some(e), .. } => e.clone(),
-            ApiError::Status {
-                non_json: Some(body),
-                ..
-            } => format!("the reply was not JSON ({body})"),
-            ApiError::Status { .. } => "no error message in the reply".into(),
+            ApiError::Status { body, .. } => match (&body.error, &body.non_json) {
+                (Some(e), _) => e.clone(),
+                (None, Some(text)) => format!("the reply was not JSON ({text})"),
+                (None, None) => "no error message in the reply".into(),
+            },
             other => other.to_string(),
         }
     }
@@ -88,7 +129,7 @@ impl ApiError {
     /// The server's own advice, if it gave any.
     pub fn server_hint(&self) -> Option<&str> {
         match self {
-            ApiError::Status { hint, .. } => hint.as_deref(),
+            ApiError::Status { body, .. } => body.hint.as_deref(),
             _ => None,
         }
     }

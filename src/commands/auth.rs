@@ -231,9 +231,59 @@ fn token(ctx: &Context) -> Result<(), CliError> {
 
 // ---- status -------------------------------------------------------------------------------
 
+/// Who the key belongs to, as `GET /v1/users/profile` says.
+#[derive(Default)]
+struct Owner {
+    org_id: Option<String>,
+    org_name: Option<String>,
+    email: Option<String>,
+}
+
+impl Owner {
+    fn from_profile(profile: &serde_json::Map<String, Value>) -> Owner {
+        let text = |key: &str| profile.get(key).and_then(Value::as_str).map(str::to_string);
+        Owner {
+            org_id: text("orgId"),
+            org_name: text("orgName"),
+            email: text("email"),
+        }
+    }
+
+    /// `Acme (org_123)`, as far as the profile says.
+    fn organisation(&self) -> Option<String> {
+        match (&self.org_name, &self.org_id) {
+            (Some(name), Some(id)) => Some(format!("{name} ({id})")),
+            (Some(name), None) => Some(name.clone()),
+            (None, Some(id)) => Some(id.clone()),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Asks the server who the key belongs to. A deployment without the profile route (404) is
+/// asked for one token instead, which says as much about the key.
+async fn ask_about(client: &crate::api::Client) -> Verdict {
+    let reply = match client.profile().await {
+        Ok(profile) => Ok(Owner::from_profile(&profile)),
+        Err(ApiError::Status { status: 404, .. }) => {
+            client.token_page(1, 0).await.map(|_| Owner::default())
+        }
+        Err(e) => Err(e),
+    };
+    match reply {
+        Ok(owner) => Verdict::Accepted(owner),
+        Err(
+            e @ ApiError::Status {
+                status: 401 | 403, ..
+            },
+        ) => Verdict::Rejected(e.to_string()),
+        Err(e) => Verdict::Unreachable(e.to_string()),
+    }
+}
+
 /// What the server made of the key.
 enum Verdict {
-    Accepted,
+    Accepted(Owner),
     Rejected(String),
     Unreachable(String),
 }
@@ -247,18 +297,12 @@ async fn status(ctx: &Context) -> Result<(), CliError> {
         _ => Vec::new(),
     };
     let verdict = match &resolved {
-        Some(r) => Some(
-            match ctx.client_with(r.key.clone())?.token_page(1, 0).await {
-                Ok(_) => Verdict::Accepted,
-                Err(
-                    e @ ApiError::Status {
-                        status: 401 | 403, ..
-                    },
-                ) => Verdict::Rejected(e.to_string()),
-                Err(e) => Verdict::Unreachable(e.to_string()),
-            },
-        ),
+        Some(r) => Some(ask_about(&ctx.client_with(r.key.clone())?).await),
         None => None,
+    };
+    let owner = match &verdict {
+        Some(Verdict::Accepted(owner)) => Some(owner),
+        _ => None,
     };
 
     let file_path = |source| {
@@ -276,7 +320,7 @@ async fn status(ctx: &Context) -> Result<(), CliError> {
         .map(|l| l.state_file().display().to_string());
     if ctx.printer.format == Format::Json {
         let (server, error) = match &verdict {
-            Some(Verdict::Accepted) => (json!("accepted"), Value::Null),
+            Some(Verdict::Accepted(_)) => (json!("accepted"), Value::Null),
             Some(Verdict::Rejected(e)) => (json!("rejected"), json!(e)),
             Some(Verdict::Unreachable(e)) => (json!("unreachable"), json!(e)),
             None => (Value::Null, Value::Null),
@@ -292,6 +336,8 @@ async fn status(ctx: &Context) -> Result<(), CliError> {
             "shadowed": shadowed.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             "server": server,
             "error": error,
+            "organisation": owner.map(|o| json!({"id": o.org_id, "name": o.org_name})),
+            "email": owner.and_then(|o| o.email.clone()),
         }))?;
     } else {
         let key = match &resolved {
@@ -307,7 +353,7 @@ async fn status(ctx: &Context) -> Result<(), CliError> {
             None => "none".into(),
         };
         let server = match &verdict {
-            Some(Verdict::Accepted) => "accepts the key".to_string(),
+            Some(Verdict::Accepted(_)) => "accepts the key".to_string(),
             Some(Verdict::Rejected(e)) => format!("rejects the key: {e}"),
             Some(Verdict::Unreachable(e)) => format!("could not be asked: {e}"),
             None => String::new(),
@@ -320,6 +366,15 @@ async fn status(ctx: &Context) -> Result<(), CliError> {
         ];
         if let Some(path) = state_file {
             pairs.insert(2, ("local state", path));
+        }
+        if let Some(organisation) = owner.and_then(Owner::organisation) {
+            pairs.push(("organisation", organisation));
+        }
+        // The email only for a person at a terminal: CI logs are often public.
+        if ctx.printer.terminal().stdout
+            && let Some(email) = owner.and_then(|o| o.email.clone())
+        {
+            pairs.push(("user", email));
         }
         ctx.printer.record(&pairs)?;
     }

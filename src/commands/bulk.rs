@@ -54,6 +54,9 @@ impl Outcome {
             Ok(_) => {}
             Err(e) => {
                 map.insert("error".into(), Value::String(e.message.clone()));
+                if !e.details.is_empty() {
+                    map.insert("details".into(), Value::from(e.details.clone()));
+                }
             }
         }
         Value::Object(map)
@@ -173,9 +176,9 @@ fn confirm_tokens(
         let conversations = count.map_or("unknown number of".to_string(), |c| c.to_string());
         let origins = t.origins();
         details.push_str(&format!(
-            "\n  {} \"{}\"  {} token, {}\n    origins: {}\n    {conversations} conversation{}",
+            "\n  {} {}  {} token, {}\n    origins: {}\n    {conversations} conversation{}",
             t.id(),
-            t.name(),
+            super::tokens::quoted_name(t),
             t.environment(),
             super::tokens::status(t),
             if origins.is_empty() {

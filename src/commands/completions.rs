@@ -85,7 +85,10 @@ fn fetch_ids(global: &GlobalArgs, prefix: &str) -> Option<Vec<CompletionCandidat
         let candidates = page?
             .iter()
             .filter(|t| t.id().starts_with(prefix))
-            .map(|t| CompletionCandidate::new(t.id()).help(Some(t.name().to_string().into())))
+            .map(|t| {
+                let name = Some(t.name()).filter(|n| !n.is_empty());
+                CompletionCandidate::new(t.id()).help(name.map(|n| n.to_string().into()))
+            })
             .collect();
         Some(candidates)
     })

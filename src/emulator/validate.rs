@@ -172,15 +172,15 @@ mod tests {
     #[test]
     fn names_the_unknown_or_fixed_field() {
         let err = parse(json!({"allowed_origins": []}), Op::Create).unwrap_err();
-        assert_eq!(err.error, "Unknown field 'allowed_origins'");
+        assert_eq!(err.error, "Validation error");
+        assert_eq!(err.details[0].message, "Unknown field 'allowed_origins'");
+        assert_eq!(err.details[0].code, "UNKNOWN_FIELD");
         let err = parse(json!({"environment": "live"}), Op::Update).unwrap_err();
-        assert!(err.error.contains("cannot be changed"), "{}", err.error);
+        assert_eq!(err.details[0].code, "IMMUTABLE_FIELD");
         let err = parse(json!({"isActive": false}), Op::Create).unwrap_err();
-        assert!(
-            err.error.contains("Unknown field 'isActive'"),
-            "{}",
-            err.error
-        );
+        assert_eq!(err.details[0].path.as_deref(), Some("isActive"));
+        let err = parse(json!({"flowIds": []}), Op::Update).unwrap_err();
+        assert_eq!(err.details[0].code, "TOO_FEW_ITEMS");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! `127.0.0.1:0`, or to the real `rtctl` binary.
 
 mod contract;
+mod control;
 mod harness;
+mod hostile;
 mod support;
 
 mod auth;
@@ -20,4 +22,5 @@ mod local;
 mod origins;
 mod plan;
 mod prompts;
+mod published;
 mod tokens;

@@ -1,6 +1,8 @@
-//! `rtctl export`: the account's tokens in the token-file format.
+//! `rtctl export`: the account's tokens in the token-file format. An export always plans
+//! cleanly: tokens a file cannot name (no name, or a name shared with another token) are
+//! left out and listed on stderr, and values are written as the account holds them.
 
-use super::describe_current;
+use super::{by_name, describe_current};
 use crate::cli::plan::ExportArgs;
 use crate::commands::Context;
 use crate::error::CliError;
@@ -10,37 +12,42 @@ use crate::token::TokenView;
 pub(crate) async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
     let needle = args.name_contains.as_ref().map(|s| s.to_lowercase());
-    let tokens: Vec<_> = client
-        .list_all()
-        .await?
-        .into_iter()
-        .filter(|t| {
-            args.environment
-                .as_ref()
-                .is_none_or(|e| t.environment() == e)
-        })
-        .filter(|t| {
-            needle
+    let all = client.list_all().await?;
+    let wanted = |t: &crate::api::ClientToken| {
+        args.environment
+            .as_ref()
+            .is_none_or(|e| t.environment() == e)
+            && needle
                 .as_ref()
                 .is_none_or(|n| t.name().to_lowercase().contains(n))
-        })
+    };
+    // Uniqueness is the account's, not the selection's: plan matches names account-wide.
+    let (named, unmanageable) = by_name(&all);
+    let described: Vec<_> = named
+        .values()
+        .filter(|tokens| tokens.len() == 1)
+        .map(|tokens| tokens[0])
+        .filter(|t| wanted(t))
+        .map(describe_current)
         .collect();
-    // The file names tokens, so two with one name cannot both be written.
-    let mut names: Vec<&str> = tokens.iter().map(|t| t.name()).collect();
-    names.sort_unstable();
-    if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
-        return Err(CliError::usage(format!(
-            "more than one token is named \"{}\": a token file names tokens, so names must be unique",
-            pair[0]
-        ))
-        .with_hint("rename all but one with rtctl tokens update ID --name NEW-NAME"));
-    }
-    let described: Vec<_> = tokens.iter().map(describe_current).collect();
+    let left_out: Vec<String> = unmanageable
+        .iter()
+        .filter(|u| all.iter().any(|t| t.id() == u.id && wanted(t)))
+        .map(|u| format!("{} ({})", u.id, u.reason))
+        .collect();
     let text = to_toml(&described).map_err(CliError::failure)?;
     ctx.printer.note(&format!(
         "Exported {} token{}.",
         described.len(),
         if described.len() == 1 { "" } else { "s" }
     ));
+    if !left_out.is_empty() {
+        ctx.printer.warn(&format!(
+            "left out {} token{} a token file cannot name: {}; give each a unique name with rtctl tokens update ID --name NAME",
+            left_out.len(),
+            if left_out.len() == 1 { "" } else { "s" },
+            left_out.join(", ")
+        ));
+    }
     ctx.printer.bytes(text.as_bytes())
 }

@@ -63,6 +63,56 @@ pub(crate) struct Plan {
     pub unchanged: Vec<String>,
     /// Account tokens the file does not name (deleted only with --prune).
     pub unmanaged: Vec<String>,
+    /// Account tokens no file can name: without a name, or sharing one. Never pruned.
+    pub unmanageable: Vec<Unmanageable>,
+    /// Values of the file that break a rule but change nothing (the account holds them).
+    pub warnings: Vec<String>,
+}
+
+/// An account token a token file cannot manage, and why.
+#[derive(Debug, Clone)]
+pub(crate) struct Unmanageable {
+    pub id: String,
+    pub name: Option<String>,
+    pub reason: &'static str,
+}
+
+impl Unmanageable {
+    /// `ct_… (no name)`, `ct_… "Docs" (a name shared with another token)`.
+    fn describe(&self) -> String {
+        match &self.name {
+            Some(name) => format!("{} \"{name}\" ({})", self.id, self.reason),
+            None => format!("{} ({})", self.id, self.reason),
+        }
+    }
+}
+
+/// The account's tokens a file can name, by name, and those it cannot.
+pub(crate) fn by_name(
+    current: &[ClientToken],
+) -> (BTreeMap<&str, Vec<&ClientToken>>, Vec<Unmanageable>) {
+    let mut named: BTreeMap<&str, Vec<&ClientToken>> = BTreeMap::new();
+    let mut unmanageable = Vec::new();
+    for token in current {
+        match token.text(Field::Name).filter(|n| !n.is_empty()) {
+            Some(name) => named.entry(name).or_default().push(token),
+            None => unmanageable.push(Unmanageable {
+                id: token.id().to_string(),
+                name: None,
+                reason: "no name",
+            }),
+        }
+    }
+    for tokens in named.values().filter(|t| t.len() > 1) {
+        for token in tokens {
+            unmanageable.push(Unmanageable {
+                id: token.id().to_string(),
+                name: Some(token.name().to_string()),
+                reason: "a name shared with another token",
+            });
+        }
+    }
+    (named, unmanageable)
 }
 
 impl Plan {
@@ -107,6 +157,7 @@ pub(crate) fn describe_current(token: &ClientToken) -> DesiredToken {
         name: token.name().to_string(),
         values,
         line: 0,
+        past_only: Vec::new(),
     }
 }
 
@@ -135,29 +186,57 @@ fn same(compare: Compare, current: &Value, wanted: &Value) -> bool {
     }
 }
 
-/// Compares the file with the account. Duplicate names in the account are an error: the file
-/// could not say which token it means.
+/// Compares the file with the account. A name the file uses that several account tokens
+/// share is an error (the file could not say which it means); tokens without a unique name
+/// that the file does not use are listed as unmanageable and left alone.
 pub(crate) fn compute(
     desired: &[DesiredToken],
     current: &[ClientToken],
     prune: bool,
 ) -> Result<Plan, CliError> {
-    let mut by_name: BTreeMap<&str, Vec<&ClientToken>> = BTreeMap::new();
-    for token in current {
-        by_name.entry(token.name()).or_default().push(token);
-    }
-    if let Some((name, tokens)) = by_name.iter().find(|(_, t)| t.len() > 1) {
-        let ids: Vec<&str> = tokens.iter().map(|t| t.id()).collect();
-        return Err(CliError::usage(format!(
-            "the account has {} tokens named \"{name}\" ({}): a token file names tokens, so names must be unique",
-            tokens.len(),
-            ids.join(", ")
-        ))
-        .with_hint(format!("rename all but one with rtctl tokens update {} --name NEW-NAME", ids[0])));
-    }
-    let mut plan = Plan::default();
+    let (by_name, unmanageable) = by_name(current);
     for wanted in desired {
-        let Some(token) = by_name.get(wanted.name.as_str()).map(|t| t[0]) else {
+        if let Some(tokens) = by_name.get(wanted.name.as_str()).filter(|t| t.len() > 1) {
+            let ids: Vec<&str> = tokens.iter().map(|t| t.id()).collect();
+            return Err(CliError::usage(format!(
+                "the account has {} tokens named \"{}\" ({}): a token file names tokens, so names must be unique",
+                tokens.len(),
+                wanted.name,
+                ids.join(", ")
+            ))
+            .with_hint(format!(
+                "rename all but one with rtctl tokens update {} --name NEW-NAME",
+                ids[0]
+            )));
+        }
+    }
+    let mut plan = Plan {
+        unmanageable,
+        ..Plan::default()
+    };
+    for wanted in desired {
+        let token = by_name.get(wanted.name.as_str()).map(|t| t[0]);
+        // A value that breaks a rule stands only where the account already holds it.
+        for past in &wanted.past_only {
+            let held = token.is_some_and(|t| {
+                let now = t.raw.get(past.field.json()).unwrap_or(&Value::Null);
+                match (past.field, wanted.values.get(past.field)) {
+                    (Field::Name, _) => true,
+                    (_, Some(value)) => same(past.field.spec().compare(), now, value),
+                    (_, None) => false,
+                }
+            });
+            if !held {
+                return Err(CliError::usage(past.message.clone()).with_hint(
+                    "a token file may keep a value the account already has, but not write a new one that breaks the rule",
+                ));
+            }
+            plan.warnings.push(format!(
+                "{}; kept, because the account already holds it",
+                past.message
+            ));
+        }
+        let Some(token) = token else {
             plan.changes.push(Change::Create(wanted.clone()));
             continue;
         };
@@ -198,7 +277,11 @@ pub(crate) fn compute(
         }
     }
     let named: Vec<&str> = desired.iter().map(|d| d.name.as_str()).collect();
-    for token in current.iter().filter(|t| !named.contains(&t.name())) {
+    let manageable = by_name
+        .iter()
+        .filter(|(name, tokens)| tokens.len() == 1 && !named.contains(name))
+        .map(|(_, tokens)| tokens[0]);
+    for token in manageable {
         if prune {
             plan.changes.push(Change::Delete {
                 id: token.id().to_string(),
@@ -345,6 +428,23 @@ pub(crate) fn render(printer: &Printer, plan: &Plan, to_stderr: bool) -> Result<
             plan.unmanaged.join(", ")
         ));
     }
+    if !plan.unmanageable.is_empty() {
+        let listed: Vec<String> = plan
+            .unmanageable
+            .iter()
+            .map(Unmanageable::describe)
+            .collect();
+        lines.push(format!(
+            "{} token{} cannot be managed by a token file and {} left alone: {}",
+            listed.len(),
+            if listed.len() == 1 { "" } else { "s" },
+            if listed.len() == 1 { "is" } else { "are" },
+            listed.join(", ")
+        ));
+    }
+    for warning in &plan.warnings {
+        printer.warn(warning);
+    }
     for line in lines {
         if to_stderr {
             printer.note(&line);
@@ -374,10 +474,17 @@ pub(crate) fn to_json(plan: &Plan) -> Value {
         })
         .collect();
     let (create, update, replace, delete) = plan.summary();
+    let unmanageable: Vec<Value> = plan
+        .unmanageable
+        .iter()
+        .map(|u| json!({"id": u.id, "name": u.name, "reason": u.reason}))
+        .collect();
     json!({
         "changes": changes,
         "unchanged": plan.unchanged,
         "unmanaged": plan.unmanaged,
+        "unmanageable": unmanageable,
+        "warnings": plan.warnings,
         "summary": {"create": create, "update": update, "replace": replace, "delete": delete},
     })
 }

@@ -37,6 +37,9 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
         // A create is never retried once it may have reached the server: repeating it could
         // make a second token. Say so, and how to find out.
         let unknown = e.outcome_unknown();
+        if e.status() == Some(404) {
+            return super::flow_not_found(e, &request);
+        }
         let error = CliError::from(e);
         if unknown {
             error

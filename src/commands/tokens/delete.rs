@@ -29,7 +29,10 @@ pub(super) async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError>
             .map(|_| None)
             .map_err(CliError::from);
         if result.is_ok() {
-            let label = target.name().map_or(String::new(), |n| format!(" \"{n}\""));
+            let label = target
+                .name()
+                .filter(|n| !n.is_empty())
+                .map_or(String::new(), |n| format!(" \"{n}\""));
             progress.note(&format!("Deleted {}{label}.", target.id));
         }
         Outcome {

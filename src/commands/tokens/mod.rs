@@ -132,6 +132,22 @@ pub(crate) fn normalize_origins(
     Ok(out)
 }
 
+/// A 404 to a create or an update that named flows: the service answers "Referenced flow
+/// not found" without saying which, so name the ones sent.
+pub(crate) fn flow_not_found(error: crate::api::ApiError, request: &Values) -> CliError {
+    let flows = request.strings(Field::FlowIds);
+    let mut error = CliError::from(error);
+    error.hint = Some(if flows.is_empty() {
+        "a flow the token names does not exist in this account; check the flow ids in the Runtype dashboard".into()
+    } else {
+        format!(
+            "one of the flows sent does not exist in this account ({}); check them in the Runtype dashboard",
+            flows.join(", ")
+        )
+    });
+    error
+}
+
 /// The most `--config` reads, from a file or stdin.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
@@ -191,14 +207,21 @@ pub(crate) fn masked_value(token: &ClientToken) -> String {
     output::mask(token.text(Field::TokenPrefix), token.text(Field::TokenHint))
 }
 
-/// A short description for notes and prompts: `ct_… "Name" (live)`.
+/// A short description for notes and prompts: `ct_… "Name" (live)`, or `ct_… (unnamed,
+/// live)` for a token without a name.
 pub(crate) fn describe(token: &ClientToken) -> String {
-    format!(
-        "{} \"{}\" ({})",
-        token.id(),
-        token.name(),
-        token.environment()
-    )
+    match token.text(Field::Name).filter(|n| !n.is_empty()) {
+        Some(name) => format!("{} \"{name}\" ({})", token.id(), token.environment()),
+        None => format!("{} (unnamed, {})", token.id(), token.environment()),
+    }
+}
+
+/// The name to show beside an id: `"Name"`, or `(unnamed)`.
+pub(crate) fn quoted_name(token: &ClientToken) -> String {
+    match token.text(Field::Name).filter(|n| !n.is_empty()) {
+        Some(name) => format!("\"{name}\""),
+        None => "(unnamed)".into(),
+    }
 }
 
 /// A time for a table cell: relative for people, ISO-8601 (or empty) for pipes.

@@ -8,6 +8,7 @@ use crate::cli::tokens::UpdateArgs;
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::output::Format;
+use crate::token::Field;
 
 pub(super) async fn run(ctx: &Context, args: UpdateArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
@@ -19,7 +20,18 @@ pub(super) async fn run(ctx: &Context, args: UpdateArgs) -> Result<(), CliError>
                 .with_hint("see rtctl tokens update --help"),
         );
     }
-    let (token, warnings) = ctx.client()?.update(&args.id, &request).await?;
+    let client = ctx.client()?;
+    let (token, warnings) = match client.update(&args.id, &request).await {
+        Ok(updated) => updated,
+        // "Client token or referenced flow not found": the token itself tells which.
+        Err(e) if e.status() == Some(404) && request.contains(Field::FlowIds) => {
+            return Err(match client.get(&args.id).await {
+                Ok(_) => super::flow_not_found(e, &request),
+                Err(gone) => gone.into(),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
     show_warnings(printer, &warnings);
     printer.note(&format!("Updated {}.", describe(&token)));
     if printer.format == Format::Json {
