@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 def start_emulator(binary):
     """Starts `rtctl emulator` on a free port; its first stdout line is the base URL."""
     process = subprocess.Popen(
-        [binary, "emulator", "--port", "0", "--seed", "none", "--quiet"],
+        [binary, "emulator", "--port", "0", "--seed", "none", "--flow", "flow_sdk", "--quiet"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -13,7 +13,7 @@ use super::id_completer;
 ///
 /// Examples:
 ///   rtctl tokens list
-///   rtctl tokens create --name "Docs widget" --origin https://docs.example.com --flow flow_123
+///   rtctl tokens create --name "Docs widget" --origin https://docs.example.com --flow flow_support_01
 ///   rtctl tokens rotate ct_9f8e7d6c5b4a3210 --yes
 #[derive(Debug, Subcommand)]
 #[command(verbatim_doc_comment)]
@@ -78,8 +78,8 @@ pub(crate) struct ListArgs {
 /// the server's warnings go to stderr. Without --environment the token is a test token.
 ///
 /// Examples:
-///   rtctl tokens create --name "Docs widget" --origin https://docs.example.com --flow flow_123
-///   rtctl tokens create --name Shop --origin https://shop.example.com --agent agent_9 \
+///   rtctl tokens create --name "Docs widget" --origin https://docs.example.com --flow flow_support_01
+///   rtctl tokens create --name Shop --origin https://shop.example.com --agent agent_docs_01 \
 ///       --environment live --rate-limit-per-minute 20 --config @widget.json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
@@ -242,7 +242,7 @@ pub(crate) struct ValueArgs {
 ///
 /// Examples:
 ///   rtctl tokens conversations ct_9f8e7d6c5b4a3210
-///   rtctl tokens conversations ct_9f8e7d6c5b4a3210 --flow flow_123 --all --json
+///   rtctl tokens conversations ct_9f8e7d6c5b4a3210 --flow flow_support_01 --all --json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ConversationsArgs {
