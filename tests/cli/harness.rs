@@ -273,6 +273,17 @@ impl Transcript {
         self.text.push_str(&run.snapshot_naming(&names));
     }
 
+    /// The same for a run whose stdout is too long to show (a cut-off list of hundreds):
+    /// its exit code and stderr, with stdout as `[not shown]`.
+    pub fn add_without_stdout(&mut self, args: &[&str], run: &Run) {
+        let shown = Run {
+            code: run.code,
+            stdout: "[not shown]\n".into(),
+            stderr: run.stderr.clone(),
+        };
+        self.add(args, &shown);
+    }
+
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -287,6 +298,8 @@ pub fn normalize(text: &str) -> String {
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]"),
         (r"http://127\.0\.0\.1:\d+", "[URL]"),
         (r"fault f_[0-9a-f]{8}", "fault [FAULT]"),
+        // Waits and round trips in `-v` logs.
+        (r"\b\d+ ms\b", "[MS]"),
     ];
     // Homes and other scratch directories are `tempfile` directories: `$TMPDIR/.tmpXXXXXX`.
     let temp = std::env::temp_dir();
