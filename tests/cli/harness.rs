@@ -295,6 +295,10 @@ pub fn normalize(text: &str) -> String {
         (r"ct_[0-9a-f]{16}", "[ID]"),
         (r"conv_[0-9a-f]{16}", "[CONV]"),
         (r"\*\*\*\*[A-Za-z0-9]{4}", "****[HINT]"),
+        (
+            r#""tokenHint": "[A-Za-z0-9]{4}""#,
+            r#""tokenHint": "[HINT]""#,
+        ),
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]"),
         (r"http://127\.0\.0\.1:\d+", "[URL]"),
         (r"fault f_[0-9a-f]{8}", "fault [FAULT]"),
