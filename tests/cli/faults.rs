@@ -5,11 +5,12 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use insta::assert_snapshot;
 use rtctl::emulator::{Config, Seed};
 
 use serde_json::{Value, json};
 
-use crate::harness::{BIN, Server};
+use crate::harness::{BIN, Server, Transcript};
 
 fn count(server: &Server, line: &str) -> usize {
     server
@@ -33,20 +34,16 @@ fn rate_limits_and_unavailability_are_retried_until_success() {
     server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "status": 503}));
     let run = server.rtctl(&["tokens", "list", "-v"]);
     run.expect(0);
-    assert_eq!(run.stdout.lines().count(), 6, "{}", run.stdout);
+    // Three retries logged, then the list; the waits are [MS] in the snapshot.
+    assert_snapshot!("list_retried_verbose", run.snapshot());
     assert_eq!(
         count(&server, "GET /v1/client-tokens"),
         4,
         "three failures, then the list"
     );
     assert_eq!(
-        run.stderr.matches("retrying GET").count(),
-        3,
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("in 50 ms"),
+        run.stderr.matches("in 50 ms (retry").count(),
+        2,
         "the server's retry-after-ms is honoured: {}",
         run.stderr
     );
@@ -57,22 +54,13 @@ fn rate_limits_and_unavailability_are_retried_until_success() {
     );
     let run = server.rtctl(&["tokens", "list"]);
     run.expect(0);
-    assert!(
-        run.stderr
-            .contains("rate-limiting requests; retrying in 2 s"),
-        "{}",
-        run.stderr
-    );
+    assert_snapshot!("list_long_wait_announced", run.snapshot());
 
     // --retries 0 gives up at once; the error says what to do.
     server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "status": 429, "count": 2}));
     let run = server.rtctl(&["tokens", "list", "--retries", "0"]);
     run.expect(1);
-    assert!(
-        run.stderr.contains("429 Too Many Requests"),
-        "{}",
-        run.stderr
-    );
+    assert_snapshot!("list_rate_limited_no_retries", run.snapshot());
 }
 
 #[test]
@@ -92,17 +80,7 @@ fn a_create_that_may_have_reached_the_server_is_never_retried() {
     clear_journal(&server);
     let run = server.rtctl(&create);
     run.expect(1);
-    assert!(
-        run.stderr.contains("500 Internal Server Error"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("check rtctl tokens list before running create again"),
-        "{}",
-        run.stderr
-    );
+    assert_snapshot!("create_500_not_retried", run.snapshot());
     assert_eq!(count(&server, "POST /v1/client-tokens"), 1);
     assert!(server.tokens().is_empty());
 
@@ -111,11 +89,7 @@ fn a_create_that_may_have_reached_the_server_is_never_retried() {
     clear_journal(&server);
     let run = server.rtctl(&create);
     run.expect(1);
-    assert!(
-        run.stderr.contains("check rtctl tokens list"),
-        "{}",
-        run.stderr
-    );
+    assert_snapshot!("create_reply_lost_not_retried", run.snapshot());
     assert_eq!(count(&server, "POST /v1/client-tokens"), 1);
     assert_eq!(server.tokens().len(), 1);
 }
@@ -136,11 +110,9 @@ fn a_lost_rotation_reply_is_recovered_without_rotating_twice() {
         format!("{new}\n"),
         "the value the server holds is reported"
     );
-    assert!(
-        run.stderr
-            .contains("the reply was lost, but its value changed"),
-        "{}",
-        run.stderr
+    assert_snapshot!(
+        "rotate_reply_lost_recovered",
+        run.snapshot_naming(&[(&id, "[DOCS]")])
     );
     assert_eq!(
         count(&server, &format!("POST /v1/client-tokens/{id}/regenerate")),
@@ -172,21 +144,14 @@ fn a_lost_rotation_of_a_legacy_token_is_reported_not_repeated() {
     clear_journal(&server);
     let run = server.rtctl(&["tokens", "rotate", &id, "--yes"]);
     run.expect(1);
-    assert!(
-        run.stderr.contains("cannot tell whether it was rotated"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(&format!("rtctl tokens get {id}")),
-        "{}",
-        run.stderr
+    assert_snapshot!(
+        "rotate_legacy_reply_lost",
+        run.snapshot_naming(&[(&id, "[LEGACY]")])
     );
     assert_eq!(
         count(&server, &format!("POST /v1/client-tokens/{id}/regenerate")),
         1
     );
-    assert!(run.stdout.is_empty());
 }
 
 #[test]
@@ -196,12 +161,7 @@ fn garbage_is_an_error_and_not_retried() {
     clear_journal(&server);
     let run = server.rtctl(&["tokens", "list"]);
     run.expect(1);
-    assert!(
-        run.stderr.contains("unexpected reply from the server"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stdout.is_empty());
+    assert_snapshot!("list_garbage_not_retried", run.snapshot());
     assert_eq!(
         count(&server, "GET /v1/client-tokens"),
         1,
@@ -217,13 +177,7 @@ fn a_server_slower_than_the_timeout() {
     clear_journal(&server);
     let run = server.rtctl(&["tokens", "list", "--timeout", "1", "--retries", "1"]);
     run.expect(1);
-    assert!(
-        run.stderr.contains("did not answer within 1s"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("raise --timeout"), "{}", run.stderr);
-    assert!(run.stdout.is_empty());
+    assert_snapshot!("list_timeout_after_a_retry", run.snapshot());
     assert_eq!(
         count(&server, "GET /v1/client-tokens"),
         2,
@@ -236,7 +190,8 @@ fn a_server_slower_than_the_timeout() {
     server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "delayMs": 2500}));
     let run = server.rtctl(&["tokens", "list", "--timeout", "1"]);
     run.expect(0);
-    assert_eq!(run.stdout.lines().count(), 6, "a retry got the list");
+    // A retry got the list.
+    assert_snapshot!("list_after_one_slow_reply", run.snapshot());
 }
 
 #[test]
@@ -249,13 +204,7 @@ fn connection_refused_is_retried_then_reported() {
         &[("RUNTYPE_API_URL", &url)],
     );
     run.expect(1);
-    assert!(run.stderr.contains("could not reach"), "{}", run.stderr);
-    assert_eq!(
-        run.stderr.matches("retrying GET").count(),
-        2,
-        "{}",
-        run.stderr
-    );
+    assert_snapshot!("list_connection_refused_verbose", run.snapshot());
     // A create that never connected cannot have created anything: it is retried too.
     let run = server.rtctl_env(
         &[
@@ -274,12 +223,7 @@ fn connection_refused_is_retried_then_reported() {
         &[("RUNTYPE_API_URL", &url)],
     );
     run.expect(1);
-    assert_eq!(
-        run.stderr.matches("retrying POST").count(),
-        1,
-        "{}",
-        run.stderr
-    );
+    assert_snapshot!("create_connection_refused_verbose", run.snapshot());
 }
 
 #[test]
@@ -291,24 +235,28 @@ fn a_page_that_fails_in_the_middle_of_a_list_fails_the_list() {
     server.fault(
         json!({"method": "GET", "path": "/v1/client-tokens", "status": 500, "skip": 1, "count": 0}),
     );
+    let mut failures = Transcript::default();
     for format in ["--json", "-otsv"] {
-        let run = server.rtctl(&["tokens", "list", "--all", format, "--retries", "1"]);
+        let args = ["tokens", "list", "--all", format, "--retries", "1"];
+        let run = server.rtctl(&args);
         run.expect(1);
-        assert!(
-            run.stderr.contains("500 Internal Server Error"),
-            "{}",
-            run.stderr
-        );
         if format == "--json" {
             assert!(
                 serde_json::from_str::<Value>(&run.stdout).is_err(),
                 "a cut-off list is never a valid JSON document"
             );
+            // The first page of 200 was printed before the second failed.
+            failures.add_without_stdout(&args, &run);
+        } else {
+            failures.add(&args, &run);
         }
     }
     // Bulk selections read every page before acting: a failed page means nothing is touched.
-    let run = server.rtctl(&["tokens", "delete", "--all", "--yes", "--retries", "0"]);
+    let args = ["tokens", "delete", "--all", "--yes", "--retries", "0"];
+    let run = server.rtctl(&args);
     run.expect(1);
+    failures.add(&args, &run);
+    assert_snapshot!("list_second_page_fails", failures.text());
     assert_eq!(count(&server, "DELETE"), 0);
     server
         .api(reqwest::Method::DELETE, "/__emulator/faults", None)
@@ -326,10 +274,9 @@ fn a_delete_whose_reply_was_lost_counts_as_done() {
     clear_journal(&server);
     let run = server.rtctl(&["tokens", "delete", &id, "--yes"]);
     run.expect(0);
-    assert!(
-        run.stderr.contains(&format!("Deleted {id}")),
-        "{}",
-        run.stderr
+    assert_snapshot!(
+        "delete_reply_lost_counts_as_done",
+        run.snapshot_naming(&[(&id, "[OLD]")])
     );
     server.token(&id).expect(404);
     assert_eq!(
@@ -341,6 +288,7 @@ fn a_delete_whose_reply_was_lost_counts_as_done() {
     // A plain 404 is still an error: the token was never there.
     let run = server.rtctl(&["tokens", "delete", "ct_00000000000000ff", "--yes"]);
     run.expect(5);
+    assert_snapshot!("delete_unknown", run.snapshot());
 }
 
 #[test]
@@ -395,10 +343,9 @@ fn bulk_rotation_of_a_selection_reports_each_and_fails_if_any_failed() {
         before[1],
         "the rest still completed"
     );
-    assert!(
-        run.stderr.contains("1 of 2 tokens could not be rotated"),
-        "{}",
-        run.stderr
+    assert_snapshot!(
+        "rotate_selection_partly_fails",
+        run.snapshot_naming(&[(&tests[0], "[BROKEN]"), (&tests[1], "[OTHER]")])
     );
 
     // Filters narrow --all; an empty selection is a no-op.
@@ -422,19 +369,21 @@ fn bulk_rotation_of_a_selection_reports_each_and_fails_if_any_failed() {
     );
     let run = server.rtctl(&["tokens", "delete", "--all", "--inactive", "--yes"]);
     run.expect(0);
-    assert!(run.stderr.contains("No tokens match"), "{}", run.stderr);
+    assert_snapshot!("delete_empty_selection", run.snapshot());
 
-    // Filters need --all, and ids exclude it.
-    server
-        .rtctl(&["tokens", "rotate", "--environment", "test", "--yes"])
-        .expect(2);
-    server
-        .rtctl(&["tokens", "rotate", "--all", &tests[1], "--yes"])
-        .expect(2);
-    // Without a terminal, a selection needs --yes before anything is read.
-    let run = server.rtctl(&["tokens", "rotate", "--all"]);
-    run.expect(2);
-    assert!(run.stderr.contains("pass --yes"), "{}", run.stderr);
+    // Filters need --all, and ids exclude it; without a terminal, a selection needs --yes
+    // before anything is read.
+    let mut refusals = Transcript::naming(&[(&tests[1], "[OTHER]")]);
+    for args in [
+        &["tokens", "rotate", "--environment", "test", "--yes"][..],
+        &["tokens", "rotate", "--all", &tests[1], "--yes"],
+        &["tokens", "rotate", "--all"],
+    ] {
+        let run = server.rtctl(args);
+        run.expect(2);
+        refusals.add(args, &run);
+    }
+    assert_snapshot!("selection_refusals", refusals.text());
 }
 
 #[test]
@@ -461,9 +410,9 @@ fn every_token_is_done_at_any_concurrency() {
             server.value_of(result["id"].as_str().unwrap())
         );
     }
-    server
-        .rtctl(&["tokens", "rotate", "--all", "--yes", "--concurrency", "0"])
-        .expect(2);
+    let zero = server.rtctl(&["tokens", "rotate", "--all", "--yes", "--concurrency", "0"]);
+    zero.expect(2);
+    assert_snapshot!("rotate_concurrency_zero", zero.snapshot());
 }
 
 #[test]

@@ -197,10 +197,21 @@ impl Run {
     /// stdout, stderr and exit code in one text, with ids, values, times and ports replaced
     /// by placeholders so snapshots are stable.
     pub fn snapshot(&self) -> String {
-        normalize(&format!(
+        self.snapshot_naming(&[])
+    }
+
+    /// The same, but first each literal text of `names` is replaced by its placeholder, for
+    /// outputs where *which* id or path appears matters, not only that one does:
+    /// `run.snapshot_naming(&[(&id, "[LIVE]")])`.
+    pub fn snapshot_naming(&self, names: &[(&str, &str)]) -> String {
+        let mut text = format!(
             "exit: {}\n--- stdout\n{}--- stderr\n{}",
             self.code, self.stdout, self.stderr
-        ))
+        );
+        for (literal, placeholder) in names {
+            text = text.replace(literal, placeholder);
+        }
+        normalize(&text)
     }
 
     pub fn json(&self) -> Value {
@@ -215,17 +226,93 @@ impl Run {
     }
 }
 
+/// Several runs in one snapshot, each under the command line that made it, for tests that
+/// try many inputs: `$ rtctl ARGS` and then the run's [`Run::snapshot`].
+#[derive(Default)]
+pub struct Transcript {
+    text: String,
+    names: Vec<(String, String)>,
+}
+
+impl Transcript {
+    /// A transcript that names literal texts as [`Run::snapshot_naming`] does.
+    pub fn naming(names: &[(&str, &str)]) -> Transcript {
+        Transcript {
+            text: String::new(),
+            names: names
+                .iter()
+                .map(|(l, p)| (l.to_string(), p.to_string()))
+                .collect(),
+        }
+    }
+
+    pub fn add(&mut self, args: &[&str], run: &Run) {
+        let quoted: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if a.is_empty() || a.contains([' ', '"', '\'', '\\']) {
+                    format!("{a:?}")
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect();
+        let names: Vec<(&str, &str)> = self
+            .names
+            .iter()
+            .map(|(l, p)| (l.as_str(), p.as_str()))
+            .collect();
+        let mut line = format!("$ rtctl {}\n", quoted.join(" "));
+        for (literal, placeholder) in &names {
+            line = line.replace(literal, placeholder);
+        }
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        self.text.push_str(&normalize(&line));
+        self.text.push_str(&run.snapshot_naming(&names));
+    }
+
+    /// The same for a run whose stdout is too long to show (a cut-off list of hundreds):
+    /// its exit code and stderr, with stdout as `[not shown]`.
+    pub fn add_without_stdout(&mut self, args: &[&str], run: &Run) {
+        let shown = Run {
+            code: run.code,
+            stdout: "[not shown]\n".into(),
+            stderr: run.stderr.clone(),
+        };
+        self.add(args, &shown);
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
 pub fn normalize(text: &str) -> String {
     let rules = [
         (r"ct_(test|live)_[A-Za-z0-9]{32}", "ct_${1}_[VALUE]"),
         (r"ct_[0-9a-f]{16}", "[ID]"),
         (r"conv_[0-9a-f]{16}", "[CONV]"),
         (r"\*\*\*\*[A-Za-z0-9]{4}", "****[HINT]"),
+        (
+            r#""tokenHint": "[A-Za-z0-9]{4}""#,
+            r#""tokenHint": "[HINT]""#,
+        ),
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]"),
         (r"http://127\.0\.0\.1:\d+", "[URL]"),
         (r"fault f_[0-9a-f]{8}", "fault [FAULT]"),
+        // Waits and round trips in `-v` logs.
+        (r"\b\d+ ms\b", "[MS]"),
     ];
-    let mut out = text.to_string();
+    // Homes and other scratch directories are `tempfile` directories: `$TMPDIR/.tmpXXXXXX`.
+    let temp = std::env::temp_dir();
+    let temp = regex_lite::escape(temp.to_str().unwrap().trim_end_matches('/'));
+    let scratch = format!(r"{temp}/\.tmp[A-Za-z0-9]{{6}}");
+    let mut out = regex_lite::Regex::new(&scratch)
+        .unwrap()
+        .replace_all(text, "[TMP]")
+        .into_owned();
     for (pattern, replacement) in rules {
         out = regex_lite::Regex::new(pattern)
             .unwrap()

@@ -1,6 +1,8 @@
 //! `rtctl --local`: the embedded emulator, its state in the data directory, and concurrent
 //! commands that must not lose each other's writes.
 
+use insta::assert_snapshot;
+
 use crate::harness::{Home, Run};
 
 /// The variables a stray shell might carry; `--local` must ignore them.
@@ -48,33 +50,19 @@ fn a_new_user_gets_demo_tokens_with_nothing_set_up() {
     let home = Home::new();
     let first = local(&home, &["tokens", "list"]);
     first.expect(0);
-    assert!(
-        first.stdout.contains("Marketing site widget"),
-        "{}",
-        first.stdout
-    );
-    assert!(
-        first
-            .stderr
-            .contains("Started a local Runtype API with demo data"),
-        "{}",
-        first.stderr
-    );
     let state = home.data_dir().join("local-state.json");
-    assert!(
-        first.stderr.contains(&state.display().to_string()),
-        "{}",
-        first.stderr
+    let state_shown = state.display().to_string();
+    // The demo tokens, and a note naming the state file.
+    assert_snapshot!(
+        "first_use",
+        first.snapshot_naming(&[(&state_shown, "[STATE]")])
     );
     assert!(state.exists());
 
     let second = local(&home, &["tokens", "list"]);
     assert_eq!(second.expect(0).stdout, first.stdout);
-    assert!(
-        !second.stderr.contains("Started"),
-        "only the first use says so: {}",
-        second.stderr
-    );
+    // Only the first use says so.
+    assert_snapshot!("second_use", second.snapshot());
 
     let status = local(&home, &["auth", "status", "--json"]);
     let json = status.expect(0).json();
@@ -161,19 +149,11 @@ fn local_refuses_what_makes_no_sense_for_it() {
         &[],
     );
     conflict.expect(2);
-    assert!(
-        conflict.stderr.contains("cannot be used with"),
-        "{}",
-        conflict.stderr
-    );
+    assert_snapshot!("with_api_url", conflict.snapshot());
     let login = home
         .invocation(&["--local", "auth", "login", "--with-key"], &[])
         .stdin("rt_test_x")
         .run();
     login.expect(2);
-    assert!(
-        login.stderr.contains("--local needs no login"),
-        "{}",
-        login.stderr
-    );
+    assert_snapshot!("login", login.snapshot());
 }

@@ -1,10 +1,11 @@
 //! `rtctl origins list|add|remove|check` against the emulator, and a property test that
 //! `origins check` agrees with the emulator's own admission in `POST /v1/client/init`.
 
+use insta::assert_snapshot;
 use proptest::prelude::*;
 use serde_json::json;
 
-use crate::harness::Server;
+use crate::harness::{Server, Transcript};
 use crate::prompts::answer_prompt;
 
 fn origins_of(server: &Server, id: &str) -> Vec<String> {
@@ -37,18 +38,12 @@ fn list_prints_one_origin_per_line_or_a_table_with_kinds() {
     let server = Server::demo();
     let id = server.id_of("Legacy help widget");
     let piped = server.rtctl(&["origins", "list", &id]);
-    assert_eq!(piped.expect(0).stdout, "example.org\n*.example.org\n");
+    piped.expect(0);
+    assert_snapshot!("list_piped", piped.snapshot());
 
     let table = server.rtctl(&["origins", "list", &id, "-o", "table"]);
-    let lines: Vec<&str> = table.expect(0).stdout.lines().collect();
-    assert!(
-        lines[0].contains("ORIGIN") && lines[0].contains("KIND"),
-        "{lines:?}"
-    );
-    assert!(
-        lines[1].contains("example.org") && lines[1].ends_with("bare host"),
-        "{lines:?}"
-    );
+    table.expect(0);
+    assert_snapshot!("list_table", table.snapshot());
 
     let id = server.id_of("Mobile app");
     let json = server
@@ -57,9 +52,9 @@ fn list_prints_one_origin_per_line_or_a_table_with_kinds() {
         .json();
     assert_eq!(json, json!([{"origin": "native", "kind": "native"}]));
 
-    server
-        .rtctl(&["origins", "list", "ct_0000000000000000"])
-        .expect(5);
+    let unknown = server.rtctl(&["origins", "list", "ct_0000000000000000"]);
+    unknown.expect(5);
+    assert_snapshot!("list_unknown", unknown.snapshot());
 }
 
 #[test]
@@ -76,21 +71,7 @@ fn add_normalises_writes_only_origins_and_is_idempotent() {
         "https://App.Example.com",
     ]);
     run.expect(0);
-    assert_eq!(
-        run.stdout,
-        "  https://app.example.com\n+ https://www.example.com\n"
-    );
-    assert!(
-        run.stderr
-            .contains("https://app.example.com is already allowed"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("verified by reading it back"),
-        "{}",
-        run.stderr
-    );
+    assert_snapshot!("add_normalised", run.snapshot());
     let after = server.token(&id).expect(200)["clientToken"].clone();
     assert_eq!(
         origins_of(&server, &id),
@@ -103,12 +84,7 @@ fn add_normalises_writes_only_origins_and_is_idempotent() {
     let puts = writes(&server);
     let again = server.rtctl(&["origins", "add", &id, "https://www.example.com:443"]);
     again.expect(0);
-    assert!(again.stdout.is_empty(), "{}", again.stdout);
-    assert!(
-        again.stderr.contains("already allowed; nothing to add"),
-        "{}",
-        again.stderr
-    );
+    assert_snapshot!("add_already_allowed", again.snapshot());
     assert_eq!(writes(&server), puts, "a no-op writes nothing");
 
     let json = server
@@ -126,11 +102,7 @@ fn a_bare_host_is_accepted_with_a_note() {
     let id = token(&server, &["https://app.example.com"], "test");
     let run = server.rtctl(&["origins", "add", &id, "Example.org:8080"]);
     run.expect(0);
-    assert!(
-        run.stderr.contains("bare host") && run.stderr.contains("https://example.org"),
-        "{}",
-        run.stderr
-    );
+    assert_snapshot!("add_bare_host", run.snapshot());
     assert!(origins_of(&server, &id).contains(&"example.org:8080".to_string()));
 }
 
@@ -145,15 +117,7 @@ fn dry_run_shows_the_difference_and_writes_nothing() {
     let puts = writes(&server);
     let add = server.rtctl(&["origins", "add", &id, "https://c.example.com", "--dry-run"]);
     add.expect(0);
-    assert_eq!(
-        add.stdout,
-        "  https://a.example.com\n  https://b.example.com\n+ https://c.example.com\n"
-    );
-    assert!(
-        add.stderr.contains("Dry run: nothing was changed"),
-        "{}",
-        add.stderr
-    );
+    assert_snapshot!("add_dry_run", add.snapshot());
     let remove = server.rtctl(&[
         "origins",
         "remove",
@@ -162,10 +126,7 @@ fn dry_run_shows_the_difference_and_writes_nothing() {
         "--dry-run",
     ]);
     remove.expect(0);
-    assert_eq!(
-        remove.stdout,
-        "- https://a.example.com\n  https://b.example.com\n"
-    );
+    assert_snapshot!("remove_dry_run", remove.snapshot());
     let json = server
         .rtctl(&[
             "origins",
@@ -204,12 +165,7 @@ fn remove_takes_origins_away_and_absent_ones_are_a_no_op() {
         "https://nope.example.com",
     ]);
     run.expect(0);
-    assert!(
-        run.stderr
-            .contains("https://nope.example.com is not among the allowed origins"),
-        "{}",
-        run.stderr
-    );
+    assert_snapshot!("remove_some_absent", run.snapshot());
     assert_eq!(
         origins_of(&server, &id),
         ["https://a.example.com", "https://b.example.com"]
@@ -218,6 +174,7 @@ fn remove_takes_origins_away_and_absent_ones_are_a_no_op() {
     let puts = writes(&server);
     let noop = server.rtctl(&["origins", "remove", &id, "https://nope.example.com"]);
     noop.expect(0);
+    assert_snapshot!("remove_all_absent", noop.snapshot());
     assert_eq!(writes(&server), puts);
 }
 
@@ -225,23 +182,16 @@ fn remove_takes_origins_away_and_absent_ones_are_a_no_op() {
 fn the_last_origin_cannot_be_removed() {
     let server = Server::empty();
     let id = token(&server, &["https://a.example.com"], "test");
+    // The hint names this token, and neither --dry-run nor --yes changes the answer.
+    let mut refusals = Transcript::naming(&[(&id, "[TOKEN]")]);
     for extra in [&[][..], &["--dry-run"][..], &["--yes"][..]] {
         let mut args = vec!["origins", "remove", id.as_str(), "https://a.example.com"];
         args.extend_from_slice(extra);
         let run = server.rtctl(&args);
         run.expect(2);
-        assert!(
-            run.stderr.contains("refusing to remove the last origin"),
-            "{}",
-            run.stderr
-        );
-        assert!(
-            run.stderr
-                .contains(&format!("rtctl tokens update {id} --deactivate")),
-            "{}",
-            run.stderr
-        );
+        refusals.add(&args, &run);
     }
+    assert_snapshot!("remove_last_origin", refusals.text());
     assert_eq!(origins_of(&server, &id), ["https://a.example.com"]);
 }
 
@@ -250,22 +200,25 @@ fn invalid_origins_are_refused_with_the_reason_before_any_request() {
     let server = Server::empty();
     let id = token(&server, &["https://a.example.com"], "test");
     let before = server.journal().len();
-    for (input, reason) in [
-        ("https://a.example.com/path", "no path"),
-        ("https://a.example.com?x=1", "no query string"),
-        ("https://a.example.com#top", "no fragment"),
-        ("https://user:pw@a.example.com", "credentials"),
-        ("https://a example.com", "spaces"),
-        ("", "cannot be empty"),
-        ("https://a.example.com:99999", "not a valid port"),
-        ("https://a.*.example.com", "wildcard"),
+    let mut refusals = Transcript::default();
+    for input in [
+        "https://a.example.com/path",
+        "https://a.example.com?x=1",
+        "https://a.example.com#top",
+        "https://user:pw@a.example.com",
+        "https://a example.com",
+        "",
+        "https://a.example.com:99999",
+        "https://a.*.example.com",
     ] {
         for verb in ["add", "remove"] {
-            let run = server.rtctl(&["origins", verb, &id, input]);
+            let args = ["origins", verb, &id, input];
+            let run = server.rtctl(&args);
             run.expect(2);
-            assert!(run.stderr.contains(reason), "{input:?}: {}", run.stderr);
+            refusals.add(&args, &run);
         }
     }
+    assert_snapshot!("invalid_origins", refusals.text());
     assert_eq!(server.journal().len(), before, "nothing reached the API");
 }
 
@@ -273,27 +226,23 @@ fn invalid_origins_are_refused_with_the_reason_before_any_request() {
 fn star_or_native_on_a_live_token_needs_a_yes() {
     let server = Server::empty();
     let live = token(&server, &["https://a.example.com"], "live");
+    let mut refusals = Transcript::default();
     for origin in ["*", "native"] {
-        let run = server.rtctl(&["origins", "add", &live, origin]);
+        let args = ["origins", "add", &live, origin];
+        let run = server.rtctl(&args);
         run.expect(2);
-        assert!(
-            run.stderr.contains("without confirmation"),
-            "{}",
-            run.stderr
-        );
-        assert!(run.stderr.contains("--yes"), "{}", run.stderr);
+        refusals.add(&args, &run);
     }
+    assert_snapshot!("add_risky_to_live_refused", refusals.text());
     assert_eq!(origins_of(&server, &live), ["https://a.example.com"]);
     let dry = server.rtctl(&["origins", "add", &live, "*", "--dry-run"]);
     dry.expect(0);
+    assert_snapshot!("add_star_to_live_dry_run", dry.snapshot());
 
+    // The API's security warning is shown.
     let yes = server.rtctl(&["origins", "add", &live, "*", "--yes"]);
     yes.expect(0);
-    assert!(
-        yes.stderr.contains("warning"),
-        "the API's security warning is shown: {}",
-        yes.stderr
-    );
+    assert_snapshot!("add_star_to_live_yes", yes.snapshot());
     assert!(origins_of(&server, &live).contains(&"*".to_string()));
 
     // A test token is for testing: no question.
@@ -303,6 +252,7 @@ fn star_or_native_on_a_live_token_needs_a_yes() {
     // Removing from a live token breaks sites: it asks too.
     let run = server.rtctl(&["origins", "remove", &live, "*"]);
     run.expect(2);
+    assert_snapshot!("remove_from_live_refused", run.snapshot());
     server
         .rtctl(&["origins", "remove", &live, "*", "--yes"])
         .expect(0);
@@ -364,21 +314,8 @@ fn a_concurrent_change_is_detected_by_the_read_back() {
             .expect(200);
         let run = rtctl.join().unwrap();
         run.expect(1);
-        assert!(
-            run.stderr.contains("changed while rtctl was updating them"),
-            "{}",
-            run.stderr
-        );
-        assert!(
-            run.stderr.contains("https://other.example.com"),
-            "{}",
-            run.stderr
-        );
-        assert!(
-            !run.stderr.contains("Updated"),
-            "no success is claimed: {}",
-            run.stderr
-        );
+        // The other client's origins are named, and no success is claimed.
+        assert_snapshot!("add_raced_by_another_client", run.snapshot());
     });
 }
 
@@ -396,41 +333,26 @@ fn check_names_the_admitting_entry_or_explains_the_miss() {
     );
     let admitted = server.rtctl(&["origins", "check", &live, "https://eu.shop.example.com"]);
     admitted.expect(0);
-    assert_eq!(
-        admitted.stdout,
-        "admitted: https://eu.shop.example.com matches 'https://*.shop.example.com' (wildcard)\n"
-    );
+    assert_snapshot!("check_admitted_by_wildcard", admitted.snapshot());
 
-    for (origin, reason) in [
-        ("https://www.example.com", "is the apex domain"),
-        ("https://app.example.com", "admits port 8443"),
-        ("http://example.com", "is for https://"),
-        ("https://shop.example.com", "not shop.example.com itself"),
-        ("http://localhost:3000", "but this is a live token"),
-        ("https://unrelated.org", "no allowed origin is close"),
-        ("native", "only a 'native' entry"),
+    // Each miss is an answer on stdout, not an error, with the reason (and a hint naming the
+    // token where adding an origin would help).
+    let mut misses = Transcript::naming(&[(&live, "[LIVE]")]);
+    for origin in [
+        "https://www.example.com",
+        "https://app.example.com",
+        "http://example.com",
+        "https://shop.example.com",
+        "http://localhost:3000",
+        "https://unrelated.org",
+        "native",
     ] {
-        let run = server.rtctl(&["origins", "check", &live, origin]);
+        let args = ["origins", "check", &live, origin];
+        let run = server.rtctl(&args);
         run.expect(1);
-        assert!(
-            run.stdout.starts_with("not admitted: "),
-            "{origin}: {}",
-            run.stdout
-        );
-        assert!(run.stdout.contains(reason), "{origin}: {}", run.stdout);
-        assert!(
-            !run.stderr.contains("error:"),
-            "an answer, not an error: {}",
-            run.stderr
-        );
+        misses.add(&args, &run);
     }
-    let hint = server.rtctl(&["origins", "check", &live, "https://www.example.com"]);
-    assert!(
-        hint.stderr
-            .contains(&format!("rtctl origins add {live} https://www.example.com")),
-        "{}",
-        hint.stderr
-    );
+    assert_snapshot!("check_not_admitted", misses.text());
 
     let test = token(&server, &["https://app.example.com"], "test");
     let local = server.rtctl(&["origins", "check", &test, "http://localhost:5173", "--json"]);
@@ -445,19 +367,14 @@ fn check_names_the_admitting_entry_or_explains_the_miss() {
         "https://APP.example.com/pricing?plan=pro#faq",
     ]);
     url.expect(0);
-    assert!(
-        url.stderr
-            .contains("Checking the origin https://app.example.com"),
-        "{}",
-        url.stderr
-    );
+    assert_snapshot!("check_a_url_checks_its_origin", url.snapshot());
 
-    server
-        .rtctl(&["origins", "check", &test, "not an origin"])
-        .expect(2);
-    server
-        .rtctl(&["origins", "check", "ct_0000000000000000", "https://a.com"])
-        .expect(5);
+    let invalid = server.rtctl(&["origins", "check", &test, "not an origin"]);
+    invalid.expect(2);
+    assert_snapshot!("check_not_an_origin", invalid.snapshot());
+    let unknown = server.rtctl(&["origins", "check", "ct_0000000000000000", "https://a.com"]);
+    unknown.expect(5);
+    assert_snapshot!("check_unknown_token", unknown.snapshot());
 }
 
 // ---- the same rules on both sides -----------------------------------------------------------

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
+use insta::assert_snapshot;
 use serde_json::{Value, json};
 
-use crate::harness::Server;
+use crate::harness::{Server, Transcript};
 use crate::prompts::answer_prompt;
 
 fn write(server: &Server, name: &str, text: &str) -> PathBuf {
@@ -43,24 +44,12 @@ fn export_then_plan_shows_no_changes() {
     let server = Server::demo();
     let export = server.rtctl(&["export"]);
     export.expect(0);
-    assert!(
-        export.stdout.contains("[tokens.\"Marketing site widget\"]"),
-        "{}",
-        export.stdout
-    );
-    assert!(
-        export.stderr.contains("Exported 6 tokens"),
-        "{}",
-        export.stderr
-    );
-    assert!(
-        !export.stdout.contains("ct_live_"),
-        "values are never exported"
-    );
+    // Every token, and never a value.
+    assert_snapshot!("export_all", export.snapshot());
     let file = write(&server, "all.toml", &export.stdout);
     let plan = server.rtctl(&["plan", "-f", p(&file), "--prune", "--expect-no-changes"]);
     plan.expect(0);
-    assert_eq!(plan.stdout, "No changes: the account matches the file.\n");
+    assert_snapshot!("plan_no_changes", plan.snapshot());
 
     let live = server.rtctl(&[
         "export",
@@ -70,12 +59,7 @@ fn export_then_plan_shows_no_changes() {
         "WIDGET",
     ]);
     live.expect(0);
-    assert_eq!(
-        live.stdout.matches("\nenvironment = ").count(),
-        2,
-        "{}",
-        live.stdout
-    );
+    assert_snapshot!("export_live_widgets", live.snapshot());
     let file = write(&server, "live.toml", &live.stdout);
     let plan = server
         .rtctl(&["plan", "-f", p(&file), "--json"])
@@ -105,23 +89,11 @@ fn plans_create_update_replace_and_prune_field_by_field() {
     plan.expect(0);
     let docs = server.id_of("Docs assistant");
     let mobile = server.id_of("Mobile app");
-    for line in [
-        format!("~ update \"Docs assistant\" ({docs})"),
-        "    rate_limit_per_hour: 200 → 500".to_string(),
-        format!("-/+ replace \"Mobile app\" ({mobile}): it will be recreated with a new value"),
-        "    environment: live → test".to_string(),
-        "+ create \"New widget\" (test)".to_string(),
-        "Plan: 1 to create, 1 to update, 1 to replace, 0 to delete.".to_string(),
-        "1 token not in the file is left alone (--prune would delete it): Old checkout widget"
-            .to_string(),
-    ] {
-        assert!(
-            plan.stdout.contains(&line),
-            "{line:?} missing from:\n{}",
-            plan.stdout
-        );
-    }
-    assert!(!plan.stdout.contains('\x1b'), "no colour in a pipe");
+    // Field by field, each change under the token it belongs to; no colour in a pipe.
+    assert_snapshot!(
+        "plan_every_kind",
+        plan.snapshot_naming(&[(&docs, "[DOCS]"), (&mobile, "[MOBILE]")])
+    );
 
     let json = server
         .rtctl(&["plan", "-f", p(&file), "--prune", "--json"])
@@ -186,12 +158,11 @@ fn apply_makes_the_account_match_and_prints_new_values_once() {
         500
     );
     assert!(by_name(&server, "Old checkout widget").is_none(), "pruned");
-    assert!(run.stderr.contains("Applied 3 changes."), "{}", run.stderr);
+    assert_snapshot!("apply_prune_yes", run.snapshot());
 
     let again = server.rtctl(&["apply", "-f", p(&file), "--prune", "--yes"]);
     again.expect(0);
-    assert!(again.stdout.is_empty());
-    assert!(again.stderr.contains("No changes"), "{}", again.stderr);
+    assert_snapshot!("apply_again_no_changes", again.snapshot());
 }
 
 #[test]
@@ -200,12 +171,8 @@ fn apply_confirms_on_a_terminal_and_refuses_without_one() {
     let file = write(&server, "new.toml", NEW);
     let refused = server.rtctl(&["apply", "-f", p(&file)]);
     refused.expect(2);
-    assert!(refused.stderr.contains("pass --yes"), "{}", refused.stderr);
-    assert!(
-        refused.stderr.contains("+ create \"New widget\""),
-        "the plan is shown first: {}",
-        refused.stderr
-    );
+    // The plan is shown first.
+    assert_snapshot!("apply_without_terminal_refused", refused.snapshot());
     assert!(by_name(&server, "New widget").is_none());
 
     let (code, screen) = answer_prompt(&server, &["apply", "-f", p(&file)], "n");
@@ -231,15 +198,9 @@ fn a_replacement_needs_allow_replace_and_values_can_go_to_a_private_file() {
     let old = server.id_of("Mobile app");
     let refused = server.rtctl(&["apply", "-f", p(&file), "--yes"]);
     refused.expect(2);
-    assert!(
-        refused.stderr.contains("the plan replaces \"Mobile app\""),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        refused.stderr.contains("--allow-replace"),
-        "{}",
-        refused.stderr
+    assert_snapshot!(
+        "apply_replace_refused",
+        refused.snapshot_naming(&[(&old, "[MOBILE]")])
     );
     server.token(&old).expect(200);
 
@@ -254,10 +215,10 @@ fn a_replacement_needs_allow_replace_and_values_can_go_to_a_private_file() {
         p(&values),
     ]);
     run.expect(0);
-    assert!(
-        run.stdout.is_empty(),
-        "values went to the file: {}",
-        run.stdout
+    // The values went to the file, not to stdout.
+    assert_snapshot!(
+        "apply_replace_values_out",
+        run.snapshot_naming(&[(&old, "[MOBILE]")])
     );
     server.token(&old).expect(404);
     let new = by_name(&server, "Mobile app").unwrap();
@@ -280,7 +241,7 @@ fn a_replacement_needs_allow_replace_and_values_can_go_to_a_private_file() {
     let file = write(&server, "new.toml", NEW);
     let run = server.rtctl(&["apply", "-f", p(&file), "--yes", "--values-out", p(&values)]);
     run.expect(2);
-    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    assert_snapshot!("apply_values_out_exists", run.snapshot());
     assert!(by_name(&server, "New widget").is_none());
 }
 
@@ -299,29 +260,7 @@ fn drift_after_a_manual_change_is_detected() {
         .expect(0);
     let drift = server.rtctl(&["plan", "-f", p(&file), "--expect-no-changes"]);
     drift.expect(6);
-    assert!(
-        drift.stdout.contains("~ update \"Staging playground\""),
-        "{}",
-        drift.stdout
-    );
-    assert!(
-        drift.stdout.contains("rate_limit_per_minute: (none) → ")
-            || drift.stdout.contains("rate_limit_per_minute: 99 → "),
-        "{}",
-        drift.stdout
-    );
-    assert!(
-        drift.stderr.contains("has drifted from"),
-        "{}",
-        drift.stderr
-    );
-    assert!(
-        drift
-            .stderr
-            .contains(&format!("rtctl apply -f {}", p(&file))),
-        "{}",
-        drift.stderr
-    );
+    assert_snapshot!("plan_drift", drift.snapshot_naming(&[(&id, "[STAGING]")]));
 
     // Applying the file puts it back; the check passes again.
     server.rtctl(&["apply", "-f", p(&file), "--yes"]).expect(0);
@@ -333,50 +272,40 @@ fn drift_after_a_manual_change_is_detected() {
 #[test]
 fn invalid_files_name_the_file_line_and_key() {
     let server = Server::demo();
-    for (text, expected) in [
+    // Each file's error names the file, the line and the key (or what is wrong there).
+    let mut refusals = Transcript::default();
+    for (name, text) in [
         (
+            "bad-origin.toml",
             "[tokens.A]\nenvironment = \"live\"\norigins = [\"https://a.com/path\"]\nflows = [\"f\"]\n",
-            "line 3: tokens.A.origins[0]",
         ),
         (
+            "bad-environment.toml",
             "[tokens.A]\nenvironment = \"staging\"\norigins = [\"https://a.com\"]\nflows = [\"f\"]\n",
-            "line 2: tokens.A.environment",
         ),
         (
+            "unknown-key.toml",
             "[tokens.A]\nenvironment = \"live\"\norigins = [\"https://a.com\"]\nflows = [\"f\"]\nrate_limit = 3\n",
-            "line 5",
         ),
         (
+            "negative.toml",
             "[tokens.A]\nenvironment = \"live\"\norigins = [\"https://a.com\"]\nflows = [\"f\"]\nmax_messages_per_session = -1\n",
-            "line 5: tokens.A.max_messages_per_session",
         ),
-        ("[tokens.A\n", "line 1"),
+        ("not-toml.toml", "[tokens.A\n"),
     ] {
-        let file = write(&server, "bad.toml", text);
+        let file = write(&server, name, text);
         for command in [&["plan"][..], &["apply", "--yes"][..]] {
             let mut args = command.to_vec();
             args.extend(["-f", p(&file)]);
             let run = server.rtctl(&args);
             run.expect(2);
-            assert!(
-                run.stderr.contains(&format!("the token file {}", p(&file))),
-                "{}",
-                run.stderr
-            );
-            assert!(
-                run.stderr.contains(expected),
-                "{expected:?} not in {}",
-                run.stderr
-            );
+            refusals.add(&args, &run);
         }
     }
+    assert_snapshot!("invalid_token_files", refusals.text());
     let missing = server.rtctl(&["plan", "-f", "/nonexistent/tokens.toml"]);
     missing.expect(2);
-    assert!(
-        missing.stderr.contains("could not read the token file"),
-        "{}",
-        missing.stderr
-    );
+    assert_snapshot!("plan_missing_file", missing.snapshot());
 }
 
 #[test]
@@ -386,11 +315,8 @@ fn duplicate_names_in_the_account_are_an_error() {
     let file = write(&server, "new.toml", NEW);
     let run = server.rtctl(&["plan", "-f", p(&file)]);
     run.expect(2);
-    assert!(
-        run.stderr
-            .contains("2 tokens named \"Marketing site widget\""),
-        "{}",
-        run.stderr
-    );
-    server.rtctl(&["export"]).expect(2);
+    assert_snapshot!("plan_duplicate_names", run.snapshot());
+    let export = server.rtctl(&["export"]);
+    export.expect(2);
+    assert_snapshot!("export_duplicate_names", export.snapshot());
 }

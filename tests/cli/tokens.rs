@@ -5,7 +5,7 @@ use reqwest::Method;
 use rtctl::emulator::Config;
 use serde_json::{Value, json};
 
-use crate::harness::Server;
+use crate::harness::{Server, Transcript};
 
 // ---- list -------------------------------------------------------------------------------
 
@@ -69,12 +69,8 @@ fn list_filters_and_limits() {
         ["Mobile app", "Docs assistant"]
     );
     let run = server.rtctl(&["tokens", "list", "--limit", "2"]);
-    assert_eq!(run.expect(0).stdout.lines().count(), 2);
-    assert!(
-        run.stderr.contains("Showing the first 2; use --all"),
-        "{}",
-        run.stderr
-    );
+    run.expect(0);
+    assert_snapshot!("list_limit", run.snapshot());
     assert_eq!(
         server
             .rtctl(&["tokens", "list", "--all"])
@@ -83,13 +79,17 @@ fn list_filters_and_limits() {
             .count(),
         6
     );
-    server
-        .rtctl(&["tokens", "list", "--all", "--limit", "3"])
-        .expect(2);
-    server.rtctl(&["tokens", "list", "--limit", "0"]).expect(2);
-    server
-        .rtctl(&["tokens", "list", "--active", "--inactive"])
-        .expect(2);
+    let mut refusals = Transcript::default();
+    for args in [
+        &["tokens", "list", "--all", "--limit", "3"][..],
+        &["tokens", "list", "--limit", "0"],
+        &["tokens", "list", "--active", "--inactive"],
+    ] {
+        let run = server.rtctl(args);
+        run.expect(2);
+        refusals.add(args, &run);
+    }
+    assert_snapshot!("list_usage_errors", refusals.text());
 }
 
 #[test]
@@ -141,11 +141,7 @@ fn jq_filters_in_process_and_bad_filters_are_usage_errors() {
     let requests = server.journal().len();
     let run = server.rtctl(&["tokens", "list", "--jq", ".[ | nope"]);
     run.expect(2);
-    assert!(
-        run.stderr.starts_with("error: invalid --jq expression"),
-        "{}",
-        run.stderr
-    );
+    assert_snapshot!("jq_invalid", run.snapshot());
     assert_eq!(
         server.journal().len(),
         requests,
@@ -216,14 +212,14 @@ fn create_with_every_field_and_warnings_on_stderr() {
         "--json",
     ]);
     let body = run.expect(0).json();
-    assert!(body["token"].as_str().unwrap().starts_with("ct_live_"));
-    assert!(run.stderr.contains("warning: security:"), "{}", run.stderr);
+    // A live value; the API's security warning about '*', and no note about a default
+    // environment.
+    assert_snapshot!("create_every_field_json", run.snapshot());
     let token = &body["clientToken"];
     assert_eq!(token["rateLimitPerHour"], 50);
     assert_eq!(token["config"], json!({"welcomeMessage": "Hi"}));
     assert_eq!(token["targetVersionId"], "ver_1");
     assert_eq!(token["productSurfaceId"], "ps_1");
-    assert!(!run.stderr.contains("no --environment"));
 }
 
 #[test]
@@ -238,84 +234,55 @@ fn create_rejects_bad_input_before_any_request() {
         "https://a.com",
     ];
     let with = |extra: &[&'static str]| [&base[..], extra].concat();
-    let cases: Vec<(Vec<&str>, &str)> = vec![
-        (base.to_vec(), "--flow or --agent"),
-        (
-            vec![
-                "tokens",
-                "create",
-                "--origin",
-                "https://a.com",
-                "--flow",
-                "f",
-            ],
-            "--name",
-        ),
-        (
-            vec!["tokens", "create", "--name", "x", "--flow", "f"],
+    // Each refusal names the flag or says what is wrong with it.
+    let cases: Vec<Vec<&str>> = vec![
+        base.to_vec(),
+        vec![
+            "tokens",
+            "create",
             "--origin",
-        ),
-        (
-            with(&["--flow", "f", "--origin", "https://a.com/path"]),
-            "no path",
-        ),
-        (
-            with(&["--flow", "f", "--origin", "https://a.com?q=1"]),
-            "query",
-        ),
-        (with(&["--flow", "f", "--origin", ""]), "empty"),
-        (
-            with(&["--flow", "f", "--origin", "https://user@a.com"]),
-            "credentials",
-        ),
-        (
-            with(&["--flow", "f", "--rate-limit-per-minute", "0"]),
-            "--rate-limit-per-minute",
-        ),
-        (
-            with(&["--flow", "f", "--rate-limit-per-hour", "abc"]),
-            "--rate-limit-per-hour",
-        ),
-        (with(&["--flow", "f", "--config", "{oops"]), "--config"),
-        (
-            [&base[..], &["--flow", "f", "--config", "[1]"]].concat(),
-            "not an object",
-        ),
-        (
-            with(&["--flow", "f", "--config", "@/nonexistent.json"]),
-            "--config",
-        ),
-        (
-            with(&[
-                "--agent",
-                "a",
-                "--target-alias",
-                "p",
-                "--target-version-id",
-                "v",
-            ]),
-            "--target",
-        ),
-        (
-            with(&["--agent", "a", "--agent", "b", "--target-version-id", "v"]),
-            "exactly one --agent",
-        ),
-        (
-            with(&["--flow", "f", "--environment", "prod"]),
-            "--environment",
-        ),
-        (with(&["--flow", "f", "--name", ""]), "--name"),
+            "https://a.com",
+            "--flow",
+            "f",
+        ],
+        vec!["tokens", "create", "--name", "x", "--flow", "f"],
+        with(&["--flow", "f", "--origin", "https://a.com/path"]),
+        with(&["--flow", "f", "--origin", "https://a.com?q=1"]),
+        with(&["--flow", "f", "--origin", ""]),
+        with(&["--flow", "f", "--origin", "https://user@a.com"]),
+        with(&["--flow", "f", "--rate-limit-per-minute", "0"]),
+        with(&["--flow", "f", "--rate-limit-per-hour", "abc"]),
+        with(&["--flow", "f", "--config", "{oops"]),
+        with(&["--flow", "f", "--config", "[1]"]),
+        with(&["--flow", "f", "--config", "@/nonexistent.json"]),
+        with(&[
+            "--agent",
+            "a",
+            "--target-alias",
+            "p",
+            "--target-version-id",
+            "v",
+        ]),
+        with(&["--agent", "a", "--agent", "b", "--target-version-id", "v"]),
+        with(&["--flow", "f", "--environment", "prod"]),
+        vec![
+            "tokens",
+            "create",
+            "--name",
+            "",
+            "--origin",
+            "https://a.com",
+            "--flow",
+            "f",
+        ],
     ];
-    for (args, named) in cases {
+    let mut refusals = Transcript::default();
+    for args in cases {
         let run = server.rtctl(&args);
         assert_eq!(run.code, 2, "{args:?}: {run:?}");
-        assert!(
-            run.stderr.contains(named),
-            "{args:?} should name {named}: {}",
-            run.stderr
-        );
-        assert!(run.stdout.is_empty());
+        refusals.add(&args, &run);
     }
+    assert_snapshot!("create_invalid_input", refusals.text());
     assert!(
         server.journal().is_empty(),
         "invalid input costs no request"
@@ -358,18 +325,14 @@ fn value_of_a_legacy_token_points_at_rotate() {
     let server = Server::demo();
     let id = server.id_of("Legacy help widget");
     let run = server.rtctl(&["tokens", "value", &id]);
-    assert_snapshot!("value_legacy", run.snapshot());
-    assert!(
-        run.stderr
-            .contains(&format!("hint: rtctl tokens rotate {id}"))
-    );
+    assert_snapshot!("value_legacy", run.snapshot_naming(&[(&id, "[LEGACY]")]));
 }
 
 #[test]
 fn unknown_ids_exit_5_and_invalid_ids_exit_2() {
     let server = Server::demo();
+    let mut unknown = Transcript::default();
     for args in [
-        vec!["tokens", "get", "ct_0000000000000000"],
         vec!["tokens", "value", "ct_0000000000000000"],
         vec!["tokens", "update", "ct_0000000000000000", "--name", "x"],
         vec!["tokens", "delete", "ct_0000000000000000", "--yes"],
@@ -378,21 +341,28 @@ fn unknown_ids_exit_5_and_invalid_ids_exit_2() {
     ] {
         let run = server.rtctl(&args);
         assert_eq!(run.code, 5, "{args:?}: {run:?}");
-        assert!(run.stderr.contains("404 Not Found"), "{}", run.stderr);
+        unknown.add(&args, &run);
     }
+    assert_snapshot!("unknown_ids", unknown.text());
     assert_snapshot!(
         "get_not_found",
         server
             .rtctl(&["tokens", "get", "ct_0000000000000000"])
             .snapshot()
     );
+    let mut invalid = Transcript::default();
     for id in ["..", "."] {
-        server.rtctl(&["tokens", "get", id]).expect(2);
+        let args = ["tokens", "get", id];
+        let run = server.rtctl(&args);
+        run.expect(2);
+        invalid.add(&args, &run);
     }
     // An id with a slash stays one path segment: it is unknown, not another endpoint.
-    server
-        .rtctl(&["tokens", "get", "x/../../client-tokens"])
-        .expect(5);
+    let args = ["tokens", "get", "x/../../client-tokens"];
+    let run = server.rtctl(&args);
+    run.expect(5);
+    invalid.add(&args, &run);
+    assert_snapshot!("invalid_ids", invalid.text());
 }
 
 // ---- update -----------------------------------------------------------------------------
@@ -427,10 +397,10 @@ fn update_changes_only_the_given_fields() {
     assert_eq!(json["clientToken"]["isActive"], true);
     let run = server.rtctl(&["tokens", "update", &id]);
     run.expect(2);
-    assert!(run.stderr.contains("nothing to update"));
-    server
-        .rtctl(&["tokens", "update", &id, "--activate", "--deactivate"])
-        .expect(2);
+    assert_snapshot!("update_nothing", run.snapshot());
+    let both = server.rtctl(&["tokens", "update", &id, "--activate", "--deactivate"]);
+    both.expect(2);
+    assert_snapshot!("update_activate_and_deactivate", both.snapshot());
 }
 
 // ---- delete, rotate ---------------------------------------------------------------------
@@ -485,10 +455,9 @@ fn deleting_several_reports_each_and_fails_if_any_failed() {
     assert_eq!(results[1]["ok"], false);
     assert!(results[1]["error"].as_str().unwrap().contains("404"));
     assert_eq!(results[2]["ok"], true);
-    assert!(
-        run.stderr.contains("1 of 3 tokens could not be deleted"),
-        "{}",
-        run.stderr
+    assert_snapshot!(
+        "delete_several_one_unknown",
+        run.snapshot_naming(&[(&a, "[OLD]"), (&b, "[MOBILE]")])
     );
     server.token(&a).expect(404);
     server.token(&b).expect(404);
@@ -603,6 +572,7 @@ fn a_read_only_key_can_read_but_writes_exit_4() {
     let reader = [("RUNTYPE_API_KEY", "rt_test_reader")];
     server.rtctl_env(&["tokens", "list"], &reader).expect(0);
     let id = server.id_of("Mobile app");
+    let mut refusals = Transcript::naming(&[(&id, "[MOBILE]")]);
     for args in [
         vec![
             "tokens",
@@ -620,9 +590,9 @@ fn a_read_only_key_can_read_but_writes_exit_4() {
     ] {
         let run = server.rtctl_env(&args, &reader);
         assert_eq!(run.code, 4, "{args:?}: {run:?}");
-        assert!(run.stderr.contains("403 Forbidden"), "{}", run.stderr);
-        assert!(run.stderr.contains("CLIENT_TOKENS:WRITE"), "{}", run.stderr);
+        refusals.add(&args, &run);
     }
+    assert_snapshot!("read_only_key_writes", refusals.text());
     server.token(&id).expect(200);
 }
 
@@ -651,12 +621,7 @@ fn a_server_that_is_not_there_exits_1() {
     let server = Server::empty();
     let run = server.rtctl_env(&["tokens", "list"], &[("RUNTYPE_API_URL", &url)]);
     run.expect(1);
-    assert!(run.stderr.contains("could not reach"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("hint: check the API URL"),
-        "{}",
-        run.stderr
-    );
+    assert_snapshot!("connection_refused", run.snapshot());
 }
 
 #[test]
@@ -674,8 +639,7 @@ fn verbose_logs_requests_without_the_key() {
     let server = Server::demo();
     let run = server.rtctl(&["tokens", "list", "-v"]);
     run.expect(0);
-    assert!(run.stderr.contains("> GET "), "{}", run.stderr);
-    assert!(run.stderr.contains("authorization: Bearer <redacted>"));
+    assert_snapshot!("list_verbose", run.snapshot());
     assert!(!run.stderr.contains(&server.key));
     let _ = server.api(Method::GET, "/v1/client-tokens", None);
 }
