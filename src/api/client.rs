@@ -448,8 +448,7 @@ fn error_reply(
             status: status.as_u16(),
             body: Box::new(ErrorBody {
                 error: text(&map, "error").or_else(|| text(&map, "message")),
-                hint: text(&map, "hint")
-                    .or_else(|| text(&map, "error").and(text(&map, "message"))),
+                hint: text(&map, "hint").or_else(|| text(&map, "error").and(text(&map, "message"))),
                 code: text(&map, "code"),
                 details: details(map.get("details")),
                 non_json: None,

@@ -39,7 +39,7 @@ fn create(home: &Home, name: &str) -> Run {
             "--origin",
             "https://app.example.com",
             "--flow",
-            "flow_demo",
+            "flow_support_01",
             "--json",
         ],
     )

@@ -309,14 +309,23 @@ fn invalid_files_name_the_file_line_and_key() {
 }
 
 #[test]
-fn duplicate_names_in_the_account_are_an_error() {
+fn a_duplicate_name_is_an_error_only_for_a_file_that_uses_it() {
     let server = Server::demo();
     server.create("Marketing site widget", json!({}));
     let file = write(&server, "new.toml", NEW);
+    // The file does not name the shared name: the twins are listed, not fatal.
     let run = server.rtctl(&["plan", "-f", p(&file)]);
-    run.expect(2);
+    run.expect(0);
     assert_snapshot!("plan_duplicate_names", run.snapshot());
     let export = server.rtctl(&["export"]);
-    export.expect(2);
+    export.expect(0);
     assert_snapshot!("export_duplicate_names", export.snapshot());
+    let uses = write(
+        &server,
+        "uses.toml",
+        "[tokens.\"Marketing site widget\"]\nenvironment = \"live\"\norigins = [\"https://www.example.com\"]\nflows = [\"flow_support_01\"]\n",
+    );
+    let run = server.rtctl(&["plan", "-f", p(&uses)]);
+    run.expect(2);
+    assert_snapshot!("plan_uses_a_duplicate_name", run.snapshot());
 }

@@ -227,9 +227,13 @@ pub(crate) fn compute(
                 }
             });
             if !held {
-                return Err(CliError::usage(past.message.clone()).with_hint(
-                    "a token file may keep a value the account already has, but not write a new one that breaks the rule",
-                ));
+                let error = CliError::usage(past.message.clone());
+                return Err(match token {
+                    Some(_) => error.with_hint(
+                        "a token file may keep a value the account already holds, but not write a new one that breaks the rule",
+                    ),
+                    None => error,
+                });
             }
             plan.warnings.push(format!(
                 "{}; kept, because the account already holds it",
