@@ -97,6 +97,14 @@ fn with_environment(command: clap::Command, is_root: bool) -> clap::Command {
     })
 }
 
+/// A count of at least 1 (`--limit`), said so plainly.
+fn at_least_one(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("must be a whole number of at least 1".into()),
+    }
+}
+
 /// Completes a token id from the API (see `commands::completions`).
 fn id_completer() -> clap_complete::ArgValueCompleter {
     clap_complete::ArgValueCompleter::new(crate::commands::completions::token_ids)

@@ -48,7 +48,7 @@ pub(crate) fn environment() -> clap::builder::PossibleValuesParser {
 pub(crate) struct ListArgs {
     /// Show at most N tokens
     #[arg(long, short = 'L', default_value_t = 50, value_name = "N",
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = super::at_least_one)]
     pub limit: u64,
 
     /// Show every token (no limit)
@@ -256,7 +256,7 @@ pub(crate) struct ConversationsArgs {
 
     /// Show at most N conversations
     #[arg(long, short = 'L', default_value_t = 20, value_name = "N",
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = super::at_least_one)]
     pub limit: u64,
 
     /// Show every conversation

@@ -31,12 +31,8 @@ fn describe_account(ctx: &Context) -> String {
 
 // ---- login --------------------------------------------------------------------------------
 
+/// (`--local` is refused before this runs: it needs no login.)
 async fn login(ctx: &Context, args: LoginArgs) -> Result<(), CliError> {
-    if ctx.local.is_some() {
-        return Err(CliError::usage(
-            "--local needs no login: it uses the local emulator's built-in key",
-        ));
-    }
     let key = if args.with_key {
         read_key_from_stdin(ctx)?
     } else if ctx.can_prompt {
@@ -180,11 +176,6 @@ fn fall_back_to_file(
 // ---- logout -------------------------------------------------------------------------------
 
 fn logout(ctx: &Context) -> Result<(), CliError> {
-    if ctx.local.is_some() {
-        return Err(CliError::usage(
-            "--local needs no login, so there is nothing to log out of",
-        ));
-    }
     let account = ctx.account();
     let from_keyring = ctx.credentials.delete_from_keyring(&account);
     let from_file = ctx.credentials.delete_from_file(&account)?;

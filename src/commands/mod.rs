@@ -57,6 +57,23 @@ pub(crate) async fn run(cli: Cli, world: &World) -> Result<(), CliError> {
         Command::Origins(command) => {
             with_context(global, world, async |ctx| origins::run(ctx, command).await).await
         }
+        // Refused before the local emulator starts (and seeds state) for nothing.
+        Command::Auth(
+            command @ (crate::cli::auth::AuthCommand::Login(_)
+            | crate::cli::auth::AuthCommand::Logout(_)),
+        ) if global.local => {
+            let printer = context::printer(global, world);
+            let verb = match command {
+                crate::cli::auth::AuthCommand::Login(_) => "login",
+                _ => "logout",
+            };
+            report(
+                &printer,
+                Err(CliError::usage(format!(
+                    "--local needs no {verb}: it uses the local emulator's built-in key"
+                ))),
+            )
+        }
         Command::Auth(command) => {
             with_context(global, world, async |ctx| auth::run(ctx, command).await).await
         }

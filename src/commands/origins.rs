@@ -162,7 +162,9 @@ async fn change(
 
     for input in &plan.unchanged {
         ctx.printer.note(&match edit {
+            Edit::Add if plan.changes() => format!("{input} is already allowed."),
             Edit::Add => format!("{input} is already allowed; nothing to add."),
+            Edit::Remove if plan.changes() => format!("{input} is not among the allowed origins."),
             Edit::Remove => format!("{input} is not among the allowed origins; nothing to remove."),
         });
     }

@@ -5,6 +5,7 @@
 
 mod contract;
 mod control;
+mod e2e;
 mod harness;
 mod hostile;
 mod support;
