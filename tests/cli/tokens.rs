@@ -444,6 +444,9 @@ fn deleting_several_reports_each_and_fails_if_any_failed() {
         &b,
         "--yes",
         "--json",
+        // One at a time, so the notes on stderr come in a fixed order for the snapshot.
+        "--concurrency",
+        "1",
     ]);
     run.expect(1);
     let results = run.json();
