@@ -19,6 +19,10 @@ pub enum ErrorKind {
     NotFound,
     /// `plan --expect-no-changes` found changes: exit 6.
     Drift,
+    /// The `--jq` filter failed, `halt_error` included: exit 7.
+    Jq,
+    /// A check found problems (`audit`, `doctor`, `origins check` not admitted): exit 8.
+    Problems,
     /// Ctrl-C (130) or SIGTERM (143).
     Interrupted(Signal),
     /// stdout was closed (`| head`): the reader has what it wanted; exit 0, say nothing.
@@ -34,6 +38,8 @@ impl ErrorKind {
             ErrorKind::Auth => 4,
             ErrorKind::NotFound => 5,
             ErrorKind::Drift => 6,
+            ErrorKind::Jq => 7,
+            ErrorKind::Problems => 8,
             ErrorKind::Interrupted(signal) => signal.exit_code(),
             ErrorKind::PipeClosed => 0,
         }

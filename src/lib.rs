@@ -30,6 +30,7 @@ pub use commands::completions::{COMPLETE_VAR, script as completion_script};
 #[cfg(debug_assertions)]
 pub use credentials::MockKeyring;
 pub use credentials::{Keyring, KeyringError};
+pub use jq::{CHILD_ARG as JQ_CHILD_ARG, child_main as jq_child_main};
 pub use output::{Printer, Prompter, Stream, Streams, Terminal, stream};
 
 use std::ffi::OsString;

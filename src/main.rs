@@ -5,6 +5,13 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // `rtctl __jq`: the child that runs a --jq filter where its recursion cannot hurt us.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == rtctl::JQ_CHILD_ARG)
+    {
+        return ExitCode::from(rtctl::jq_child_main());
+    }
     // With COMPLETE=<shell> set, answer the shell's completion request and exit; otherwise
     // this only looks at one variable.
     clap_complete::CompleteEnv::with_factory(rtctl::command)

@@ -93,7 +93,7 @@ impl Prompter for TerminalPrompter {
 #[derive(Clone)]
 pub struct Printer {
     pub format: Format,
-    jq: Option<String>,
+    jq: Option<crate::jq::Program>,
     color: bool,
     /// Colour on stdout: allowed, and stdout is a terminal (never in a pipe).
     stdout_color: bool,
@@ -101,6 +101,8 @@ pub struct Printer {
     verbose: bool,
     terminal: Terminal,
     stdout: Stream,
+    /// Set once a write to stdout found it closed: work that makes new values stops.
+    stdout_closed: Arc<std::sync::atomic::AtomicBool>,
     stderr: Stream,
     prompter: Arc<dyn Prompter>,
 }
@@ -109,7 +111,7 @@ pub struct Printer {
 pub struct PrinterOptions {
     /// `-o` (or `--json`); `None` picks a table on a terminal, TSV otherwise.
     pub format: Option<Format>,
-    pub jq: Option<String>,
+    pub jq: Option<crate::jq::Program>,
     pub color: ColorChoice,
     /// `NO_COLOR` is set (to anything non-empty).
     pub no_color_env: bool,
@@ -172,6 +174,7 @@ impl Printer {
             verbose: options.verbose,
             terminal,
             stdout: streams.stdout,
+            stdout_closed: Arc::default(),
             stderr: streams.stderr,
             prompter: streams.prompter,
         }
@@ -183,6 +186,11 @@ impl Printer {
 
     fn err(&self) -> std::sync::MutexGuard<'_, Box<dyn Write + Send>> {
         self.stderr.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The `--jq` filter in effect, if any.
+    pub fn jq(&self) -> Option<&crate::jq::Program> {
+        self.jq.as_ref()
     }
 
     /// What is known about the terminal.
@@ -208,26 +216,35 @@ impl Printer {
 
     /// One line of data, as is (a token value, say).
     pub fn line(&self, text: &str) -> Result<(), CliError> {
-        let mut out = self.out();
-        writeln!(out, "{text}")
-            .and_then(|()| out.flush())
-            .map_err(write_error)
+        self.bytes(format!("{text}\n").as_bytes())
+    }
+
+    /// Whether a write found stdout closed (`| head` is done reading).
+    pub fn stdout_closed(&self) -> bool {
+        self.stdout_closed.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Bytes of data as they are (a generated script, a token file).
     pub fn bytes(&self, bytes: &[u8]) -> Result<(), CliError> {
         let mut out = self.out();
-        out.write_all(bytes)
-            .and_then(|()| out.flush())
-            .map_err(write_error)
+        let written = out.write_all(bytes).and_then(|()| out.flush());
+        if written
+            .as_ref()
+            .is_err_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+        {
+            self.stdout_closed
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        written.map_err(write_error)
     }
 
     /// One JSON document, pretty-printed, or the results of `--jq` on it.
     pub fn json(&self, value: &Value) -> Result<(), CliError> {
         let text = match &self.jq {
-            Some(filter) => {
+            Some(program) => {
                 let mut text = String::new();
-                for result in crate::jq::run(filter, value.clone())? {
+                let results = crate::jq::run(program, value).map_err(|f| f.error())?;
+                for result in results {
                     // Like gh: a string result prints raw, so `--jq .id` is ready for $(…).
                     match result {
                         Value::String(s) => text.push_str(&s),

@@ -23,7 +23,9 @@ Exit codes:
   4    authentication or permission (no key, 401, 403)
   5    not found (404)
   6    drift: plan --expect-no-changes found changes
-  130  interrupted";
+  7    the --jq filter failed (halt_error included)
+  8    a check found problems (origins check: not admitted)
+  130  interrupted (Ctrl-C; 143 for SIGTERM)";
 
 /// Administer Runtype client tokens
 ///
@@ -97,6 +99,13 @@ fn with_environment(command: clap::Command, is_root: bool) -> clap::Command {
     })
 }
 
+/// `NAME=VALUE` for `--jq-arg`.
+fn jq_arg(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .ok_or_else(|| "expected NAME=VALUE".into())
+}
+
 /// A count of at least 1 (`--limit`), said so plainly.
 fn at_least_one(text: &str) -> Result<u64, String> {
     match text.trim().parse::<u64>() {
@@ -137,6 +146,10 @@ pub(crate) struct GlobalArgs {
     /// Filter the JSON output with a jq expression (implies --json)
     #[arg(long, global = true, value_name = "EXPR")]
     pub jq: Option<String>,
+
+    /// A variable for the --jq filter, as $NAME (repeatable)
+    #[arg(long = "jq-arg", global = true, value_name = "NAME=VALUE", value_parser = jq_arg, requires = "jq")]
+    pub jq_args: Vec<(String, String)>,
 
     /// Never prompt; commands that need confirmation then require --yes
     #[arg(long, global = true)]

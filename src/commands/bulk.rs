@@ -134,7 +134,18 @@ pub(crate) async fn start(
     check_ids(&args.ids)?;
     let consent = consent(ctx, args.yes, verb)?;
     let client = ctx.client()?;
-    let targets = select(&client, &args.ids, &args.selection).await?;
+    // Named twice, acted on once: a second rotation would kill the first one's value.
+    let mut ids: Vec<String> = Vec::new();
+    for id in &args.ids {
+        if ids.contains(id) {
+            ctx.printer.note(&format!(
+                "{id} is named more than once; it is {verb}d once."
+            ));
+        } else {
+            ids.push(id.clone());
+        }
+    }
+    let targets = select(&client, &ids, &args.selection).await?;
     Ok((client, targets, consent))
 }
 
@@ -220,16 +231,25 @@ async fn select(
                 .as_ref()
                 .is_none_or(|n| t.name().to_lowercase().contains(n))
     };
-    Ok(client
-        .list_all()
-        .await?
-        .into_iter()
-        .filter(|t| wanted(t))
-        .map(|t| Target {
-            id: t.id().to_string(),
-            token: Some(t),
-        })
-        .collect())
+    let mut targets: Vec<Target> = Vec::new();
+    for token in client.list_all().await?.into_iter().filter(|t| wanted(t)) {
+        // Ids from the server obey the rule ids from users do: `..` or an empty id in a
+        // path would send the key to another endpoint.
+        if let Err(why) = crate::api::check_id(token.id()) {
+            return Err(CliError::failure(format!(
+                "the server listed a token whose id cannot be one ({why}); refusing to act on the selection"
+            ))
+            .with_hint("name the tokens by id instead of --all, or report the reply to Runtype"));
+        }
+        if targets.iter().any(|t| t.id == token.id()) {
+            continue; // listed twice: acted on once
+        }
+        targets.push(Target {
+            id: token.id().to_string(),
+            token: Some(token),
+        });
+    }
+    Ok(targets)
 }
 
 /// Runs `op` on every target, at most `concurrency` at once, and returns the outcomes in the
@@ -257,7 +277,8 @@ where
             .map(|(index, target)| {
                 let stop = Arc::clone(&stop);
                 async move {
-                    if stop.load(Ordering::SeqCst) {
+                    // Stopped, or stdout is closed: new work would make values nobody gets.
+                    if stop.load(Ordering::SeqCst) || ctx.printer.stdout_closed() {
                         return (index, None);
                     }
                     (index, Some(op(target, progress).await))
@@ -286,10 +307,7 @@ where
         }
     }
     progress.finish();
-    let signal = ctx
-        .signals
-        .received()
-        .unwrap_or(crate::signals::Signal::Interrupt);
+    let signal = ctx.signals.received();
     outcomes
         .into_iter()
         .zip(targets)
@@ -298,10 +316,15 @@ where
                 action,
                 id: Some(target.id.clone()),
                 name: target.name(),
-                result: Err(CliError::new(
-                    ErrorKind::Interrupted(signal),
-                    format!("{}: not started (interrupted)", target.id),
-                )),
+                result: Err(match signal {
+                    Some(signal) => CliError::new(
+                        ErrorKind::Interrupted(signal),
+                        format!("{}: not started (interrupted)", target.id),
+                    ),
+                    None => {
+                        CliError::failure(format!("{}: not started (stdout was closed)", target.id))
+                    }
+                }),
             })
         })
         .collect()

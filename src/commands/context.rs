@@ -38,7 +38,7 @@ pub(crate) fn printer(global: &GlobalArgs, world: &World) -> Printer {
     Printer::new(
         PrinterOptions {
             format: format_flag(global),
-            jq: global.jq.clone(),
+            jq: jq_program(global, world),
             color: global.color.unwrap_or(ColorChoice::Auto),
             no_color_env: world.var("NO_COLOR").is_some_and(|v| !v.is_empty()),
             quiet: global.quiet,
@@ -46,6 +46,15 @@ pub(crate) fn printer(global: &GlobalArgs, world: &World) -> Printer {
         },
         world.streams.clone(),
     )
+}
+
+/// `--jq` and its `--jq-arg`s; run in a child process in the binary (see `crate::jq`).
+fn jq_program(global: &GlobalArgs, world: &World) -> Option<crate::jq::Program> {
+    global.jq.as_ref().map(|code| crate::jq::Program {
+        code: code.clone(),
+        args: global.jq_args.clone(),
+        isolated: world.is_process,
+    })
 }
 
 fn format_flag(global: &GlobalArgs) -> Option<Format> {
@@ -82,7 +91,7 @@ impl Context {
         let printer = Printer::new(
             PrinterOptions {
                 format: settings.output,
-                jq: global.jq.clone(),
+                jq: jq_program(global, world),
                 color: settings.color,
                 no_color_env: env("NO_COLOR").is_some_and(|v| !v.is_empty()),
                 quiet: global.quiet,
@@ -90,8 +99,8 @@ impl Context {
             },
             world.streams.clone(),
         );
-        if let Some(filter) = &global.jq {
-            crate::jq::check(filter)?; // a broken filter is a usage error before any request
+        if let Some(program) = printer.jq() {
+            crate::jq::check(program)?; // a broken filter is a usage error before any request
         }
         let local = if global.local {
             let api = LocalApi::start(&settings.dirs, &printer, world.clock.clone()).await?;

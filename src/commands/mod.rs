@@ -7,6 +7,7 @@ pub(crate) mod bulk;
 pub(crate) mod completions;
 pub(crate) mod confirm;
 pub(crate) mod context;
+pub(crate) mod deliver;
 pub(crate) mod emulator;
 pub(crate) mod local;
 pub(crate) mod origins;

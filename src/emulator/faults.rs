@@ -69,6 +69,20 @@ pub struct FaultSpec {
     /// does not act; without, it acts and its real reply's body is replaced.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub garbage: bool,
+    /// Carry the request out late: hold it unanswered, and act on it only when this many
+    /// more API requests have arrived (just before the last of them is handled); then close
+    /// its connection without a reply. What a client sees when a request it gave up on is
+    /// still carried out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_after: Option<u32>,
+    /// On the token list: answer the first page whatever the offset, with `hasMore: true`,
+    /// so a client that follows `hasMore` never ends.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub endless: bool,
+    /// Append this many bytes of whitespace to the reply (still valid JSON): an oversized
+    /// body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pad_bytes: Option<u64>,
 }
 
 fn any_method() -> String {
@@ -114,9 +128,29 @@ impl FaultSpec {
         if self.drop.is_some() && (self.status.is_some() || self.garbage) {
             return Err("drop cannot be combined with status or garbage".into());
         }
-        if self.status.is_none() && self.delay_ms.is_none() && self.drop.is_none() && !self.garbage
+        if self.late_after.is_some()
+            && (self.status.is_some() || self.garbage || self.drop.is_some())
         {
-            return Err("a fault needs at least one of status, delayMs, drop or garbage".into());
+            return Err("lateAfter cannot be combined with status, garbage or drop".into());
+        }
+        if self.late_after == Some(0) {
+            return Err("lateAfter must be at least 1".into());
+        }
+        if self.pad_bytes.is_some_and(|n| n > MAX_PAD_BYTES) {
+            return Err(format!("padBytes is at most {MAX_PAD_BYTES}"));
+        }
+        let acts = self.status.is_some()
+            || self.delay_ms.is_some()
+            || self.drop.is_some()
+            || self.garbage
+            || self.late_after.is_some()
+            || self.endless
+            || self.pad_bytes.is_some();
+        if !acts {
+            return Err(
+                "a fault needs at least one of status, delayMs, drop, garbage, lateAfter, endless or padBytes"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -142,6 +176,9 @@ impl FaultSpec {
             delay_ms: None,
             drop: None,
             garbage: false,
+            late_after: None,
+            endless: false,
+            pad_bytes: None,
         };
         for word in words {
             let (key, value) = word.split_once('=').unwrap_or((word, ""));
@@ -177,9 +214,17 @@ impl FaultSpec {
                     })
                 }
                 "garbage" => spec.garbage = matches!(value, "" | "true"),
+                "late" => {
+                    spec.late_after = Some(
+                        u32::try_from(number(value)?)
+                            .map_err(|_| format!("late={value} is too large"))?,
+                    )
+                }
+                "endless" => spec.endless = matches!(value, "" | "true"),
+                "pad" => spec.pad_bytes = Some(number(value)?),
                 other => {
                     return Err(format!(
-                        "unknown key '{other}' (expected count, skip, status, retry-after, retry-after-ms, ratelimit-reset, code, delay-ms, drop, garbage)"
+                        "unknown key '{other}' (expected count, skip, status, retry-after, retry-after-ms, ratelimit-reset, code, delay-ms, drop, garbage, late, endless, pad)"
                     ));
                 }
             }
@@ -207,18 +252,58 @@ fn path_matches(pattern: &str, path: &str) -> bool {
     }
 }
 
+/// The most padding a fault adds (64 MiB): enough to overflow any sane client's cap.
+const MAX_PAD_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A request held by a late fault: carried out once `remaining` more requests arrived.
+struct Deferred {
+    remaining: u32,
+    request: Request,
+    done: tokio::sync::oneshot::Sender<()>,
+}
+
 /// The active faults, and a constant latency applied to every API request.
 #[derive(Default)]
 pub(super) struct Faults {
     active: Mutex<Vec<Fault>>,
     latency: Duration,
+    deferred: Mutex<Vec<Deferred>>,
+}
+
+/// The fault middleware's state: the faults, and the API without them, through which a
+/// late fault carries its request out.
+#[derive(Clone)]
+pub(super) struct Layer {
+    pub faults: Arc<Faults>,
+    pub inner: axum::Router,
 }
 
 impl Faults {
     pub(super) fn new(latency: Duration) -> Faults {
         Faults {
-            active: Mutex::new(Vec::new()),
             latency,
+            ..Faults::default()
+        }
+    }
+
+    /// Counts one more arrived request against every deferred one, and carries out those
+    /// whose turn it is, before the arriving request is handled.
+    async fn run_due(&self, inner: &axum::Router) {
+        let due: Vec<Deferred> = {
+            let mut deferred = self.deferred.lock().unwrap_or_else(|p| p.into_inner());
+            for d in deferred.iter_mut() {
+                d.remaining = d.remaining.saturating_sub(1);
+            }
+            let (due, waiting) = std::mem::take(&mut *deferred)
+                .into_iter()
+                .partition(|d| d.remaining == 0);
+            *deferred = waiting;
+            due
+        };
+        for d in due {
+            use tower::ServiceExt;
+            let _ = inner.clone().oneshot(d.request).await;
+            let _ = d.done.send(());
         }
     }
 
@@ -292,13 +377,14 @@ const GARBAGE_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head
 
 /// Middleware applying latency and the first matching fault to an API request.
 pub(super) async fn apply(
-    State(faults): State<Arc<Faults>>,
+    State(Layer { faults, inner }): State<Layer>,
     request: Request,
     next: Next,
 ) -> Response {
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
+    faults.run_due(&inner).await;
     let Some(fault) = faults.take(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };
@@ -311,6 +397,34 @@ pub(super) async fn apply(
     if let Some(slot) = request.extensions().get::<FaultSlot>() {
         slot.set(label.0.clone());
     }
+    if let Some(after) = spec.late_after {
+        let (parts, body) = request.into_parts();
+        let body = axum::body::to_bytes(body, 1024 * 1024)
+            .await
+            .unwrap_or_default();
+        let (done, carried_out) = tokio::sync::oneshot::channel();
+        faults
+            .deferred
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Deferred {
+                remaining: after,
+                request: Request::from_parts(parts, Body::from(body)),
+                done,
+            });
+        // Unanswered until carried out (or the emulator stops); then the connection closes.
+        let _ = carried_out.await;
+        if let Some(ConnectionKill(notify)) = kill {
+            notify.notify_one();
+            std::future::pending::<()>().await;
+        }
+        return ApiError::new(StatusCode::BAD_GATEWAY, "request carried out late").into_response();
+    }
+    let request = if spec.endless {
+        first_page(request)
+    } else {
+        request
+    };
     let mut response = match (spec.drop, spec.status, spec.garbage) {
         (Some(when), _, _) => {
             if when == DropWhen::After {
@@ -336,9 +450,67 @@ pub(super) async fn apply(
         }
         (None, None, false) => next.run(request).await,
     };
+    if spec.endless {
+        response = rewrite_json(response, |body| {
+            if let Some(pagination) = body.get_mut("pagination") {
+                pagination["hasMore"] = serde_json::Value::Bool(true);
+            }
+        })
+        .await;
+    }
+    if let Some(pad) = spec.pad_bytes {
+        response = padded(response, pad).await;
+    }
     add_retry_headers(&mut response, spec);
     response.extensions_mut().insert(label);
     response
+}
+
+/// The request with its `offset` reset to 0: the first page again.
+fn first_page(mut request: Request) -> Request {
+    let uri = request.uri();
+    let query: Vec<String> = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("offset="))
+        .map(str::to_string)
+        .chain(["offset=0".to_string()])
+        .collect();
+    let path_and_query = format!("{}?{}", uri.path(), query.join("&"));
+    if let Ok(rewritten) = path_and_query.parse() {
+        *request.uri_mut() = rewritten;
+    }
+    request
+}
+
+/// The response with its JSON body changed by `change` (unchanged if it is not JSON).
+async fn rewrite_json(response: Response, change: impl FnOnce(&mut serde_json::Value)) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(mut value) => {
+            change(&mut value);
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Body::from(value.to_string())
+        }
+        Err(_) => Body::from(bytes),
+    };
+    Response::from_parts(parts, body)
+}
+
+/// The response with `pad` bytes of whitespace after its body.
+async fn padded(response: Response, pad: u64) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let mut bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default()
+        .to_vec();
+    bytes.resize(bytes.len() + usize::try_from(pad).unwrap_or(0), b' ');
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 fn html(status: StatusCode) -> Response {
@@ -403,6 +575,15 @@ fn describe(fault: &Fault) -> String {
     }
     if spec.garbage {
         parts.push("garbage".into());
+    }
+    if let Some(n) = spec.late_after {
+        parts.push(format!("late after {n}"));
+    }
+    if spec.endless {
+        parts.push("endless".into());
+    }
+    if let Some(n) = spec.pad_bytes {
+        parts.push(format!("pad {n}"));
     }
     parts.join(", ")
 }

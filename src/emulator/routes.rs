@@ -57,16 +57,21 @@ pub(super) fn router(app: App) -> Router {
         .route("/v1/client-tokens/{id}/conversations", get(conversations))
         .route("/v1/users/profile", get(profile))
         .route_layer(middleware::from_fn_with_state(app.clone(), authenticate));
-    let api = Router::new()
+    let inner: Router = Router::new()
         .merge(tokens)
         .route("/v1/client/init", post(client_init))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(
-            app.faults.clone(),
-            faults::apply,
-        ))
         .with_state(app.clone());
+    // A late fault carries a request out later, through the API without its faults (held
+    // by the layer, not by the faults, which the API's state holds: no cycle).
+    let api = inner.clone().layer(middleware::from_fn_with_state(
+        faults::Layer {
+            faults: app.faults.clone(),
+            inner,
+        },
+        faults::apply,
+    ));
     let control = Router::new()
         .route(
             "/__emulator/faults",

@@ -160,7 +160,11 @@ fn every_command_has_the_help_users_expect() {
 
     let help = Command::new(BIN).arg("--help").output().unwrap();
     let text = String::from_utf8(help.stdout).unwrap();
-    assert!(text.trim_end().ends_with("130  interrupted"), "{text}");
+    assert!(
+        text.trim_end()
+            .ends_with("130  interrupted (Ctrl-C; 143 for SIGTERM)"),
+        "{text}"
+    );
 }
 
 #[test]

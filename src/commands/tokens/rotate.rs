@@ -1,5 +1,9 @@
 //! `rtctl tokens rotate ID… | --all …`: new values; the old ones stop working at once.
-//! Each token is rotated exactly once (`crate::api::rotate`), whatever happens to the replies.
+//! Each token is rotated exactly once (`crate::api::rotate`), whatever happens to the
+//! replies, and a new value is printed only once it is confirmed to be the token's current
+//! one, as soon as its token is done (`commands::deliver`).
+
+use serde_json::json;
 
 use super::describe;
 use crate::api::Client;
@@ -7,11 +11,12 @@ use crate::api::rotate::{RotateError, Rotated};
 use crate::cli::tokens::{RotateArgs, RotateFormat};
 use crate::commands::Context;
 use crate::commands::bulk::{self, Outcome, Target};
+use crate::commands::deliver::{Delivery, Shape, sample_outcome};
 use crate::error::CliError;
-use crate::output::{Format, Progress};
+use crate::output::Progress;
 use crate::token::TokenView;
 
-pub(super) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
+pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
     if args.format == RotateFormat::Env {
         if args.bulk.ids.len() > 1 {
             return Err(CliError::usage(
@@ -25,11 +30,13 @@ pub(super) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError>
             )));
         }
     }
+    // A filter that would fail on the output, or drop the values, is refused before acting.
+    Delivery::new(ctx, Shape::Lines).check_filter(sample_outcome(), "rotate")?;
     let (client, mut targets, consent) = bulk::start(ctx, &args.bulk, "rotate").await?;
     if targets.is_empty() {
         ctx.printer
             .note("No tokens match the selection; nothing to rotate.");
-        return bulk::report(ctx, Vec::new(), "rotated", true);
+        return Delivery::new(ctx, Shape::Lines).finish();
     }
     if args.format == RotateFormat::Env && targets.len() != 1 {
         return Err(CliError::usage(format!(
@@ -46,23 +53,40 @@ pub(super) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError>
         "The current value stops working immediately: every site using it breaks until it gets the new value.",
     )
     .await?;
+    // The design's shapes: one token named by one ID gets the bare value; anything else
+    // `ID<TAB>value` lines, so values pair with their tokens whatever the order.
+    let shape = match args.format {
+        RotateFormat::Env => Shape::Env(args.env_var.clone()),
+        RotateFormat::Value if targets.len() == 1 && !args.bulk.selection.all => Shape::Bare,
+        RotateFormat::Value => Shape::Lines,
+    };
+    let delivery = Delivery::new(ctx, shape);
     let client = &client;
+    let delivery_ref = &delivery;
     let rotate_one = async |target: &Target, progress: &Progress| {
-        let result = rotate(client, &target.id, progress).await;
-        match result {
-            Ok((name, value)) => Outcome {
-                action: "rotate",
-                id: Some(target.id.clone()),
-                name: name.or_else(|| target.name()),
-                result: Ok(Some(value)),
-            },
-            Err(error) => Outcome {
-                action: "rotate",
-                id: Some(target.id.clone()),
-                name: target.name(),
-                result: Err(error),
-            },
+        let mut outcome = Outcome {
+            action: "rotate",
+            id: Some(target.id.clone()),
+            name: target.name(),
+            result: Ok(None),
+        };
+        match rotate(client, &target.id, progress).await {
+            Ok((name, value)) => {
+                outcome.name = name.or(outcome.name);
+                let element =
+                    json!({"id": target.id, "name": outcome.name, "ok": true, "value": value});
+                outcome.result = delivery_ref
+                    .value(&target.id, &value, element)
+                    .map(|()| None);
+            }
+            Err(error) => {
+                outcome.result = Err(error);
+                // The array carries failures too; a second failure to print one changes
+                // nothing about the exit code.
+                let _ = delivery_ref.outcome(outcome.to_json(false));
+            }
         }
+        outcome
     };
     let outcomes = bulk::run_each(
         ctx,
@@ -73,53 +97,65 @@ pub(super) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError>
         rotate_one,
     )
     .await;
-    let printer = &ctx.printer;
-    if printer.format != Format::Json {
-        for outcome in &outcomes {
-            if let Ok(Some(value)) = &outcome.result {
-                match args.format {
-                    RotateFormat::Value => printer.line(value)?,
-                    RotateFormat::Env => printer.line(&format!("{}={value}", args.env_var))?,
-                }
-            }
-        }
-    }
-    bulk::report(ctx, outcomes, "rotated", true)
+    let finished = delivery.finish();
+    let reported = bulk::report(ctx, outcomes, "rotated", false);
+    finished.and(reported)
 }
 
-/// Rotates one token once, and returns its name (when known) and new value.
+/// Rotates one token once, confirms the new value is the token's current one, and returns
+/// its name (when known) and the value.
 async fn rotate(
     client: &Client,
     id: &str,
     progress: &Progress,
 ) -> Result<(Option<String>, String), CliError> {
-    match client.regenerate_exactly_once(id).await {
-        Ok(Rotated::Replied(rotated)) => {
-            progress.note(&format!(
-                "Rotated {}. The previous value no longer works.",
-                describe(&rotated.token)
-            ));
-            Ok((Some(rotated.token.name().to_string()), rotated.value))
-        }
-        Ok(Rotated::Observed { value, token }) => {
-            progress.note(&format!(
-                "Rotated {id} (the reply was lost, but its value changed: this is the new one). The previous value no longer works."
-            ));
-            Ok((token.map(|t| t.name().to_string()), value))
-        }
-        Err(RotateError::Api(e)) => Err(e.into()),
-        Err(RotateError::LostLegacy(error)) => Err(CliError::failure(format!(
+    let (token, value, how) = match client.regenerate_exactly_once(id).await {
+        Ok(Rotated::Replied(rotated)) => (Some(rotated.token), rotated.value, ""),
+        Ok(Rotated::Observed { value, token }) => (
+            token,
+            value,
+            " (the reply was lost, but its value changed: this is the new one)",
+        ),
+        Err(RotateError::Api(e)) => return Err(e.into()),
+        Err(RotateError::LostLegacy(error)) => return Err(CliError::failure(format!(
             "the reply to rotating {id} was lost ({error}); it is a legacy token without a readable value, so rtctl cannot tell whether it was rotated, and did not try again"
         ))
         .with_hint(format!(
             "run rtctl tokens get {id}: an updatedAt of just now means it was rotated (its new value was in the lost reply, so rotate it again to get one); otherwise rotate it again"
         ))),
-        Err(RotateError::ProbeFailed { lost, probe }) => Err(CliError::failure(format!(
+        Err(RotateError::ProbeFailed { lost, probe }) => return Err(CliError::failure(format!(
             "the reply to rotating {id} was lost ({lost}), and reading its value to find out whether it was rotated failed too: {probe}"
         ))
         .with_hint(format!(
             "run rtctl tokens value {id} and compare it with the value you had before rotating again"
         ))),
+    };
+    confirm_current(client, id, &value).await?;
+    let described = token.as_ref().map_or_else(|| id.to_string(), describe);
+    progress.note(&format!(
+        "Rotated {described}{how}. The previous value no longer works."
+    ));
+    Ok((token.map(|t| t.name().to_string()), value))
+}
+
+/// Checks that `value` is `id`'s current value. Another rotation may have happened since
+/// this one (an earlier attempt of this very command, carried out late): then the value in
+/// hand is already dead, and printing it as a success would break every site given it.
+pub(crate) async fn confirm_current(
+    client: &Client,
+    id: &str,
+    value: &str,
+) -> Result<(), CliError> {
+    match client.value(id).await {
+        Ok(current) if current == value => Ok(()),
+        Ok(_) => Err(CliError::failure(format!(
+            "{id} was rotated, but its current value is not the one the rotation returned: it was rotated again since (perhaps an earlier attempt, carried out late); the outcome is unknown and no value is printed"
+        ))
+        .with_hint(format!("rtctl tokens value {id} reads the current value"))),
+        Err(e) => Err(CliError::failure(format!(
+            "{id} was rotated, but confirming that the new value is current failed ({e}); the value is not printed"
+        ))
+        .with_hint(format!("rtctl tokens value {id} reads the current value"))),
     }
 }
 
