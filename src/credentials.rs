@@ -343,7 +343,7 @@ impl CredentialsFile {
 
     /// `check_mode: false` is for removing a key: logging out must work on a leaky file too.
     fn read_checked(&self, check_mode: bool) -> Result<FileEntries, CliError> {
-        let text = match std::fs::read_to_string(&self.path) {
+        let text = match crate::files::read_text(&self.path, 1024 * 1024) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileEntries::new()),
             Err(e) => {
@@ -380,16 +380,36 @@ impl CredentialsFile {
         if mode & 0o077 == 0 {
             return Ok(());
         }
+        // Say exactly who can do what: "others can read it" for 0620 would be wrong.
+        let mut who = Vec::new();
+        for (shift, whom) in [(3, "its group"), (0, "other users")] {
+            let bits = (mode >> shift) & 0o7;
+            let can: Vec<&str> = [(0o4, "read"), (0o2, "write"), (0o1, "execute")]
+                .into_iter()
+                .filter(|(bit, _)| bits & bit != 0)
+                .map(|(_, verb)| verb)
+                .collect();
+            if !can.is_empty() {
+                who.push(format!("{whom} can {} it", can.join(" and ")));
+            }
+        }
+        let readable = mode & 0o044 != 0;
         Err(CliError::new(
             ErrorKind::Auth,
             format!(
-                "refusing to use the credentials file {}: its mode is {mode:o}, so other users can read it",
-                self.path.display()
+                "refusing to use the credentials file {}: its mode is {mode:o}, so {}",
+                self.path.display(),
+                who.join(" and ")
             ),
         )
         .with_hint(format!(
-            "run: chmod 600 {}  (and consider rotating the key, which others may have read)",
-            shell_quote(&self.path)
+            "run: chmod 600 {}{}",
+            shell_quote(&self.path),
+            if readable {
+                "  (and consider rotating the key, which others may have read)"
+            } else {
+                ""
+            }
         )))
     }
 

@@ -143,6 +143,15 @@ impl From<crate::api::ApiError> for CliError {
                 Some("run rtctl tokens list to see the token ids".into()),
             ),
             ApiError::Status { status: 400, .. } => (ErrorKind::Usage, None),
+            ApiError::Status { status: 300..=399, body, .. } => (
+                ErrorKind::Failure,
+                Some(format!(
+                    "the Runtype API does not redirect, so rtctl does not follow{}: check the API URL (--api-url or RUNTYPE_API_URL)",
+                    body.location
+                        .as_deref()
+                        .map_or(String::new(), |l| format!(" (to {l})"))
+                )),
+            ),
             ApiError::Status { status: 429, .. } => (
                 ErrorKind::Failure,
                 Some(
@@ -150,9 +159,16 @@ impl From<crate::api::ApiError> for CliError {
                         .into(),
                 ),
             ),
-            ApiError::Status { .. } => (
+            ApiError::Status { status: 500.., .. } => (
                 ErrorKind::Failure,
                 Some("the Runtype API failed; try again in a moment".into()),
+            ),
+            ApiError::Status { .. } => (
+                ErrorKind::Failure,
+                Some(
+                    "the server refused the request in a way the Runtype API does not; is the API URL right (--api-url or RUNTYPE_API_URL)?"
+                        .into(),
+                ),
             ),
             ApiError::Timeout(_) => (
                 ErrorKind::Failure,

@@ -46,6 +46,32 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Reads a text file of at most `limit` bytes; a larger one (or an endless device such as
+/// `/dev/zero`) is an error of kind `FileTooLarge` after reading `limit + 1` bytes, never
+/// more. Invalid UTF-8 is an `InvalidData` error.
+pub(crate) fn read_text(path: &Path, limit: u64) -> io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("it is larger than {}", size(limit)),
+        ));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "it is not UTF-8 text"))
+}
+
+/// `1 MiB`, `64 KiB`.
+pub(crate) fn size(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else {
+        format!("{} KiB", bytes / 1024)
+    }
+}
+
 /// Creates `dir` and its parents, readable only by the user where they are new (0700).
 pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
@@ -73,6 +99,14 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn reads_are_bounded_even_from_an_endless_device() {
+        let err = read_text(Path::new("/dev/zero"), 1024).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
+        assert!(err.to_string().contains("1 KiB"), "{err}");
     }
 
     #[cfg(unix)]

@@ -20,6 +20,7 @@ mod origin;
 mod output;
 mod settings;
 pub mod signals;
+mod text;
 pub mod tls;
 mod token;
 pub mod world;

@@ -73,13 +73,16 @@ struct RawFile {
     tokens: BTreeMap<String, Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
 }
 
+/// The largest token file rtctl reads: thousands of tokens.
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
 /// The fields a file must name.
 const REQUIRED: &[Field] = &[Field::Environment, Field::AllowedOrigins];
 
 impl Manifest {
     /// Reads and validates `path`.
     pub(crate) fn load(path: &Path) -> Result<Manifest, CliError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = crate::files::read_text(path, MAX_FILE_BYTES).map_err(|e| {
             CliError::usage(format!(
                 "could not read the token file {}: {e}",
                 path.display()
@@ -218,6 +221,7 @@ fn only_in_the_past(problem: &Problem) -> bool {
         problem,
         Problem::OutOfRange { .. }
             | Problem::Origin { .. }
+            | Problem::PublicSuffixWildcard { .. }
             | Problem::NotOneOf { .. }
             | Problem::Length { .. }
     )

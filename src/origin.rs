@@ -458,6 +458,30 @@ pub(crate) fn nearest_miss(
     None
 }
 
+/// The public suffix `host` is, exactly, if it is one (`com`, `co.uk`, and from the list's
+/// private section `vercel.app`, `github.io`): a wildcard over it admits every site there.
+pub(crate) fn public_suffix(host: &str) -> Option<&str> {
+    use psl::Psl;
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let suffix = psl::List.suffix(host.as_bytes())?;
+    (suffix.as_bytes().len() == host.len() && suffix.typ().is_some()).then_some(host)
+}
+
+impl AllowedOrigin {
+    /// For a wildcard (`https://*.co.uk`, legacy `*.co.uk`) over a public suffix, the suffix.
+    pub(crate) fn wildcard_public_suffix(&self) -> Option<&str> {
+        match self {
+            AllowedOrigin::Wildcard { base, .. } => public_suffix(base),
+            AllowedOrigin::BareHost {
+                host,
+                wildcard: true,
+                ..
+            } => public_suffix(host),
+            _ => None,
+        }
+    }
+}
+
 /// Test tokens admit local development servers without listing them.
 pub(crate) fn is_test_localhost(origin: &Origin) -> bool {
     origin.scheme == "http" && (origin.host == "localhost" || origin.host == "127.0.0.1")
@@ -547,14 +571,24 @@ fn validate_host(host: &str, allow_wildcard: bool) -> Result<String, OriginError
     if name.contains('*') {
         return Err(OriginError::Wildcard);
     }
+    // Hosts as a browser sends them: labels of letters, digits and inner hyphens, and an
+    // all-digit host only as a real IPv4 address (`256.1.1.1` is no host at all).
     let valid_label = |label: &str| {
         !label.is_empty()
             && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
             && label
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     };
     if name.is_empty() || name.len() > 253 || !name.split('.').all(valid_label) {
+        return Err(OriginError::Host(host.to_string()));
+    }
+    let numeric = name
+        .split('.')
+        .all(|label| label.bytes().all(|b| b.is_ascii_digit()));
+    if numeric && name.parse::<std::net::Ipv4Addr>().is_err() {
         return Err(OriginError::Host(host.to_string()));
     }
     Ok(lower)
@@ -637,6 +671,34 @@ mod tests {
             AllowedOrigin::normalize("https://a.com/x/").unwrap_err(),
             OriginError::Path("/x/".into())
         );
+        for no_browser_sends in [
+            "https://256.1.1.1",
+            "https://-a.example.com",
+            "https://a-.com",
+            "https://1.2.3",
+        ] {
+            assert!(
+                AllowedOrigin::parse(no_browser_sends).is_err(),
+                "{no_browser_sends}"
+            );
+        }
+        assert!(AllowedOrigin::parse("http://127.0.0.1:8080").is_ok());
+    }
+
+    #[test]
+    fn wildcards_over_public_suffixes_are_recognised() {
+        for (entry, suffix) in [
+            ("https://*.com", Some("com")),
+            ("https://*.co.uk", Some("co.uk")),
+            ("https://*.vercel.app", Some("vercel.app")),
+            ("*.github.io", Some("github.io")),
+            ("https://*.example.com", None),
+            ("https://*.example.co.uk", None),
+            ("https://app.com", None),
+        ] {
+            let parsed = AllowedOrigin::parse(entry).unwrap();
+            assert_eq!(parsed.wildcard_public_suffix(), suffix, "{entry}");
+        }
     }
 
     #[test]

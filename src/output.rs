@@ -60,32 +60,70 @@ pub struct Terminal {
     pub width: Option<u16>,
 }
 
-/// Asks a person: the terminal's prompts in the binary, scripted answers in tests.
+/// Asks a person: the terminal's prompts in the binary, scripted answers in tests. A prompt
+/// blocks; the printer runs it on a thread of its own, so a signal can end the run meanwhile.
 pub trait Prompter: Send + Sync {
-    /// Asks a yes/no question (default no). `stderr` is where talk goes.
-    fn confirm(&self, question: &str, stderr: &mut dyn Write) -> io::Result<bool>;
+    /// Asks a yes/no question (default no).
+    fn confirm(&self, question: &str) -> io::Result<bool>;
     /// Asks for a secret without echoing it.
-    fn secret(&self, prompt: &str, stderr: &mut dyn Write) -> io::Result<String>;
+    fn secret(&self, prompt: &str) -> io::Result<String>;
 }
 
-/// Prompts on the real terminal (stderr), with dialoguer.
+/// Prompts on the real terminal (stderr), with dialoguer. A yes/no waits for Enter, so typing
+/// `yes⏎` is an answer and not a `y` followed by a shell command `es`.
 pub(crate) struct TerminalPrompter;
 
 impl Prompter for TerminalPrompter {
-    fn confirm(&self, question: &str, _stderr: &mut dyn Write) -> io::Result<bool> {
+    fn confirm(&self, question: &str) -> io::Result<bool> {
         let answer = dialoguer::Confirm::new()
             .with_prompt(question)
             .default(false)
+            .wait_for_newline(true)
             .interact_on_opt(&console::Term::stderr())
             .map_err(|dialoguer::Error::IO(e)| e)?;
         Ok(answer == Some(true))
     }
 
-    fn secret(&self, prompt: &str, _stderr: &mut dyn Write) -> io::Result<String> {
+    fn secret(&self, prompt: &str) -> io::Result<String> {
         dialoguer::Password::new()
             .with_prompt(prompt)
             .interact_on(&console::Term::stderr())
             .map_err(|dialoguer::Error::IO(e)| e)
+    }
+}
+
+/// The terminal's modes before a prompt, to put back if a signal ends the run mid-prompt
+/// (echo off, the cursor hidden).
+struct SavedTerminal {
+    #[cfg(unix)]
+    termios: Option<libc::termios>,
+}
+
+impl SavedTerminal {
+    fn save() -> SavedTerminal {
+        #[cfg(unix)]
+        {
+            let mut termios = std::mem::MaybeUninit::<libc::termios>::uninit();
+            // SAFETY: tcgetattr writes the struct for fd 0 and reports whether it did.
+            let saved = unsafe { libc::tcgetattr(0, termios.as_mut_ptr()) } == 0;
+            SavedTerminal {
+                // SAFETY: initialised by the successful call above.
+                termios: saved.then(|| unsafe { termios.assume_init() }),
+            }
+        }
+        #[cfg(not(unix))]
+        SavedTerminal {}
+    }
+
+    fn restore(&self) {
+        #[cfg(unix)]
+        if let Some(termios) = &self.termios {
+            // SAFETY: sets fd 0's modes from a struct tcgetattr filled.
+            unsafe { libc::tcsetattr(0, libc::TCSANOW, termios) };
+        }
+        let term = console::Term::stderr();
+        let _ = term.show_cursor();
+        let _ = term.write_line("");
     }
 }
 
@@ -105,6 +143,8 @@ pub struct Printer {
     stdout_closed: Arc<std::sync::atomic::AtomicBool>,
     stderr: Stream,
     prompter: Arc<dyn Prompter>,
+    /// What ends a prompt early.
+    signals: crate::signals::Signals,
 }
 
 /// The choices that shape a [`Printer`].
@@ -177,6 +217,7 @@ impl Printer {
             stdout_closed: Arc::default(),
             stderr: streams.stderr,
             prompter: streams.prompter,
+            signals: crate::signals::Signals::new(),
         }
     }
 
@@ -186,6 +227,12 @@ impl Printer {
 
     fn err(&self) -> std::sync::MutexGuard<'_, Box<dyn Write + Send>> {
         self.stderr.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The signals that end a prompt early (the run's).
+    pub fn with_signals(mut self, signals: crate::signals::Signals) -> Printer {
+        self.signals = signals;
+        self
     }
 
     /// The `--jq` filter in effect, if any.
@@ -216,7 +263,20 @@ impl Printer {
 
     /// One line of data, as is (a token value, say).
     pub fn line(&self, text: &str) -> Result<(), CliError> {
+        let text = crate::text::for_terminal(text, true);
         self.bytes(format!("{text}\n").as_bytes())
+    }
+
+    /// A line already made safe (escaped, and coloured by [`Printer::style`]).
+    pub(crate) fn styled_line(&self, text: &str) -> Result<(), CliError> {
+        self.bytes(format!("{text}\n").as_bytes())
+    }
+
+    /// A note already made safe (escaped, and coloured by [`Printer::style`]).
+    pub(crate) fn styled_note(&self, text: &str) {
+        if !self.quiet {
+            self.talk(text);
+        }
     }
 
     /// Whether a write found stdout closed (`| head` is done reading).
@@ -245,8 +305,12 @@ impl Printer {
                 let mut text = String::new();
                 let results = crate::jq::run(program, value).map_err(|f| f.error())?;
                 for result in results {
-                    // Like gh: a string result prints raw, so `--jq .id` is ready for $(…).
+                    // Like gh: a string result prints raw, so `--jq .id` is ready for $(…);
+                    // escaped only where a terminal would obey what it holds.
                     match result {
+                        Value::String(s) if self.terminal.stdout => {
+                            text.push_str(&crate::text::for_terminal(&s, true))
+                        }
                         Value::String(s) => text.push_str(&s),
                         other => text.push_str(&to_pretty(&other)),
                     }
@@ -279,7 +343,10 @@ impl Printer {
                 .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
                 .set_header(headers.iter().map(|h| h.to_uppercase()));
             for row in rows {
-                table.add_row(row);
+                table.add_row(
+                    row.iter()
+                        .map(|cell| crate::text::for_terminal(cell, true).into_owned()),
+                );
             }
             for (index, column) in table.column_iter_mut().enumerate() {
                 if !wrap.contains(&index) {
@@ -304,7 +371,10 @@ impl Printer {
             }
         } else {
             for row in rows {
-                let cells: Vec<String> = row.iter().map(|c| tsv_cell(c)).collect();
+                let cells: Vec<String> = row
+                    .iter()
+                    .map(|c| crate::text::for_terminal(&tsv_cell(c), false).into_owned())
+                    .collect();
                 text.push_str(&cells.join("\t"));
                 text.push('\n');
             }
@@ -320,7 +390,10 @@ impl Printer {
             let text: String = pairs
                 .iter()
                 .filter(|(_, v)| !v.is_empty())
-                .map(|(key, value)| format!("{key:>width$}  {value}\n"))
+                .map(|(key, value)| {
+                    let value = crate::text::for_terminal(value, false);
+                    format!("{key:>width$}  {value}\n")
+                })
                 .collect();
             self.bytes(text.as_bytes())
         } else {
@@ -352,8 +425,12 @@ impl Printer {
         }
     }
 
-    /// `text` in the colour of `style`, when the stream it is meant for shows colour.
+    /// `text`, escaped for a terminal, in the colour of `style` when the stream it is meant
+    /// for shows colour. Print the result with [`Printer::styled_line`] or
+    /// [`Printer::styled_note`], which do not escape again.
     pub fn style(&self, text: &str, style: Style, for_stderr: bool) -> String {
+        let text = crate::text::for_terminal(text, true);
+        let text = text.as_ref();
         let on = if for_stderr {
             self.color
         } else {
@@ -369,6 +446,7 @@ impl Printer {
 
     /// Writes one line of talk to stderr. Failing to write to stderr leaves nowhere to report
     /// it, so errors are ignored.
+    /// (Callers escape what came from outside before adding colour of their own.)
     fn talk(&self, line: &str) {
         let mut err = self.err();
         let _ = writeln!(err, "{line}").and_then(|()| err.flush());
@@ -377,7 +455,7 @@ impl Printer {
     /// A remark for people ("Created …"); silenced by `--quiet`.
     pub fn note(&self, text: &str) {
         if !self.quiet {
-            self.talk(text);
+            self.talk(&crate::text::for_terminal(text, true));
         }
     }
 
@@ -395,7 +473,8 @@ impl Printer {
     pub fn debug(&self, text: &str) {
         if self.verbose {
             for line in text.lines() {
-                self.talk(&self.paint(line, console::Style::new().dim(), self.color));
+                let line = crate::text::for_terminal(line, false);
+                self.talk(&self.paint(&line, console::Style::new().dim(), self.color));
             }
         }
     }
@@ -405,43 +484,68 @@ impl Printer {
         if err.kind == ErrorKind::PipeClosed {
             return;
         }
+        let escape = |text: &str| crate::text::for_terminal(text, true).into_owned();
         let label = self.paint("error:", console::Style::new().red().bold(), self.color);
-        self.talk(&format!("{label} {}", err.message));
+        self.talk(&format!("{label} {}", escape(&err.message)));
         for detail in &err.details {
-            self.talk(&format!("  {detail}"));
+            self.talk(&format!("  {}", escape(detail)));
         }
         if let Some(hint) = &err.hint {
             let label = self.paint("hint:", console::Style::new().cyan().bold(), self.color);
-            self.talk(&format!("{label} {hint}"));
+            self.talk(&format!("{label} {}", escape(hint)));
         }
     }
 
     // ---- prompts ------------------------------------------------------------------------
 
-    /// Shows `details` on stderr and asks `question` (default no). A "no" is exit 3.
-    pub fn confirm(&self, details: &str, question: &str) -> Result<(), CliError> {
-        if !details.is_empty() {
-            self.talk(details);
+    /// Runs a blocking prompt on a thread of its own, so that a signal ends the wait: the
+    /// terminal is then put back as it was (echo, cursor) and the run ends with the signal.
+    async fn prompt<T: Send + 'static>(
+        &self,
+        ask: impl FnOnce(&dyn Prompter) -> io::Result<T> + Send + 'static,
+    ) -> Result<io::Result<T>, CliError> {
+        let saved = SavedTerminal::save();
+        let prompter = Arc::clone(&self.prompter);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // A plain thread, not the runtime's blocking pool: a prompt abandoned after a signal
+        // must not hold up the process's exit.
+        std::thread::spawn(move || {
+            let _ = tx.send(ask(prompter.as_ref()));
+        });
+        tokio::select! {
+            answer = rx => Ok(answer.unwrap_or_else(|_| Err(io::Error::other("the prompt ended")))),
+            signal = self.signals.first() => {
+                saved.restore();
+                Err(CliError::interrupted(signal).reported())
+            }
         }
-        let answer = {
-            let mut err = self.err();
-            self.prompter.confirm(question, &mut **err)
-        };
-        match answer {
+    }
+
+    /// Shows `details` on stderr and asks `question` (default no). A "no" is exit 3.
+    pub async fn confirm(&self, details: &str, question: &str) -> Result<(), CliError> {
+        if !details.is_empty() {
+            self.talk(&crate::text::for_terminal(details, true));
+        }
+        let question = crate::text::for_terminal(question, false).into_owned();
+        match self.prompt(move |p| p.confirm(&question)).await? {
             Ok(true) => Ok(()),
             Ok(false) => Err(CliError::new(
                 ErrorKind::Cancelled,
                 "cancelled; nothing was changed",
             )),
+            // Ctrl-C as a key (raw mode): an interruption, not a broken terminal.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                Err(CliError::interrupted(crate::signals::Signal::Interrupt).reported())
+            }
             Err(e) => Err(CliError::failure(format!("could not read the answer: {e}"))),
         }
     }
 
     /// Asks for a secret on the terminal without echoing it.
-    pub fn secret(&self, prompt: &str) -> Result<String, CliError> {
-        let mut err = self.err();
-        self.prompter
-            .secret(prompt, &mut **err)
+    pub async fn secret(&self, prompt: &str) -> Result<String, CliError> {
+        let prompt = prompt.to_string();
+        self.prompt(move |p| p.secret(&prompt))
+            .await?
             .map_err(|e| CliError::failure(format!("could not read from the terminal: {e}")))
     }
 }
@@ -487,7 +591,7 @@ impl Progress {
     /// A note, printed above the bar.
     pub fn note(&self, text: &str) {
         match &self.bar {
-            Some(bar) if !self.printer.quiet => bar.println(text),
+            Some(bar) if !self.printer.quiet => bar.println(crate::text::for_terminal(text, true)),
             _ => self.printer.note(text),
         }
     }

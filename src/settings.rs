@@ -125,7 +125,7 @@ struct RawProfile {
 impl ConfigFile {
     /// Reads the file if it exists; a missing file is an empty config.
     pub(crate) fn load(path: &Path) -> Result<Option<ConfigFile>, CliError> {
-        match std::fs::read_to_string(path) {
+        match crate::files::read_text(path, 1024 * 1024) {
             Ok(text) => ConfigFile::parse(path, text).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(CliError::usage(format!(
@@ -301,6 +301,12 @@ pub(crate) fn check_api_url(url: &str) -> Result<(), CliError> {
         CliError::usage(format!("the API URL '{url}' is not a valid URL: {e}"))
             .with_hint("use the form https://api.runtype.com")
     })?;
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(CliError::usage(format!(
+            "the API URL '{url}' has a query or a fragment, which a base URL cannot have"
+        ))
+        .with_hint("use the form https://api.runtype.com"));
+    }
     match parsed.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(&parsed) => Ok(()),
@@ -518,6 +524,8 @@ api_url = "http://localhost:9000"
             "http://10.0.0.1",
             "ftp://x",
             "not a url",
+            "https://api.runtype.com?x=1",
+            "https://api.runtype.com#top",
         ] {
             let err = check_api_url(bad).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad}");

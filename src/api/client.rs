@@ -24,6 +24,72 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
+/// The largest reply rtctl reads. A page of 200 tokens is a few hundred kilobytes; a reply
+/// beyond this is a broken or hostile server, and memory stays bounded.
+pub(crate) const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
+
+/// The deepest nesting rtctl reads in a reply: well above what a server may hold (a token
+/// config nested 125 levels reads fine), well below what would exhaust the stack.
+pub(crate) const MAX_REPLY_DEPTH: usize = 256;
+
+/// Why a body could not be read as JSON.
+enum JsonTrouble {
+    NotJson,
+    TooDeep,
+}
+
+/// Parses JSON nested up to [`MAX_REPLY_DEPTH`] levels: deeper than serde_json's own limit
+/// of 128 (which a server-held config can pass), never deep enough to overflow the stack.
+fn parse_json(bytes: &[u8]) -> Result<Value, JsonTrouble> {
+    if nesting(bytes) > MAX_REPLY_DEPTH {
+        return Err(JsonTrouble::TooDeep);
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    deserializer.disable_recursion_limit();
+    let value =
+        serde::Deserialize::deserialize(&mut deserializer).map_err(|_| JsonTrouble::NotJson)?;
+    deserializer.end().map_err(|_| JsonTrouble::NotJson)?;
+    Ok(value)
+}
+
+/// How deep arrays and objects nest in a JSON text (strings skipped), in one pass.
+fn nesting(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// How a delete ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deleted {
+    Now,
+    /// Gone when a retry came: deleted by the attempt whose reply was lost, or never there.
+    GoneOnRetry,
+}
+
+/// Marks the reply `send` makes up for a DELETE found gone on a retry (no real reply has it:
+/// keys from the server never start with a space).
+const GONE_ON_RETRY: &str = " gone on retry";
+
 /// An API key. Its `Debug` and `Display` never show it, so it cannot leak into a log or an
 /// error message by accident.
 #[derive(Clone, PartialEq, Eq)]
@@ -133,6 +199,9 @@ impl Client {
         crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("rtctl/", env!("CARGO_PKG_VERSION")))
+            // The API never redirects: a redirect is a wrong URL or a hostile proxy, and
+            // following it would send the key, or turn a create into a GET, somewhere else.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
             .timeout(options.timeout)
             .build()
@@ -186,12 +255,15 @@ impl Client {
                 Err(error) => error,
             };
             // An earlier DELETE may have been carried out with its reply lost: the token
-            // being gone now is that DELETE's success, not a missing token.
+            // being gone now is that DELETE's success, or it never existed; no one can tell.
             if method == Method::DELETE && unanswered && error.status() == Some(404) {
                 self.log(|| {
-                    "the earlier attempt went unanswered: 404 now means it deleted the token".into()
+                    "the earlier attempt went unanswered, and now the token is gone".into()
                 });
-                return Ok(Map::new());
+                return Ok(Map::from_iter([(
+                    GONE_ON_RETRY.to_string(),
+                    Value::Bool(true),
+                )]));
             }
             let retryable = if idempotent {
                 error.is_transient()
@@ -246,10 +318,12 @@ impl Client {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(&shown, e))?;
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|l| l.chars().take(200).collect::<String>());
+        let bytes = self.read_body(&shown, response).await?;
         self.log(|| {
             format!(
                 "< {} in {} ms ({} bytes)",
@@ -259,22 +333,57 @@ impl Client {
             )
         });
         if !status.is_success() {
-            return Err(error_reply(
-                status,
-                content_type.as_deref(),
-                &bytes,
-                server_wait,
-            ));
+            let mut error = error_reply(status, content_type.as_deref(), &bytes, server_wait);
+            if let ApiError::Status { body, .. } = &mut error {
+                body.location = location;
+            }
+            return Err(error);
         }
-        match serde_json::from_slice::<Value>(&bytes) {
+        match parse_json(&bytes) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => Err(ApiError::InvalidReply("expected a JSON object".into())),
-            Err(_) => Err(ApiError::InvalidReply(format!(
+            Err(JsonTrouble::TooDeep) => Err(ApiError::InvalidReply(format!(
+                "the reply nests more than {MAX_REPLY_DEPTH} levels deep, which rtctl does not read"
+            ))),
+            Err(JsonTrouble::NotJson) => Err(ApiError::InvalidReply(format!(
                 "{} with a body that is not JSON ({})",
                 status,
                 describe_body(content_type.as_deref(), &bytes)
             ))),
         }
+    }
+
+    /// Reads a reply's body, at most [`MAX_REPLY_BYTES`]: a larger one is an error, found
+    /// from `Content-Length` before reading when the server says it.
+    async fn read_body(
+        &self,
+        url: &str,
+        mut response: reqwest::Response,
+    ) -> Result<Vec<u8>, ApiError> {
+        let too_large = || {
+            ApiError::InvalidReply(format!(
+                "the reply is larger than {} MiB, which rtctl does not read",
+                MAX_REPLY_BYTES / (1024 * 1024)
+            ))
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_REPLY_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(url, e))?
+        {
+            if body.len() + chunk.len() > MAX_REPLY_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     fn transport_error(&self, url: &str, error: reqwest::Error) -> ApiError {
@@ -297,7 +406,16 @@ impl Client {
     ) -> Result<Page<ClientToken>, ApiError> {
         let url = format!("{}/v1/client-tokens", self.base);
         let query = [("limit", limit.to_string()), ("offset", offset.to_string())];
-        let mut reply = self.send(Method::GET, url, &query, None).await?;
+        let mut reply = match self.send(Method::GET, url, &query, None).await {
+            // The list itself missing: not a missing token, a URL that is not the API.
+            Err(ApiError::Status { status: 404, .. }) => {
+                return Err(ApiError::InvalidReply(format!(
+                    "{} has no /v1/client-tokens (404)",
+                    self.base
+                )));
+            }
+            other => other?,
+        };
         let tokens = token_list(reply.remove("clientTokens"), "clientTokens")?;
         Ok(Page::new(tokens, reply.get("pagination")))
     }
@@ -356,9 +474,17 @@ impl Client {
         Ok((token(reply.remove("clientToken"))?, warnings))
     }
 
-    pub(crate) async fn delete(&self, id: &str) -> Result<Map<String, Value>, ApiError> {
-        self.send(Method::DELETE, self.token_path(id, ""), &[], None)
-            .await
+    /// Deletes the token. A retry that finds it gone, after an attempt whose reply was
+    /// lost, is `GoneOnRetry`: deleted by that attempt, or it never existed.
+    pub(crate) async fn delete(&self, id: &str) -> Result<Deleted, ApiError> {
+        let reply = self
+            .send(Method::DELETE, self.token_path(id, ""), &[], None)
+            .await?;
+        Ok(if reply.contains_key(GONE_ON_RETRY) {
+            Deleted::GoneOnRetry
+        } else {
+            Deleted::Now
+        })
     }
 
     pub(crate) async fn value(&self, id: &str) -> Result<String, ApiError> {
@@ -452,6 +578,7 @@ fn error_reply(
                 code: text(&map, "code"),
                 details: details(map.get("details")),
                 non_json: None,
+                location: None,
             }),
             retry_after,
         },
@@ -579,6 +706,20 @@ mod tests {
         assert!(check_id("ct_1").is_ok());
         assert!(check_id("0b9e2a5c-1d2e-4f3a-8b7c-6d5e4f3a2b1c").is_ok());
         assert!(check_id(&"x".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn deep_replies_read_up_to_the_bound() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(
+            parse_json(nested(200).as_bytes()).is_ok(),
+            "deeper than serde's 128"
+        );
+        assert!(matches!(
+            parse_json(nested(MAX_REPLY_DEPTH + 1).as_bytes()),
+            Err(JsonTrouble::TooDeep)
+        ));
+        assert_eq!(nesting(br#"{"a": "[[[{{", "b": [1, {"c": "\"]"}]}"#), 3);
     }
 
     #[test]

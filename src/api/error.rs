@@ -46,6 +46,8 @@ pub struct ErrorBody {
     pub details: Vec<ErrorDetail>,
     /// A short description of a body that was not JSON (a proxy's HTML page, say).
     pub non_json: Option<String>,
+    /// Where a redirect pointed (the `Location` header), which rtctl never follows.
+    pub location: Option<String>,
 }
 
 /// One entry of an error reply's `details`.

@@ -8,6 +8,6 @@ pub(crate) mod retry;
 pub(crate) mod rotate;
 pub(crate) mod types;
 
-pub(crate) use client::{ApiKey, Client, ClientOptions, HttpLog, check_id};
+pub(crate) use client::{ApiKey, Client, ClientOptions, Deleted, HttpLog, check_id};
 pub(crate) use error::ApiError;
 pub(crate) use types::ClientToken;

@@ -39,9 +39,15 @@ impl<T> Page<T> {
     }
 }
 
+/// The most pages one list may take: a million tokens at 200 a page. A server that keeps
+/// saying `hasMore` beyond that is broken; a list never grows without bound.
+pub(crate) const MAX_PAGES: u64 = 5_000;
+
 /// A list the API pages through.
 pub(crate) trait Listing {
     type Item;
+    /// What tells items apart (an id), to notice a server sending the same page again.
+    fn key(item: &Self::Item) -> Option<&str>;
     /// The largest page the API gives.
     const MAX_PAGE: u32;
     /// Fetches `limit` items from `offset`.
@@ -58,6 +64,11 @@ pub(crate) struct Tokens;
 
 impl Listing for Tokens {
     type Item = ClientToken;
+
+    fn key(item: &ClientToken) -> Option<&str> {
+        use crate::token::TokenView;
+        Some(item.id())
+    }
     const MAX_PAGE: u32 = 200;
 
     async fn page(
@@ -78,6 +89,10 @@ pub(crate) struct Conversations<'a> {
 
 impl Listing for Conversations<'_> {
     type Item = Conversation;
+
+    fn key(item: &Conversation) -> Option<&str> {
+        item.raw.get("id").and_then(serde_json::Value::as_str)
+    }
     const MAX_PAGE: u32 = 100;
 
     async fn page(
@@ -98,6 +113,9 @@ pub(crate) struct Pager<'a, L: Listing> {
     listing: L,
     offset: u64,
     finished: bool,
+    pages: u64,
+    /// The keys of the last page, to notice the same page again.
+    last_keys: Vec<String>,
 }
 
 impl<'a, L: Listing> Pager<'a, L> {
@@ -107,6 +125,8 @@ impl<'a, L: Listing> Pager<'a, L> {
             listing,
             offset: 0,
             finished: false,
+            pages: 0,
+            last_keys: Vec::new(),
         }
     }
 
@@ -123,8 +143,26 @@ impl<'a, L: Listing> Pager<'a, L> {
         if self.finished {
             return Ok(None);
         }
+        if self.pages >= MAX_PAGES {
+            return Err(ApiError::InvalidReply(format!(
+                "the list goes on past {MAX_PAGES} pages; rtctl stops there rather than page forever"
+            )));
+        }
         let limit = limit.clamp(1, L::MAX_PAGE);
         let page = self.listing.page(self.client, limit, self.offset).await?;
+        let keys: Vec<String> = page
+            .items
+            .iter()
+            .filter_map(|item| L::key(item).map(str::to_string))
+            .collect();
+        if !keys.is_empty() && keys == self.last_keys {
+            return Err(ApiError::InvalidReply(format!(
+                "the server sent the same page again at offset {}; rtctl stops rather than page forever",
+                self.offset
+            )));
+        }
+        self.pages += 1;
+        self.last_keys = keys;
         self.finished = !page.has_more_after(limit);
         self.offset += page.items.len() as u64;
         Ok(Some(page.items))

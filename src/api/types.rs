@@ -91,8 +91,8 @@ mod tests {
         assert_eq!(token.name(), "");
         assert_eq!(token.environment(), "staging");
         assert!(
-            token.is_active(),
-            "a mistyped field falls back, the token survives"
+            !token.is_active(),
+            "a mistyped field reads as not active, and the token survives"
         );
         assert_eq!(token.raw["futureField"], json!({"x": 1}));
         assert!(ClientToken::from_value(json!({"name": "no id"})).is_none());

@@ -40,7 +40,7 @@ async fn login(ctx: &Context, args: LoginArgs) -> Result<(), CliError> {
             "Logging in to {}. Create an API key in the Runtype dashboard (Settings → API keys).",
             describe_account(ctx)
         ));
-        check_key_text(ctx.printer.secret("Paste your API key")?)?
+        check_key_text(ctx.printer.secret("Paste your API key").await?)?
     } else {
         return Err(CliError::usage(
             "no terminal to ask for the API key on (or --no-input was given)",
@@ -68,7 +68,7 @@ async fn login(ctx: &Context, args: LoginArgs) -> Result<(), CliError> {
                 }
                 "the system keyring".to_string()
             }
-            Err(trouble) => fall_back_to_file(ctx, &key, &trouble)?,
+            Err(trouble) => fall_back_to_file(ctx, &key, &trouble).await?,
         }
     };
     ctx.printer.note(&format!(
@@ -151,7 +151,7 @@ fn store_in_file(ctx: &Context, key: &ApiKey) -> Result<String, CliError> {
 }
 
 /// No keyring: the file is used only with the user's say-so.
-fn fall_back_to_file(
+async fn fall_back_to_file(
     ctx: &Context,
     key: &ApiKey,
     trouble: &KeyringError,
@@ -162,10 +162,12 @@ fn fall_back_to_file(
         .map(|f| f.path().display().to_string())
         .unwrap_or_else(|| "the config directory".into());
     if ctx.can_prompt {
-        ctx.printer.confirm(
-            &format!("{trouble}."),
-            &format!("Store the key in plain text in {path}, readable only by you?"),
-        )?;
+        ctx.printer
+            .confirm(
+                &format!("{trouble}."),
+                &format!("Store the key in plain text in {path}, readable only by you?"),
+            )
+            .await?;
         return store_in_file(ctx, key);
     }
     Err(CliError::failure(format!("could not store the key: {trouble}")).with_hint(format!(

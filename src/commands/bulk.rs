@@ -166,12 +166,12 @@ pub(crate) async fn confirm(
         target.token = Some(client.get(&target.id).await?);
     }
     let tokens: Vec<_> = targets.iter().filter_map(|t| t.token.as_ref()).collect();
-    confirm_tokens(ctx, &tokens, verb, consequence)
+    confirm_tokens(ctx, &tokens, verb, consequence).await
 }
 
 /// Asks on the terminal about `tokens`, listing each: name, environment, state, origins and
 /// conversations, then the consequence.
-fn confirm_tokens(
+async fn confirm_tokens(
     ctx: &Context,
     tokens: &[&ClientToken],
     action: &str,
@@ -202,7 +202,7 @@ fn confirm_tokens(
     }
     details.push_str(&format!("\n{consequence}"));
     let question = format!("{}{}?", action[..1].to_uppercase(), &action[1..]);
-    ctx.printer.confirm(&details, &question)
+    ctx.printer.confirm(&details, &question).await
 }
 
 /// The tokens named by `ids`, or with `--all` every token that passes the filters.

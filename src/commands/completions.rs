@@ -85,9 +85,13 @@ fn fetch_ids(global: &GlobalArgs, prefix: &str) -> Option<Vec<CompletionCandidat
         let candidates = page?
             .iter()
             .filter(|t| t.id().starts_with(prefix))
+            // A candidate is typed into the user's command line: only real ids, and names
+            // that cannot steer the terminal.
+            .filter(|t| crate::api::check_id(t.id()).is_ok())
             .map(|t| {
                 let name = Some(t.name()).filter(|n| !n.is_empty());
-                CompletionCandidate::new(t.id()).help(name.map(|n| n.to_string().into()))
+                let help = name.map(|n| crate::text::for_terminal(n, false).into_owned().into());
+                CompletionCandidate::new(t.id()).help(help)
             })
             .collect();
         Some(candidates)

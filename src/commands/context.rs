@@ -46,6 +46,7 @@ pub(crate) fn printer(global: &GlobalArgs, world: &World) -> Printer {
         },
         world.streams.clone(),
     )
+    .with_signals(world.signals.clone())
 }
 
 /// `--jq` and its `--jq-arg`s; run in a child process in the binary (see `crate::jq`).
@@ -98,7 +99,8 @@ impl Context {
                 verbose: global.verbose,
             },
             world.streams.clone(),
-        );
+        )
+        .with_signals(world.signals.clone());
         if let Some(program) = printer.jq() {
             crate::jq::check(program)?; // a broken filter is a usage error before any request
         }
@@ -174,9 +176,27 @@ impl Context {
         self.credentials.resolve(&self.env_fn(), &self.account())
     }
 
-    /// The API key; exit 4, saying how to provide one, when there is none.
+    /// The API key; exit 4, saying how to provide one, when there is none (or it cannot be
+    /// one: a key with a control character or a space would be refused by any server, and
+    /// an HTTP header cannot even carry some of them).
     pub(crate) fn require_key(&self) -> Result<ResolvedKey, CliError> {
         match self.find_key()? {
+            (Some(resolved), _)
+                if resolved
+                    .key
+                    .expose()
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace()) =>
+            {
+                Err(CliError::new(
+                    crate::error::ErrorKind::Auth,
+                    format!(
+                        "the API key from the {} holds a control character or a space, so it cannot be an API key",
+                        resolved.source.as_str()
+                    ),
+                )
+                .with_hint("set RUNTYPE_API_KEY to the key alone, or run rtctl auth login"))
+            }
             (Some(resolved), trouble) => {
                 if let Some(trouble) = trouble {
                     self.printer

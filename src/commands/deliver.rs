@@ -25,6 +25,8 @@ pub(crate) enum Shape {
     Env(String),
     /// One JSON array of outcomes, streamed (buffered under `--jq`).
     Json,
+    /// One JSON document for the one value (`tokens create --json`: the whole reply).
+    Document,
 }
 
 /// Where new values go, shared by work running at once.
@@ -47,10 +49,11 @@ impl<'a> Delivery<'a> {
     /// `shape` unless the output is JSON, which wins.
     pub(crate) fn new(ctx: &'a Context, shape: Shape) -> Delivery<'a> {
         let printer = &ctx.printer;
-        let shape = if printer.format == Format::Json {
-            Shape::Json
-        } else {
-            shape
+        let shape = match shape {
+            Shape::Document if printer.format == Format::Json => Shape::Document,
+            Shape::Document => Shape::Bare,
+            _ if printer.format == Format::Json => Shape::Json,
+            other => other,
         };
         let array = (shape == Shape::Json && printer.jq().is_none()).then(|| printer.json_array());
         Delivery {
@@ -90,7 +93,7 @@ impl<'a> Delivery<'a> {
                     ));
                 }
             },
-            Shape::Json => String::new(),
+            Shape::Json | Shape::Document => String::new(),
         };
         let mut state = self.state();
         state.values.push((id.to_string(), value.to_string()));
@@ -100,6 +103,11 @@ impl<'a> Delivery<'a> {
                 state.buffered.push(element);
                 Ok(())
             }
+            (Shape::Document, _) if self.ctx.printer.jq().is_some() => {
+                state.buffered.push(element);
+                Ok(())
+            }
+            (Shape::Document, _) => self.ctx.printer.json(&element),
             _ => self.ctx.printer.line(&line),
         };
         printed.map_err(|e| match e.kind {
@@ -136,14 +144,18 @@ impl<'a> Delivery<'a> {
         if let Some(array) = array {
             return array.finish();
         }
-        if self.shape != Shape::Json {
-            return Ok(());
-        }
         let printer = &self.ctx.printer;
-        let Some(program) = printer.jq() else {
-            return printer.json(&Value::Array(buffered));
+        let document = match self.shape {
+            Shape::Json => Value::Array(buffered),
+            Shape::Document => match buffered.into_iter().next() {
+                Some(document) => document,
+                None => return Ok(()),
+            },
+            _ => return Ok(()),
         };
-        let document = Value::Array(buffered);
+        let Some(program) = printer.jq() else {
+            return printer.json(&document);
+        };
         let problem = match crate::jq::run(program, &document) {
             Err(failure) => Some(redact(&failure.describe(), &values)),
             Ok(outputs) => {
@@ -178,18 +190,24 @@ impl<'a> Delivery<'a> {
         let Some(program) = self.ctx.printer.jq() else {
             return Ok(());
         };
-        if self.shape != Shape::Json {
-            return Ok(());
-        }
-        let document = Value::Array(vec![sample]);
+        let document = match self.shape {
+            Shape::Json => Value::Array(vec![sample]),
+            Shape::Document => sample,
+            _ => return Ok(()),
+        };
         let refuse = |what: String| {
             CliError::new(
                 ErrorKind::Jq,
                 format!("the --jq filter {what} on what {verb} prints; nothing was changed"),
             )
-            .with_hint(format!(
-                "{verb} --json prints an array of {{id, name, ok, value}}: keep the values, for example --jq '.[] | .value'"
-            ))
+            .with_hint(match self.shape {
+                Shape::Document => format!(
+                    "{verb} --json prints the reply: keep the value, for example --jq .token"
+                ),
+                _ => format!(
+                    "{verb} --json prints an array of {{id, name, ok, value}}: keep the values, for example --jq '.[] | .value'"
+                ),
+            })
         };
         match crate::jq::run(program, &document) {
             Err(failure) => Err(refuse(failure.describe())),

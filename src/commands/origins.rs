@@ -156,8 +156,27 @@ async fn change(
 ) -> Result<(), CliError> {
     check_ids([&id.to_string()])?;
     let inputs = normalize_origins(inputs, &ctx.printer, "origin")?;
+    if edit == Edit::Add {
+        for (index, input) in inputs.iter().enumerate() {
+            if let Err(problem) = crate::token::rules::check_origin(index, input) {
+                let error = CliError::usage(format!("origin {}", problem.describe()));
+                return Err(match problem.suggestion() {
+                    Some(hint) => error.with_hint(hint),
+                    None => error,
+                });
+            }
+        }
+    }
     let client = ctx.client()?;
     let token = client.get(id).await?;
+    // Editing a list that could not be read would replace it: refuse.
+    if !token.is_string_list(Field::AllowedOrigins) {
+        return Err(CliError::failure(format!(
+            "the server's reply for {} has no readable list of origins; rtctl will not edit what it could not read",
+            describe(&token)
+        ))
+        .with_hint(format!("see the reply with rtctl tokens get {id} --json")));
+    }
     let plan = Plan::new(&owned(&token), &inputs, edit);
 
     for input in &plan.unchanged {
@@ -185,7 +204,7 @@ async fn change(
         ctx.printer.note("Dry run: nothing was changed.");
         return Ok(());
     }
-    confirm_if_risky(ctx, &token, &plan, edit, yes)?;
+    confirm_if_risky(ctx, &token, &plan, edit, yes).await?;
 
     let request = Values::new().with(Field::AllowedOrigins, json!(plan.after));
     let (_, warnings) = client.update(id, &request).await?;
@@ -240,7 +259,7 @@ fn show(
 }
 
 /// Adding `*` or `native` to a live token, or removing origins from one, asks first.
-fn confirm_if_risky(
+async fn confirm_if_risky(
     ctx: &Context,
     token: &ClientToken,
     plan: &Plan,
@@ -298,7 +317,7 @@ fn confirm_if_risky(
         }
     };
     if ctx.can_prompt {
-        return ctx.printer.confirm(&details, &question);
+        return ctx.printer.confirm(&details, &question).await;
     }
     Err(CliError::usage(format!(
         "refusing to {flag_reason} without confirmation: there is no terminal to ask on (or --no-input was given)"

@@ -524,14 +524,16 @@ pub(crate) trait TokenView {
         strings(self.field(field))
     }
 
+    /// Whether the field is a list of strings and nothing else.
+    fn is_string_list(&self, field: Field) -> bool {
+        self.field(field)
+            .and_then(Value::as_array)
+            .is_some_and(|items| items.iter().all(Value::is_string))
+    }
+
     /// The field as a whole number.
     fn count(&self, field: Field) -> Option<u64> {
         self.field(field).and_then(Value::as_u64)
-    }
-
-    /// The field as a boolean.
-    fn flag(&self, field: Field) -> Option<bool> {
-        self.field(field).and_then(Value::as_bool)
     }
 
     fn id(&self) -> &str {
@@ -551,9 +553,13 @@ pub(crate) trait TokenView {
         self.strings(Field::AllowedOrigins)
     }
 
-    /// Whether the token is active; a token that does not say is taken to be.
+    /// Whether the token is active; a token that does not say is taken to be, one that says
+    /// something other than true or false is not.
     fn is_active(&self) -> bool {
-        self.flag(Field::IsActive).unwrap_or(true)
+        match self.field(Field::IsActive) {
+            None => true,
+            Some(value) => value.as_bool() == Some(true),
+        }
     }
 }
 
@@ -608,7 +614,10 @@ mod tests {
         assert_eq!(token.id(), "ct_1");
         assert_eq!(token.name(), "");
         assert_eq!(token.environment(), "staging");
-        assert!(token.is_active());
+        assert!(
+            !token.is_active(),
+            "a mistyped state is not taken for active"
+        );
         assert_eq!(token.origins(), ["a"]);
     }
 }

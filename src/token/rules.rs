@@ -8,6 +8,27 @@ use serde_json::Value;
 use super::{Field, Kind, TokenView, Values};
 use crate::origin::{AllowedOrigin, OriginError};
 
+/// The deepest a widget configuration may nest: far more than any theme needs, and little
+/// enough that every client can read the account back (JSON parsers stop near 128).
+pub(crate) const MAX_OBJECT_DEPTH: usize = 32;
+
+/// How many levels of arrays and objects `value` is (a scalar is 0).
+fn depth(value: &Value) -> usize {
+    // Iterative, so a hostile value cannot overflow the stack here.
+    let mut deepest = 0;
+    let mut stack = vec![(value, 1usize)];
+    while let Some((value, level)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(level);
+        stack.extend(children.map(|child| (child, level + 1)));
+    }
+    deepest
+}
+
 /// The largest integer a JavaScript number holds exactly (2^53 - 1): the service is
 /// JavaScript, so a whole float up to this is the same integer to it.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -38,6 +59,14 @@ pub(crate) enum Problem {
         entry: String,
         error: OriginError,
     },
+    /// A wildcard over a public suffix: it admits every site under the suffix.
+    PublicSuffixWildcard {
+        index: usize,
+        entry: String,
+        suffix: String,
+    },
+    /// An object nested deeper than `max` levels.
+    TooDeep { max: usize },
     /// `null` for a field that cannot be null.
     Null,
     /// A field only the server writes.
@@ -49,12 +78,14 @@ impl Problem {
     pub(crate) fn code(&self) -> &'static str {
         match self {
             Problem::Type { .. } | Problem::Null => "INVALID_TYPE",
+            Problem::TooDeep { .. } => "TOO_DEEP",
             Problem::Empty => "EMPTY_VALUE",
             Problem::Length { .. } => "INVALID_LENGTH",
             Problem::NotOneOf { .. } => "INVALID_ENUM",
             Problem::OutOfRange { .. } => "OUT_OF_RANGE",
             Problem::NoOrigins | Problem::TooFew { .. } => "TOO_FEW_ITEMS",
             Problem::Origin { .. } => "INVALID_ORIGIN",
+            Problem::PublicSuffixWildcard { .. } => "PUBLIC_SUFFIX_WILDCARD",
             Problem::ReadOnly => "READ_ONLY_FIELD",
         }
     }
@@ -81,6 +112,10 @@ impl Problem {
             Problem::Origin { entry, error, .. } => {
                 format!("has an invalid origin '{entry}': {error}")
             }
+            Problem::PublicSuffixWildcard { entry, suffix, .. } => format!(
+                "has '{entry}', a wildcard over the public suffix {suffix}: it would admit every site under {suffix}"
+            ),
+            Problem::TooDeep { max } => format!("nests more than {max} levels deep"),
             Problem::Null => "cannot be null".into(),
             Problem::ReadOnly => "is set by the server and cannot be written".into(),
         }
@@ -96,6 +131,10 @@ impl Problem {
             Problem::Origin { error, .. } => error.hint().map(str::to_string).or_else(|| {
                 Some("Use scheme://host[:port], https://*.example.com, * or native".into())
             }),
+            Problem::PublicSuffixWildcard { .. } => Some(
+                "Name the sites themselves, or a wildcard under a domain you own (https://*.example.com)"
+                    .into(),
+            ),
             Problem::NoOrigins => Some(
                 "Deactivate or delete the client token instead of removing every origin".into(),
             ),
@@ -124,7 +163,9 @@ impl Violation {
     /// The dotted JSON path of the offending value (`allowedOrigins.1`).
     pub(crate) fn path(&self) -> String {
         match &self.problem {
-            Problem::Origin { index, .. } => format!("{}.{index}", self.field.json()),
+            Problem::Origin { index, .. } | Problem::PublicSuffixWildcard { index, .. } => {
+                format!("{}.{index}", self.field.json())
+            }
             _ => self.field.json().to_string(),
         }
     }
@@ -176,12 +217,8 @@ pub(crate) fn check_value(field: Field, value: &Value) -> Result<Value, Violatio
                 return fail(Problem::NoOrigins);
             }
             for (index, entry) in items.into_iter().enumerate() {
-                if let Err(error) = AllowedOrigin::parse(entry) {
-                    return fail(Problem::Origin {
-                        index,
-                        entry: entry.to_string(),
-                        error,
-                    });
+                if let Err(problem) = check_origin(index, entry) {
+                    return fail(problem);
                 }
             }
             Ok(value.clone())
@@ -219,6 +256,9 @@ pub(crate) fn check_value(field: Field, value: &Value) -> Result<Value, Violatio
             }
         }
         Kind::Object => match value {
+            Value::Object(_) if depth(value) > MAX_OBJECT_DEPTH => fail(Problem::TooDeep {
+                max: MAX_OBJECT_DEPTH,
+            }),
             Value::Object(_) => Ok(value.clone()),
             _ => fail(Problem::Type {
                 expected: "a JSON object",
@@ -231,6 +271,24 @@ pub(crate) fn check_value(field: Field, value: &Value) -> Result<Value, Violatio
             }),
         },
         Kind::Id | Kind::Secret | Kind::Text | Kind::Time | Kind::Number => fail(Problem::ReadOnly),
+    }
+}
+
+/// The rule for one origin entry that is to be written: valid, and no wildcard over a
+/// public suffix (`https://*.com`, `https://*.co.uk`, `https://*.vercel.app`).
+pub(crate) fn check_origin(index: usize, entry: &str) -> Result<(), Problem> {
+    let parsed = AllowedOrigin::parse(entry).map_err(|error| Problem::Origin {
+        index,
+        entry: entry.to_string(),
+        error,
+    })?;
+    match parsed.wildcard_public_suffix() {
+        Some(suffix) => Err(Problem::PublicSuffixWildcard {
+            index,
+            entry: entry.to_string(),
+            suffix: suffix.to_string(),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -405,6 +463,18 @@ mod tests {
             Err(Problem::TooFew { min: 1 })
         );
         assert!(check_update_value(Field::AgentIds, &json!([])).is_ok());
+    }
+
+    #[test]
+    fn configs_nest_at_most_32_levels() {
+        let nested = |n: usize| (1..n).fold(json!({"leaf": 1}), |inner, _| json!({ "a": inner }));
+        assert!(check(Field::Config, nested(32)).is_ok());
+        assert_eq!(
+            check(Field::Config, nested(33)),
+            Err(Problem::TooDeep { max: 32 })
+        );
+        assert_eq!(depth(&json!(1)), 0);
+        assert_eq!(depth(&json!({"a": [1, {"b": 2}]})), 3);
     }
 
     #[test]

@@ -398,7 +398,7 @@ fn login_on_a_terminal_hides_the_key_and_asks_before_writing_a_file() {
         &["auth", "login"],
         &[
             ("Paste your API key", &format!("{FILE_KEY}\r")),
-            ("[y/N]", "y"),
+            ("[y/N]", "y\r"),
         ],
     );
     assert_eq!(code, 0, "{screen}");
@@ -420,7 +420,7 @@ fn login_on_a_terminal_hides_the_key_and_asks_before_writing_a_file() {
         &["auth", "login"],
         &[
             ("Paste your API key", &format!("{FILE_KEY}\r")),
-            ("[y/N]", "n"),
+            ("[y/N]", "n\r"),
         ],
     );
     assert_eq!(code, 3, "{screen}");

@@ -41,34 +41,44 @@ impl Write for Captured {
     }
 }
 
-/// Answers prompts from a script, and shows each question and answer on stderr as a
-/// terminal would.
-pub struct Answers(Mutex<VecDeque<String>>);
+/// Answers prompts from a script, and shows each question and answer on the run's stderr
+/// as a terminal would.
+pub struct Answers {
+    answers: Mutex<VecDeque<String>>,
+    stderr: Mutex<Option<Captured>>,
+}
 
 impl Answers {
     pub fn new(answers: &[&str]) -> Arc<Answers> {
-        Arc::new(Answers(Mutex::new(
-            answers.iter().map(|a| a.to_string()).collect(),
-        )))
+        Arc::new(Answers {
+            answers: Mutex::new(answers.iter().map(|a| a.to_string()).collect()),
+            stderr: Mutex::new(None),
+        })
     }
 
     fn next(&self, question: &str) -> std::io::Result<String> {
-        self.0.lock().unwrap().pop_front().ok_or_else(|| {
+        self.answers.lock().unwrap().pop_front().ok_or_else(|| {
             std::io::Error::other(format!("the test gave no answer for {question:?}"))
         })
+    }
+
+    fn show(&self, line: String) {
+        if let Some(stderr) = self.stderr.lock().unwrap().as_mut() {
+            let _ = writeln!(stderr, "{line}");
+        }
     }
 }
 
 impl Prompter for Answers {
-    fn confirm(&self, question: &str, stderr: &mut dyn Write) -> std::io::Result<bool> {
+    fn confirm(&self, question: &str) -> std::io::Result<bool> {
         let answer = self.next(question)?;
-        writeln!(stderr, "{question} [y/N] {answer}")?;
+        self.show(format!("{question} [y/N] {answer}"));
         Ok(matches!(answer.as_str(), "y" | "yes"))
     }
 
-    fn secret(&self, prompt: &str, stderr: &mut dyn Write) -> std::io::Result<String> {
+    fn secret(&self, prompt: &str) -> std::io::Result<String> {
         let answer = self.next(prompt)?;
-        writeln!(stderr, "{prompt}: [hidden]")?;
+        self.show(format!("{prompt}: [hidden]"));
         Ok(answer)
     }
 }
@@ -142,6 +152,7 @@ impl<'a> Invocation<'a> {
         let env: BTreeMap<String, String> = self.vars.into_iter().collect();
         let stdout = Captured::default();
         let stderr = Captured::default();
+        *self.answers.stderr.lock().unwrap() = Some(stderr.clone());
         let mut world = World::detached(
             env.clone(),
             rtctl::stream(stdout.clone()),

@@ -141,11 +141,12 @@ fn apply_makes_the_account_match_and_prints_new_values_once() {
     let run = server.rtctl(&["apply", "-f", p(&file), "--prune", "--yes"]);
     run.expect(0);
     let created = by_name(&server, "New widget").expect("created");
-    let value = server.value_of(created["id"].as_str().unwrap());
+    let id = created["id"].as_str().unwrap();
+    let value = server.value_of(id);
     assert_eq!(
         run.stdout,
-        format!("New widget={value}\n"),
-        "the new value, once, on stdout"
+        format!("{id}\tNew widget\t{value}\n"),
+        "the new value, once, on stdout: ID, name, value"
     );
     assert_eq!(
         created["allowedOrigins"],
@@ -182,7 +183,7 @@ fn apply_confirms_on_a_terminal_and_refuses_without_one() {
 
     let (code, screen) = answer_prompt(&server, &["apply", "-f", p(&file)], "y");
     assert_eq!(code, 0, "{screen}");
-    assert!(screen.contains("New widget=ct_test_"), "{screen}");
+    assert!(screen.contains("\tNew widget\tct_test_"), "{screen}");
     assert!(by_name(&server, "New widget").is_some());
 }
 
@@ -224,10 +225,11 @@ fn a_replacement_needs_allow_replace_and_values_can_go_to_a_private_file() {
     let new = by_name(&server, "Mobile app").unwrap();
     assert_eq!(new["environment"], "test");
     let text = std::fs::read_to_string(&values).unwrap();
+    // A .env file: the name in upper snake case, the value as it may be sourced.
     assert_eq!(
         text,
         format!(
-            "Mobile app={}\n",
+            "MOBILE_APP={}\n",
             server.value_of(new["id"].as_str().unwrap())
         )
     );

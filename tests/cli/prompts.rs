@@ -20,10 +20,10 @@ pub fn pty_env(server: &Server) -> Vec<(String, String)> {
     vars
 }
 
-/// Runs `rtctl ARGS` on a pty, waits for the `[y/N]` prompt, types `answer`, and returns the
-/// exit code and everything the terminal showed.
+/// Runs `rtctl ARGS` on a pty, waits for the `[y/N]` prompt, types `answer` and Enter (a
+/// prompt waits for Enter), and returns the exit code and everything the terminal showed.
 pub fn answer_prompt(server: &Server, args: &[&str], answer: &str) -> (i32, String) {
-    answer_prompts(&pty_env(server), args, &[("[y/N]", answer)])
+    answer_prompts(&pty_env(server), args, &[("[y/N]", &format!("{answer}\r"))])
 }
 
 /// A run of the binary on a pseudo-terminal of `cols` columns.
@@ -256,7 +256,11 @@ fn a_selection_is_confirmed_once_listing_every_token() {
     for name in ["Staging playground", "Old checkout widget"] {
         assert!(screen.contains(name), "{name} is listed: {screen}");
     }
-    assert_eq!(screen.matches("[y/N]").count(), 1, "one question: {screen}");
+    assert_eq!(
+        screen.matches("About to rotate").count(),
+        1,
+        "one question: {screen}"
+    );
     let (code, screen) = answer_prompt(&server, &["tokens", "delete", "--all", "--inactive"], "y");
     assert_eq!(code, 0, "{screen}");
     assert!(!server.tokens().iter().any(|t| t["isActive"] == false));

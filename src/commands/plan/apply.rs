@@ -1,8 +1,14 @@
 //! `rtctl apply`: make the account match a token file.
+//!
+//! New values (creates, replacements) are delivered the moment each is confirmed current: a
+//! `ID<TAB>NAME<TAB>value` line on stdout, or a `NAME=value` line appended (and synced) to the
+//! `--values-out` file, whose keys are the names in upper snake case. A signal lets the change
+//! in flight finish, delivers its value, and starts no other; a values file that received
+//! nothing is removed, so a rerun can claim it.
 
 use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
@@ -12,8 +18,10 @@ use crate::cli::plan::ApplyArgs;
 use crate::commands::Context;
 use crate::commands::bulk::Outcome;
 use crate::commands::confirm::{Consent, consent};
-use crate::error::CliError;
-use crate::manifest::Manifest;
+use crate::commands::deliver::env_value;
+use crate::commands::tokens::confirm_current;
+use crate::error::{CliError, ErrorKind};
+use crate::manifest::{DesiredToken, Manifest};
 use crate::output::Format;
 use crate::token::TokenView;
 
@@ -31,6 +39,72 @@ fn applied(
         id,
         name: Some(name.to_string()),
         result,
+    }
+}
+
+/// Where new values go.
+enum Sink {
+    /// `ID<TAB>NAME<TAB>value` lines on stdout.
+    Stdout,
+    /// Collected into the one JSON document printed at the end.
+    Json(Map<String, Value>),
+    /// `KEY=value` lines in a new private file.
+    File {
+        path: PathBuf,
+        file: File,
+        written: usize,
+    },
+}
+
+impl Sink {
+    /// Delivers one new value, or says why it could not be.
+    fn deliver(
+        &mut self,
+        ctx: &Context,
+        id: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), CliError> {
+        let undeliverable = |why: &str| crate::commands::deliver::undeliverable(id, why);
+        if value.chars().any(char::is_control) {
+            return Err(undeliverable(
+                "the server sent a value with control characters, which rtctl does not print",
+            ));
+        }
+        match self {
+            Sink::Stdout => ctx
+                .printer
+                .line(&format!(
+                    "{id}\t{}\t{value}",
+                    name.replace(['\t', '\n'], " ")
+                ))
+                .map_err(|e| match e.kind {
+                    ErrorKind::PipeClosed => undeliverable("stdout was closed"),
+                    _ => undeliverable(&e.message),
+                }),
+            Sink::Json(values) => {
+                values.insert(name.to_string(), Value::String(value.to_string()));
+                Ok(())
+            }
+            Sink::File {
+                path,
+                file,
+                written,
+            } => {
+                let Some(quoted) = env_value(value) else {
+                    return Err(undeliverable(
+                        "the value holds a quote, which no env file can carry safely",
+                    ));
+                };
+                file.write_all(format!("{}={quoted}\n", env_key(name)).as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| {
+                        undeliverable(&format!("could not write {}: {e}", path.display()))
+                    })?;
+                *written += 1;
+                Ok(())
+            }
+        }
     }
 }
 
@@ -53,82 +127,79 @@ pub(crate) async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> 
         return Ok(());
     }
     refuse_unallowed_replacements(&plan, args.allow_replace)?;
+    if args.values_out.is_some() {
+        refuse_colliding_keys(&plan)?;
+    }
     if consent(ctx, args.yes, "apply the plan")? == Consent::Ask {
-        ctx.printer.confirm("", "Apply these changes?")?;
+        ctx.printer.confirm("", "Apply these changes?").await?;
     }
     // The values file is claimed before anything changes: new values must never be lost to a
     // file that turns out to exist or be unwritable.
-    let mut values_file = match &args.values_out {
-        Some(path) => Some(create_private(path)?),
-        None => None,
+    let mut sink = match &args.values_out {
+        Some(path) => Sink::File {
+            path: path.clone(),
+            file: create_private(path)?,
+            written: 0,
+        },
+        None if ctx.printer.format == Format::Json => Sink::Json(Map::new()),
+        None => Sink::Stdout,
     };
 
     let mut applied = Vec::new();
+    let mut not_started = 0;
     for change in &plan.changes {
-        applied.push(apply_one(&client, change, ctx).await);
+        if ctx.signals.received().is_some() || ctx.printer.stdout_closed() {
+            not_started += 1;
+            continue;
+        }
+        let _hold = ctx.signals.hold();
+        applied.push(apply_one(&client, change, ctx, &mut sink).await);
     }
 
-    let values: Vec<(String, String)> = applied
-        .iter()
-        .filter_map(|a| match &a.result {
-            Ok(Some(value)) => Some((a.name.clone().unwrap_or_default(), value.clone())),
-            _ => None,
-        })
-        .collect();
-    let mut values_written = false;
-    if let (Some(file), Some(path)) = (values_file.as_mut(), &args.values_out) {
-        let text: String = values.iter().map(|(n, v)| format!("{n}={v}\n")).collect();
-        match file
-            .write_all(text.as_bytes())
-            .and_then(|()| file.sync_all())
-        {
-            Ok(()) => {
-                values_written = true;
-                ctx.printer.note(&format!(
-                    "Wrote {} new value{} to {} (mode 0600).",
-                    values.len(),
-                    if values.len() == 1 { "" } else { "s" },
-                    path.display()
-                ));
-            }
-            Err(e) => ctx.printer.warn(&format!(
-                "could not write {}: {e}; the new values follow on stdout instead",
+    let total = plan.changes.len();
+    if let Sink::File { path, written, .. } = &sink {
+        if *written == 0 {
+            // Nothing went into it: leave no empty file for a rerun to trip over.
+            let _ = std::fs::remove_file(path);
+        } else {
+            ctx.printer.note(&format!(
+                "Wrote {written} new value{} to {} (mode 0600).",
+                if *written == 1 { "" } else { "s" },
                 path.display()
-            )),
+            ));
         }
     }
-    if ctx.printer.format == Format::Json {
-        let mut shown_values = Map::new();
-        if !values_written {
-            for (name, value) in &values {
-                shown_values.insert(name.clone(), Value::String(value.clone()));
-            }
-        }
+    if let Sink::Json(values) = &sink {
         let results: Vec<Value> = applied.iter().map(|a| a.to_json(true)).collect();
         ctx.printer
-            .json(&json!({"plan": to_json(&plan), "applied": results, "values": shown_values}))?;
-    } else if !values_written {
-        for (name, value) in &values {
-            ctx.printer.line(&format!("{name}={value}"))?;
-        }
+            .json(&json!({"plan": to_json(&plan), "applied": results, "values": values}))?;
     }
 
-    let total = applied.len();
     let failed = applied.iter().filter(|a| a.result.is_err()).count();
-    if failed == 0 {
+    for a in &applied {
+        if let Err(e) = &a.result {
+            ctx.printer.error(e);
+        }
+    }
+    if let Some(signal) = ctx.signals.received().filter(|_| not_started > 0) {
+        return Err(CliError::new(
+            ErrorKind::Interrupted(signal),
+            format!(
+                "interrupted: {} of {total} changes were applied, {failed} failed, {not_started} were not started",
+                applied.len() - failed
+            ),
+        ));
+    }
+    if failed == 0 && not_started == 0 {
         ctx.printer.note(&format!(
             "Applied {total} change{}.",
             if total == 1 { "" } else { "s" }
         ));
         return Ok(());
     }
-    for a in &applied {
-        if let Err(e) = &a.result {
-            ctx.printer.error(e);
-        }
-    }
     Err(CliError::failure(format!(
-        "{failed} of {total} changes failed; the others were applied"
+        "{} of {total} changes failed or were not started; the others were applied",
+        failed + not_started
     ))
     .with_hint(format!(
         "run rtctl plan -f {} to see what is left",
@@ -155,23 +226,57 @@ fn refuse_unallowed_replacements(plan: &Plan, allowed: bool) -> Result<(), CliEr
     .with_hint("pass --allow-replace to go ahead, or change the file back"))
 }
 
-async fn apply_one(client: &Client, change: &Change, ctx: &Context) -> Applied {
-    match change {
-        Change::Create(desired) => {
-            let result = create(client, desired, ctx).await;
-            match result {
-                Ok(created) => {
-                    ctx.printer.note(&format!(
-                        "Created \"{}\" ({}).",
-                        desired.name,
-                        created.token.id()
-                    ));
-                    let id = Some(created.token.id().to_string());
-                    applied("create", &desired.name, id, Ok(Some(created.value)))
-                }
-                Err(e) => applied("create", &desired.name, None, Err(e.into())),
-            }
+/// A token name as an env-file key: upper snake case (`Docs widget` → `DOCS_WIDGET`).
+fn env_key(name: &str) -> String {
+    let mut key = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            key.push(c.to_ascii_uppercase());
+        } else if !key.ends_with('_') {
+            key.push('_');
         }
+    }
+    let key = key.trim_matches('_').to_string();
+    match key.chars().next() {
+        None => "TOKEN".into(),
+        Some(c) if c.is_ascii_digit() => format!("_{key}"),
+        Some(_) => key,
+    }
+}
+
+/// Two new values whose names make one env key would overwrite each other in the file:
+/// refused before anything changes.
+fn refuse_colliding_keys(plan: &Plan) -> Result<(), CliError> {
+    let mut seen: Vec<(String, &str)> = Vec::new();
+    for change in &plan.changes {
+        let desired = match change {
+            Change::Create(desired) | Change::Replace { desired, .. } => desired,
+            _ => continue,
+        };
+        let key = env_key(&desired.name);
+        if let Some((_, other)) = seen.iter().find(|(k, _)| *k == key) {
+            return Err(CliError::usage(format!(
+                "\"{other}\" and \"{}\" would both be {key} in --values-out",
+                desired.name
+            ))
+            .with_hint("rename one of them in the token file"));
+        }
+        seen.push((key, &desired.name));
+    }
+    Ok(())
+}
+
+async fn apply_one(client: &Client, change: &Change, ctx: &Context, sink: &mut Sink) -> Applied {
+    match change {
+        Change::Create(desired) => match create(client, desired, ctx).await {
+            Ok((id, value)) => {
+                ctx.printer
+                    .note(&format!("Created \"{}\" ({id}).", desired.name));
+                let delivered = sink.deliver(ctx, &id, &desired.name, &value);
+                applied("create", &desired.name, Some(id), delivered.map(|()| None))
+            }
+            Err(e) => applied("create", &desired.name, None, Err(e)),
+        },
         Change::Update {
             id,
             desired,
@@ -187,25 +292,25 @@ async fn apply_one(client: &Client, change: &Change, ctx: &Context) -> Applied {
         }
         Change::Replace { id, desired, .. } => {
             // Create first: if that fails, the old token is still there and working.
-            let created = match create(client, desired, ctx).await {
+            let (new_id, value) = match create(client, desired, ctx).await {
                 Ok(created) => created,
-                Err(e) => {
-                    return applied("replace", &desired.name, Some(id.clone()), Err(e.into()));
-                }
+                Err(e) => return applied("replace", &desired.name, Some(id.clone()), Err(e)),
             };
-            let new_id = created.token.id().to_string();
+            // The new value is delivered before the old token goes.
+            let delivered = sink.deliver(ctx, &new_id, &desired.name, &value);
+            if let Err(e) = delivered {
+                let e = e.with_hint(format!(
+                    "rtctl tokens value {new_id} reads it back; the old {id} was left in place"
+                ));
+                return applied("replace", &desired.name, Some(new_id), Err(e));
+            }
             match client.delete(id).await {
                 Ok(_) => {
                     ctx.printer.note(&format!(
                         "Replaced \"{}\": {id} is deleted, {new_id} takes its place.",
                         desired.name
                     ));
-                    applied(
-                        "replace",
-                        &desired.name,
-                        Some(new_id),
-                        Ok(Some(created.value)),
-                    )
+                    applied("replace", &desired.name, Some(new_id), Ok(None))
                 }
                 Err(e) => {
                     let error = CliError::failure(format!(
@@ -213,10 +318,6 @@ async fn apply_one(client: &Client, change: &Change, ctx: &Context) -> Applied {
                         desired.name
                     ))
                     .with_hint(format!("delete it with rtctl tokens delete {id} --yes"));
-                    // The new value must not be lost: report it with the failure.
-                    ctx.printer
-                        .line(&format!("{}={}", desired.name, created.value))
-                        .ok();
                     applied("replace", &desired.name, Some(new_id), Err(error))
                 }
             }
@@ -232,25 +333,29 @@ async fn apply_one(client: &Client, change: &Change, ctx: &Context) -> Applied {
     }
 }
 
-/// Creates the token, then sets what a create cannot carry (the API creates tokens active, so
-/// an inactive one is deactivated after). A failure there is a warning, not a failure: the
-/// token exists, and its value must still be reported.
+/// Creates the token, sets what a create cannot carry (the API creates tokens active, so
+/// an inactive one is deactivated after), and confirms the value is current. A failure to
+/// deactivate is a warning: the token exists, and its value must still be delivered.
 async fn create(
     client: &Client,
-    desired: &crate::manifest::DesiredToken,
+    desired: &DesiredToken,
     ctx: &Context,
-) -> Result<crate::api::types::WithValue, crate::api::ApiError> {
-    let created = client.create(&create_request(desired)).await?;
+) -> Result<(String, String), CliError> {
+    let created = client
+        .create(&create_request(desired))
+        .await
+        .map_err(CliError::from)?;
+    let id = created.token.id().to_string();
     if let Some(request) = after_create(desired)
-        && let Err(e) = client.update(created.token.id(), &request).await
+        && let Err(e) = client.update(&id, &request).await
     {
         ctx.printer.warn(&format!(
-            "created \"{}\" but could not deactivate it: {e}; run rtctl tokens update {} --deactivate",
-            desired.name,
-            created.token.id()
+            "created \"{}\" but could not deactivate it: {e}; run rtctl tokens update {id} --deactivate",
+            desired.name
         ));
     }
-    Ok(created)
+    confirm_current(client, &id, &created.value, "created").await?;
+    Ok((id, created.value))
 }
 
 /// Creates `path` new, readable only by the user.
@@ -274,4 +379,17 @@ fn already_exists(path: &Path) -> CliError {
         path.display()
     ))
     .with_hint("choose another name, or move the old file away")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_env_keys() {
+        assert_eq!(env_key("Docs widget"), "DOCS_WIDGET");
+        assert_eq!(env_key("  a--b  "), "A_B");
+        assert_eq!(env_key("3rd site"), "_3RD_SITE");
+        assert_eq!(env_key("ü"), "TOKEN");
+    }
 }

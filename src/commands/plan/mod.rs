@@ -343,12 +343,13 @@ fn shown(value: &Value) -> String {
 /// One indented `field: from → to` line per change, under an update or a replacement.
 fn push_field_changes(lines: &mut Vec<String>, changes: &[FieldChange]) {
     for c in changes {
-        lines.push(format!(
-            "    {}: {} → {}",
-            c.key(),
-            shown(&c.from),
-            shown(&c.to)
-        ));
+        lines.push(
+            crate::text::for_terminal(
+                &format!("    {}: {} → {}", c.key(), shown(&c.from), shown(&c.to)),
+                false,
+            )
+            .into_owned(),
+        );
     }
 }
 
@@ -364,7 +365,13 @@ pub(crate) fn render(printer: &Printer, plan: &Plan, to_stderr: bool) -> Result<
                     Style::Added,
                     to_stderr,
                 ));
-                lines.push(format!("    origins: {}", d.origins().join(", ")));
+                lines.push(
+                    crate::text::for_terminal(
+                        &format!("    origins: {}", d.origins().join(", ")),
+                        false,
+                    )
+                    .into_owned(),
+                );
             }
             Change::Update {
                 id,
@@ -429,7 +436,7 @@ pub(crate) fn render(printer: &Printer, plan: &Plan, to_stderr: bool) -> Result<
             } else {
                 "them"
             },
-            plan.unmanaged.join(", ")
+            crate::text::for_terminal(&plan.unmanaged.join(", "), false)
         ));
     }
     if !plan.unmanageable.is_empty() {
@@ -443,17 +450,18 @@ pub(crate) fn render(printer: &Printer, plan: &Plan, to_stderr: bool) -> Result<
             listed.len(),
             if listed.len() == 1 { "" } else { "s" },
             if listed.len() == 1 { "is" } else { "are" },
-            listed.join(", ")
+            crate::text::for_terminal(&listed.join(", "), false)
         ));
     }
     for warning in &plan.warnings {
         printer.warn(warning);
     }
+    // Every line is escaped here (styled ones by `style`), so colour survives the printing.
     for line in lines {
         if to_stderr {
-            printer.note(&line);
+            printer.styled_note(&line);
         } else {
-            printer.line(&line)?;
+            printer.styled_line(&line)?;
         }
     }
     Ok(())

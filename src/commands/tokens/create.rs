@@ -1,14 +1,15 @@
 //! `rtctl tokens create`: the new value is printed once, on stdout.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{describe, flag_conflict, request_from};
 use crate::api::types::Warning;
 use crate::cli::tokens::CreateArgs;
 use crate::commands::Context;
+use crate::commands::deliver::{Delivery, SAMPLE_VALUE, Shape};
 use crate::error::CliError;
-use crate::output::{Format, Printer};
-use crate::token::{Field, rules};
+use crate::output::Printer;
+use crate::token::{Field, TokenView, rules};
 
 pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
     let printer = &ctx.printer;
@@ -29,10 +30,17 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
         request.set(Field::Environment, Value::String("test".into()));
     }
 
+    let delivery = Delivery::new(ctx, Shape::Document);
+    delivery.check_filter(
+        json!({"clientToken": {"id": "ct_0000000000000000"}, "token": SAMPLE_VALUE, "warnings": []}),
+        "create",
+    )?;
     let client = ctx.client()?;
     if defaulted {
         printer.note("note: no --environment given: creating a test token (use --environment live for production)");
     }
+    // From the request on, the new value must reach its user: a signal waits until it has.
+    let _hold = ctx.signals.hold();
     let created = client.create(&request).await.map_err(|e| {
         // A create is never retried once it may have reached the server: repeating it could
         // make a second token. Say so, and how to find out.
@@ -42,23 +50,25 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
         }
         let error = CliError::from(e);
         if unknown {
-            error
-                .with_hint(
-                    "the token may or may not have been created: check rtctl tokens list before running create again",
-                )
+            error.with_hint(
+                "the token may or may not have been created: check rtctl tokens list before running create again",
+            )
         } else {
             error
         }
     })?;
     show_warnings(printer, &created.warnings);
+    let id = created.token.id().to_string();
+    super::rotate::confirm_current(&client, &id, &created.value, "created").await?;
     printer.note(&format!(
-        "Created {}. Its value is shown once; store it now.",
+        "Created {}. Read its value again any time with rtctl tokens value {id}.",
         describe(&created.token)
     ));
-    if printer.format == Format::Json {
-        printer.json(&Value::Object(created.raw))
-    } else {
-        printer.line(&created.value)
+    delivery.value(&id, &created.value, Value::Object(created.raw))?;
+    delivery.finish()?;
+    match ctx.signals.received() {
+        Some(signal) => Err(CliError::interrupted(signal).reported()),
+        None => Ok(()),
     }
 }
 

@@ -1,5 +1,6 @@
 //! `rtctl tokens delete ID… | --all …`.
 
+use crate::api::Deleted;
 use crate::cli::tokens::DeleteArgs;
 use crate::commands::Context;
 use crate::commands::bulk::{self, Outcome, Target};
@@ -23,18 +24,20 @@ pub(super) async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError>
     )
     .await?;
     let delete_one = async |target: &Target, progress: &Progress| {
-        let result = client
-            .delete(&target.id)
-            .await
-            .map(|_| None)
-            .map_err(CliError::from);
-        if result.is_ok() {
-            let label = target
-                .name()
-                .filter(|n| !n.is_empty())
-                .map_or(String::new(), |n| format!(" \"{n}\""));
-            progress.note(&format!("Deleted {}{label}.", target.id));
+        let deleted = client.delete(&target.id).await;
+        let label = target
+            .name()
+            .filter(|n| !n.is_empty())
+            .map_or(String::new(), |n| format!(" \"{n}\""));
+        match &deleted {
+            Ok(Deleted::Now) => progress.note(&format!("Deleted {}{label}.", target.id)),
+            Ok(Deleted::GoneOnRetry) => progress.note(&format!(
+                "{}{label} is gone: deleted by the first attempt, whose reply was lost, or it never existed.",
+                target.id
+            )),
+            Err(_) => {}
         }
+        let result = deleted.map(|_| None).map_err(CliError::from);
         Outcome {
             action: "delete",
             id: Some(target.id.clone()),

@@ -25,11 +25,16 @@ pub(super) async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
             Show::Plain => plain(token.field(field)),
             Show::Status => status(&token).to_string(),
             Show::Time { missing } => time_cell(ctx, token.text(field), missing),
-            Show::Secret => match token.text(field) {
-                Some(value) if args.reveal => value.to_string(),
-                Some(_) => masked_value(&token),
+            Show::Secret => match token.field(field) {
+                Some(Value::String(value)) if args.reveal => value.clone(),
+                Some(Value::String(_)) => masked_value(&token),
                 None => format!(
                     "(not stored: run rtctl tokens rotate {} for a readable value)",
+                    token.id()
+                ),
+                // Not a string: nothing says the value is lost, so no rotation is advised.
+                Some(_) => format!(
+                    "(unreadable in this reply: rtctl tokens value {} asks for it)",
                     token.id()
                 ),
             },

@@ -13,6 +13,7 @@ mod value;
 use serde_json::{Map, Value, json};
 
 pub(crate) use create::show_warnings;
+pub(crate) use rotate::confirm_current;
 
 use super::Context;
 use crate::api::{ClientToken, check_id};
@@ -166,9 +167,10 @@ fn read_config(source: &str, ctx: &Context) -> Result<Map<String, Value>, CliErr
             (text, "stdin".to_string())
         }
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                CliError::usage(format!("--config @{path}: could not read the file: {e}"))
-            })?;
+            let text = crate::files::read_text(std::path::Path::new(path), MAX_CONFIG_BYTES)
+                .map_err(|e| {
+                    CliError::usage(format!("--config @{path}: could not read the file: {e}"))
+                })?;
             (text, path.to_string())
         }
         None => (source.to_string(), "the argument".to_string()),
@@ -240,12 +242,13 @@ pub(crate) fn time_cell(ctx: &Context, iso: Option<&str>, missing: &str) -> Stri
     }
 }
 
-/// `active` or `inactive`.
+/// `active` or `inactive`; `unknown` when the server sent something that is neither (a
+/// token is never shown active on a guess).
 pub(crate) fn status(token: &ClientToken) -> &'static str {
-    if token.is_active() {
-        "active"
-    } else {
-        "inactive"
+    match token.raw.get(Field::IsActive.json()) {
+        Some(Value::Bool(true)) | None | Some(Value::Null) => "active",
+        Some(Value::Bool(false)) => "inactive",
+        Some(_) => "unknown",
     }
 }
 

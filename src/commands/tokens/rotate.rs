@@ -130,7 +130,7 @@ async fn rotate(
             "run rtctl tokens value {id} and compare it with the value you had before rotating again"
         ))),
     };
-    confirm_current(client, id, &value).await?;
+    confirm_current(client, id, &value, "rotated").await?;
     let described = token.as_ref().map_or_else(|| id.to_string(), describe);
     progress.note(&format!(
         "Rotated {described}{how}. The previous value no longer works."
@@ -138,22 +138,24 @@ async fn rotate(
     Ok((token.map(|t| t.name().to_string()), value))
 }
 
-/// Checks that `value` is `id`'s current value. Another rotation may have happened since
-/// this one (an earlier attempt of this very command, carried out late): then the value in
-/// hand is already dead, and printing it as a success would break every site given it.
+/// Checks that `value` is `id`'s current value, just after it was `made` ("rotated",
+/// "created"). Another rotation may have happened since (an earlier attempt of this very
+/// command, carried out late): then the value in hand is already dead, and printing it as a
+/// success would break every site given it.
 pub(crate) async fn confirm_current(
     client: &Client,
     id: &str,
     value: &str,
+    made: &str,
 ) -> Result<(), CliError> {
     match client.value(id).await {
         Ok(current) if current == value => Ok(()),
         Ok(_) => Err(CliError::failure(format!(
-            "{id} was rotated, but its current value is not the one the rotation returned: it was rotated again since (perhaps an earlier attempt, carried out late); the outcome is unknown and no value is printed"
+            "{id} was {made}, but its current value is not the one the reply gave: it was rotated since (perhaps by an earlier attempt, carried out late); the outcome is unknown and no value is printed"
         ))
         .with_hint(format!("rtctl tokens value {id} reads the current value"))),
         Err(e) => Err(CliError::failure(format!(
-            "{id} was rotated, but confirming that the new value is current failed ({e}); the value is not printed"
+            "{id} was {made}, but confirming that the new value is current failed ({e}); the value is not printed"
         ))
         .with_hint(format!("rtctl tokens value {id} reads the current value"))),
     }
