@@ -36,7 +36,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         _ => Path::new("."),
     };
     let mut tmp = tempfile::Builder::new()
-        .prefix(".rtctl-")
+        .prefix(&temporary_prefix(path))
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
@@ -69,6 +69,34 @@ pub(crate) fn size(bytes: u64) -> String {
         format!("{} MiB", bytes / (1024 * 1024))
     } else {
         format!("{} KiB", bytes / 1024)
+    }
+}
+
+/// The name a temporary copy of `path` starts with: `.NAME.tmp-`, so leftovers of one file
+/// (a write cut short by a kill) can be told from another's.
+fn temporary_prefix(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(".{name}.tmp-")
+}
+
+/// Removes temporary copies of `path` left by writes that were cut short. Only for a caller
+/// that holds `path`'s lock: nobody else can be writing one.
+pub(crate) fn remove_leftovers(path: &Path) {
+    let prefix = temporary_prefix(path);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

@@ -767,12 +767,19 @@ mod tests {
         );
     }
 
+    /// A DNS label: letters, digits and inner hyphens (a label never starts
+    /// or ends with a hyphen, and such hosts are refused).
     fn label() -> impl Strategy<Value = String> {
-        "[a-z0-9][a-z0-9-]{0,10}"
+        "[a-z0-9]([a-z0-9-]{0,9}[a-z0-9])?"
     }
 
+    /// A host name whose last label starts with a letter: an all-digit last
+    /// label would make the URL parser read the host as an IPv4 address.
     fn host() -> impl Strategy<Value = String> {
-        prop::collection::vec(label(), 1..4).prop_map(|l| l.join("."))
+        (prop::collection::vec(label(), 0..3), "[a-z][a-z0-9]{0,5}").prop_map(|(mut l, top)| {
+            l.push(top);
+            l.join(".")
+        })
     }
 
     fn scheme() -> impl Strategy<Value = String> {

@@ -76,6 +76,14 @@ impl ErrorDetail {
 }
 
 impl ApiError {
+    /// The reply's `code`, if any.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Status { body, .. } => body.code.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The reply's `details`, if any.
     pub fn details(&self) -> &[ErrorDetail] {
         match self {

@@ -32,6 +32,7 @@ use tokio::task::JoinHandle;
 pub use faults::{DropWhen, FaultSpec};
 pub use journal::{Entry as RequestEntry, Exchange, Observer, RequestLog};
 pub use seed::Seed;
+pub(crate) use store::STATE_NOT_SAVED;
 pub use store::{StoreError, WhenLocked};
 
 /// The API key the emulator accepts when none is configured. It is public on purpose: the

@@ -23,6 +23,8 @@ pub enum StoreError {
     Locked { path: PathBuf },
     #[error("the state file {path} exists and is not a regular file")]
     NotAFile { path: PathBuf },
+    #[error("the state file {path} is read-only")]
+    ReadOnly { path: PathBuf },
     #[error("could not read the state file {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
     #[error("the state file {path} is not valid emulator state: {detail}")]
@@ -40,6 +42,10 @@ impl StoreError {
             StoreError::NotAFile { .. } => {
                 Some("give --state the path of a file (it is created when missing)".into())
             }
+            StoreError::ReadOnly { path } => Some(format!(
+                "make it writable (chmod u+w {}), or use another state file: the emulator writes every change",
+                path.display()
+            )),
             StoreError::Corrupt { path, .. } => Some(format!(
                 "move {} aside (or delete it) to start from a fresh seed",
                 path.display()
@@ -87,12 +93,23 @@ impl Store {
     ) -> Result<Store, StoreError> {
         // Checked before the lock file is created beside it: `--state /dev/null` must leave
         // nothing behind in /dev.
-        if fs::metadata(path).is_ok_and(|meta| !meta.is_file()) {
-            return Err(StoreError::NotAFile {
-                path: path.to_path_buf(),
-            });
+        match fs::metadata(path) {
+            Ok(meta) if !meta.is_file() => {
+                return Err(StoreError::NotAFile {
+                    path: path.to_path_buf(),
+                });
+            }
+            // Replacing a read-only file would succeed (rename needs only the directory), and
+            // silently undo what its owner meant.
+            Ok(meta) if meta.permissions().readonly() => {
+                return Err(StoreError::ReadOnly {
+                    path: path.to_path_buf(),
+                });
+            }
+            _ => {}
         }
         let lock = acquire_lock(path, when_locked)?;
+        crate::files::remove_leftovers(path);
         let (state, fresh) = match fs::read(path) {
             Ok(bytes) => (parse_state(path, &bytes)?, false),
             Err(e) if e.kind() == io::ErrorKind::NotFound => (seed::state(seed, now), true),
@@ -149,13 +166,23 @@ impl Store {
         &self,
         f: impl FnOnce(&mut State) -> Result<R, ApiError>,
     ) -> Result<R, ApiError> {
-        let (result, version) = {
+        let (result, version, before) = {
             let mut guard = self.lock();
+            // With a file, keep what was there: a change that cannot be saved is undone, so
+            // the reply "not saved" means nothing changed.
+            let before = self.persistence.is_some().then(|| guard.state.clone());
             let result = f(&mut guard.state)?;
             guard.version += 1;
-            (result, guard.version)
+            (result, guard.version, before)
         };
-        self.persist(version).await?;
+        if let Err(e) = self.persist(version).await {
+            let mut guard = self.lock();
+            if let (Some(before), true) = (before, guard.version == version) {
+                guard.state = before;
+                guard.version += 1;
+            }
+            return Err(e);
+        }
         Ok(result)
     }
 
@@ -193,14 +220,19 @@ impl Store {
     }
 }
 
+/// The code of the reply to a change that could not be saved, and so was undone.
+pub(crate) const STATE_NOT_SAVED: &str = "STATE_NOT_SAVED";
+
 fn save_failed(path: &Path, detail: &str) -> ApiError {
-    ApiError::new(
+    let mut error = ApiError::new(
         axum::http::StatusCode::INTERNAL_SERVER_ERROR,
         format!(
-            "The emulator could not save its state to {}: {detail}",
+            "The emulator could not save its state to {}: {detail}; nothing was changed",
             path.display()
         ),
-    )
+    );
+    error.code = Some(STATE_NOT_SAVED.into());
+    error
 }
 
 fn lock_path(path: &Path) -> PathBuf {

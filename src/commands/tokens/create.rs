@@ -44,7 +44,8 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
     let created = client.create(&request).await.map_err(|e| {
         // A create is never retried once it may have reached the server: repeating it could
         // make a second token. Say so, and how to find out.
-        let unknown = e.outcome_unknown();
+        // The local emulator undoes a change it could not save: certainly not created.
+        let unknown = e.outcome_unknown() && e.code() != Some(crate::emulator::STATE_NOT_SAVED);
         if e.status() == Some(404) {
             return super::flow_not_found(e, &request);
         }
