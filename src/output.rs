@@ -513,7 +513,14 @@ impl Printer {
             let _ = tx.send(ask(prompter.as_ref()));
         });
         tokio::select! {
-            answer = rx => Ok(answer.unwrap_or_else(|_| Err(io::Error::other("the prompt ended")))),
+            answer = rx => {
+                let answer = answer.unwrap_or_else(|_| Err(io::Error::other("the prompt ended")));
+                // A prompt that failed (Ctrl-C read as a key) may leave the cursor hidden.
+                if answer.is_err() {
+                    saved.restore();
+                }
+                Ok(answer)
+            }
             signal = self.signals.first() => {
                 saved.restore();
                 Err(CliError::interrupted(signal).reported())

@@ -468,7 +468,7 @@ async fn check(ctx: &Context, args: CheckArgs) -> Result<(), CliError> {
             token.id()
         ));
     }
-    Err(CliError::new(ErrorKind::Failure, format!("{shown} is not admitted")).reported())
+    Err(CliError::new(ErrorKind::Problems, format!("{shown} is not admitted")).reported())
 }
 
 #[cfg(test)]

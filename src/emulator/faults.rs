@@ -398,7 +398,9 @@ pub(super) async fn apply(
         slot.set(label.0.clone());
     }
     if let Some(after) = spec.late_after {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
+        // Routed afresh later: the first routing's path parameters must not come along.
+        parts.extensions = Default::default();
         let body = axum::body::to_bytes(body, 1024 * 1024)
             .await
             .unwrap_or_default();

@@ -170,7 +170,11 @@ pub(super) async fn record(
         return response;
     };
     complete(&mut entry, &response, &pending);
-    if streaming {
+    // A body that may exceed the limit (or whose size is unknown) passes on unseen, whole.
+    let small = axum::body::HttpBody::size_hint(response.body())
+        .upper()
+        .is_some_and(|n| n <= OBSERVED_BODY_LIMIT as u64);
+    if streaming || !small {
         pending.journal.push(entry);
         return response;
     }

@@ -47,7 +47,7 @@ fn every_command_runs_end_to_end() {
             &staging,
             "https://elsewhere.example.com",
         ],
-        1,
+        8,
     );
     run(&["auth", "status"], 0);
     run(&["tokens", "rotate", &staging, "--yes"], 0);

@@ -2,7 +2,7 @@
 //! missing server, a failing page, and bulk work that partly fails or is interrupted. Each
 //! test checks the message, the exit code and what the emulator holds afterwards.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use insta::assert_snapshot;
@@ -10,7 +10,7 @@ use rtctl::emulator::{Config, Seed};
 
 use serde_json::{Value, json};
 
-use crate::harness::{BIN, Server, Transcript};
+use crate::harness::{Server, Transcript};
 
 fn count(server: &Server, line: &str) -> usize {
     server
@@ -426,26 +426,15 @@ fn ctrl_c_stops_starting_new_work_and_reports_what_was_done() {
     for i in 0..6 {
         server.create(&format!("Slow {i}"), json!({}));
     }
-    let mut vars = server.home.env();
-    vars.push(("RUNTYPE_API_URL".into(), server.url.clone()));
-    vars.push(("RUNTYPE_API_KEY".into(), server.key.clone()));
-    let child = Command::new(BIN)
-        .args([
-            "tokens",
-            "delete",
-            "--all",
-            "--yes",
-            "--concurrency",
-            "1",
-            "--json",
-        ])
-        .env_clear()
-        .envs(vars.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = server.spawn(&[
+        "tokens",
+        "delete",
+        "--all",
+        "--yes",
+        "--concurrency",
+        "1",
+        "--json",
+    ]);
     // Once the first delete has been answered (the handlers are installed before the first
     // request), Ctrl-C.
     server.wait_for_requests(|journal| journal.iter().any(|r| r.starts_with("DELETE")));

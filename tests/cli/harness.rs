@@ -41,6 +41,19 @@ impl Write for Captured {
     }
 }
 
+/// A stdout whose reader has gone: every write fails as a closed pipe does.
+struct ClosedPipe;
+
+impl Write for ClosedPipe {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::ErrorKind::BrokenPipe.into())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Err(std::io::ErrorKind::BrokenPipe.into())
+    }
+}
+
 /// Answers prompts from a script, and shows each question and answer on the run's stderr
 /// as a terminal would.
 pub struct Answers {
@@ -95,6 +108,7 @@ pub struct Invocation<'a> {
     answers: Arc<Answers>,
     runtime: Option<&'a tokio::runtime::Runtime>,
     world: Option<WorldChange<'a>>,
+    closed_stdout: bool,
 }
 
 impl<'a> Invocation<'a> {
@@ -107,7 +121,14 @@ impl<'a> Invocation<'a> {
             answers: Answers::new(&[]),
             runtime: None,
             world: None,
+            closed_stdout: false,
         }
+    }
+
+    /// As if stdout were a pipe whose reader has exited (`rtctl … | head -0`).
+    pub fn closed_stdout(mut self) -> Invocation<'a> {
+        self.closed_stdout = true;
+        self
     }
 
     /// Sets (or, with an empty value, removes) an environment variable.
@@ -155,7 +176,11 @@ impl<'a> Invocation<'a> {
         *self.answers.stderr.lock().unwrap() = Some(stderr.clone());
         let mut world = World::detached(
             env.clone(),
-            rtctl::stream(stdout.clone()),
+            if self.closed_stdout {
+                rtctl::stream(ClosedPipe)
+            } else {
+                rtctl::stream(stdout.clone())
+            },
             rtctl::stream(stderr.clone()),
             self.answers,
         );
@@ -526,6 +551,23 @@ impl Server {
     /// Runs the real binary with this server's URL and key (`input` on stdin, or /dev/null).
     pub fn binary(&self, args: &[&str], env: &[(&str, &str)], input: Option<&str>) -> Run {
         self.home.binary(args, &self.vars(env), input)
+    }
+
+    /// Starts the real binary against this server with its output piped, for a test that
+    /// signals it while it runs.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut vars = self.home.env();
+        vars.push(("RUNTYPE_API_URL".into(), self.url.clone()));
+        vars.push(("RUNTYPE_API_KEY".into(), self.key.clone()));
+        Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .envs(vars.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 
     /// A direct API call, to set up or check state without going through rtctl.

@@ -19,6 +19,7 @@ mod emulator_persistence;
 mod emulator_tokens;
 mod faults;
 mod generated;
+mod hardening;
 mod local;
 mod origins;
 mod plan;

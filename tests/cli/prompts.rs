@@ -138,6 +138,11 @@ impl Pty {
         self.writer.flush().unwrap();
     }
 
+    /// Waits for the program to end, keeping the terminal open to inspect its modes.
+    pub fn wait_exit(&mut self) -> i32 {
+        self.child.wait().unwrap().exit_code() as i32
+    }
+
     /// Waits for the program to end; returns its exit code and the whole screen.
     pub fn finish(mut self) -> (i32, String) {
         let status = self.child.wait().unwrap();

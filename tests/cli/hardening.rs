@@ -1,0 +1,977 @@
+//! rtctl against hostile servers, hostile input and signals: a new value is delivered and
+//! current or the command fails; nothing from outside steers the terminal, the shell or the
+//! path; every read is bounded; each smaller case gets its documented exit code.
+
+use std::process::{Child, Command, Stdio};
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{BIN, Server};
+
+const STAGING: &str = "ct_0d3e00000000a003";
+
+fn kill(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// A value that could not be delivered is named with the command that reads it back.
+#[track_caller]
+fn assert_names_value_command(run: &crate::harness::Run, id: &str) {
+    assert!(
+        run.stderr.contains(&format!("rtctl tokens value {id}")),
+        "{}",
+        run.stderr
+    );
+}
+
+fn count(server: &Server, request: &str) -> usize {
+    server.journal().iter().filter(|r| *r == request).count()
+}
+
+fn clear_journal(server: &Server) {
+    server
+        .control(Method::DELETE, "/__emulator/requests", None)
+        .expect(200);
+}
+
+// --- A new value reaches its user, and is the live one ---------------------------------
+
+#[test]
+fn a_rotation_carried_out_late_is_never_reported_as_a_success() {
+    let server = Server::demo();
+    let regenerate = format!("/v1/client-tokens/{STAGING}/regenerate");
+    // The first regenerate times out; rtctl finds the value unchanged and rotates again; the
+    // first request is then carried out too, after the second: the second value is dead.
+    server.fault(json!({"method": "POST", "path": regenerate, "lateAfter": 3}));
+    let run = server.rtctl(&["tokens", "rotate", STAGING, "--yes", "--timeout", "1"]);
+    run.expect(1);
+    let current = server.value_of(STAGING);
+    assert_eq!(run.stdout, "", "no value is printed: {run:?}");
+    assert!(!run.stderr.contains(&current), "{}", run.stderr);
+    assert!(run.stderr.contains("unknown"), "{}", run.stderr);
+    assert_names_value_command(&run, STAGING);
+
+    // Carried out before rtctl confirms: the value it prints is the current one.
+    server.fault(json!({"method": "POST", "path": regenerate, "lateAfter": 2}));
+    let run = server.rtctl(&["tokens", "rotate", STAGING, "--yes", "--timeout", "1"]);
+    run.expect(0);
+    assert_eq!(run.stdout, format!("{}\n", server.value_of(STAGING)));
+}
+
+#[test]
+fn sigterm_during_a_bulk_rotation_delivers_every_finished_value() {
+    let server = Server::with(rtctl::emulator::Config {
+        seed: rtctl::emulator::Seed::None,
+        latency: std::time::Duration::from_millis(200),
+        ..Default::default()
+    });
+    for i in 0..6 {
+        server.create(&format!("Slow {i}"), json!({}));
+    }
+    let child = server.spawn(&[
+        "tokens",
+        "rotate",
+        "--all",
+        "--yes",
+        "--json",
+        "--concurrency",
+        "1",
+    ]);
+    server.wait_for_requests(|j| j.iter().any(|r| r.ends_with("/regenerate")));
+    kill(&child, "-TERM");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(143), "{stderr}");
+    let results: Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    let results = results.as_array().unwrap();
+    let rotated: Vec<&Value> = results.iter().filter(|r| r["ok"] == true).collect();
+    assert!(!rotated.is_empty(), "{results:?} {stderr}");
+    for r in &rotated {
+        assert_eq!(r["value"], server.value_of(r["id"].as_str().unwrap()));
+    }
+    let regenerated = server
+        .journal()
+        .iter()
+        .filter(|r| r.ends_with("/regenerate"))
+        .count();
+    assert_eq!(regenerated, rotated.len(), "every rotation is reported");
+}
+
+const TWO_NEW: &str = r#"
+[tokens."First new"]
+environment = "test"
+origins = ["https://first.example.com"]
+flows = ["flow_1"]
+
+[tokens."Second new"]
+environment = "test"
+origins = ["https://second.example.com"]
+flows = ["flow_1"]
+"#;
+
+#[test]
+fn ctrl_c_during_apply_keeps_the_values_already_created() {
+    for to_file in [false, true] {
+        let server = Server::with(rtctl::emulator::Config {
+            seed: rtctl::emulator::Seed::None,
+            latency: std::time::Duration::from_millis(300),
+            ..Default::default()
+        });
+        let file = server.home.path().join("tokens.toml");
+        std::fs::write(&file, TWO_NEW).unwrap();
+        let values = server.home.path().join("values.env");
+        let mut args = vec!["apply", "-f", file.to_str().unwrap(), "--yes"];
+        if to_file {
+            args.extend(["--values-out", values.to_str().unwrap()]);
+        }
+        let child = server.spawn(&args);
+        server.wait_for_requests(|j| j.iter().any(|r| r == "POST /v1/client-tokens"));
+        kill(&child, "-INT");
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(130), "{stderr}");
+        let created = server.tokens();
+        assert!(!created.is_empty());
+        let delivered = if to_file {
+            std::fs::read_to_string(&values).unwrap()
+        } else {
+            stdout.into_owned()
+        };
+        for token in &created {
+            let value = server.value_of(token["id"].as_str().unwrap());
+            assert!(delivered.contains(&value), "{delivered} {stderr}");
+        }
+    }
+}
+
+#[test]
+fn a_failed_apply_leaves_no_values_file_and_the_rerun_works() {
+    let server = Server::empty();
+    let file = server.home.path().join("tokens.toml");
+    std::fs::write(&file, TWO_NEW).unwrap();
+    let values = server.home.path().join("values.env");
+    server.fault(json!({"method": "POST", "path": "/v1/client-tokens", "status": 400, "count": 0}));
+    let args = [
+        "apply",
+        "-f",
+        file.to_str().unwrap(),
+        "--yes",
+        "--values-out",
+        values.to_str().unwrap(),
+    ];
+    let run = server.rtctl(&args);
+    assert_ne!(run.code, 0);
+    assert!(!values.exists(), "{run:?}");
+    server
+        .control(Method::DELETE, "/__emulator/faults", None)
+        .expect(200);
+    server.rtctl(&args).expect(0);
+    let text = std::fs::read_to_string(&values).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+}
+
+#[test]
+fn a_new_value_that_cannot_be_written_fails_the_command() {
+    let server = Server::demo();
+    let run = server
+        .invocation(&["tokens", "rotate", STAGING, "--yes"], &[])
+        .closed_stdout()
+        .run();
+    run.expect(1);
+    assert_names_value_command(&run, STAGING);
+    assert!(!run.stderr.contains(&server.value_of(STAGING)));
+
+    let run = server
+        .invocation(
+            &[
+                "tokens",
+                "create",
+                "--name",
+                "Piped",
+                "--origin",
+                "https://p.example.com",
+                "--flow",
+                "flow_1",
+            ],
+            &[],
+        )
+        .closed_stdout()
+        .run();
+    run.expect(1);
+    let id = server.id_of("Piped");
+    assert_names_value_command(&run, &id);
+
+    // A list into a closed pipe is a quiet success.
+    server
+        .invocation(&["tokens", "list"], &[])
+        .closed_stdout()
+        .run()
+        .expect(0);
+}
+
+#[test]
+fn jq_filters_are_checked_before_an_irreversible_action() {
+    let server = Server::demo();
+    let before = server.value_of(STAGING);
+    for filter in [".value", "halt", ".[0].value | halt_error", "error(\"x\")"] {
+        let run = server.rtctl(&["tokens", "rotate", STAGING, "--yes", "--jq", filter]);
+        run.expect(7);
+        assert!(
+            run.stderr.contains("nothing was changed"),
+            "{filter}: {run:?}"
+        );
+        assert_eq!(server.value_of(STAGING), before, "{filter} rotated");
+    }
+    // The usual filter works and prints the current value.
+    let run = server.rtctl(&["tokens", "rotate", STAGING, "--yes", "--jq", ".[].value"]);
+    run.expect(0);
+    assert_eq!(run.stdout, format!("{}\n", server.value_of(STAGING)));
+
+    // A filter that fails only on the real output: the action happened, exit 7, no secret.
+    let run = server.rtctl(&[
+        "tokens",
+        "rotate",
+        STAGING,
+        "--yes",
+        "--jq",
+        ".[] | if .value == \"ct_test_00000000000000000000000000SAMPLE\" then .value else error(.value) end",
+    ]);
+    run.expect(7);
+    let current = server.value_of(STAGING);
+    assert!(!run.stderr.contains(&current), "{}", run.stderr);
+    assert!(run.stderr.contains("Rotated"), "{}", run.stderr);
+    assert_names_value_command(&run, STAGING);
+}
+
+#[test]
+fn the_same_id_twice_is_rotated_once() {
+    let server = Server::demo();
+    clear_journal(&server);
+    let run = server.rtctl(&["tokens", "rotate", STAGING, STAGING, "--yes"]);
+    run.expect(0);
+    assert_eq!(
+        count(
+            &server,
+            &format!("POST /v1/client-tokens/{STAGING}/regenerate")
+        ),
+        1
+    );
+    assert_eq!(run.stdout, format!("{}\n", server.value_of(STAGING)));
+}
+
+#[test]
+fn duplicate_ids_from_the_server_are_deleted_once() {
+    let server = Server::empty();
+    let id = server.create("Twice", json!({}));
+    let token = server.token(&id).expect(200)["clientToken"].clone();
+    let page = json!({"clientTokens": [token, token], "pagination": {"hasMore": false}});
+    let upstream = server.url.clone();
+    let deletes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = deletes.clone();
+    let hostile = server.hostile(
+        Router::new()
+            .route(
+                "/v1/client-tokens",
+                get(move || {
+                    let page = page.clone();
+                    async move { axum::Json(page) }
+                }),
+            )
+            .route(
+                "/v1/client-tokens/{id}",
+                axum::routing::delete(move || {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    async { axum::Json(json!({"success": true})) }
+                }),
+            ),
+    );
+    let _ = upstream;
+    let run = server.rtctl_env(
+        &["tokens", "delete", "--all", "--yes"],
+        &[("RUNTYPE_API_URL", &hostile)],
+    );
+    run.expect(0);
+    assert_eq!(
+        deletes.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "{run:?}"
+    );
+}
+
+#[test]
+fn origins_add_refuses_to_edit_a_list_it_could_not_read() {
+    let server = Server::empty();
+    let id = server.create("Odd", json!({}));
+    let mut token = server.token(&id).expect(200);
+    token["clientToken"]["allowedOrigins"] = json!("https://a.example.com");
+    let writes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = writes.clone();
+    let hostile = server.hostile(
+        Router::new().route(
+            "/v1/client-tokens/{id}",
+            get(move || {
+                let token = token.clone();
+                async move { axum::Json(token) }
+            })
+            .put(move || {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async { StatusCode::OK }
+            }),
+        ),
+    );
+    let run = server.rtctl_env(
+        &["origins", "add", &id, "https://b.example.com"],
+        &[("RUNTYPE_API_URL", &hostile)],
+    );
+    run.expect(1);
+    assert!(
+        run.stderr.contains("no readable list of origins"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(writes.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[test]
+fn toml_values_json_cannot_hold_are_refused() {
+    let server = Server::empty();
+    for (value, what) in [
+        ("2026-01-01T00:00:00Z", "datetime"),
+        ("nan", "nan"),
+        ("inf", "inf"),
+    ] {
+        let file = server.home.path().join("t.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[tokens.W]\nenvironment = \"test\"\norigins = [\"https://w.example.com\"]\nflows = [\"flow_1\"]\nconfig = {{ at = {value} }}\n"
+            ),
+        )
+        .unwrap();
+        for command in ["plan", "apply"] {
+            let mut args = vec![command, "-f", file.to_str().unwrap()];
+            if command == "apply" {
+                args.push("--yes");
+            }
+            let run = server.rtctl(&args);
+            run.expect(2);
+            assert!(run.stderr.contains("config"), "{what}: {}", run.stderr);
+        }
+    }
+    assert!(server.tokens().is_empty());
+}
+
+#[test]
+fn a_config_too_deep_to_read_back_is_refused_and_deep_stored_configs_still_list() {
+    let server = Server::empty();
+    let deep = format!("{}1{}", "[".repeat(33), "]".repeat(33));
+    let run = server.rtctl(&[
+        "tokens",
+        "create",
+        "--name",
+        "Deep",
+        "--origin",
+        "https://d.example.com",
+        "--flow",
+        "flow_1",
+        "--config",
+        &format!("{{\"a\":{deep}}}"),
+    ]);
+    run.expect(2);
+    assert!(server.tokens().is_empty());
+    // The emulator refuses it too.
+    let reply = server.api(
+        Method::POST,
+        "/v1/client-tokens",
+        Some(json!({"name": "Deep", "allowedOrigins": ["https://d.example.com"], "flowIds": ["f"], "config": serde_json::from_str::<Value>(&format!("{{\"a\":{deep}}}")).unwrap()})),
+    );
+    assert_eq!(reply.status, 400, "{}", reply.text);
+
+    // What the server may already hold (125 levels) is still read.
+    // (120 levels: the list reply around it stays within what the suite's contract check
+    // parses.)
+    let held: Value =
+        serde_json::from_str(&format!("{}1{}", "[".repeat(120), "]".repeat(120))).unwrap();
+    server.insert_raw("ct_00000000000000d1", json!({"config": {"deep": held}}));
+    server.rtctl(&["tokens", "list"]).expect(0);
+    server.rtctl(&["export"]).expect(0);
+}
+
+#[test]
+fn a_delete_whose_retry_finds_nothing_says_gone() {
+    let server = Server::empty();
+    let id = "ct_00000000000000e1";
+    // The first attempt is lost (here: nothing existed); the retry gets 404.
+    server.fault(
+        json!({"method": "DELETE", "path": format!("/v1/client-tokens/{id}"), "drop": "before"}),
+    );
+    let run = server.rtctl(&["tokens", "delete", id, "--yes"]);
+    run.expect(0);
+    assert!(
+        run.stderr.contains(
+            "gone: deleted by the first attempt, whose reply was lost, or it never existed"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+// --- Nothing from outside steers the terminal, the shell or the path -------------------
+
+const HOSTILE_NAME: &str = "Evil\u{1b}]0;pwned\u{7}\u{1b}[2J\rName\u{202e}txt";
+
+#[test]
+fn escape_sequences_from_the_server_never_reach_the_terminal() {
+    let server = Server::empty();
+    let id = "ct_00000000000000f1";
+    server.insert_raw(
+        id,
+        json!({"name": HOSTILE_NAME, "allowedOrigins": ["https://a.example.com\u{1b}[31m"], "environment": "test"}),
+    );
+    let raw = |text: &str| {
+        text.contains('\u{1b}')
+            || text.contains('\r')
+            || text.contains('\u{7}')
+            || text.contains('\u{202e}')
+    };
+    for args in [
+        vec!["tokens", "list"],
+        vec!["tokens", "get", id],
+        vec!["origins", "list", id],
+        vec!["tokens", "delete", id],
+        vec!["completions", "__complete", "token-id", ""],
+    ] {
+        let run = server.rtctl(&args);
+        assert!(
+            !raw(&run.stdout) && !raw(&run.stderr),
+            "{args:?} passed raw control characters: {run:?}"
+        );
+    }
+    // On a terminal, the table and the confirmation prompt too (rtctl's own colours aside).
+    let raw = |text: &str| {
+        [
+            "\u{1b}]",
+            "\u{1b}[2J",
+            "\u{7}",
+            "\r",
+            "\u{202e}",
+            "com\u{1b}",
+        ]
+        .iter()
+        .any(|s| text.contains(s))
+    };
+    let run = server
+        .invocation(&["tokens", "list"], &[])
+        .terminal(100, &[])
+        .run();
+    assert!(!raw(&run.stdout) && !raw(&run.stderr), "{run:?}");
+    let run = server
+        .invocation(&["tokens", "delete", id], &[])
+        .terminal(100, &["n"])
+        .run();
+    assert!(!raw(&run.stderr), "{run:?}");
+    // JSON stays exact: the name round-trips.
+    let run = server.rtctl(&["tokens", "get", id, "--json"]);
+    assert_eq!(run.json()["name"], HOSTILE_NAME);
+}
+
+#[test]
+fn ids_from_the_server_are_validated_before_any_request_uses_them() {
+    let server = Server::empty();
+    for bad in ["..", "", ".", "ct_0000000000000001/../x"] {
+        let page = json!({"clientTokens": [{"id": bad, "name": "X", "allowedOrigins": [], "environment": "test", "isActive": true}], "pagination": {"hasMore": false}});
+        let hits = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let seen = hits.clone();
+        let hostile = server.hostile(
+            Router::new()
+                .route(
+                    "/v1/client-tokens",
+                    get(move || {
+                        let page = page.clone();
+                        async move { axum::Json(page) }
+                    }),
+                )
+                .fallback(move |request: axum::extract::Request| {
+                    seen.lock()
+                        .unwrap()
+                        .push(format!("{} {}", request.method(), request.uri()));
+                    async { StatusCode::NOT_FOUND.into_response() }
+                }),
+        );
+        let run = server.rtctl_env(
+            &["tokens", "delete", "--all", "--yes"],
+            &[("RUNTYPE_API_URL", &hostile)],
+        );
+        assert_eq!(run.code, 1, "{bad:?}: {run:?}");
+        assert!(run.stderr.contains("id"), "{}", run.stderr);
+        assert!(
+            hits.lock().unwrap().is_empty(),
+            "{bad:?}: {:?}",
+            hits.lock()
+        );
+    }
+}
+
+/// A server whose rotation of `STAGING` yields `value`, as read back too.
+fn rotating_to(server: &Server, value: &str) -> String {
+    let token = server.token(STAGING).expect(200)["clientToken"].clone();
+    let (read, rotated) = (value.to_string(), value.to_string());
+    server.hostile(
+        Router::new()
+            .route(
+                "/v1/client-tokens/{id}/token",
+                get(move || {
+                    let value = read.clone();
+                    async move { axum::Json(json!({"token": value})) }
+                }),
+            )
+            .route(
+                "/v1/client-tokens/{id}/regenerate",
+                axum::routing::post(move || {
+                    let body = json!({"clientToken": token.clone(), "token": rotated.clone()});
+                    async move { axum::Json(body) }
+                }),
+            ),
+    )
+}
+
+#[test]
+fn values_for_a_shell_are_quoted_and_control_characters_are_refused() {
+    let server = Server::demo();
+    let hostile_value = "ct_test_$(touch /tmp/pwned)abcdefghijklmnopqrstuv";
+    let url = rotating_to(&server, hostile_value);
+    let run = server.rtctl_env(
+        &["tokens", "rotate", STAGING, "--yes", "--format", "env"],
+        &[("RUNTYPE_API_URL", &url)],
+    );
+    run.expect(0);
+    assert_eq!(
+        run.stdout,
+        format!("RUNTYPE_CLIENT_TOKEN='{hostile_value}'\n")
+    );
+
+    let url = rotating_to(&server, "ct_test_abc\nEVIL=1");
+    for format in ["env", "value"] {
+        let run = server.rtctl_env(
+            &["tokens", "rotate", STAGING, "--yes", "--format", format],
+            &[("RUNTYPE_API_URL", &url)],
+        );
+        run.expect(1);
+        assert_eq!(run.stdout, "", "{format}");
+        assert!(!run.stderr.contains("EVIL"), "{}", run.stderr);
+        assert_names_value_command(&run, STAGING);
+    }
+}
+
+#[test]
+fn jq_cannot_read_the_environment_and_takes_arguments_instead() {
+    let server = Server::demo();
+    let run = server.rtctl(&["tokens", "list", "--jq", "env"]);
+    run.expect(2);
+    assert!(!run.stderr.contains(&server.key) && !run.stdout.contains(&server.key));
+    let run = server.rtctl(&["tokens", "list", "--jq", "$ENV"]);
+    assert!(!run.stderr.contains(&server.key) && !run.stdout.contains(&server.key));
+    let run = server.rtctl(&[
+        "tokens",
+        "list",
+        "--jq-arg",
+        "want=Mobile app",
+        "--jq",
+        ".[] | select(.name == $want) | .id",
+    ]);
+    run.expect(0);
+    assert_eq!(run.stdout, "ct_0d3e00000000a004\n");
+    server
+        .rtctl(&["tokens", "list", "--jq-arg", "no-equals", "--jq", "."])
+        .expect(2);
+}
+
+#[test]
+fn redirects_are_refused() {
+    let server = Server::empty();
+    let elsewhere = server.hostile(
+        Router::new().route(
+            "/v1/client-tokens",
+            get(|| async {
+                axum::Json(json!({"clientTokens": [], "pagination": {"hasMore": false}}))
+            })
+            .post(|| async { axum::Json(json!({"clientToken": {}})) }),
+        ),
+    );
+    let target = format!("{elsewhere}/v1/client-tokens");
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    let redirecting = server.hostile(Router::new().fallback(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let target = target.clone();
+        async move { (StatusCode::FOUND, [("location", target)]).into_response() }
+    }));
+    let run = server.rtctl_env(&["tokens", "list"], &[("RUNTYPE_API_URL", &redirecting)]);
+    run.expect(1);
+    assert!(run.stderr.contains("redirect"), "{}", run.stderr);
+    let run = server.rtctl_env(
+        &[
+            "tokens",
+            "create",
+            "--name",
+            "R",
+            "--origin",
+            "https://r.example.com",
+            "--flow",
+            "f",
+        ],
+        &[("RUNTYPE_API_URL", &redirecting)],
+    );
+    run.expect(1);
+    assert!(run.stderr.contains("redirect"), "{}", run.stderr);
+    // Neither followed nor retried: one request each.
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[test]
+fn wildcards_over_public_suffixes_are_never_written() {
+    let server = Server::demo();
+    for origin in ["https://*.com", "https://*.co.uk", "https://*.github.io"] {
+        let run = server.rtctl(&["origins", "add", STAGING, origin]);
+        run.expect(2);
+        assert!(run.stderr.contains("public suffix"), "{}", run.stderr);
+        let run = server.rtctl(&[
+            "tokens", "create", "--name", "W", "--origin", origin, "--flow", "f",
+        ]);
+        run.expect(2);
+        let file = server.home.path().join("w.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[tokens.W]\nenvironment = \"test\"\norigins = [\"{origin}\"]\nflows = [\"f\"]\n"
+            ),
+        )
+        .unwrap();
+        server
+            .rtctl(&["plan", "-f", file.to_str().unwrap()])
+            .expect(2);
+        // The emulator refuses it as the service's rules would.
+        let reply = server.api(
+            Method::PUT,
+            &format!("/v1/client-tokens/{STAGING}"),
+            Some(json!({"allowedOrigins": [origin]})),
+        );
+        assert_eq!(reply.status, 400, "{origin}: {}", reply.text);
+    }
+    for host in ["https://256.1.1.1", "https://-a.example.com"] {
+        let run = server.rtctl(&["origins", "add", STAGING, host]);
+        run.expect(2);
+    }
+}
+
+// --- Bounded everywhere ----------------------------------------------------------------
+
+#[test]
+fn endless_paging_is_an_error_not_a_hang() {
+    let server = Server::demo();
+    server
+        .fault(json!({"method": "GET", "path": "/v1/client-tokens", "endless": true, "count": 0}));
+    for args in [
+        vec!["tokens", "list", "--all"],
+        vec!["export"],
+        vec!["tokens", "delete", "--all", "--yes"],
+    ] {
+        let run = server.rtctl(&args);
+        run.expect(1);
+        assert!(run.stderr.contains("same page again"), "{}", run.stderr);
+    }
+    assert_eq!(server.tokens().len(), 6, "nothing was deleted");
+}
+
+#[test]
+fn a_list_that_never_ends_stops_at_the_page_cap() {
+    let server = Server::empty();
+    let hostile = server.hostile(Router::new().route(
+        "/v1/client-tokens",
+        get(
+            |query: axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+                let offset: u64 = query.get("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
+                let id = format!("ct_{offset:016x}");
+                axum::Json(json!({"clientTokens": [{"id": id, "name": "P", "allowedOrigins": ["https://p.example.com"], "environment": "test", "isActive": true}], "pagination": {"hasMore": true}}))
+            },
+        ),
+    ));
+    let run = server.rtctl_env(
+        &["tokens", "list", "--all", "--json"],
+        &[("RUNTYPE_API_URL", &hostile)],
+    );
+    run.expect(1);
+    assert!(run.stderr.contains("5000 pages"), "{}", run.stderr);
+    // Streamed, and left unfinished: never a valid document that looks complete.
+    assert!(serde_json::from_str::<Value>(&run.stdout).is_err());
+}
+
+#[test]
+fn oversized_replies_and_inputs_are_refused() {
+    let server = Server::demo();
+    server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "padBytes": 17_000_000u64}));
+    let run = server.rtctl(&["tokens", "list", "--retries", "0"]);
+    run.expect(1);
+    assert!(run.stderr.contains("MiB"), "{}", run.stderr);
+
+    let run = server.rtctl(&[
+        "tokens",
+        "create",
+        "--name",
+        "Z",
+        "--origin",
+        "https://z.example.com",
+        "--flow",
+        "f",
+        "--config",
+        "@/dev/zero",
+    ]);
+    run.expect(2);
+    server.rtctl(&["plan", "-f", "/dev/zero"]).expect(2);
+}
+
+#[test]
+fn jq_recursion_is_bounded() {
+    let server = Server::demo();
+    let run = server.binary(&["tokens", "list", "--jq", "def f: [f]; f"], &[], None);
+    run.expect(7);
+}
+
+// --- Smaller cases: exit codes and messages --------------------------------------------
+
+#[test]
+fn smaller_cases_get_the_right_exit_code_and_message() {
+    let server = Server::demo();
+    let long = format!("ct_{}", "a".repeat(70_000));
+    let run = server.rtctl(&["tokens", "get", &long]);
+    run.expect(2);
+    assert!(run.stderr.len() < 1_000, "a short message");
+
+    for url in [
+        format!("{}/?x=1", server.url),
+        format!("{}/#frag", server.url),
+    ] {
+        server
+            .rtctl_env(&["tokens", "list"], &[("RUNTYPE_API_URL", &url)])
+            .expect(2);
+    }
+    server
+        .rtctl_env(&["tokens", "list"], &[("RUNTYPE_API_KEY", "rt_\u{1}bad")])
+        .expect(4);
+
+    let run = server.rtctl(&[
+        "tokens",
+        "create",
+        "--name",
+        "D",
+        "--origin",
+        "https://d.example.com",
+        "--flow",
+        "f",
+        "--default-flow",
+        "",
+    ]);
+    run.expect(2);
+
+    // A 404 on the list itself points at the API URL; a 405 is no "try again".
+    let missing = server.hostile(Router::new());
+    let run = server.rtctl_env(&["tokens", "list"], &[("RUNTYPE_API_URL", &missing)]);
+    assert!(run.stderr.contains("API URL"), "{}", run.stderr);
+    assert!(!run.stderr.contains("rtctl tokens list"), "{}", run.stderr);
+    server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "status": 405}));
+    let run = server.rtctl(&["tokens", "list"]);
+    run.expect(1);
+    assert!(!run.stderr.contains("try again"), "{}", run.stderr);
+
+    // isActive that is not a boolean is shown as unknown, never as active.
+    let id = server.id_of("Mobile app");
+    let mut token = server.token(&id).expect(200);
+    token["clientToken"]["isActive"] = json!("no");
+    let hostile = server.hostile(Router::new().route(
+        "/v1/client-tokens/{id}",
+        get(move || {
+            let token = token.clone();
+            async move { axum::Json(token) }
+        }),
+    ));
+    let run = server.rtctl_env(&["tokens", "get", &id], &[("RUNTYPE_API_URL", &hostile)]);
+    assert!(run.stdout.contains("unknown"), "{}", run.stdout);
+    // A mistyped value never advises a destructive rotate.
+    let hostile = server.hostile(Router::new().route(
+        "/v1/client-tokens/{id}/token",
+        get(|| async { axum::Json(json!({"token": 42})) }),
+    ));
+    let run = server.rtctl_env(
+        &["tokens", "value", "ct_00000000000000c2"],
+        &[("RUNTYPE_API_URL", &hostile)],
+    );
+    run.expect(1);
+    assert!(!run.stderr.contains("rotate"), "{}", run.stderr);
+}
+
+#[test]
+fn ctrl_c_at_a_prompt_restores_the_terminal() {
+    use crate::prompts::{Pty, pty_env};
+    let server = Server::demo();
+    let mut pty = Pty::spawn(&pty_env(&server), &["tokens", "rotate", STAGING], 100);
+    pty.wait_for("[y/N]", 0);
+    pty.wait_for_raw_mode();
+    pty.type_text("\u{3}");
+    let code = pty.wait_exit();
+    assert_eq!(code, 130, "{}", pty.text());
+    assert_ne!(pty.local_flags() & libc::ECHO, 0, "echo is back on");
+    let (_, screen) = pty.finish();
+    if screen.contains("\u{1b}[?25l") {
+        assert!(screen.contains("\u{1b}[?25h"), "the cursor is shown again");
+    }
+    assert!(
+        !server.journal().iter().any(|r| r.ends_with("/regenerate")),
+        "nothing was rotated"
+    );
+}
+
+#[test]
+fn a_second_ctrl_c_forces_exit_while_work_is_in_flight() {
+    let server = Server::empty();
+    let (arrived, arrivals) = std::sync::mpsc::channel::<()>();
+    let arrived = std::sync::Arc::new(std::sync::Mutex::new(arrived));
+    let hostile = server.hostile(
+        Router::new()
+            .route(
+                "/v1/client-tokens",
+                get(|| async {
+                    axum::Json(json!({"clientTokens": [{"id": "ct_0000000000000001", "name": "Stuck", "allowedOrigins": ["https://s.example.com"], "environment": "test", "isActive": true}], "pagination": {"hasMore": false}}))
+                }),
+            )
+            .route(
+                "/v1/client-tokens/{id}",
+                axum::routing::delete(move || {
+                    let _ = arrived.lock().unwrap().send(());
+                    std::future::pending::<StatusCode>()
+                }),
+            ),
+    );
+    let mut child = {
+        let mut vars = server.home.env();
+        vars.push(("RUNTYPE_API_URL".into(), hostile));
+        vars.push(("RUNTYPE_API_KEY".into(), server.key.clone()));
+        Command::new(BIN)
+            .args(["tokens", "delete", "--all", "--yes", "--timeout", "600"])
+            .env_clear()
+            .envs(vars.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    arrivals.recv().unwrap();
+    // Two signals sent back to back may reach the process as one: keep pressing Ctrl-C, as
+    // an impatient user does, until the run ends.
+    let pid = child.id() as libc::pid_t;
+    // Bounded far above what an exit takes, far below the request's own timeout.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        // SAFETY: kill(2) on our own child's pid, which it stays until we reap it.
+        unsafe { libc::kill(pid, libc::SIGINT) };
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("a second Ctrl-C did not end the run");
+        }
+        std::thread::yield_now();
+    };
+    assert_eq!(status.code(), Some(130));
+}
+
+// --- The --local state file --------------------------------------------------------------
+
+#[test]
+fn local_state_leftovers_are_cleared_and_a_read_only_state_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = crate::harness::Home::new();
+    home.rtctl(&["--local", "tokens", "list"], &[]).expect(0);
+    let state = home.data_dir().join("local-state.json");
+    let leftover = home.data_dir().join(".local-state.json.tmp-a1b2c3");
+    std::fs::write(&leftover, "{").unwrap();
+    home.rtctl(&["--local", "tokens", "list"], &[]).expect(0);
+    assert!(!leftover.exists(), "an interrupted write's copy is removed");
+
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = std::fs::read(&state).unwrap();
+    let run = home.rtctl(
+        &[
+            "--local",
+            "tokens",
+            "create",
+            "--name",
+            "X",
+            "--origin",
+            "https://x.example.com",
+            "--flow",
+            "flow_support_01",
+        ],
+        &[],
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("read-only"), "{}", run.stderr);
+    assert_eq!(std::fs::read(&state).unwrap(), before, "left as it was");
+}
+
+#[test]
+fn a_create_the_emulator_could_not_save_is_certainly_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join("state");
+    std::fs::create_dir(&state_dir).unwrap();
+    let server = Server::with(rtctl::emulator::Config {
+        state_file: Some(state_dir.join("state.json")),
+        ..Default::default()
+    });
+    // The directory goes away under the running emulator: its next save fails.
+    std::fs::remove_dir_all(&state_dir).unwrap();
+    let run = server.rtctl(&[
+        "tokens",
+        "create",
+        "--name",
+        "Unsaved",
+        "--origin",
+        "https://u.example.com",
+        "--flow",
+        "flow_1",
+    ]);
+    run.expect(1);
+    assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
+    assert!(!run.stderr.contains("may or may not"), "{}", run.stderr);
+    assert!(server.tokens().iter().all(|t| t["name"] != "Unsaved"));
+}
+
+#[test]
+fn a_credentials_file_open_to_its_group_says_exactly_who_can_do_what() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = crate::harness::Home::new();
+    let file = home.config_dir().join("credentials.toml");
+    std::fs::create_dir_all(home.config_dir()).unwrap();
+    std::fs::write(&file, "[default]\napi_key = \"rt_test_x\"\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o620)).unwrap();
+    let run = home.rtctl(&["auth", "status"], &[("RUNTYPE_API_KEY", "")]);
+    run.expect(4);
+    assert!(
+        run.stderr
+            .contains("its mode is 620, so its group can write it"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("other users"), "{}", run.stderr);
+}
