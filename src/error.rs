@@ -91,6 +91,12 @@ impl CliError {
         self.kind.exit_code()
     }
 
+    /// The same error about `subject` (a token id), for a command working on several.
+    pub fn about(mut self, subject: &str) -> CliError {
+        self.message = format!("{subject}: {}", self.message);
+        self
+    }
+
     /// Marks the error as shown, so `main` only sets the exit code.
     pub fn reported(mut self) -> CliError {
         self.reported = true;

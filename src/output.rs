@@ -16,11 +16,16 @@ use serde_json::Value;
 
 use crate::error::{CliError, ErrorKind};
 
+mod fit;
+pub(crate) use fit::Fit;
+
 /// How data is rendered on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Table,
+    /// A table with every column whole, however wide (the printer's format is then `Table`).
+    Wide,
     Tsv,
     Json,
 }
@@ -131,6 +136,8 @@ impl SavedTerminal {
 #[derive(Clone)]
 pub struct Printer {
     pub format: Format,
+    /// `-o wide`: tables keep every column whole.
+    wide: bool,
     jq: Option<crate::jq::Program>,
     color: bool,
     /// Colour on stdout: allowed, and stdout is a terminal (never in a pipe).
@@ -194,8 +201,10 @@ fn write_error(e: io::Error) -> CliError {
 impl Printer {
     pub fn new(options: PrinterOptions, streams: Streams) -> Printer {
         let terminal = streams.terminal;
+        let wide = options.format == Some(Format::Wide);
         let format = match (options.format, &options.jq) {
             (_, Some(_)) => Format::Json,
+            (Some(Format::Wide), None) => Format::Table,
             (Some(f), None) => f,
             (None, None) if terminal.stdout => Format::Table,
             (None, None) => Format::Tsv,
@@ -207,6 +216,7 @@ impl Printer {
         };
         Printer {
             format,
+            wide,
             jq: options.jq,
             color: allowed(terminal.stderr),
             stdout_color: allowed(terminal.stdout),
@@ -380,6 +390,18 @@ impl Printer {
             }
         }
         self.bytes(text.as_bytes())
+    }
+
+    /// A list's table that streams: call [`ListTable::rows`] with each page. On a terminal
+    /// its layout comes from the first page and fits the width as `fit` says (unless
+    /// `-o wide`); in a pipe it is TSV.
+    pub fn list_table<'a>(&'a self, headers: &'a [&'a str], fit: Fit) -> ListTable<'a> {
+        ListTable {
+            printer: self,
+            headers,
+            fit,
+            layout: None,
+        }
     }
 
     /// A single record as `key  value` lines (a table on a terminal, TSV in a pipe).
@@ -557,6 +579,42 @@ impl Printer {
     }
 }
 
+/// A table printed page by page; see [`Printer::list_table`].
+pub struct ListTable<'a> {
+    printer: &'a Printer,
+    headers: &'a [&'a str],
+    fit: Fit,
+    layout: Option<fit::Layout>,
+}
+
+impl ListTable<'_> {
+    /// Prints `rows` (the header first, with the first rows that arrive).
+    pub fn rows(&mut self, rows: &[Vec<String>]) -> Result<(), CliError> {
+        let printer = self.printer;
+        if printer.format != Format::Table {
+            return printer.table(self.headers, rows, &[]);
+        }
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|c| crate::text::for_terminal(c, true).into_owned())
+                    .collect()
+            })
+            .collect();
+        let first = self.layout.is_none();
+        let width = printer.terminal.width.filter(|_| !printer.wide);
+        let layout = self.layout.get_or_insert_with(|| {
+            fit::Layout::new(self.headers, &rows, width.map(usize::from), self.fit)
+        });
+        let text = layout.render(first.then_some(self.headers), &rows);
+        printer.bytes(text.as_bytes())
+    }
+}
+
 /// Progress of work on many items: a bar on stderr when a person is watching (a terminal,
 /// not `--quiet`, more than one item), nothing otherwise. Notes printed while it runs go
 /// above the bar instead of through it.
@@ -598,7 +656,8 @@ impl Progress {
     /// A note, printed above the bar.
     pub fn note(&self, text: &str) {
         match &self.bar {
-            Some(bar) if !self.printer.quiet => bar.println(crate::text::for_terminal(text, true)),
+            // The bar steps aside while the note goes through the printer's own stream.
+            Some(bar) if !self.printer.quiet => bar.suspend(|| self.printer.note(text)),
             _ => self.printer.note(text),
         }
     }

@@ -75,7 +75,8 @@ pub(crate) struct ListArgs {
 /// Create a client token
 ///
 /// Prints the new token's value once on stdout (with --json, an object that includes it);
-/// the server's warnings go to stderr. Without --environment the token is a test token.
+/// the server's warnings go to stderr. Without --environment the token is a test token. A live
+/// token that admits * or native asks first on a terminal, and needs --yes without one.
 ///
 /// Examples:
 ///   rtctl tokens create --name "Docs widget" --origin https://docs.example.com --flow flow_support_01
@@ -86,6 +87,10 @@ pub(crate) struct ListArgs {
 pub(crate) struct CreateArgs {
     #[command(flatten)]
     pub fields: CreateFields,
+
+    /// Create a live token that admits * or native without asking
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// Show one client token
@@ -110,7 +115,9 @@ pub(crate) struct GetArgs {
 /// Change a client token
 ///
 /// Sends only the fields given; list flags (--origin, --flow, --agent) replace the whole list.
-/// The environment and product surface cannot change.
+/// The environment and product surface cannot change. Widening a live token to * or native,
+/// removing any of its origins or deactivating it asks first on a terminal, and needs --yes
+/// without one.
 ///
 /// Examples:
 ///   rtctl tokens update ct_9f8e7d6c5b4a3210 --name "Docs widget (v2)"
@@ -124,6 +131,10 @@ pub(crate) struct UpdateArgs {
 
     #[command(flatten)]
     pub fields: UpdateFields,
+
+    /// Widen a live token to * or native, remove its origins or deactivate it without asking
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// Delete client tokens
@@ -197,15 +208,16 @@ pub(crate) enum RotateFormat {
 /// Issue a new value for client tokens
 ///
 /// The previous value stops working immediately: every site using it must be given the new
-/// one. Prints the new values on stdout in the order given (bare; JSON with --json;
-/// NAME=value with --format env). Names ids, or selects with --all (narrowed by
+/// one. Prints each new value as its token is done, confirmed current: bare for one ID,
+/// ID<TAB>value lines otherwise (JSON with --json; NAME=value with --format env). Names ids, or selects with --all (narrowed by
 /// --environment, --inactive, --name-contains); asks once for all of them on a terminal;
 /// --yes skips it. Each token is rotated exactly once: if the reply is lost, rtctl reads the
 /// value again to learn whether the rotation happened before trying again.
 ///
 /// Examples:
 ///   rtctl tokens rotate ct_9f8e7d6c5b4a3210
-///   rtctl tokens rotate ct_9f8e7d6c5b4a3210 --yes --format env --env-var WIDGET_TOKEN >> "$GITHUB_ENV"
+///   rtctl tokens rotate ct_9f8e7d6c5b4a3210 --yes | gh secret set WIDGET_TOKEN   # with pipefail
+///   rtctl tokens rotate ct_9f8e7d6c5b4a3210 --yes --format env --env-var WIDGET_TOKEN > widget.env
 ///   rtctl tokens rotate --all --environment live --name-contains checkout --yes --json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]

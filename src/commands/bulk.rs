@@ -81,7 +81,14 @@ pub(crate) fn report(
     let total = outcomes.len();
     let (not_started, mut failures): (Vec<CliError>, Vec<CliError>) = outcomes
         .into_iter()
-        .filter_map(|o| o.result.err())
+        .filter_map(|o| {
+            let id = o.id;
+            o.result.err().map(|e| match id {
+                // Among several, each error names its token.
+                Some(id) if total > 1 && !e.message.starts_with(&id) => e.about(&id),
+                _ => e,
+            })
+        })
         .partition(|e| matches!(e.kind, ErrorKind::Interrupted(_)));
     if let Some(first) = not_started.first() {
         for e in &failures {

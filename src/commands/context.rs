@@ -105,7 +105,13 @@ impl Context {
             crate::jq::check(program)?; // a broken filter is a usage error before any request
         }
         let local = if global.local {
-            let api = LocalApi::start(&settings.dirs, &printer, world.clock.clone()).await?;
+            let api = LocalApi::start(
+                &settings.dirs,
+                &printer,
+                world.clock.clone(),
+                world.timeouts.local_lock,
+            )
+            .await?;
             settings.api_url = api.url();
             Some(api)
         } else {

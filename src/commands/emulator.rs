@@ -36,6 +36,7 @@ pub(crate) async fn run(
         request_log: log,
         observer: None,
         when_locked: emulator::WhenLocked::Fail,
+        holder: emulator::describe_holder("rtctl emulator"),
         clock: world.clock.clone(),
         drain: world.timeouts.drain,
         flows: args.flows.clone(),

@@ -29,6 +29,7 @@ impl LocalApi {
         dirs: &Dirs,
         printer: &Printer,
         clock: Clock,
+        lock_timeout: std::time::Duration,
     ) -> Result<LocalApi, CliError> {
         let data_dir = dirs.data.clone().ok_or_else(|| {
             CliError::failure("--local needs a data directory, and there is no home directory")
@@ -42,17 +43,22 @@ impl LocalApi {
         let waiting = {
             let printer = printer.clone();
             let path = state_file.clone();
-            WhenLocked::Wait(Arc::new(move || {
-                printer.note(&format!(
-                    "Waiting for another rtctl --local command to finish with {}…",
-                    path.display()
-                ));
-            }))
+            WhenLocked::Wait {
+                notify: Arc::new(move |holder: &str| {
+                    printer.note(&format!(
+                        "Waiting for {holder}, which is using {} (at most {} s)…",
+                        path.display(),
+                        lock_timeout.as_secs()
+                    ));
+                }),
+                timeout: lock_timeout,
+            }
         };
         let config = emulator::Config {
             state_file: Some(state_file.clone()),
             seed: Seed::Demo,
             when_locked: waiting,
+            holder: emulator::describe_holder("another rtctl --local command"),
             clock,
             ..emulator::Config::default()
         };

@@ -64,7 +64,7 @@ async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
                 .map(|o| json!({ "origin": o, "kind": kind_of(o) }))
                 .collect(),
         )),
-        Format::Table => {
+        Format::Table | Format::Wide => {
             let rows: Vec<Vec<String>> = origins
                 .iter()
                 .map(|o| vec![o.clone(), kind_of(o).to_string()])
@@ -204,7 +204,13 @@ async fn change(
         ctx.printer.note("Dry run: nothing was changed.");
         return Ok(());
     }
-    confirm_if_risky(ctx, &token, &plan, edit, yes).await?;
+    let risks = crate::commands::confirm::risks(
+        token.environment(),
+        &plan.before,
+        Some(&plan.after),
+        false,
+    );
+    crate::commands::confirm::consent_to(ctx, &describe(&token), &risks, yes).await?;
 
     let request = Values::new().with(Field::AllowedOrigins, json!(plan.after));
     let (_, warnings) = client.update(id, &request).await?;
@@ -256,73 +262,6 @@ fn show(
         }
     }
     Ok(())
-}
-
-/// Adding `*` or `native` to a live token, or removing origins from one, asks first.
-async fn confirm_if_risky(
-    ctx: &Context,
-    token: &ClientToken,
-    plan: &Plan,
-    edit: Edit,
-    yes: bool,
-) -> Result<(), CliError> {
-    if yes || token.environment() != "live" {
-        return Ok(());
-    }
-    let (details, question, flag_reason) = match edit {
-        Edit::Add => {
-            let risky: Vec<&String> = plan
-                .added
-                .iter()
-                .filter(|o| {
-                    matches!(
-                        AllowedOrigin::parse(o),
-                        Ok(AllowedOrigin::Any | AllowedOrigin::Native)
-                    )
-                })
-                .collect();
-            if risky.is_empty() {
-                return Ok(());
-            }
-            let mut details = format!("{} is a live token.", describe(token));
-            for o in &risky {
-                details.push_str(if o.as_str() == "*" {
-                    "\n  * lets any website use this token (the Runtype guide: testing only, never in production)."
-                } else {
-                    "\n  native admits any request without an Origin header: effectively no origin protection."
-                });
-            }
-            let list = risky
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(" and ");
-            (
-                details,
-                format!("Allow {list}?"),
-                format!("allow {list} on a live token"),
-            )
-        }
-        Edit::Remove => {
-            let details = format!(
-                "{} is a live token. Sites at {} stop working at once.",
-                describe(token),
-                plan.removed.join(", ")
-            );
-            (
-                details,
-                "Remove these origins?".to_string(),
-                "remove origins from a live token".to_string(),
-            )
-        }
-    };
-    if ctx.can_prompt {
-        return ctx.printer.confirm(&details, &question).await;
-    }
-    Err(CliError::usage(format!(
-        "refusing to {flag_reason} without confirmation: there is no terminal to ask on (or --no-input was given)"
-    ))
-    .with_hint("pass --yes to go ahead without a prompt"))
 }
 
 /// The read-back must show what was written (compared as sets of normalised entries: the API

@@ -33,7 +33,7 @@ pub use faults::{DropWhen, FaultSpec};
 pub use journal::{Entry as RequestEntry, Exchange, Observer, RequestLog};
 pub use seed::Seed;
 pub(crate) use store::STATE_NOT_SAVED;
-pub use store::{StoreError, WhenLocked};
+pub use store::{StoreError, WhenLocked, describe_holder};
 
 /// The API key the emulator accepts when none is configured. It is public on purpose: the
 /// emulator guards nothing, and scripts need a key they can write down.
@@ -60,6 +60,9 @@ pub struct Config {
     pub observer: Option<Observer>,
     /// Whether to fail or wait when another process holds the state file.
     pub when_locked: WhenLocked,
+    /// Who this emulator is, written into its state file's lock for others to name
+    /// ("rtctl emulator (pid 4242)").
+    pub holder: String,
     /// Where "now" comes from; the control API can set and move it.
     pub clock: Clock,
     /// How long in-flight requests get to finish once the emulator is told to stop.
@@ -82,6 +85,7 @@ impl Default for Config {
             request_log: None,
             observer: None,
             when_locked: WhenLocked::Fail,
+            holder: store::describe_holder("an rtctl emulator"),
             clock: Clock::system(),
             drain: Duration::from_secs(5),
             flows: Vec::new(),
@@ -102,9 +106,13 @@ impl Emulator {
     /// Opens the state: loads or seeds it, and takes the state file's lock.
     pub fn new(config: Config) -> Result<Emulator, StoreError> {
         let store = match &config.state_file {
-            Some(path) => {
-                store::Store::open(path, config.seed, config.clock.now(), &config.when_locked)?
-            }
+            Some(path) => store::Store::open(
+                path,
+                config.seed,
+                config.clock.now(),
+                &config.holder,
+                &config.when_locked,
+            )?,
             None => store::Store::in_memory(config.seed, config.clock.now()),
         };
         store.add_to_catalogue(&config.flows, &config.agents);

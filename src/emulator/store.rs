@@ -19,8 +19,14 @@ use crate::files::write_atomically;
 /// Why the emulator could not open its state.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("the state file {path} is in use by another emulator")]
-    Locked { path: PathBuf },
+    #[error("the state file {path} is in use by {holder}")]
+    Locked { path: PathBuf, holder: String },
+    #[error("gave up after {waited:?} waiting for the state file {path}, in use by {holder}")]
+    LockTimeout {
+        path: PathBuf,
+        holder: String,
+        waited: std::time::Duration,
+    },
     #[error("the state file {path} exists and is not a regular file")]
     NotAFile { path: PathBuf },
     #[error("the state file {path} is read-only")]
@@ -39,6 +45,9 @@ impl StoreError {
             StoreError::Locked { .. } => {
                 Some("stop the other emulator, or give this one another --state FILE".into())
             }
+            StoreError::LockTimeout { .. } => Some(
+                "stop what holds it (an rtctl emulator --state on this file, say), or point rtctl at that emulator with --api-url instead of --local".into(),
+            ),
             StoreError::NotAFile { .. } => {
                 Some("give --state the path of a file (it is created when missing)".into())
             }
@@ -89,6 +98,7 @@ impl Store {
         path: &Path,
         seed: Seed,
         now: jiff::Timestamp,
+        holder: &str,
         when_locked: &WhenLocked,
     ) -> Result<Store, StoreError> {
         // Checked before the lock file is created beside it: `--state /dev/null` must leave
@@ -108,7 +118,7 @@ impl Store {
             }
             _ => {}
         }
-        let lock = acquire_lock(path, when_locked)?;
+        let lock = acquire_lock(path, holder, when_locked)?;
         crate::files::remove_leftovers(path);
         let (state, fresh) = match fs::read(path) {
             Ok(bytes) => (parse_state(path, &bytes)?, false),
@@ -247,40 +257,95 @@ pub enum WhenLocked {
     /// Give up at once with [`StoreError::Locked`]: a second server on one state is a mistake.
     #[default]
     Fail,
-    /// Call the function (to tell the user why nothing happens), then wait for the lock. Short
-    /// commands (`rtctl --local`) queue this way, so concurrent writers never lose each
-    /// other's changes: each loads the state only once the previous one has saved and left.
-    Wait(Arc<dyn Fn() + Send + Sync>),
+    /// Call the function with who holds the lock (to tell the user why nothing happens), then
+    /// wait for it, at most `timeout`. Short commands (`rtctl --local`) queue this way, so
+    /// concurrent writers never lose each other's changes: each loads the state only once the
+    /// previous one has saved and left.
+    Wait {
+        notify: Arc<dyn Fn(&str) + Send + Sync>,
+        timeout: std::time::Duration,
+    },
 }
 
-fn acquire_lock(path: &Path, when_locked: &WhenLocked) -> Result<File, StoreError> {
+/// Who this process is, written into the lock file it holds so that a process waiting for
+/// it can say who it waits for.
+pub fn describe_holder(what: &str) -> String {
+    format!("{what} (pid {})", std::process::id())
+}
+
+/// Who holds the lock, as the holder wrote it (bounded: a lock file is a line).
+fn read_holder(lock_path: &Path) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    let _ = File::open(lock_path).map(|f| f.take(256).read_to_string(&mut text));
+    let text = text.trim();
+    if text.is_empty() {
+        "another rtctl process".to_string()
+    } else {
+        crate::text::for_terminal(text, false).into_owned()
+    }
+}
+
+fn acquire_lock(path: &Path, holder: &str, when_locked: &WhenLocked) -> Result<File, StoreError> {
     let lock_path = lock_path(path);
-    let file = File::options()
+    let mut file = File::options()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
         .open(&lock_path)
         .map_err(|source| StoreError::Write {
             path: lock_path.clone(),
             source,
         })?;
-    match (file.try_lock(), when_locked) {
-        (Ok(()), _) => Ok(file),
+    let locked = match (file.try_lock(), when_locked) {
+        (Ok(()), _) => Ok(()),
         (Err(fs::TryLockError::WouldBlock), WhenLocked::Fail) => Err(StoreError::Locked {
             path: path.to_path_buf(),
+            holder: read_holder(&lock_path),
         }),
-        (Err(fs::TryLockError::WouldBlock), WhenLocked::Wait(notify)) => {
-            notify();
-            file.lock().map_err(|source| StoreError::Write {
-                path: lock_path,
-                source,
-            })?;
-            Ok(file)
+        (Err(fs::TryLockError::WouldBlock), WhenLocked::Wait { notify, timeout }) => {
+            notify(&read_holder(&lock_path));
+            wait_for_lock(&file, *timeout).map_err(|e| match e {
+                Some(source) => StoreError::Write {
+                    path: lock_path.clone(),
+                    source,
+                },
+                None => StoreError::LockTimeout {
+                    path: path.to_path_buf(),
+                    holder: read_holder(&lock_path),
+                    waited: *timeout,
+                },
+            })
         }
         (Err(fs::TryLockError::Error(source)), _) => Err(StoreError::Write {
-            path: lock_path,
+            path: lock_path.clone(),
             source,
         }),
+    };
+    locked?;
+    // Say who holds it now; a failure to say so costs only the waiter's message.
+    use std::io::{Seek, Write};
+    let _ = file
+        .set_len(0)
+        .and_then(|()| file.seek(std::io::SeekFrom::Start(0)))
+        .and_then(|_| writeln!(file, "{holder}"));
+    Ok(file)
+}
+
+/// Takes the lock once it is free, or gives up after `timeout` (`Err(None)`). The lock has
+/// no waiting call with a deadline, so this looks again every few milliseconds.
+fn wait_for_lock(file: &File, timeout: std::time::Duration) -> Result<(), Option<io::Error>> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(fs::TryLockError::WouldBlock) => return Err(None),
+            Err(fs::TryLockError::Error(e)) => return Err(Some(e)),
+        }
     }
 }
 
@@ -312,11 +377,23 @@ mod tests {
     fn a_second_open_of_the_same_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        let _first =
-            Store::open(&path, Seed::Demo, jiff::Timestamp::now(), &WhenLocked::Fail).unwrap();
-        let second = Store::open(&path, Seed::Demo, jiff::Timestamp::now(), &WhenLocked::Fail)
-            .err()
-            .unwrap();
+        let _first = Store::open(
+            &path,
+            Seed::Demo,
+            jiff::Timestamp::now(),
+            "the first (pid 1)",
+            &WhenLocked::Fail,
+        )
+        .unwrap();
+        let second = Store::open(
+            &path,
+            Seed::Demo,
+            jiff::Timestamp::now(),
+            "the first (pid 1)",
+            &WhenLocked::Fail,
+        )
+        .err()
+        .unwrap();
         assert!(matches!(second, StoreError::Locked { .. }), "{second}");
         assert!(second.hint().unwrap().contains("--state"));
     }
@@ -326,9 +403,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state");
         fs::create_dir(&path).unwrap();
-        let err = Store::open(&path, Seed::Demo, jiff::Timestamp::now(), &WhenLocked::Fail)
-            .err()
-            .unwrap();
+        let err = Store::open(
+            &path,
+            Seed::Demo,
+            jiff::Timestamp::now(),
+            "the first (pid 1)",
+            &WhenLocked::Fail,
+        )
+        .err()
+        .unwrap();
         assert!(matches!(err, StoreError::NotAFile { .. }), "{err}");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
@@ -338,9 +421,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         fs::write(&path, "{\n  \"clientTokens\": [oops]\n}").unwrap();
-        let err = Store::open(&path, Seed::Demo, jiff::Timestamp::now(), &WhenLocked::Fail)
-            .err()
-            .unwrap();
+        let err = Store::open(
+            &path,
+            Seed::Demo,
+            jiff::Timestamp::now(),
+            "the first (pid 1)",
+            &WhenLocked::Fail,
+        )
+        .err()
+        .unwrap();
         assert!(err.to_string().contains("line 2"), "{err}");
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
@@ -352,17 +441,36 @@ mod tests {
     fn a_waiting_open_proceeds_once_the_holder_lets_go() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        let first =
-            Store::open(&path, Seed::Demo, jiff::Timestamp::now(), &WhenLocked::Fail).unwrap();
+        let first = Store::open(
+            &path,
+            Seed::Demo,
+            jiff::Timestamp::now(),
+            "the first (pid 1)",
+            &WhenLocked::Fail,
+        )
+        .unwrap();
         let (told, waited) = std::sync::mpsc::channel();
-        let when_locked = WhenLocked::Wait(Arc::new(move || {
-            let _ = told.send(());
-        }));
+        let when_locked = WhenLocked::Wait {
+            notify: Arc::new(move |holder: &str| {
+                let _ = told.send(holder.to_string());
+            }),
+            timeout: std::time::Duration::from_secs(60),
+        };
         let second = std::thread::spawn({
             let path = path.clone();
-            move || Store::open(&path, Seed::Demo, jiff::Timestamp::now(), &when_locked).is_ok()
+            move || {
+                Store::open(
+                    &path,
+                    Seed::Demo,
+                    jiff::Timestamp::now(),
+                    "the second",
+                    &when_locked,
+                )
+                .is_ok()
+            }
         });
-        waited.recv().unwrap(); // the second open found the lock taken and is waiting
+        // The second open found the lock taken, knows who holds it, and is waiting.
+        assert_eq!(waited.recv().unwrap(), "the first (pid 1)");
         drop(first);
         assert!(second.join().unwrap());
     }

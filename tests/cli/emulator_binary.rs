@@ -164,7 +164,8 @@ async fn state_persists_across_a_restart_and_a_second_emulator_is_refused() {
     assert_eq!(second.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(
-        stderr.contains("error: the state file") && stderr.contains("in use by another emulator"),
+        stderr.contains("error: the state file")
+            && stderr.contains("in use by rtctl emulator (pid "),
         "{stderr}"
     );
     assert!(stderr.contains("hint: "), "{stderr}");

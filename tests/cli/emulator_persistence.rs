@@ -77,7 +77,12 @@ async fn a_second_emulator_on_the_same_file_is_refused_until_the_first_stops() {
         .err()
         .expect("refused");
     assert!(matches!(error, StoreError::Locked { .. }), "{error}");
-    assert!(error.to_string().contains("in use by another emulator"));
+    assert!(
+        error
+            .to_string()
+            .contains("in use by an rtctl emulator (pid "),
+        "{error}"
+    );
     first.shutdown().await;
     let second = emulator::start(persisted(&path, Seed::Demo))
         .await

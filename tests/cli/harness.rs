@@ -109,6 +109,7 @@ pub struct Invocation<'a> {
     runtime: Option<&'a tokio::runtime::Runtime>,
     world: Option<WorldChange<'a>>,
     closed_stdout: bool,
+    merged: bool,
 }
 
 impl<'a> Invocation<'a> {
@@ -122,7 +123,15 @@ impl<'a> Invocation<'a> {
             runtime: None,
             world: None,
             closed_stdout: false,
+            merged: false,
         }
+    }
+
+    /// stdout and stderr into one text, in the order written, as a terminal shows them
+    /// (the run's `stdout`; its `stderr` is empty).
+    pub fn merged(mut self) -> Invocation<'a> {
+        self.merged = true;
+        self
     }
 
     /// As if stdout were a pipe whose reader has exited (`rtctl … | head -0`).
@@ -172,7 +181,11 @@ impl<'a> Invocation<'a> {
     pub fn run(self) -> Run {
         let env: BTreeMap<String, String> = self.vars.into_iter().collect();
         let stdout = Captured::default();
-        let stderr = Captured::default();
+        let stderr = if self.merged {
+            stdout.clone()
+        } else {
+            Captured::default()
+        };
         *self.answers.stderr.lock().unwrap() = Some(stderr.clone());
         let mut world = World::detached(
             env.clone(),
@@ -214,7 +227,11 @@ impl<'a> Invocation<'a> {
         Run {
             code: i32::from(code),
             stdout: stdout.text(),
-            stderr: stderr.text(),
+            stderr: if self.merged {
+                String::new()
+            } else {
+                stderr.text()
+            },
         }
     }
 }

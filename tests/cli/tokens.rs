@@ -184,7 +184,7 @@ fn create_with_every_field_and_warnings_on_stderr() {
     let config = dir.path().join("widget.json");
     std::fs::write(&config, r#"{"welcomeMessage": "Hi"}"#).unwrap();
     let config_arg = format!("@{}", config.display());
-    let run = server.rtctl(&[
+    let args = vec![
         "tokens",
         "create",
         "--name",
@@ -210,7 +210,22 @@ fn create_with_every_field_and_warnings_on_stderr() {
         "--product-surface-id",
         "ps_1",
         "--json",
-    ]);
+    ];
+    let run = server.rtctl(&args);
+    // A live token that admits '*' needs consent, here without a terminal.
+    run.expect(2);
+    assert!(
+        run.stderr.contains("refusing to allow * on a live token"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        server.tokens().iter().all(|t| t["name"] != "Everything"),
+        "nothing was created"
+    );
+    let mut with_yes = args.clone();
+    with_yes.push("--yes");
+    let run = server.rtctl(&with_yes);
     let body = run.expect(0).json();
     // A live value; the API's security warning about '*', and no note about a default
     // environment.

@@ -8,8 +8,11 @@ use crate::error::CliError;
 use crate::output::Format;
 
 const HEADERS: &[&str] = &["id", "name", "flow", "origin", "messages", "created"];
-/// Name and origin may wrap on a narrow terminal; the rest stays whole.
-const WRAP: &[usize] = &[1, 3];
+/// On a narrow terminal CREATED goes first; then name and origin are cut.
+const FIT: crate::output::Fit = crate::output::Fit {
+    drop: &[5],
+    cut: &[1, 3],
+};
 
 pub(super) async fn run(ctx: &Context, args: ConversationsArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
@@ -17,7 +20,8 @@ pub(super) async fn run(ctx: &Context, args: ConversationsArgs) -> Result<(), Cl
     let printer = &ctx.printer;
     let limit = (!args.all).then_some(args.limit);
     let mut json = (printer.format == Format::Json).then(|| printer.json_array());
-    let mut rows = Vec::new();
+    // Streamed page by page, in columns sized from the first.
+    let mut table = printer.list_table(HEADERS, FIT);
     let mut shown: u64 = 0;
     let mut pages = Pager::new(
         &client,
@@ -34,6 +38,7 @@ pub(super) async fn run(ctx: &Context, args: ConversationsArgs) -> Result<(), Cl
         else {
             break;
         };
+        let mut rows = Vec::new();
         for conversation in &page {
             shown += 1;
             match &mut json {
@@ -52,13 +57,13 @@ pub(super) async fn run(ctx: &Context, args: ConversationsArgs) -> Result<(), Cl
                 ]),
             }
         }
+        table.rows(&rows)?;
         if limit.is_some_and(|l| shown >= l) {
             break;
         }
     }
-    match json {
-        Some(array) => array.finish()?,
-        None => printer.table(HEADERS, &rows, WRAP)?,
+    if let Some(array) = json {
+        array.finish()?;
     }
     if shown == 0 {
         printer.note("No conversations.");

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use super::{describe, flag_conflict, request_from};
 use crate::api::types::Warning;
 use crate::cli::tokens::CreateArgs;
-use crate::commands::Context;
 use crate::commands::deliver::{Delivery, SAMPLE_VALUE, Shape};
+use crate::commands::{Context, confirm};
 use crate::error::CliError;
 use crate::output::Printer;
 use crate::token::{Field, TokenView, rules};
@@ -29,6 +29,22 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
     if defaulted {
         request.set(Field::Environment, Value::String("test".into()));
     }
+
+    let origins: Vec<String> = request
+        .strings(Field::AllowedOrigins)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let environment = request
+        .text(Field::Environment)
+        .unwrap_or("test")
+        .to_string();
+    let risks = confirm::risks(&environment, &[], Some(&origins), false);
+    let subject = format!(
+        "The new token \"{}\"",
+        request.text(Field::Name).unwrap_or_default()
+    );
+    confirm::consent_to(ctx, &subject, &risks, args.yes).await?;
 
     let delivery = Delivery::new(ctx, Shape::Document);
     delivery.check_filter(

@@ -1,6 +1,6 @@
 //! `rtctl tokens list`: pages through the API and renders as pages arrive.
 
-use super::{LIST_HEADERS, LIST_WRAP, token_json, token_row};
+use super::{LIST_FIT, LIST_HEADERS, token_json, token_row};
 use crate::api::ClientToken;
 use crate::cli::tokens::ListArgs;
 use crate::commands::Context;
@@ -21,8 +21,8 @@ pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     };
 
     let mut json = (printer.format == Format::Json).then(|| printer.json_array());
-    // A table needs every row to size its columns; TSV and JSON stream page by page.
-    let mut table_rows = Vec::new();
+    // Tables, TSV and JSON all stream page by page (a table's columns come from its first).
+    let mut table = printer.list_table(LIST_HEADERS, LIST_FIT);
     let mut shown: u64 = 0;
     let mut cut_short = false;
     let mut pages = client.tokens();
@@ -43,10 +43,8 @@ pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
                 None => rows.push(token_row(ctx, token)),
             }
         }
-        if printer.format == Format::Table {
-            table_rows.extend(rows);
-        } else if !rows.is_empty() {
-            printer.table(LIST_HEADERS, &rows, LIST_WRAP)?;
+        if !rows.is_empty() {
+            table.rows(&rows)?;
         }
         if cut_short {
             break;
@@ -58,8 +56,6 @@ pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     }
     if let Some(array) = json {
         array.finish()?;
-    } else if printer.format == Format::Table {
-        printer.table(LIST_HEADERS, &table_rows, LIST_WRAP)?;
     }
     if shown == 0 {
         printer.note("No client tokens match.");

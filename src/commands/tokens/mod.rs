@@ -261,8 +261,12 @@ pub(crate) const LIST_HEADERS: &[&str] = &[
     "last used",
     "created",
 ];
-/// Name and origins may wrap on a narrow terminal; ids, states and times stay whole.
-pub(crate) const LIST_WRAP: &[usize] = &[1, 4];
+/// On a narrow terminal CREATED goes first, then LAST USED; then name and origins are cut.
+/// Ids, environments and states stay whole.
+pub(crate) const LIST_FIT: crate::output::Fit = crate::output::Fit {
+    drop: &[6, 5],
+    cut: &[1, 4],
+};
 
 /// A token as a row of `tokens list`.
 pub(crate) fn token_row(ctx: &Context, token: &ClientToken) -> Vec<String> {

@@ -5,10 +5,10 @@ use serde_json::json;
 use super::create::show_warnings;
 use super::{check_ids, describe, request_from, token_json};
 use crate::cli::tokens::UpdateArgs;
-use crate::commands::Context;
+use crate::commands::{Context, confirm};
 use crate::error::CliError;
 use crate::output::Format;
-use crate::token::Field;
+use crate::token::{Field, TokenView};
 
 pub(super) async fn run(ctx: &Context, args: UpdateArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
@@ -21,6 +21,26 @@ pub(super) async fn run(ctx: &Context, args: UpdateArgs) -> Result<(), CliError>
         );
     }
     let client = ctx.client()?;
+    let deactivate = request.get(Field::IsActive) == Some(&serde_json::Value::Bool(false));
+    if !args.yes && (request.contains(Field::AllowedOrigins) || deactivate) {
+        // Whether this is risky depends on the token as it is: read it first.
+        let current = client.get(&args.id).await?;
+        let before: Vec<String> = current.origins().iter().map(|o| o.to_string()).collect();
+        let after: Option<Vec<String>> = request.contains(Field::AllowedOrigins).then(|| {
+            request
+                .strings(Field::AllowedOrigins)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        });
+        let risks = confirm::risks(
+            current.environment(),
+            &before,
+            after.as_deref(),
+            deactivate && current.is_active(),
+        );
+        confirm::consent_to(ctx, &describe(&current), &risks, false).await?;
+    }
     let (token, warnings) = match client.update(&args.id, &request).await {
         Ok(updated) => updated,
         // "Client token or referenced flow not found": the token itself tells which.

@@ -1,0 +1,216 @@
+//! What a newcomer trips over: prompts that wait for Enter, bulk output that pairs values
+//! with tokens, one consent rule whatever the route, tables that fit the terminal.
+
+use crate::harness::Server;
+use crate::prompts::{Pty, answer_prompt, pty_env};
+
+const MARKETING: &str = "ct_0d3e00000000a001";
+const STAGING: &str = "ct_0d3e00000000a003";
+
+#[test]
+fn a_prompt_waits_for_enter_and_takes_yes_or_no_as_words() {
+    let server = Server::demo();
+    let old = server.value_of(STAGING);
+    // `yes⏎` is one answer: nothing is left over for the shell.
+    let (code, screen) = answer_prompt(&server, &["tokens", "rotate", STAGING], "yes");
+    assert_eq!(code, 0, "{screen}");
+    assert_ne!(server.value_of(STAGING), old);
+    let old = server.value_of(STAGING);
+    let (code, screen) = answer_prompt(&server, &["tokens", "rotate", STAGING], "no");
+    assert_eq!(code, 3, "{screen}");
+    assert_eq!(server.value_of(STAGING), old);
+
+    // A first key does not answer: the run waits until Enter.
+    let rotations = || {
+        server
+            .journal()
+            .iter()
+            .filter(|r| r.ends_with("/regenerate"))
+            .count()
+    };
+    let rotated_before = rotations();
+    let mut pty = Pty::spawn(&pty_env(&server), &["tokens", "rotate", STAGING], 100);
+    let seen = pty.wait_for("[y/N]", 0);
+    pty.wait_for_raw_mode();
+    pty.type_text("y");
+    // The prompt shows the tentative answer, and waits.
+    pty.wait_for("[Y/n]", seen);
+    assert_eq!(rotations(), rotated_before, "a key without Enter acted");
+    pty.type_text("es\r");
+    let code = pty.wait_exit();
+    assert_eq!(code, 0, "{}", pty.text());
+    assert_ne!(
+        pty.local_flags() & libc::ECHO,
+        0,
+        "the terminal is as it was"
+    );
+    assert_ne!(server.value_of(STAGING), old);
+}
+
+#[test]
+fn bulk_values_are_paired_with_their_ids_and_errors_name_the_token() {
+    let server = Server::demo();
+    let run = server.rtctl(&["tokens", "rotate", STAGING, "ct_0d3e00000000a005", "--yes"]);
+    run.expect(0);
+    let lines: Vec<(&str, &str)> = run
+        .stdout
+        .lines()
+        .map(|l| l.split_once('\t').expect("ID<TAB>value"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for (id, value) in lines {
+        assert_eq!(server.value_of(id), value);
+    }
+    let run = server.rtctl(&["tokens", "delete", STAGING, "ct_0d3e000000000999", "--yes"]);
+    run.expect(1);
+    assert!(
+        run.stderr
+            .contains("error: ct_0d3e000000000999: 404 Not Found"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn one_consent_rule_whatever_the_route() {
+    let server = Server::demo();
+    let before = server.token(MARKETING).expect(200)["clientToken"].clone();
+    // Without a terminal and without --yes: refused, and nothing changes.
+    for args in [
+        vec!["tokens", "update", MARKETING, "--origin", "*"],
+        vec!["tokens", "update", MARKETING, "--origin", "native"],
+        vec![
+            "tokens",
+            "update",
+            MARKETING,
+            "--origin",
+            "https://www.example.com",
+        ],
+        vec!["tokens", "update", MARKETING, "--deactivate"],
+        vec!["origins", "add", MARKETING, "*"],
+        vec!["origins", "remove", MARKETING, "https://example.com"],
+    ] {
+        let run = server.rtctl(&args);
+        run.expect(2);
+        assert!(run.stderr.contains("--yes"), "{args:?}: {}", run.stderr);
+    }
+    let create = [
+        "tokens",
+        "create",
+        "--name",
+        "Everywhere",
+        "--environment",
+        "live",
+        "--origin",
+        "*",
+        "--flow",
+        "flow_support_01",
+    ];
+    let run = server.rtctl(&create);
+    run.expect(2);
+    assert!(
+        run.stderr.contains("refusing to allow * on a live token"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        server.token(MARKETING).expect(200)["clientToken"],
+        before,
+        "nothing changed"
+    );
+    assert!(server.tokens().iter().all(|t| t["name"] != "Everywhere"));
+
+    // On a terminal: asked, naming the risk; no is exit 3.
+    let run = server
+        .invocation(&["tokens", "update", MARKETING, "--deactivate"], &[])
+        .terminal(100, &["n"])
+        .run();
+    run.expect(3);
+    assert!(run.stderr.contains("is a live token"), "{}", run.stderr);
+    assert!(run.stderr.contains("Deactivate it?"), "{}", run.stderr);
+
+    // What is not risky does not ask: a test token, a live token's harmless change.
+    server
+        .rtctl(&["tokens", "update", STAGING, "--origin", "*"])
+        .expect(0);
+    server
+        .rtctl(&["tokens", "update", MARKETING, "--name", "Marketing"])
+        .expect(0);
+    // --yes goes ahead.
+    server
+        .rtctl(&["tokens", "update", MARKETING, "--deactivate", "--yes"])
+        .expect(0);
+    let mut create = create.to_vec();
+    create.push("--yes");
+    server.rtctl(&create).expect(0);
+}
+
+#[test]
+fn the_table_fits_an_80_column_terminal_and_wide_keeps_everything() {
+    let server = Server::demo();
+    for width in [60u16, 80, 100, 160] {
+        let run = server
+            .invocation(&["tokens", "list"], &[])
+            .terminal(width, &[])
+            .run();
+        run.expect(0);
+        for line in run.stdout.lines() {
+            assert!(
+                console::measure_text_width(line) <= usize::from(width),
+                "{width}: {line:?}\n{}",
+                run.stdout
+            );
+        }
+        assert!(run.stdout.contains(MARKETING), "ids stay whole");
+    }
+    let narrow = server
+        .invocation(&["tokens", "list"], &[])
+        .terminal(80, &[])
+        .run();
+    assert!(!narrow.stdout.contains("CREATED"), "{}", narrow.stdout);
+    let wide = server
+        .invocation(&["tokens", "list", "-o", "wide"], &[])
+        .terminal(80, &[])
+        .run();
+    assert!(wide.stdout.contains("CREATED"), "{}", wide.stdout);
+    assert!(wide.stdout.contains("https://checkout.example.com"));
+    assert!(!wide.stdout.contains('…'));
+    // Pipes stay whole.
+    let tsv = server.rtctl(&["tokens", "list"]);
+    assert!(tsv.stdout.contains("Marketing site widget\tlive"));
+}
+
+#[test]
+fn a_pty_table_at_80_columns_does_not_wrap() {
+    let server = Server::demo();
+    let (code, screen) = Pty::spawn(&pty_env(&server), &["tokens", "list"], 80).finish();
+    assert_eq!(code, 0, "{screen}");
+    for line in screen.lines() {
+        assert!(console::measure_text_width(line) <= 80, "{line:?}");
+    }
+}
+
+#[test]
+fn local_names_what_holds_its_state_and_gives_up() {
+    let home = crate::harness::Home::new();
+    std::fs::create_dir_all(home.data_dir()).unwrap();
+    // An emulator serving the --local state file, as `rtctl emulator --state` would.
+    let _emulator = Server::with(rtctl::emulator::Config {
+        state_file: Some(home.data_dir().join("local-state.json")),
+        holder: rtctl::emulator::describe_holder("rtctl emulator"),
+        ..Default::default()
+    });
+    let run = home
+        .invocation(&["--local", "tokens", "list"], &[])
+        .world(|w| w.timeouts.local_lock = std::time::Duration::from_millis(300))
+        .run();
+    run.expect(1);
+    let holder = format!("rtctl emulator (pid {})", std::process::id());
+    assert!(
+        run.stderr.contains(&format!("Waiting for {holder}")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("gave up after"), "{}", run.stderr);
+    assert!(run.stderr.contains("--api-url"), "{}", run.stderr);
+}
