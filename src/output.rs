@@ -24,7 +24,8 @@ pub(crate) use fit::Fit;
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Table,
-    /// A table with every column whole, however wide (the printer's format is then `Table`).
+    /// A table with every column whole, however wide
+    // (the printer's format is then `Table`, with `wide` set)
     Wide,
     Tsv,
     Json,
@@ -138,6 +139,9 @@ pub struct Printer {
     pub format: Format,
     /// `-o wide`: tables keep every column whole.
     wide: bool,
+    /// Global flags that choose the account (`--local`, `--profile P`, `--api-url U`), put
+    /// into every `rtctl …` command a message suggests, so the suggestion works as given.
+    command_flags: Option<String>,
     jq: Option<crate::jq::Program>,
     color: bool,
     /// Colour on stdout: allowed, and stdout is a terminal (never in a pipe).
@@ -217,6 +221,7 @@ impl Printer {
         Printer {
             format,
             wide,
+            command_flags: None,
             jq: options.jq,
             color: allowed(terminal.stderr),
             stdout_color: allowed(terminal.stdout),
@@ -470,8 +475,27 @@ impl Printer {
     /// it, so errors are ignored.
     /// (Callers escape what came from outside before adding colour of their own.)
     fn talk(&self, line: &str) {
+        let line = self.keep_command_flags(line);
         let mut err = self.err();
         let _ = writeln!(err, "{line}").and_then(|()| err.flush());
+    }
+
+    /// Sets the global flags suggested commands must keep (see `command_flags`).
+    pub fn with_command_flags(mut self, flags: Option<String>) -> Printer {
+        self.command_flags = flags.filter(|f| !f.is_empty());
+        self
+    }
+
+    /// `line` with the command flags put into each `rtctl SUBCOMMAND` it suggests.
+    fn keep_command_flags<'t>(&self, line: &'t str) -> std::borrow::Cow<'t, str> {
+        let Some(flags) = &self.command_flags else {
+            return line.into();
+        };
+        let mut out = line.to_string();
+        for sub in ["tokens", "origins", "auth", "plan", "apply", "export"] {
+            out = out.replace(&format!("rtctl {sub} "), &format!("rtctl {flags} {sub} "));
+        }
+        out.into()
     }
 
     /// A remark for people ("Created …"); silenced by `--quiet`.

@@ -655,7 +655,6 @@ fn with_value(reply: Map<String, Value>) -> Result<WithValue, ApiError> {
         token,
         value,
         warnings,
-        raw: reply,
     })
 }
 

@@ -66,8 +66,6 @@ pub(crate) struct WithValue {
     pub token: ClientToken,
     pub value: String,
     pub warnings: Vec<Warning>,
-    /// The whole reply, for `--json`.
-    pub raw: Map<String, Value>,
 }
 
 #[cfg(test)]

@@ -119,14 +119,17 @@ fn id_completer() -> clap_complete::ArgValueCompleter {
     clap_complete::ArgValueCompleter::new(crate::commands::completions::token_ids)
 }
 
-/// Flags every command takes.
+/// Flags every command takes, shown under their own heading so a command's own flags come
+/// first in its help.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
     /// Use the profile NAME from config.toml [env: RTCTL_PROFILE]
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
-    /// Base URL of the Runtype API [env: RUNTYPE_API_URL] [default: https://api.runtype.com]
+    /// Base URL of the Runtype API [env: RUNTYPE_API_URL] [default: the profile's api_url, else
+    /// https://api.runtype.com]
     #[arg(long, global = true, value_name = "URL", conflicts_with = "local")]
     pub api_url: Option<String>,
 

@@ -87,7 +87,8 @@ pub(crate) struct RemoveArgs {
     pub id: String,
 
     /// Origins to stop allowing
-    #[arg(required = true, value_name = "ORIGIN")]
+    #[arg(required = true, value_name = "ORIGIN",
+          add = clap_complete::ArgValueCompleter::new(crate::commands::completions::token_origins))]
     pub origins: Vec<String>,
 
     /// Show the change without making it

@@ -4,8 +4,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::tokens::environment;
-
 /// Show how the account's tokens differ from a token file
 ///
 /// Matches tokens by name and prints what `apply` would create, update (field by field),
@@ -80,11 +78,6 @@ pub(crate) struct ApplyArgs {
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ExportArgs {
-    /// Only tokens of this environment
-    #[arg(long, value_parser = environment(), value_name = "ENV")]
-    pub environment: Option<String>,
-
-    /// Only tokens whose name contains TEXT (ignoring case)
-    #[arg(long, value_name = "TEXT")]
-    pub name_contains: Option<String>,
+    #[command(flatten)]
+    pub filters: super::tokens::Filters,
 }

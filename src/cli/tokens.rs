@@ -37,7 +37,8 @@ pub(crate) fn environment() -> clap::builder::PossibleValuesParser {
 /// List client tokens
 ///
 /// Newest first. Pages through the API 200 tokens at a time and prints as pages arrive.
-/// Filters apply before --limit: `--live --limit 5` shows five live tokens.
+/// Filters apply before --limit: `-e live --limit 5` shows five live tokens. The same filters
+/// select tokens for `rotate --all`, `delete --all` and `export`.
 ///
 /// Examples:
 ///   rtctl tokens list
@@ -55,17 +56,8 @@ pub(crate) struct ListArgs {
     #[arg(long, conflicts_with = "limit")]
     pub all: bool,
 
-    /// Only tokens of this environment
-    #[arg(long, short = 'e', value_parser = environment(), value_name = "ENV")]
-    pub environment: Option<String>,
-
-    /// Only active tokens
-    #[arg(long, conflicts_with = "inactive")]
-    pub active: bool,
-
-    /// Only inactive tokens
-    #[arg(long)]
-    pub inactive: bool,
+    #[command(flatten)]
+    pub filters: Filters,
 
     /// Show full token values in JSON instead of masking them
     #[arg(long)]
@@ -135,6 +127,10 @@ pub(crate) struct UpdateArgs {
     /// Widen a live token to * or native, remove its origins or deactivate it without asking
     #[arg(long)]
     pub yes: bool,
+
+    /// Show what would change, field by field, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Delete client tokens
@@ -170,30 +166,75 @@ pub(crate) struct BulkArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
 
+    /// Show which tokens would be acted on, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
     /// How many tokens to work on at once
     #[arg(long, default_value_t = 4, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
 }
 
+/// Which tokens: the same filters, spelled the same way, on `tokens list`, the `--all`
+/// selections of `rotate` and `delete`, and `export`, so a selection can be previewed with
+/// `tokens list` before it is acted on.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct Filters {
+    /// Only tokens of this environment
+    #[arg(long, short = 'e', value_parser = environment(), value_name = "ENV")]
+    pub environment: Option<String>,
+
+    /// Only active tokens
+    #[arg(long, conflicts_with = "inactive")]
+    pub active: bool,
+
+    /// Only inactive tokens
+    #[arg(long)]
+    pub inactive: bool,
+
+    /// Only tokens whose name contains TEXT (ignoring case)
+    #[arg(long, value_name = "TEXT")]
+    pub name_contains: Option<String>,
+}
+
+impl Filters {
+    /// Whether `token` passes every filter given.
+    pub(crate) fn admits(&self, token: &crate::api::ClientToken) -> bool {
+        use crate::token::TokenView;
+        self.environment
+            .as_ref()
+            .is_none_or(|e| token.environment() == e)
+            && (!self.active || token.is_active())
+            && (!self.inactive || !token.is_active())
+            && self
+                .name_contains
+                .as_ref()
+                .is_none_or(|needle| token.name().to_lowercase().contains(&needle.to_lowercase()))
+    }
+
+    /// The first filter given, as its flag, for "needs --all" errors.
+    pub(crate) fn first_given(&self) -> Option<&'static str> {
+        [
+            (self.environment.is_some(), "--environment"),
+            (self.active, "--active"),
+            (self.inactive, "--inactive"),
+            (self.name_contains.is_some(), "--name-contains"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+}
+
 /// Which tokens a bulk command acts on, instead of naming ids.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct SelectionArgs {
-    /// Act on every token (narrowed by the filters below) instead of the ids given
+    /// Act on every token that passes the filters instead of the ids given
     #[arg(long)]
     pub all: bool,
 
-    /// With --all: only tokens of this environment
-    #[arg(long, value_parser = environment(), requires = "all", value_name = "ENV")]
-    pub environment: Option<String>,
-
-    /// With --all: only inactive tokens
-    #[arg(long, requires = "all")]
-    pub inactive: bool,
-
-    /// With --all: only tokens whose name contains TEXT (ignoring case)
-    #[arg(long, requires = "all", value_name = "TEXT")]
-    pub name_contains: Option<String>,
+    #[command(flatten)]
+    pub filters: Filters,
 }
 
 /// How rotate prints new values.

@@ -139,7 +139,20 @@ pub(crate) async fn start(
     verb: &str,
 ) -> Result<(Client, Vec<Target>, Consent), CliError> {
     check_ids(&args.ids)?;
-    let consent = consent(ctx, args.yes, verb)?;
+    if let Some(flag) = args
+        .selection
+        .filters
+        .first_given()
+        .filter(|_| !args.selection.all)
+    {
+        return Err(
+            CliError::usage(format!("{flag} narrows --all, and --all was not given")).with_hint(
+                format!("preview the selection with rtctl tokens list {flag} …, then add --all"),
+            ),
+        );
+    }
+    // A dry run changes nothing, so it needs no consent.
+    let consent = consent(ctx, args.yes || args.dry_run, verb)?;
     let client = ctx.client()?;
     // Named twice, acted on once: a second rotation would kill the first one's value.
     let mut ids: Vec<String> = Vec::new();
@@ -184,17 +197,33 @@ async fn confirm_tokens(
     action: &str,
     consequence: &str,
 ) -> Result<(), CliError> {
+    let mut details = describe_selection(tokens, &format!("About to {action}"));
+    details.push_str(&format!("\n{consequence}"));
+    let question = format!(
+        "{}{} {} token{}?",
+        action[..1].to_uppercase(),
+        &action[1..],
+        tokens.len(),
+        if tokens.len() == 1 { "" } else { "s" }
+    );
+    ctx.printer.confirm(&details, &question).await
+}
+
+/// `LEAD N client tokens:` and a line for each token.
+fn describe_selection(tokens: &[&ClientToken], lead: &str) -> String {
     let mut details = format!(
-        "About to {action} {} client token{}:",
+        "{lead} {} client token{}:",
         tokens.len(),
         if tokens.len() == 1 { "" } else { "s" }
     );
     for t in tokens {
         let count = t.count(Field::ConversationCount);
-        let conversations = count.map_or("unknown number of".to_string(), |c| c.to_string());
+        let conversations = count.map_or(String::new(), |c| {
+            format!(", {c} conversation{}", if c == 1 { "" } else { "s" })
+        });
         let origins = t.origins();
         details.push_str(&format!(
-            "\n  {} {}  {} token, {}\n    origins: {}\n    {conversations} conversation{}",
+            "\n  {} {}  {} token, {}{conversations}, origins: {}",
             t.id(),
             super::tokens::quoted_name(t),
             t.environment(),
@@ -204,12 +233,44 @@ async fn confirm_tokens(
             } else {
                 origins.join(", ")
             },
-            if count == Some(1) { "" } else { "s" },
         ));
     }
-    details.push_str(&format!("\n{consequence}"));
-    let question = format!("{}{}?", action[..1].to_uppercase(), &action[1..]);
-    ctx.printer.confirm(&details, &question).await
+    details
+}
+
+/// `--dry-run`: reads the targets and shows what would be acted on (with `--json`, an array
+/// of `{id, name, environment, action}`); changes nothing.
+pub(crate) async fn preview(
+    ctx: &Context,
+    client: &Client,
+    targets: &mut [Target],
+    action: &'static str,
+) -> Result<(), CliError> {
+    for target in targets.iter_mut().filter(|t| t.token.is_none()) {
+        target.token = Some(client.get(&target.id).await?);
+    }
+    let tokens: Vec<&ClientToken> = targets.iter().filter_map(|t| t.token.as_ref()).collect();
+    if ctx.printer.format == Format::Json {
+        ctx.printer.json(&Value::Array(
+            tokens
+                .iter()
+                .map(|t| {
+                    serde_json::json!({
+                        "id": t.id(), "name": t.name(), "environment": t.environment(),
+                        "action": action,
+                    })
+                })
+                .collect(),
+        ))?;
+    } else {
+        for t in &tokens {
+            ctx.printer.line(&format!("{}\t{}", t.id(), t.name()))?;
+        }
+    }
+    ctx.printer
+        .note(&describe_selection(&tokens, &format!("Would {action}")));
+    ctx.printer.note("Dry run: nothing was changed.");
+    Ok(())
 }
 
 /// The tokens named by `ids`, or with `--all` every token that passes the filters.
@@ -227,17 +288,7 @@ async fn select(
             })
             .collect());
     }
-    let needle = selection.name_contains.as_ref().map(|s| s.to_lowercase());
-    let wanted = |t: &ClientToken| {
-        selection
-            .environment
-            .as_ref()
-            .is_none_or(|e| t.environment() == e)
-            && (!selection.inactive || !t.is_active())
-            && needle
-                .as_ref()
-                .is_none_or(|n| t.name().to_lowercase().contains(n))
-    };
+    let wanted = |t: &ClientToken| selection.filters.admits(t);
     let mut targets: Vec<Target> = Vec::new();
     for token in client.list_all().await?.into_iter().filter(|t| wanted(t)) {
         // Ids from the server obey the rule ids from users do: `..` or an empty id in a

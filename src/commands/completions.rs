@@ -49,13 +49,71 @@ pub(crate) fn token_ids(current: &OsStr) -> Vec<CompletionCandidate> {
     let Some(prefix) = current.to_str().map(str::to_string) else {
         return Vec::new();
     };
+    within_budget(async move |ctx: &Context| {
+        let client = ctx.client().ok()?;
+        let page = client.tokens().next().await.ok().flatten()?;
+        Some(
+            page.iter()
+                .filter(|t| t.id().starts_with(&prefix))
+                // A candidate is typed into the user's command line: only real ids, and
+                // names that cannot steer the terminal.
+                .filter(|t| crate::api::check_id(t.id()).is_ok())
+                .map(|t| {
+                    let name = Some(t.name()).filter(|n| !n.is_empty());
+                    let help =
+                        name.map(|n| crate::text::for_terminal(n, false).into_owned().into());
+                    CompletionCandidate::new(t.id()).help(help)
+                })
+                .collect(),
+        )
+    })
+}
+
+/// Completes the origins of the token named on the command line (`origins remove ID ⇥`).
+pub(crate) fn token_origins(current: &OsStr) -> Vec<CompletionCandidate> {
+    let Some(prefix) = current.to_str().map(str::to_string) else {
+        return Vec::new();
+    };
+    let words: Vec<String> = std::env::args_os()
+        .filter_map(|w| w.into_string().ok())
+        .collect();
+    // The id is the first word after `remove` that is one.
+    let Some(id) = words
+        .iter()
+        .skip_while(|w| *w != "remove")
+        .skip(1)
+        .find(|w| !w.starts_with('-') && crate::api::check_id(w).is_ok())
+        .cloned()
+    else {
+        return Vec::new();
+    };
+    within_budget(async move |ctx: &Context| {
+        let token = ctx.client().ok()?.get(&id).await.ok()?;
+        Some(
+            token
+                .origins()
+                .iter()
+                .filter(|o| o.starts_with(&prefix))
+                // Never type what could steer the terminal into the command line.
+                .filter(|o| !o.chars().any(char::is_control))
+                .map(|o| CompletionCandidate::new(o.to_string()))
+                .collect(),
+        )
+    })
+}
+
+/// Runs `work` with a quiet context of the command line's global flags, on a thread of its
+/// own, so a keyring or server that hangs costs at most the budget; any failure is nothing.
+fn within_budget<F>(work: F) -> Vec<CompletionCandidate>
+where
+    F: AsyncFnOnce(&Context) -> Option<Vec<CompletionCandidate>> + Send + 'static,
+{
     let global = global_args(std::env::args_os().collect());
     let (tx, rx) = mpsc::channel();
-    // A thread of its own, so a keyring or server that hangs costs at most the budget.
     let spawned = std::thread::Builder::new()
-        .name("complete-ids".into())
+        .name("complete".into())
         .spawn(move || {
-            let _ = tx.send(fetch_ids(&global, &prefix));
+            let _ = tx.send(run_quietly(&global, work));
         });
     if spawned.is_err() {
         return Vec::new();
@@ -66,7 +124,10 @@ pub(crate) fn token_ids(current: &OsStr) -> Vec<CompletionCandidate> {
         .unwrap_or_default()
 }
 
-fn fetch_ids(global: &GlobalArgs, prefix: &str) -> Option<Vec<CompletionCandidate>> {
+fn run_quietly<F>(global: &GlobalArgs, work: F) -> Option<Vec<CompletionCandidate>>
+where
+    F: AsyncFnOnce(&Context) -> Option<Vec<CompletionCandidate>>,
+{
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -77,24 +138,9 @@ fn fetch_ids(global: &GlobalArgs, prefix: &str) -> Option<Vec<CompletionCandidat
         world.streams.stdout = crate::output::stream(std::io::sink());
         world.streams.stderr = crate::output::stream(std::io::sink());
         let ctx = Context::new(global, &world).await.ok()?;
-        let page = match ctx.client() {
-            Ok(client) => client.tokens().next().await.ok().flatten(),
-            Err(_) => None,
-        };
+        let found = work(&ctx).await;
         ctx.finish().await;
-        let candidates = page?
-            .iter()
-            .filter(|t| t.id().starts_with(prefix))
-            // A candidate is typed into the user's command line: only real ids, and names
-            // that cannot steer the terminal.
-            .filter(|t| crate::api::check_id(t.id()).is_ok())
-            .map(|t| {
-                let name = Some(t.name()).filter(|n| !n.is_empty());
-                let help = name.map(|n| crate::text::for_terminal(n, false).into_owned().into());
-                CompletionCandidate::new(t.id()).help(help)
-            })
-            .collect();
-        Some(candidates)
+        found
     })
 }
 

@@ -34,6 +34,31 @@ pub(crate) struct Context {
 
 /// The printer for a run, before (or without) a context: errors in building the context, and
 /// commands that need no API (`emulator`, `completions`).
+/// The global flags that choose the account, as a suggested command must repeat them:
+/// `rtctl --local tokens list`, not `rtctl tokens list` (which would use the real account).
+fn command_flags(global: &GlobalArgs) -> Option<String> {
+    let quoted = |v: &str| {
+        if v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c))
+        {
+            v.to_string()
+        } else {
+            format!("'{}'", v.replace('\'', r"'\''"))
+        }
+    };
+    let mut flags = Vec::new();
+    if global.local {
+        flags.push("--local".to_string());
+    }
+    if let Some(profile) = &global.profile {
+        flags.push(format!("--profile {}", quoted(profile)));
+    }
+    if let Some(url) = &global.api_url {
+        flags.push(format!("--api-url {}", quoted(url)));
+    }
+    (!flags.is_empty()).then(|| flags.join(" "))
+}
+
 pub(crate) fn printer(global: &GlobalArgs, world: &World) -> Printer {
     Printer::new(
         PrinterOptions {
@@ -47,6 +72,7 @@ pub(crate) fn printer(global: &GlobalArgs, world: &World) -> Printer {
         world.streams.clone(),
     )
     .with_signals(world.signals.clone())
+    .with_command_flags(command_flags(global))
 }
 
 /// `--jq` and its `--jq-arg`s; run in a child process in the binary (see `crate::jq`).
@@ -100,7 +126,8 @@ impl Context {
             },
             world.streams.clone(),
         )
-        .with_signals(world.signals.clone());
+        .with_signals(world.signals.clone())
+        .with_command_flags(command_flags(global));
         if let Some(program) = printer.jq() {
             crate::jq::check(program)?; // a broken filter is a usage error before any request
         }

@@ -56,6 +56,12 @@ pub(crate) async fn run(
         SocketAddr::V4(v4) => format!("http://{v4}"),
     };
     banner(printer, &url, &emulator, &args);
+    if !local.ip().is_loopback() {
+        printer.warn(&format!(
+            "listening on {}, beyond this machine: anyone who can reach it can use the emulator, and its keys are not secret (--host 127.0.0.1 keeps it local)",
+            local.ip()
+        ));
+    }
     // The URL is for a script waiting to read it: a closed pipe does not stop the emulator.
     match printer.line(&url) {
         Err(e) if e.kind != crate::error::ErrorKind::PipeClosed => return Err(e),

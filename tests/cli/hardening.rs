@@ -2,7 +2,7 @@
 //! current or the command fails; nothing from outside steers the terminal, the shell or the
 //! path; every read is bounded; each smaller case gets its documented exit code.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -14,14 +14,6 @@ use serde_json::{Value, json};
 use crate::harness::{BIN, Server};
 
 const STAGING: &str = "ct_0d3e00000000a003";
-
-fn kill(child: &Child, signal: &str) {
-    let status = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
 
 /// A value that could not be delivered is named with the command that reads it back.
 #[track_caller]
@@ -87,7 +79,7 @@ fn sigterm_during_a_bulk_rotation_delivers_every_finished_value() {
         "1",
     ]);
     server.wait_for_requests(|j| j.iter().any(|r| r.ends_with("/regenerate")));
-    kill(&child, "-TERM");
+    crate::harness::signal(&child, "-TERM");
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(143), "{stderr}");
@@ -135,7 +127,7 @@ fn ctrl_c_during_apply_keeps_the_values_already_created() {
         }
         let child = server.spawn(&args);
         server.wait_for_requests(|j| j.iter().any(|r| r == "POST /v1/client-tokens"));
-        kill(&child, "-INT");
+        crate::harness::signal(&child, "-INT");
         let output = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);

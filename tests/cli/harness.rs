@@ -238,6 +238,15 @@ impl<'a> Invocation<'a> {
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rtctl");
 
+/// Sends `signal` (`-INT`, `-TERM`) to a child, as a terminal or a CI runner would.
+pub fn signal(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 /// What a run of the binary produced.
 #[derive(Debug)]
 pub struct Run {

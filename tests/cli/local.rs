@@ -75,10 +75,7 @@ fn a_new_user_gets_demo_tokens_with_nothing_set_up() {
 fn changes_persist_across_invocations_and_deleting_the_state_resets_it() {
     let home = Home::new();
     let created = create(&home, "Persisted widget");
-    let id = created.expect(0).json()["clientToken"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = created.expect(0).json()["id"].as_str().unwrap().to_string();
     assert!(names(&home).contains(&"Persisted widget".to_string()));
     let got = local(&home, &["tokens", "get", &id, "--json"]);
     assert_eq!(got.expect(0).json()["name"], "Persisted widget");

@@ -214,3 +214,145 @@ fn local_names_what_holds_its_state_and_gives_up() {
     assert!(run.stderr.contains("gave up after"), "{}", run.stderr);
     assert!(run.stderr.contains("--api-url"), "{}", run.stderr);
 }
+
+#[test]
+fn the_same_filters_select_everywhere_and_dry_runs_change_nothing() {
+    let server = Server::demo();
+    let list = server.rtctl(&[
+        "tokens",
+        "list",
+        "-e",
+        "test",
+        "--active",
+        "--name-contains",
+        "STAGING",
+    ]);
+    list.expect(0);
+    assert_eq!(list.stdout.lines().count(), 1, "{}", list.stdout);
+    assert!(list.stdout.starts_with(STAGING));
+    let export = server.rtctl(&["export", "--inactive"]);
+    export.expect(0);
+    assert!(export.stdout.contains("Old checkout widget"));
+    assert!(!export.stdout.contains("Staging playground"));
+
+    // A filter narrows --all; without it, it is an error, before any request.
+    let run = server.rtctl(&["tokens", "delete", STAGING, "--inactive", "--yes"]);
+    run.expect(2);
+    assert!(
+        run.stderr.contains("--inactive narrows --all"),
+        "{}",
+        run.stderr
+    );
+
+    let before = server.value_of(STAGING);
+    let run = server.rtctl(&[
+        "tokens",
+        "rotate",
+        "--all",
+        "-e",
+        "test",
+        "--active",
+        "--dry-run",
+    ]);
+    run.expect(0);
+    assert_eq!(run.stdout, format!("{STAGING}\tStaging playground\n"));
+    assert!(
+        run.stderr.contains("Would rotate 1 client token"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(server.value_of(STAGING), before);
+    let run = server.rtctl(&["tokens", "delete", MARKETING, "--dry-run", "--json"]);
+    run.expect(0);
+    assert_eq!(run.json()[0]["action"], "delete");
+    server.token(MARKETING).expect(200);
+    let run = server.rtctl(&[
+        "tokens",
+        "update",
+        MARKETING,
+        "--name",
+        "Renamed",
+        "--dry-run",
+    ]);
+    run.expect(0);
+    assert_eq!(
+        run.stdout,
+        "~ name: \"Marketing site widget\" -> \"Renamed\"\n"
+    );
+    assert_eq!(
+        server.token(MARKETING).expect(200)["clientToken"]["name"],
+        "Marketing site widget"
+    );
+}
+
+#[test]
+fn a_bulk_question_lists_each_token_on_one_line_and_counts_them() {
+    let server = Server::demo();
+    let run = server
+        .invocation(&["tokens", "rotate", "--all", "-e", "test"], &[])
+        .terminal(120, &["n"])
+        .run();
+    run.expect(3);
+    assert!(
+        run.stderr.contains("Rotate 2 tokens? [y/N]"),
+        "{}",
+        run.stderr
+    );
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains(STAGING))
+        .unwrap()
+        .to_string();
+    assert!(
+        line.contains("origins: https://staging.example.com"),
+        "{line}"
+    );
+}
+
+#[test]
+fn suggested_commands_keep_the_flags_that_choose_the_account() {
+    let home = crate::harness::Home::new();
+    let run = home.rtctl(&["--local", "tokens", "get", "ct_0d3e000000009999"], &[]);
+    run.expect(5);
+    assert!(
+        run.stderr.contains("rtctl --local tokens list"),
+        "{}",
+        run.stderr
+    );
+    let server = Server::demo();
+    let url = server.url.clone();
+    let run = server.rtctl_env(
+        &["--api-url", &url, "tokens", "get", "ct_0d3e000000009999"],
+        &[("RUNTYPE_API_URL", "")],
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("rtctl --api-url {url} tokens list")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_emulator_listening_beyond_loopback_says_so() {
+    let server = Server::empty();
+    let mut child = std::process::Command::new(crate::harness::BIN)
+        .args(["emulator", "--host", "0.0.0.0", "--port", "0"])
+        .env_clear()
+        .envs(server.home.env())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The URL on stdout means the banner and the warning were written before it.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut url = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut url).unwrap();
+    assert!(url.starts_with("http://0.0.0.0:"), "{url}");
+    crate::harness::signal(&child, "-INT");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("warning: listening on 0.0.0.0"), "{stderr}");
+}

@@ -11,16 +11,8 @@ use crate::token::TokenView;
 
 pub(crate) async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
-    let needle = args.name_contains.as_ref().map(|s| s.to_lowercase());
     let all = client.list_all().await?;
-    let wanted = |t: &crate::api::ClientToken| {
-        args.environment
-            .as_ref()
-            .is_none_or(|e| t.environment() == e)
-            && needle
-                .as_ref()
-                .is_none_or(|n| t.name().to_lowercase().contains(n))
-    };
+    let wanted = |t: &crate::api::ClientToken| args.filters.admits(t);
     // Uniqueness is the account's, not the selection's: plan matches names account-wide.
     let (named, unmanageable) = by_name(&all);
     let described: Vec<_> = named

@@ -47,8 +47,9 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
     confirm::consent_to(ctx, &subject, &risks, args.yes).await?;
 
     let delivery = Delivery::new(ctx, Shape::Document);
+    // `--json` prints the token as `get --json` and `list --json` do, with its new value.
     delivery.check_filter(
-        json!({"clientToken": {"id": "ct_0000000000000000"}, "token": SAMPLE_VALUE, "warnings": []}),
+        json!({"id": "ct_0000000000000000", "tokenValue": SAMPLE_VALUE}),
         "create",
     )?;
     let client = ctx.client()?;
@@ -81,7 +82,12 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
         "Created {}. Read its value again any time with rtctl tokens value {id}.",
         describe(&created.token)
     ));
-    delivery.value(&id, &created.value, Value::Object(created.raw))?;
+    let mut token = created.token.raw.clone();
+    token.insert(
+        Field::TokenValue.json().into(),
+        Value::String(created.value.clone()),
+    );
+    delivery.value(&id, &created.value, Value::Object(token))?;
     delivery.finish()?;
     match ctx.signals.received() {
         Some(signal) => Err(CliError::interrupted(signal).reported()),

@@ -14,6 +14,9 @@ pub(super) async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError>
             .note("No tokens match the selection; nothing to delete.");
         return bulk::report(ctx, Vec::new(), "deleted", true);
     }
+    if args.bulk.dry_run {
+        return bulk::preview(ctx, &client, &mut targets, "delete").await;
+    }
     bulk::confirm(
         ctx,
         &client,

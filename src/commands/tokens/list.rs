@@ -6,19 +6,12 @@ use crate::cli::tokens::ListArgs;
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::output::Format;
-use crate::token::TokenView;
 
 pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
     let printer = &ctx.printer;
     let limit = (!args.all).then_some(args.limit);
-    let wanted = |t: &ClientToken| {
-        args.environment
-            .as_ref()
-            .is_none_or(|e| t.environment() == e)
-            && (!args.active || t.is_active())
-            && (!args.inactive || !t.is_active())
-    };
+    let wanted = |t: &ClientToken| args.filters.admits(t);
 
     let mut json = (printer.format == Format::Json).then(|| printer.json_array());
     // Tables, TSV and JSON all stream page by page (a table's columns come from its first).
@@ -61,7 +54,7 @@ pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
         printer.note("No client tokens match.");
     } else if cut_short {
         printer.note(&format!(
-            "Showing the first {shown}; use --all to see every token."
+            "Showing the first {shown}; more exist: use --all (or --limit N) to see them."
         ));
     }
     Ok(())

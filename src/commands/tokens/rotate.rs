@@ -44,6 +44,9 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError>
             targets.len()
         )));
     }
+    if args.bulk.dry_run {
+        return bulk::preview(ctx, &client, &mut targets, "rotate").await;
+    }
     bulk::confirm(
         ctx,
         &client,

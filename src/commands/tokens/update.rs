@@ -21,6 +21,9 @@ pub(super) async fn run(ctx: &Context, args: UpdateArgs) -> Result<(), CliError>
         );
     }
     let client = ctx.client()?;
+    if args.dry_run {
+        return preview(ctx, &client.get(&args.id).await?, &request);
+    }
     let deactivate = request.get(Field::IsActive) == Some(&serde_json::Value::Bool(false));
     if !args.yes && (request.contains(Field::AllowedOrigins) || deactivate) {
         // Whether this is risky depends on the token as it is: read it first.
@@ -55,7 +58,39 @@ pub(super) async fn run(ctx: &Context, args: UpdateArgs) -> Result<(), CliError>
     show_warnings(printer, &warnings);
     printer.note(&format!("Updated {}.", describe(&token)));
     if printer.format == Format::Json {
-        printer.json(&json!({ "clientToken": token_json(&token, false), "warnings": warnings }))?;
+        // The token as `get --json` prints it; the server's warnings went to stderr.
+        printer.json(&token_json(&token, false))?;
     }
+    Ok(())
+}
+
+/// `--dry-run`: each field given, as the token holds it and as it would be.
+fn preview(
+    ctx: &Context,
+    token: &crate::api::ClientToken,
+    request: &crate::token::Values,
+) -> Result<(), CliError> {
+    let printer = &ctx.printer;
+    let mut before = serde_json::Map::new();
+    let mut after = serde_json::Map::new();
+    for (field, value) in request.iter() {
+        let key = field.json();
+        let held = token
+            .raw
+            .get(key)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        if printer.format != Format::Json {
+            let mark = if held == *value { " " } else { "~" };
+            printer.line(&format!("{mark} {}: {held} -> {value}", field.spec().label))?;
+        }
+        before.insert(key.into(), held);
+        after.insert(key.into(), value.clone());
+    }
+    if printer.format == Format::Json {
+        printer
+            .json(&json!({"id": token.id(), "dryRun": true, "before": before, "after": after}))?;
+    }
+    printer.note(&format!("Dry run: {} was not changed.", describe(token)));
     Ok(())
 }
