@@ -11,6 +11,7 @@ mod cli;
 pub mod clock;
 mod commands;
 mod credentials;
+mod duration;
 pub mod emulator;
 mod error;
 mod files;

@@ -24,6 +24,7 @@ pub(crate) enum TokensCommand {
     Update(UpdateArgs),
     Delete(DeleteArgs),
     Rotate(RotateArgs),
+    Retire(RetireArgs),
     Value(ValueArgs),
     Conversations(ConversationsArgs),
 }
@@ -273,6 +274,56 @@ pub(crate) struct RotateArgs {
     /// Variable name for --format env
     #[arg(long, default_value = "RUNTYPE_CLIENT_TOKEN", value_name = "NAME")]
     pub env_var: String,
+
+    /// Keep the old value working: create a successor with every field of the token, print
+    /// its value, and mark the old token as retiring (finish with rtctl tokens retire)
+    #[arg(long)]
+    pub overlap: bool,
+
+    /// With --overlap: how long the old token keeps working at least (30m, 36h, 7d)
+    #[arg(long, value_parser = crate::duration::parse, requires = "overlap",
+          value_name = "DURATION")]
+    pub grace: Option<std::time::Duration>,
+}
+
+/// Retire tokens a rotation with --overlap replaced
+///
+/// Deletes (or with --deactivate, deactivates) old tokens that `rtctl tokens rotate --overlap`
+/// marked as retiring, once their successor exists: those named, or with --due those past
+/// their deadline, and with --idle D those unused for D (counted from the later of their last
+/// use and the start of the rollover). Asks on a terminal; --yes without one.
+///
+/// Examples:
+///   rtctl tokens retire ct_9f8e7d6c5b4a3210 --yes
+///   rtctl tokens retire --due --yes                 # a scheduled job
+///   rtctl tokens retire --due --idle 2h --deactivate --yes
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+#[command(group(clap::ArgGroup::new("which").required(true).multiple(true).args(["ids", "due", "idle"])))]
+pub(crate) struct RetireArgs {
+    /// Ids of retiring tokens to retire now
+    #[arg(value_name = "ID", add = id_completer(), conflicts_with_all = ["due", "idle"])]
+    pub ids: Vec<String>,
+
+    /// Retiring tokens past their deadline
+    #[arg(long)]
+    pub due: bool,
+
+    /// Retiring tokens unused for DURATION (30m, 36h, 7d) since the rollover began
+    #[arg(long, value_parser = crate::duration::parse, value_name = "DURATION")]
+    pub idle: Option<std::time::Duration>,
+
+    /// Deactivate instead of deleting, so the step can be undone (rtctl tokens update ID --activate)
+    #[arg(long)]
+    pub deactivate: bool,
+
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Show which tokens would be retired, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Print a token's value

@@ -21,6 +21,9 @@ pub(crate) enum Shape {
     Bare,
     /// `ID<TAB>value` a line, in completion order.
     Lines,
+    /// `PREVIOUS_ID<TAB>NEW_ID<TAB>value` a line: successors made by `rotate --overlap`
+    /// (the element's `previousId` is the first column).
+    Successors,
     /// `NAME=value`, quoted where a shell or a `.env` loader would read more into it.
     Env(String),
     /// One JSON array of outcomes, streamed (buffered under `--jq`).
@@ -84,6 +87,10 @@ impl<'a> Delivery<'a> {
         let line = match &self.shape {
             Shape::Bare => value.to_string(),
             Shape::Lines => format!("{id}\t{value}"),
+            Shape::Successors => format!(
+                "{}\t{id}\t{value}",
+                element["previousId"].as_str().unwrap_or_default()
+            ),
             Shape::Env(name) => match env_value(value) {
                 Some(quoted) => format!("{name}={quoted}"),
                 None => {

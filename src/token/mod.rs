@@ -11,6 +11,7 @@
 //! Values are JSON values keyed by field ([`Values`]), checked by the rules in [`rules`],
 //! which the flags, the token file and the emulator share.
 
+pub(crate) mod retiring;
 pub(crate) mod rules;
 
 use std::collections::BTreeMap;
@@ -560,6 +561,11 @@ pub(crate) trait TokenView {
             None => true,
             Some(value) => value.as_bool() == Some(true),
         }
+    }
+
+    /// The rollover mark in the name, when the token is being replaced by a successor.
+    fn retiring(&self) -> Option<retiring::Retiring> {
+        retiring::parse(self.name())
     }
 }
 

@@ -55,6 +55,20 @@ impl Server {
         .expect(200);
     }
 
+    /// The status of the widget's `POST /v1/client/init` with `value`, from `origin`.
+    pub fn init_status(&self, value: &str, origin: Option<&str>) -> u16 {
+        let url = format!("{}/v1/client/init", self.url);
+        self.runtime.block_on(async {
+            let mut request = crate::support::http()
+                .post(url)
+                .json(&json!({ "token": value }));
+            if let Some(origin) = origin {
+                request = request.header("origin", origin);
+            }
+            request.send().await.unwrap().status().as_u16()
+        })
+    }
+
     /// The journal's entries, whole.
     pub fn journal_entries(&self) -> Vec<Value> {
         self.control(Method::GET, "/__emulator/requests", None)

@@ -110,6 +110,8 @@ pub struct Invocation<'a> {
     world: Option<WorldChange<'a>>,
     closed_stdout: bool,
     merged: bool,
+    /// The emulator's clock, so rtctl and the server agree on "now" when a test moves it.
+    clock: Option<rtctl::clock::Clock>,
 }
 
 impl<'a> Invocation<'a> {
@@ -124,6 +126,7 @@ impl<'a> Invocation<'a> {
             world: None,
             closed_stdout: false,
             merged: false,
+            clock: None,
         }
     }
 
@@ -210,6 +213,9 @@ impl<'a> Invocation<'a> {
             keyring: Duration::from_millis(300),
             ..Timeouts::default()
         };
+        if let Some(clock) = self.clock {
+            world.clock = clock;
+        }
         if let Some(change) = self.world {
             change(&mut world);
         }
@@ -496,6 +502,8 @@ pub fn run_rtctl(args: &[&str], vars: &[(String, String)], input: Option<&str>) 
 /// An emulator for binary tests, on a runtime of its own, and a private home for the runs.
 pub struct Server {
     pub runtime: tokio::runtime::Runtime,
+    /// The emulator's clock, which in-process runs share.
+    clock: rtctl::clock::Clock,
     emulator: Option<RunningEmulator>,
     pub url: String,
     pub key: String,
@@ -527,9 +535,11 @@ impl Server {
             .cloned()
             .unwrap_or(DEFAULT_API_KEY.to_string());
         let findings = crate::contract::Findings::default();
+        let clock = config.clock.clone();
         let config = crate::support::test_config(config, &findings);
         let emulator = runtime.block_on(emulator::start(config)).unwrap();
         Server {
+            clock,
             url: emulator.url(),
             emulator: Some(emulator),
             runtime,
@@ -571,7 +581,10 @@ impl Server {
 
     /// An in-process run to set up further (stdin, a terminal, the world).
     pub fn invocation(&self, args: &[&str], env: &[(&str, &str)]) -> Invocation<'_> {
-        Invocation::new(args, self.home.vars(&self.vars(env))).on(&self.runtime)
+        let mut invocation =
+            Invocation::new(args, self.home.vars(&self.vars(env))).on(&self.runtime);
+        invocation.clock = Some(self.clock.clone());
+        invocation
     }
 
     /// Runs the real binary with this server's URL and key (`input` on stdin, or /dev/null).
@@ -671,7 +684,8 @@ impl Server {
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(reply.status(), 201);
+            let status = reply.status();
+            assert_eq!(status, 201, "{spec}: {}", reply.text().await.unwrap());
         });
     }
 

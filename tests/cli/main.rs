@@ -23,6 +23,7 @@ mod hardening;
 mod local;
 mod newcomer;
 mod origins;
+mod overlap;
 mod plan;
 mod prompts;
 mod published;

@@ -420,19 +420,6 @@ fn origin_strategy() -> impl Strategy<Value = Option<String>> {
     ]
 }
 
-fn init_status(server: &Server, value: &str, origin: Option<&str>) -> u16 {
-    let url = format!("{}/v1/client/init", server.url);
-    server.runtime.block_on(async {
-        let mut request = crate::support::http()
-            .post(url)
-            .json(&json!({ "token": value }));
-        if let Some(origin) = origin {
-            request = request.header("origin", origin);
-        }
-        request.send().await.unwrap().status().as_u16()
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -446,7 +433,7 @@ proptest! {
         let environment = if live { "live" } else { "test" };
         let id = server.create("Property", json!({"allowedOrigins": entries, "environment": environment}));
         let value = server.value_of(&id);
-        let status = init_status(&server, &value, origin.as_deref());
+        let status = server.init_status(&value, origin.as_deref());
         prop_assert!(status == 200 || status == 403, "init answered {}", status);
         let probe = origin.clone().unwrap_or_else(|| "native".into());
         let check = server.rtctl(&["origins", "check", &id, &probe]);

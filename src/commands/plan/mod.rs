@@ -94,6 +94,15 @@ pub(crate) fn by_name(
     let mut named: BTreeMap<&str, Vec<&ClientToken>> = BTreeMap::new();
     let mut unmanageable = Vec::new();
     for token in current {
+        // A retiring token's successor carries its name; the old one is the rollover's.
+        if token.retiring().is_some() {
+            unmanageable.push(Unmanageable {
+                id: token.id().to_string(),
+                name: Some(token.name().to_string()),
+                reason: "retiring (rolled over by rtctl tokens rotate --overlap)",
+            });
+            continue;
+        }
         match token.text(Field::Name).filter(|n| !n.is_empty()) {
             Some(name) => named.entry(name).or_default().push(token),
             None => unmanageable.push(Unmanageable {

@@ -23,7 +23,23 @@ pub(super) async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
         let shown = match spec.show {
             Show::Hidden => continue,
             Show::Plain => plain(token.field(field)),
-            Show::Status => status(&token).to_string(),
+            Show::Status => match token.retiring() {
+                Some(mark) => format!(
+                    "{} after {} (its successor is {})",
+                    match status(&token) {
+                        "retiring" => "retiring",
+                        other =>
+                            if other == "inactive" {
+                                "inactive, retiring"
+                            } else {
+                                other
+                            },
+                    },
+                    crate::token::retiring::minute(mark.after),
+                    mark.successor
+                ),
+                None => status(&token).to_string(),
+            },
             Show::Time { missing } => time_cell(ctx, token.text(field), missing),
             Show::Secret => match token.field(field) {
                 Some(Value::String(value)) if args.reveal => value.clone(),

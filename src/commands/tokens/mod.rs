@@ -6,6 +6,8 @@ mod create;
 mod delete;
 mod get;
 mod list;
+mod overlap;
+mod retire;
 mod rotate;
 mod update;
 mod value;
@@ -33,6 +35,7 @@ pub(crate) async fn run(ctx: &Context, command: TokensCommand) -> Result<(), Cli
         TokensCommand::Update(args) => update::run(ctx, args).await,
         TokensCommand::Delete(args) => delete::run(ctx, args).await,
         TokensCommand::Rotate(args) => rotate::run(ctx, args).await,
+        TokensCommand::Retire(args) => retire::run(ctx, args).await,
         TokensCommand::Value(args) => value::run(ctx, args).await,
         TokensCommand::Conversations(args) => conversations::run(ctx, args).await,
     }
@@ -242,10 +245,13 @@ pub(crate) fn time_cell(ctx: &Context, iso: Option<&str>, missing: &str) -> Stri
     }
 }
 
-/// `active` or `inactive`; `unknown` when the server sent something that is neither (a
+/// `active`, `retiring` (active, and rolled over to a successor) or `inactive`; `unknown` when the server sent something that is neither (a
 /// token is never shown active on a guess).
 pub(crate) fn status(token: &ClientToken) -> &'static str {
     match token.raw.get(Field::IsActive.json()) {
+        Some(Value::Bool(true)) | None | Some(Value::Null) if token.retiring().is_some() => {
+            "retiring"
+        }
         Some(Value::Bool(true)) | None | Some(Value::Null) => "active",
         Some(Value::Bool(false)) => "inactive",
         Some(_) => "unknown",

@@ -3,9 +3,10 @@
 //! replies, and a new value is printed only once it is confirmed to be the token's current
 //! one, as soon as its token is done (`commands::deliver`).
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::describe;
+use super::overlap;
 use crate::api::Client;
 use crate::api::rotate::{RotateError, Rotated};
 use crate::cli::tokens::{RotateArgs, RotateFormat};
@@ -31,8 +32,16 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError>
         }
     }
     // A filter that would fail on the output, or drop the values, is refused before acting.
-    Delivery::new(ctx, Shape::Lines).check_filter(sample_outcome(), "rotate")?;
+    let sample = if args.overlap {
+        overlap::sample()
+    } else {
+        sample_outcome()
+    };
+    Delivery::new(ctx, Shape::Lines).check_filter(sample, "rotate")?;
     let (client, mut targets, consent) = bulk::start(ctx, &args.bulk, "rotate").await?;
+    if args.bulk.selection.all {
+        skip_rolled_over(ctx, &mut targets);
+    }
     if targets.is_empty() {
         ctx.printer
             .note("No tokens match the selection; nothing to rotate.");
@@ -47,39 +56,80 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError>
     if args.bulk.dry_run {
         return bulk::preview(ctx, &client, &mut targets, "rotate").await;
     }
-    bulk::confirm(
-        ctx,
-        &client,
-        consent,
-        &mut targets,
-        "rotate",
-        "The current value stops working immediately: every site using it breaks until it gets the new value.",
-    )
-    .await?;
+    let consequence = if args.overlap {
+        "Each gets a successor with the same fields; the old values keep working until you retire them (rtctl tokens retire)."
+    } else {
+        "The current value stops working immediately: every site using it breaks until it gets the new value."
+    };
+    bulk::confirm(ctx, &client, consent, &mut targets, "rotate", consequence).await?;
     // The design's shapes: one token named by one ID gets the bare value; anything else
-    // `ID<TAB>value` lines, so values pair with their tokens whatever the order.
+    // `ID<TAB>value` lines (`PREVIOUS<TAB>NEW<TAB>value` for successors), so values pair
+    // with their tokens whatever the order.
     let shape = match args.format {
         RotateFormat::Env => Shape::Env(args.env_var.clone()),
         RotateFormat::Value if targets.len() == 1 && !args.bulk.selection.all => Shape::Bare,
+        RotateFormat::Value if args.overlap => Shape::Successors,
         RotateFormat::Value => Shape::Lines,
     };
-    let delivery = Delivery::new(ctx, shape);
+    if args.overlap {
+        let grace = args.grace.unwrap_or(overlap::DEFAULT_GRACE);
+        return overlap::run(ctx, &client, &targets, &args, shape, grace).await;
+    }
     let client = &client;
-    let delivery_ref = &delivery;
     let rotate_one = async |target: &Target, progress: &Progress| {
+        let (name, value) = rotate(client, &target.id, progress).await?;
+        let name = name.or(target.name());
+        let element = json!({"id": target.id, "name": name, "ok": true, "value": value});
+        Ok(Made {
+            id: target.id.clone(),
+            name,
+            value,
+            element,
+        })
+    };
+    let concurrency = usize::from(args.bulk.concurrency);
+    let work = ("rotating", "rotated");
+    deliver_each(ctx, &targets, concurrency, shape, work, rotate_one).await
+}
+
+/// A new value one piece of work made: the token it belongs to and its JSON element.
+pub(super) struct Made {
+    pub id: String,
+    pub name: Option<String>,
+    pub value: String,
+    pub element: Value,
+}
+
+/// Runs `make` on every target, at most `concurrency` at once, delivering each new value as
+/// soon as it is made, then reports every outcome; a signal received meanwhile is the exit
+/// code even when everything sent was finished. `work` is what is being done and done
+/// ("rotating", "rotated").
+pub(super) async fn deliver_each<F>(
+    ctx: &Context,
+    targets: &[Target],
+    concurrency: usize,
+    shape: Shape,
+    (doing, done): (&str, &str),
+    make: F,
+) -> Result<(), CliError>
+where
+    F: AsyncFn(&Target, &Progress) -> Result<Made, CliError>,
+{
+    let delivery = Delivery::new(ctx, shape);
+    let delivery_ref = &delivery;
+    let make = &make;
+    let one = async |target: &Target, progress: &Progress| {
         let mut outcome = Outcome {
             action: "rotate",
             id: Some(target.id.clone()),
             name: target.name(),
             result: Ok(None),
         };
-        match rotate(client, &target.id, progress).await {
-            Ok((name, value)) => {
-                outcome.name = name.or(outcome.name);
-                let element =
-                    json!({"id": target.id, "name": outcome.name, "ok": true, "value": value});
+        match make(target, progress).await {
+            Ok(made) => {
+                outcome.name = made.name;
                 outcome.result = delivery_ref
-                    .value(&target.id, &value, element)
+                    .value(&made.id, &made.value, made.element)
                     .map(|()| None);
             }
             Err(error) => {
@@ -91,18 +141,35 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError>
         }
         outcome
     };
-    let outcomes = bulk::run_each(
-        ctx,
-        &targets,
-        usize::from(args.bulk.concurrency),
-        "rotating",
-        "rotate",
-        rotate_one,
-    )
-    .await;
+    let outcomes = bulk::run_each(ctx, targets, concurrency, doing, "rotate", one).await;
     let finished = delivery.finish();
-    let reported = bulk::report(ctx, outcomes, "rotated", false);
-    finished.and(reported)
+    let reported = bulk::report(ctx, outcomes, done, false);
+    finished.and(reported)?;
+    // Everything sent was finished, but the run was asked to stop: say so in the exit code.
+    match ctx.signals.received() {
+        Some(signal) => Err(CliError::interrupted(signal).reported()),
+        None => Ok(()),
+    }
+}
+
+/// An `--all` selection leaves out tokens already rolled over (retiring) and the successors
+/// of a rollover still being finished: rotating them would start a chain.
+fn skip_rolled_over(ctx: &Context, targets: &mut Vec<Target>) {
+    let tokens: Vec<crate::api::ClientToken> =
+        targets.iter().filter_map(|t| t.token.clone()).collect();
+    let successors = overlap::unmarked_successors(&tokens);
+    let before = targets.len();
+    targets.retain(|t| {
+        let retiring = t.token.as_ref().is_some_and(|t| t.retiring().is_some());
+        !retiring && !successors.contains(&t.id)
+    });
+    let skipped = before - targets.len();
+    if skipped > 0 {
+        ctx.printer.note(&format!(
+            "Skipping {skipped} token{} already rolled over (retiring, or a successor being finished).",
+            if skipped == 1 { "" } else { "s" }
+        ));
+    }
 }
 
 /// Rotates one token once, confirms the new value is the token's current one, and returns
