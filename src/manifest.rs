@@ -37,6 +37,9 @@ pub(crate) struct DesiredToken {
     /// holds them (token files are strict about changes, not about the past). The plan
     /// decides, with the message to show either way.
     pub past_only: Vec<PastOnly>,
+    /// `audit = { ignore = [...] }`: audit rules silenced for this token (a mobile app's
+    /// `native`), not a field of the token.
+    pub audit_ignore: Vec<String>,
 }
 
 /// A value a rule refuses, which a plan may keep only if it changes nothing.
@@ -64,6 +67,21 @@ impl DesiredToken {
 pub(crate) struct Manifest {
     /// By name, in name order.
     pub tokens: Vec<DesiredToken>,
+    /// The `[audit]` section: a repository's defaults for `rtctl audit`.
+    pub audit: AuditSettings,
+}
+
+/// `[audit]`: what `rtctl audit -f FILE` does unless flags say otherwise.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditSettings {
+    /// `error`, `warning`, `note` or `never`.
+    pub fail_on: Option<String>,
+    /// Rule ids to leave out.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// A duration (`90d`).
+    pub dormant: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +89,8 @@ pub(crate) struct Manifest {
 struct RawFile {
     #[serde(default)]
     tokens: BTreeMap<String, Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+    #[serde(default)]
+    audit: AuditSettings,
 }
 
 /// The largest token file rtctl reads: thousands of tokens.
@@ -140,8 +160,14 @@ impl Manifest {
                 }),
             }
             let mut values = Values::new();
+            let mut audit_ignore = Vec::new();
             for (file_key, value) in table.into_inner() {
                 let offset = value.span().start;
+                if file_key == "audit" {
+                    audit_ignore = token_audit(value.get_ref())
+                        .map_err(|what| invalid(offset, key("audit"), what))?;
+                    continue;
+                }
                 let Some(field) = Field::from_file(&file_key) else {
                     let known: Vec<&str> = Field::in_file().filter_map(|f| f.spec().file).collect();
                     return Err(invalid(
@@ -207,9 +233,30 @@ impl Manifest {
                 values,
                 line: at(start),
                 past_only,
+                audit_ignore,
             });
         }
-        Ok(Manifest { tokens })
+        Ok(Manifest {
+            tokens,
+            audit: raw.audit,
+        })
+    }
+}
+
+/// A token's `audit = { ignore = ["rule", …] }`.
+fn token_audit(value: &toml::Value) -> Result<Vec<String>, String> {
+    let expected = || "expected { ignore = [\"rule-id\", …] }".to_string();
+    let table = value.as_table().ok_or_else(expected)?;
+    if table.keys().any(|k| k != "ignore") {
+        return Err(expected());
+    }
+    match table.get("ignore") {
+        None => Ok(Vec::new()),
+        Some(toml::Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string).ok_or_else(expected))
+            .collect(),
+        Some(_) => Err(expected()),
     }
 }
 

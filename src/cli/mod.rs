@@ -1,6 +1,7 @@
 //! The command-line grammar (clap derive). Definitions only: behaviour lives in
 //! `commands/`, one file per command group, mirroring this folder.
 
+pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod completions;
 pub(crate) mod emulator;
@@ -24,7 +25,7 @@ Exit codes:
   5    not found (404)
   6    drift: plan --expect-no-changes found changes
   7    the --jq filter failed (halt_error included)
-  8    a check found problems (origins check: not admitted)
+  8    a check found problems (audit at --fail-on; origins check: not admitted)
   130  interrupted (Ctrl-C; 143 for SIGTERM)";
 
 /// Administer Runtype client tokens
@@ -59,6 +60,7 @@ pub(crate) enum Command {
     Plan(plan::PlanArgs),
     Apply(plan::ApplyArgs),
     Export(plan::ExportArgs),
+    Audit(audit::AuditArgs),
     Emulator(emulator::EmulatorArgs),
     Completions(completions::CompletionsArgs),
 }

@@ -28,12 +28,12 @@ pub(crate) struct Context {
     pub retries: u32,
     pub clock: Clock,
     pub signals: Signals,
+    /// `-o`, `--json` or `--jq` was given: a command's own `--format` cannot be combined.
+    pub output_flag: bool,
     env: std::collections::BTreeMap<String, String>,
     stdin: Stdin,
 }
 
-/// The printer for a run, before (or without) a context: errors in building the context, and
-/// commands that need no API (`emulator`, `completions`).
 /// The global flags that choose the account, as a suggested command must repeat them:
 /// `rtctl --local tokens list`, not `rtctl tokens list` (which would use the real account).
 fn command_flags(global: &GlobalArgs) -> Option<String> {
@@ -59,6 +59,8 @@ fn command_flags(global: &GlobalArgs) -> Option<String> {
     (!flags.is_empty()).then(|| flags.join(" "))
 }
 
+/// The printer for a run, before (or without) a context: errors in building the context, and
+/// commands that need no API (`emulator`, `completions`).
 pub(crate) fn printer(global: &GlobalArgs, world: &World) -> Printer {
     Printer::new(
         PrinterOptions {
@@ -93,6 +95,18 @@ fn format_flag(global: &GlobalArgs) -> Option<Format> {
 }
 
 impl Context {
+    /// Refuses a command's own `--format` (`rotate --format env`, `audit --format sarif`)
+    /// together with `-o`, `--json` or `--jq` (design: exit 2).
+    pub(crate) fn own_format(&self, flag: &str) -> Result<(), CliError> {
+        if self.output_flag {
+            return Err(CliError::usage(format!(
+                "{flag} cannot be combined with -o, --json or --jq"
+            ))
+            .with_hint("choose one way to format the output"));
+        }
+        Ok(())
+    }
+
     pub(crate) async fn new(global: &GlobalArgs, world: &World) -> Result<Context, CliError> {
         let env = |name: &str| world.var(name);
         let dirs = Dirs::from_env(&env);
@@ -161,6 +175,7 @@ impl Context {
             retries: global.retries,
             clock: world.clock.clone(),
             signals: world.signals.clone(),
+            output_flag: format_flag(global).is_some() || global.jq.is_some(),
             env: world.env.clone(),
             stdin: world.stdin.clone(),
         })

@@ -2,6 +2,7 @@
 //! `async fn run(ctx, args) -> Result<(), CliError>`; this module only dispatches, and
 //! [`crate::error`] maps the error to an exit code.
 
+pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod bulk;
 pub(crate) mod completions;
@@ -54,6 +55,9 @@ pub(crate) async fn run(cli: Cli, world: &World) -> Result<(), CliError> {
                 plan::export::run(ctx, args).await
             })
             .await
+        }
+        Command::Audit(args) => {
+            with_context(global, world, async |ctx| audit::run(ctx, args).await).await
         }
         Command::Origins(command) => {
             with_context(global, world, async |ctx| origins::run(ctx, command).await).await

@@ -10,6 +10,7 @@ mod harness;
 mod hostile;
 mod support;
 
+mod audit;
 mod auth;
 mod emulator_binary;
 mod emulator_client_init;

@@ -235,6 +235,13 @@ fn the_same_filters_select_everywhere_and_dry_runs_change_nothing() {
     assert!(export.stdout.contains("Old checkout widget"));
     assert!(!export.stdout.contains("Staging playground"));
 
+    // A command's own --format is not combined with -o/--json (design).
+    let run = server.rtctl(&[
+        "tokens", "rotate", STAGING, "--yes", "--format", "env", "--json",
+    ]);
+    run.expect(2);
+    assert!(run.stderr.contains("cannot be combined"), "{}", run.stderr);
+
     // A filter narrows --all; without it, it is an error, before any request.
     let run = server.rtctl(&["tokens", "delete", STAGING, "--inactive", "--yes"]);
     run.expect(2);

@@ -167,6 +167,7 @@ pub(crate) fn describe_current(token: &ClientToken) -> DesiredToken {
         values,
         line: 0,
         past_only: Vec::new(),
+        audit_ignore: Vec::new(),
     }
 }
 

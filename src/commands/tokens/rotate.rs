@@ -19,6 +19,7 @@ use crate::token::TokenView;
 
 pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
     if args.format == RotateFormat::Env {
+        ctx.own_format("--format env")?;
         if args.bulk.ids.len() > 1 {
             return Err(CliError::usage(
                 "--format env prints one variable: give exactly one ID",

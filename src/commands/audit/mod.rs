@@ -1,0 +1,340 @@
+//! `rtctl audit`: every token of the account (one paged read) against the rules in
+//! [`rules`], reported for people (grouped by token), pipes (TSV), machines (JSON) and code
+//! scanning (SARIF). With a token file, its tokens are audited as `apply` would leave them,
+//! so a pull request that adds `*` to a live token fails before it is applied.
+
+mod rules;
+mod sarif;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::Context;
+use crate::api::ClientToken;
+use crate::cli::audit::{AuditArgs, AuditFormat, FailOn};
+use crate::error::{CliError, ErrorKind};
+use crate::manifest::{AuditSettings, Manifest};
+use crate::output::Format;
+use crate::token::TokenView;
+use rules::{Finding, Severity};
+
+pub(crate) use rules::RULES;
+
+/// The id shown for a token the file describes and the account does not have yet.
+const NOT_CREATED: &str = "(not created yet)";
+
+/// `--dormant` when neither the flag nor the file says.
+const DEFAULT_DORMANT: Duration = Duration::from_secs(90 * 86_400);
+
+pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> {
+    if args.format == AuditFormat::Sarif {
+        ctx.own_format("--format sarif")?;
+        if args.file.is_none() {
+            return Err(CliError::usage(
+                "--format sarif needs -f FILE: code scanning rejects results without a file location",
+            )
+            .with_hint("rtctl audit -f tokens.toml --format sarif"));
+        }
+    }
+    let manifest = match &args.file {
+        Some(path) => Some(Manifest::load(path)?),
+        None => None,
+    };
+    let policy = Policy::from(&args, manifest.as_ref().map(|m| &m.audit))?;
+    let account = ctx.client()?.list_all().await?;
+    let audited = audited_tokens(&account, manifest.as_ref(), &args.filters);
+    let context = rules::Context {
+        now: ctx.clock.now(),
+        dormant: policy.dormant,
+        all: &account,
+    };
+    let silenced = |token: &ClientToken| -> Vec<String> {
+        manifest
+            .as_ref()
+            .and_then(|m| m.tokens.iter().find(|d| d.name == token.name()))
+            .map(|d| d.audit_ignore.clone())
+            .unwrap_or_default()
+    };
+    let mut findings: Vec<Finding> = Vec::new();
+    for token in &audited {
+        let own = silenced(token);
+        let mut found: Vec<Finding> = rules::check(token, &context)
+            .into_iter()
+            .filter(|f| !policy.ignore.iter().any(|r| r == f.rule))
+            .filter(|f| !own.iter().any(|r| r == f.rule))
+            .collect();
+        // Grouped by token, in the account's order, the most severe first within each.
+        found.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        findings.extend(found);
+    }
+    let summary = Summary::of(&findings, audited.len());
+    match args.format {
+        AuditFormat::Sarif => {
+            let path = args.file.as_ref().expect("checked above");
+            let uri = path.to_string_lossy().replace('\\', "/");
+            let line_of = |f: &Finding| {
+                manifest
+                    .as_ref()
+                    .and_then(|m| m.tokens.iter().find(|d| d.name == f.name))
+                    .map_or(1, |d| d.line)
+            };
+            let log = sarif::log(&findings, &uri, line_of);
+            let value = serde_json::to_value(&log)
+                .map_err(|e| CliError::failure(format!("could not write SARIF: {e}")))?;
+            ctx.printer.json(&value)?;
+        }
+        AuditFormat::Report => report(ctx, &findings, &summary)?,
+    }
+    if policy.fails(&findings) {
+        return Err(CliError::new(
+            ErrorKind::Problems,
+            format!(
+                "the audit found {} at or above --fail-on {}",
+                summary.counted(),
+                policy.fail_on_name()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The audit's settings: flags over the file's `[audit]` over the defaults.
+struct Policy {
+    fail_on: FailOn,
+    ignore: Vec<String>,
+    dormant: Duration,
+}
+
+impl Policy {
+    fn from(args: &AuditArgs, file: Option<&AuditSettings>) -> Result<Policy, CliError> {
+        let in_file =
+            |what: &str| CliError::usage(format!("the token file's [audit] section: {what}"));
+        let fail_on = match (args.fail_on, file.and_then(|f| f.fail_on.as_deref())) {
+            (Some(flag), _) => flag,
+            (None, Some(text)) => {
+                use clap::ValueEnum;
+                FailOn::from_str(text, false).map_err(|_| {
+                    in_file(&format!(
+                        "fail_on = '{text}' is not one of error, warning, note, never"
+                    ))
+                })?
+            }
+            (None, None) => FailOn::Error,
+        };
+        let ignore = if args.ignore.is_empty() {
+            file.map(|f| f.ignore.clone()).unwrap_or_default()
+        } else {
+            args.ignore.clone()
+        };
+        if let Some(unknown) = ignore.iter().find(|r| rules::rule(r).is_none()) {
+            let known: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+            return Err(CliError::usage(format!(
+                "'{unknown}' is not an audit rule (the rules: {})",
+                known.join(", ")
+            )));
+        }
+        let dormant = match (args.dormant, file.and_then(|f| f.dormant.as_deref())) {
+            (Some(flag), _) => flag,
+            (None, Some(text)) => {
+                crate::duration::parse(text).map_err(|e| in_file(&format!("dormant: {e}")))?
+            }
+            (None, None) => DEFAULT_DORMANT,
+        };
+        Ok(Policy {
+            fail_on,
+            ignore,
+            dormant,
+        })
+    }
+
+    fn threshold(&self) -> Option<Severity> {
+        match self.fail_on {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Note => Some(Severity::Note),
+            FailOn::Never => None,
+        }
+    }
+
+    fn fails(&self, findings: &[Finding]) -> bool {
+        self.threshold()
+            .is_some_and(|level| findings.iter().any(|f| f.severity >= level))
+    }
+
+    fn fail_on_name(&self) -> &'static str {
+        match self.fail_on {
+            FailOn::Error => "error",
+            FailOn::Warning => "warning",
+            FailOn::Note => "note",
+            FailOn::Never => "never",
+        }
+    }
+}
+
+/// The tokens to audit: the account's (narrowed by the filters), each as the file would
+/// leave it, and the file's tokens the account does not have yet.
+fn audited_tokens(
+    account: &[ClientToken],
+    manifest: Option<&Manifest>,
+    filters: &crate::cli::tokens::Filters,
+) -> Vec<ClientToken> {
+    let mut tokens: Vec<ClientToken> = account.to_vec();
+    if let Some(manifest) = manifest {
+        let unique = |name: &str| account.iter().filter(|t| t.name() == name).count() == 1;
+        for desired in &manifest.tokens {
+            let overlay = |raw: &mut serde_json::Map<String, Value>| {
+                for (field, value) in desired.values.iter() {
+                    raw.insert(field.json().into(), value.clone());
+                }
+            };
+            match tokens.iter_mut().find(|t| t.name() == desired.name) {
+                Some(token) if unique(&desired.name) && token.retiring().is_none() => {
+                    overlay(&mut token.raw)
+                }
+                Some(_) => {}
+                None => {
+                    // Not created yet: what apply would create, under a name for an id.
+                    let mut raw = serde_json::Map::new();
+                    raw.insert("id".into(), Value::String(NOT_CREATED.into()));
+                    raw.insert("name".into(), Value::String(desired.name.clone()));
+                    overlay(&mut raw);
+                    tokens.push(ClientToken { raw });
+                }
+            }
+        }
+    }
+    tokens.retain(|t| filters.admits(t));
+    tokens
+}
+
+/// How many findings of each severity, over how many tokens.
+struct Summary {
+    tokens: usize,
+    with_findings: usize,
+    counts: BTreeMap<Severity, usize>,
+}
+
+impl Summary {
+    fn of(findings: &[Finding], tokens: usize) -> Summary {
+        let mut counts = BTreeMap::new();
+        for f in findings {
+            *counts.entry(f.severity).or_insert(0) += 1;
+        }
+        let mut ids: Vec<(&str, &str)> = findings
+            .iter()
+            .map(|f| (f.id.as_str(), f.name.as_str()))
+            .collect();
+        ids.dedup();
+        Summary {
+            tokens,
+            with_findings: ids.len(),
+            counts,
+        }
+    }
+
+    fn count(&self, severity: Severity) -> usize {
+        self.counts.get(&severity).copied().unwrap_or(0)
+    }
+
+    /// `2 errors, 1 warning and 3 notes`.
+    fn counted(&self) -> String {
+        let part = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        format!(
+            "{}, {} and {}",
+            part(self.count(Severity::Error), "error"),
+            part(self.count(Severity::Warning), "warning"),
+            part(self.count(Severity::Note), "note")
+        )
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "tokens": self.tokens,
+            "tokensWithFindings": self.with_findings,
+            "error": self.count(Severity::Error),
+            "warning": self.count(Severity::Warning),
+            "note": self.count(Severity::Note),
+        })
+    }
+}
+
+/// The report: grouped by token on a terminal, a line a finding in a pipe, one document in
+/// JSON.
+fn report(ctx: &Context, findings: &[Finding], summary: &Summary) -> Result<(), CliError> {
+    let printer = &ctx.printer;
+    match printer.format {
+        Format::Json => printer.json(&json!({
+            "findings": findings.iter().map(|f| json!({
+                "rule": f.rule, "severity": f.severity, "id": f.id, "name": f.name,
+                "message": f.message, "fix": f.fix,
+            })).collect::<Vec<_>>(),
+            "summary": summary.to_json(),
+        })),
+        Format::Tsv => {
+            let rows: Vec<Vec<String>> = findings
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.severity.as_str().to_string(),
+                        f.rule.to_string(),
+                        f.id.clone(),
+                        f.name.clone(),
+                        f.message.clone(),
+                        f.fix.clone(),
+                    ]
+                })
+                .collect();
+            printer.table(
+                &["severity", "rule", "id", "name", "message", "fix"],
+                &rows,
+                &[],
+            )?;
+            printer.note(&summary_line(summary));
+            Ok(())
+        }
+        Format::Table | Format::Wide => {
+            let mut text = String::new();
+            let mut last: Option<(&str, &str)> = None;
+            for f in findings {
+                let token = (f.id.as_str(), f.name.as_str());
+                if last != Some(token) {
+                    if last.is_some() {
+                        text.push('\n');
+                    }
+                    text.push_str(&format!("{} \"{}\"\n", f.id, f.name));
+                    last = Some(token);
+                }
+                text.push_str(&format!(
+                    "  {:<8} {}: {}\n           fix: {}\n",
+                    f.severity.as_str(),
+                    f.rule,
+                    f.message,
+                    f.fix
+                ));
+            }
+            if !text.is_empty() {
+                printer.bytes(crate::text::for_terminal(&text, true).as_bytes())?;
+            }
+            printer.note(&summary_line(summary));
+            Ok(())
+        }
+    }
+}
+
+fn summary_line(summary: &Summary) -> String {
+    if summary.with_findings == 0 {
+        return format!(
+            "No findings in {} token{}.",
+            summary.tokens,
+            if summary.tokens == 1 { "" } else { "s" }
+        );
+    }
+    format!(
+        "{} in {} of {} tokens.",
+        summary.counted(),
+        summary.with_findings,
+        summary.tokens
+    )
+}

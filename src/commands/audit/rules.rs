@@ -1,0 +1,357 @@
+//! The audit's rules: what Runtype's own guide says about client tokens (`*` is for testing
+//! only, never production; www against the bare domain is the commonest failure; test and
+//! production keep separate lists), and what keeps credentials healthy (nothing dormant,
+//! nothing kept that is not needed). Each rule is a pure function of a token (and, for a few,
+//! the whole account) with a stable id, a severity, one sentence and the command that fixes it.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::api::ClientToken;
+use crate::origin::{AllowedOrigin, Origin};
+use crate::token::{Field, TokenView};
+
+/// How serious a finding is. Ordered: `Note < Warning < Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Severity {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// A rule: its stable id, severity, and what it checks, in one line (the README's table and
+/// SARIF's rule descriptions).
+pub(crate) struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+}
+
+/// Every rule, in the order reports list them.
+pub(crate) const RULES: &[Rule] = &[
+    Rule {
+        id: "live-any-origin",
+        severity: Severity::Error,
+        summary: "A live token admits any origin (*).",
+    },
+    Rule {
+        id: "public-suffix-wildcard",
+        severity: Severity::Error,
+        summary: "A wildcard over a public suffix admits every site under it.",
+    },
+    Rule {
+        id: "live-native",
+        severity: Severity::Warning,
+        summary: "A live token admits requests without an Origin header (native).",
+    },
+    Rule {
+        id: "live-insecure-origin",
+        severity: Severity::Warning,
+        summary: "A live token admits plain http (other than localhost), or localhost.",
+    },
+    Rule {
+        id: "legacy-bare-host",
+        severity: Severity::Warning,
+        summary: "A legacy bare-host entry admits both http and https.",
+    },
+    Rule {
+        id: "live-agent-unpinned",
+        severity: Severity::Warning,
+        summary: "A live token runs agents without a release target or a published pin: an agent edit reaches the live widget at once.",
+    },
+    Rule {
+        id: "dormant",
+        severity: Severity::Warning,
+        summary: "An active token has not been used for longer than the dormancy period.",
+    },
+    Rule {
+        id: "duplicate-name",
+        severity: Severity::Warning,
+        summary: "Several tokens share a name, which token files cannot manage.",
+    },
+    Rule {
+        id: "retiring-overdue",
+        severity: Severity::Warning,
+        summary: "A token rolled over with --overlap is past its deadline and not yet retired.",
+    },
+    Rule {
+        id: "live-wildcard",
+        severity: Severity::Note,
+        summary: "A live token admits a wildcard of subdomains.",
+    },
+    Rule {
+        id: "www-apex-mismatch",
+        severity: Severity::Note,
+        summary: "A www host is admitted without its apex, or the apex without www.",
+    },
+    Rule {
+        id: "live-default-limits",
+        severity: Severity::Note,
+        summary: "A live token's rate limits are unset or at the service's defaults.",
+    },
+    Rule {
+        id: "inactive-kept",
+        severity: Severity::Note,
+        summary: "An inactive token has been kept for longer than the dormancy period.",
+    },
+    Rule {
+        id: "legacy-value",
+        severity: Severity::Note,
+        summary: "A legacy token's value is not stored, so it cannot be read back.",
+    },
+];
+
+pub(crate) fn rule(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.id == id)
+}
+
+/// One thing wrong with one token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub id: String,
+    pub name: String,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// The command that fixes it.
+    pub fix: String,
+}
+
+/// What the rules need besides the token.
+pub(crate) struct Context<'a> {
+    pub now: Timestamp,
+    pub dormant: Duration,
+    /// Every token audited (for rules about the account: names shared).
+    pub all: &'a [ClientToken],
+}
+
+/// The service's defaults for a create that leaves the limits out.
+const DEFAULT_PER_MINUTE: u64 = 10;
+const DEFAULT_PER_HOUR: u64 = 100;
+
+/// Every finding for `token`, in rule order.
+pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let id = token.id();
+    let live = token.environment() == "live";
+    let entries: Vec<(String, Option<AllowedOrigin>)> = token
+        .origins()
+        .iter()
+        .map(|e| (e.to_string(), AllowedOrigin::parse(e).ok()))
+        .collect();
+    let mut add = |rule_id: &'static str, message: String, fix: String| {
+        let rule = rule(rule_id).expect("every rule id is in RULES");
+        found.push(Finding {
+            rule: rule_id,
+            severity: rule.severity,
+            id: id.to_string(),
+            name: token.name().to_string(),
+            message,
+            fix,
+        });
+    };
+    let quoted = |entry: &str| format!("'{entry}'");
+
+    for (entry, parsed) in &entries {
+        match parsed {
+            Some(AllowedOrigin::Any) if live => add(
+                "live-any-origin",
+                "admits any origin (*): any website can use this live token and its quota".into(),
+                format!("rtctl origins add {id} https://YOUR-SITE && rtctl origins remove {id} '*'"),
+            ),
+            Some(AllowedOrigin::Native) if live => add(
+                "live-native",
+                "admits native (requests without an Origin header): effectively no origin protection".into(),
+                format!("rtctl origins remove {id} native (give a mobile app a token of its own)"),
+            ),
+            Some(origin) => {
+                if let Some(suffix) = origin.wildcard_public_suffix() {
+                    add(
+                        "public-suffix-wildcard",
+                        format!("{entry} is a wildcard over the public suffix {suffix}: it admits every site there"),
+                        format!("rtctl origins remove {id} {}", quoted(entry)),
+                    );
+                } else if live && matches!(origin, AllowedOrigin::Wildcard { .. } | AllowedOrigin::BareHost { wildcard: true, .. }) {
+                    add(
+                        "live-wildcard",
+                        format!("{entry} admits every subdomain, including ones not yet made"),
+                        format!("list the sites instead: rtctl origins add {id} https://app.DOMAIN"),
+                    );
+                }
+                if let AllowedOrigin::BareHost { host, wildcard, port } = origin {
+                    let star = if *wildcard { "*." } else { "" };
+                    let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+                    let https = format!("https://{star}{host}{port}");
+                    add(
+                        "legacy-bare-host",
+                        format!("{entry} is a legacy bare host: it admits http as well as https"),
+                        format!("rtctl origins add {id} {} && rtctl origins remove {id} {}", quoted(&https), quoted(entry)),
+                    );
+                }
+                if live && insecure(origin) {
+                    add(
+                        "live-insecure-origin",
+                        format!("{entry} on a live token: plain http or a local development server"),
+                        format!("rtctl origins remove {id} {} (keep local servers on a test token)", quoted(entry)),
+                    );
+                }
+            }
+            None => {}
+        }
+    }
+    www_apex(token, &entries, &mut add);
+
+    if live {
+        let agents = !token.strings(Field::AgentIds).is_empty();
+        let targeted = token.field(Field::TargetAlias).is_some()
+            || token.field(Field::TargetVersionId).is_some();
+        if agents && !targeted && token.text(Field::PinToVersion) != Some("published") {
+            add(
+                "live-agent-unpinned",
+                "runs agents with no release target and no published pin: an edit to an agent reaches this live widget at once".into(),
+                format!("rtctl tokens update {id} --pin-to-version published (or --target-alias production)"),
+            );
+        }
+        let per_minute = token.count(Field::RateLimitPerMinute);
+        let per_hour = token.count(Field::RateLimitPerHour);
+        if per_minute.is_none_or(|n| n == DEFAULT_PER_MINUTE)
+            && per_hour.is_none_or(|n| n == DEFAULT_PER_HOUR)
+        {
+            add(
+                "live-default-limits",
+                "its rate limits are unset or at the service's defaults (10 a minute, 100 an hour): sized for nobody's traffic in particular".into(),
+                format!("rtctl tokens update {id} --rate-limit-per-minute N --rate-limit-per-hour N"),
+            );
+        }
+    }
+
+    let dormant = jiff::SignedDuration::try_from(ctx.dormant).unwrap_or(jiff::SignedDuration::MAX);
+    let older = |at: Option<&str>| {
+        at.and_then(|t| t.parse::<Timestamp>().ok())
+            .is_some_and(|t| ctx.now.duration_since(t) > dormant)
+    };
+    let days = ctx.dormant.as_secs() / 86_400;
+    let retiring = token.retiring();
+    if token.is_active() && retiring.is_none() {
+        let last = token
+            .text(Field::LastUsedAt)
+            .or(token.text(Field::CreatedAt));
+        if older(last) {
+            let what = if token.text(Field::LastUsedAt).is_some() {
+                "not used"
+            } else {
+                "never used, and created"
+            };
+            add(
+                "dormant",
+                format!("{what} for more than {days} days"),
+                format!("rtctl tokens update {id} --deactivate (or rtctl tokens delete {id})"),
+            );
+        }
+    } else if !token.is_active() {
+        let since = token
+            .text(Field::UpdatedAt)
+            .or(token.text(Field::CreatedAt));
+        if older(since) {
+            add(
+                "inactive-kept",
+                format!("inactive, and unchanged for more than {days} days"),
+                format!("rtctl tokens delete {id}"),
+            );
+        }
+    }
+    if token.raw.contains_key(Field::TokenValue.json()) && token.field(Field::TokenValue).is_none()
+    {
+        add(
+            "legacy-value",
+            "a legacy token: its value is not stored, so it cannot be read back when a site needs it".into(),
+            format!("rtctl tokens rotate {id} --overlap (a successor with a readable value)"),
+        );
+    }
+    let name = token.name();
+    if !name.is_empty() && ctx.all.iter().filter(|t| t.name() == name).count() > 1 {
+        add(
+            "duplicate-name",
+            format!(
+                "its name \"{name}\" is shared with another token, so no token file can manage either"
+            ),
+            format!("rtctl tokens update {id} --name NEW-NAME"),
+        );
+    }
+    if let Some(mark) = retiring
+        && ctx.now >= mark.after
+    {
+        add(
+            "retiring-overdue",
+            format!(
+                "rolled over to {} and past its deadline ({}), yet still here",
+                mark.successor,
+                crate::token::retiring::minute(mark.after)
+            ),
+            format!("rtctl tokens retire {id}"),
+        );
+    }
+    found
+}
+
+/// Plain http to a real host, or a local server, as a live origin.
+fn insecure(origin: &AllowedOrigin) -> bool {
+    let local = |host: &str| host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+    match origin {
+        AllowedOrigin::Exact(o) => o.scheme == "http" || local(&o.host),
+        AllowedOrigin::Wildcard { scheme, .. } => scheme == "http",
+        AllowedOrigin::BareHost { host, .. } => local(host),
+        _ => false,
+    }
+}
+
+/// A www host admitted without its apex, or an apex (a registrable domain) without www.
+fn www_apex(
+    token: &ClientToken,
+    entries: &[(String, Option<AllowedOrigin>)],
+    add: &mut impl FnMut(&'static str, String, String),
+) {
+    let admitted = |origin: &Origin| {
+        entries
+            .iter()
+            .any(|(_, e)| e.as_ref().is_some_and(|e| e.admits(origin)))
+    };
+    for (entry, parsed) in entries {
+        let Some(AllowedOrigin::Exact(origin)) = parsed else {
+            continue;
+        };
+        let (other, which) = match origin.host.strip_prefix("www.") {
+            Some(apex) => (apex.to_string(), "its apex"),
+            None if psl::domain_str(&origin.host) == Some(origin.host.as_str()) => {
+                (format!("www.{}", origin.host), "its www host")
+            }
+            None => continue,
+        };
+        let twin = Origin {
+            host: other,
+            ..origin.clone()
+        };
+        if !admitted(&twin) {
+            add(
+                "www-apex-mismatch",
+                format!(
+                    "{entry} is admitted but {which} {twin} is not: a visitor typing the other address sees a widget that does not respond"
+                ),
+                format!("rtctl origins add {} {twin}", token.id()),
+            );
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! SARIF 2.1.0, the format code scanning reads (GitHub uploads it with
+//! `github/codeql-action/upload-sarif`). rtctl needs a small part of it: one run, the rules,
+//! and results located in the token file. The part is written out as serde structs here:
+//! the serde-sarif crate generates its types from the whole schema at build time, adds 14
+//! crates (syn 1 among them) and only compiles with serde's derive switched on by another
+//! crate. The test suite validates this output against the official schema.
+
+use serde::Serialize;
+
+use super::rules::{Finding, RULES, Severity};
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+#[derive(Serialize)]
+pub(crate) struct Log {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: Vec<Run>,
+}
+
+#[derive(Serialize)]
+struct Run {
+    tool: Tool,
+    results: Vec<SarifResult>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    driver: Driver,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver {
+    name: &'static str,
+    version: &'static str,
+    information_uri: &'static str,
+    rules: Vec<RuleDescriptor>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RuleDescriptor {
+    id: &'static str,
+    short_description: Text,
+    default_configuration: Configuration,
+}
+
+#[derive(Serialize)]
+struct Configuration {
+    level: Severity,
+}
+
+#[derive(Serialize)]
+struct Text {
+    text: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult {
+    rule_id: &'static str,
+    rule_index: usize,
+    level: Severity,
+    message: Text,
+    locations: Vec<Location>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location {
+    physical_location: PhysicalLocation,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    region: Region,
+}
+
+#[derive(Serialize)]
+struct ArtifactLocation {
+    uri: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: usize,
+    start_column: usize,
+}
+
+/// The SARIF log for `findings`, each at `line_of(finding)` in the file at `uri` (line 1 for
+/// a token the file does not describe; the message names its id either way).
+pub(crate) fn log(findings: &[Finding], uri: &str, line_of: impl Fn(&Finding) -> usize) -> Log {
+    let results = findings
+        .iter()
+        .map(|f| SarifResult {
+            rule_id: f.rule,
+            rule_index: RULES.iter().position(|r| r.id == f.rule).unwrap_or(0),
+            level: f.severity,
+            message: Text {
+                text: format!("{} \"{}\": {}. Fix: {}", f.id, f.name, f.message, f.fix),
+            },
+            locations: vec![Location {
+                physical_location: PhysicalLocation {
+                    artifact_location: ArtifactLocation {
+                        uri: uri.to_string(),
+                    },
+                    region: Region {
+                        start_line: line_of(f).max(1),
+                        start_column: 1,
+                    },
+                },
+            }],
+        })
+        .collect();
+    Log {
+        schema: SCHEMA,
+        version: "2.1.0",
+        runs: vec![Run {
+            tool: Tool {
+                driver: Driver {
+                    name: "rtctl",
+                    version: env!("CARGO_PKG_VERSION"),
+                    information_uri: env!("CARGO_PKG_REPOSITORY"),
+                    rules: RULES
+                        .iter()
+                        .map(|r| RuleDescriptor {
+                            id: r.id,
+                            short_description: Text {
+                                text: r.summary.to_string(),
+                            },
+                            default_configuration: Configuration { level: r.severity },
+                        })
+                        .collect(),
+                },
+            },
+            results,
+        }],
+    }
+}

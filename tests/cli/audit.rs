@@ -1,0 +1,396 @@
+//! `rtctl audit`: every rule with a token that triggers it and one that does not, the exit
+//! code against `--fail-on`, ignores from flags and the token file, the file's tokens audited
+//! as apply would leave them, and SARIF that validates against the official schema with
+//! locations on the right lines.
+
+use serde_json::{Value, json};
+
+use crate::harness::Server;
+
+/// "Now" for every audit here: the raw records are created on 2026-01-01.
+const NOW: &str = "2026-03-01T00:00:00Z";
+
+fn server() -> Server {
+    let server = Server::empty();
+    server.set_clock(NOW);
+    server
+}
+
+/// The rules the audit reports for one raw token with `fields` (over a live token with
+/// limits of 20/500 and a recent last use: nothing to report by itself).
+fn rules_for(fields: Value) -> Vec<String> {
+    let server = server();
+    let mut record = json!({
+        "rateLimitPerMinute": 20, "rateLimitPerHour": 500,
+        "lastUsedAt": "2026-02-27T00:00:00.000Z",
+    });
+    for (k, v) in fields.as_object().unwrap() {
+        record[k] = v.clone();
+    }
+    server.insert_raw("ct_00000000000000b1", record);
+    let run = server.rtctl(&["audit", "--json", "--fail-on", "never"]);
+    run.expect(0);
+    run.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[track_caller]
+fn triggers(rule: &str, fields: Value) {
+    let found = rules_for(fields.clone());
+    assert!(
+        found.iter().any(|r| r == rule),
+        "{rule} not found for {fields}: {found:?}"
+    );
+}
+
+#[track_caller]
+fn spares(rule: &str, fields: Value) {
+    let found = rules_for(fields.clone());
+    assert!(
+        !found.iter().any(|r| r == rule),
+        "{rule} found for {fields}: {found:?}"
+    );
+}
+
+#[test]
+fn a_clean_token_has_no_findings() {
+    assert_eq!(rules_for(json!({})), Vec::<String>::new());
+}
+
+#[test]
+fn origin_rules() {
+    triggers("live-any-origin", json!({"allowedOrigins": ["*"]}));
+    spares(
+        "live-any-origin",
+        json!({"environment": "test", "allowedOrigins": ["*"]}),
+    );
+
+    triggers("live-native", json!({"allowedOrigins": ["native"]}));
+    spares(
+        "live-native",
+        json!({"environment": "test", "allowedOrigins": ["native"]}),
+    );
+
+    triggers(
+        "live-insecure-origin",
+        json!({"allowedOrigins": ["http://shop.example.com"]}),
+    );
+    triggers(
+        "live-insecure-origin",
+        json!({"allowedOrigins": ["http://localhost:3000"]}),
+    );
+    spares(
+        "live-insecure-origin",
+        json!({"allowedOrigins": ["https://shop.example.com"]}),
+    );
+    spares(
+        "live-insecure-origin",
+        json!({"environment": "test", "allowedOrigins": ["http://localhost:3000"]}),
+    );
+
+    triggers(
+        "legacy-bare-host",
+        json!({"allowedOrigins": ["shop.example.com"]}),
+    );
+    spares(
+        "legacy-bare-host",
+        json!({"allowedOrigins": ["https://shop.example.com"]}),
+    );
+
+    triggers(
+        "public-suffix-wildcard",
+        json!({"environment": "test", "allowedOrigins": ["https://*.vercel.app"]}),
+    );
+    triggers(
+        "public-suffix-wildcard",
+        json!({"allowedOrigins": ["*.co.uk"]}),
+    );
+    spares(
+        "public-suffix-wildcard",
+        json!({"allowedOrigins": ["https://*.example.com"]}),
+    );
+
+    triggers(
+        "live-wildcard",
+        json!({"allowedOrigins": ["https://*.example.com"]}),
+    );
+    spares(
+        "live-wildcard",
+        json!({"environment": "test", "allowedOrigins": ["https://*.example.com"]}),
+    );
+
+    triggers(
+        "www-apex-mismatch",
+        json!({"allowedOrigins": ["https://www.example.com"]}),
+    );
+    triggers(
+        "www-apex-mismatch",
+        json!({"allowedOrigins": ["https://example.com"]}),
+    );
+    spares(
+        "www-apex-mismatch",
+        json!({"allowedOrigins": ["https://www.example.com", "https://example.com"]}),
+    );
+    spares(
+        "www-apex-mismatch",
+        json!({"allowedOrigins": ["https://app.example.com"]}),
+    );
+}
+
+#[test]
+fn release_and_limit_rules() {
+    let agents = json!({"agentIds": ["agent_1"], "flowIds": [], "pinToVersion": "latest"});
+    triggers("live-agent-unpinned", agents.clone());
+    let mut pinned = agents.clone();
+    pinned["pinToVersion"] = json!("published");
+    spares("live-agent-unpinned", pinned);
+    let mut targeted = agents.clone();
+    targeted["targetAlias"] = json!("production");
+    spares("live-agent-unpinned", targeted);
+    spares("live-agent-unpinned", json!({"pinToVersion": "latest"}));
+
+    triggers(
+        "live-default-limits",
+        json!({"rateLimitPerMinute": 10, "rateLimitPerHour": 100}),
+    );
+    triggers(
+        "live-default-limits",
+        json!({"rateLimitPerMinute": null, "rateLimitPerHour": null}),
+    );
+    spares("live-default-limits", json!({}));
+    spares(
+        "live-default-limits",
+        json!({"environment": "test", "rateLimitPerMinute": 10, "rateLimitPerHour": 100}),
+    );
+}
+
+#[test]
+fn lifecycle_rules() {
+    triggers("dormant", json!({"lastUsedAt": "2025-10-01T00:00:00.000Z"}));
+    triggers(
+        "dormant",
+        json!({"lastUsedAt": null, "createdAt": "2025-10-01T00:00:00.000Z"}),
+    );
+    spares("dormant", json!({}));
+    spares("dormant", json!({"lastUsedAt": null}));
+
+    triggers(
+        "inactive-kept",
+        json!({"isActive": false, "updatedAt": "2025-10-01T00:00:00.000Z"}),
+    );
+    spares(
+        "inactive-kept",
+        json!({"isActive": false, "updatedAt": "2026-02-20T00:00:00.000Z"}),
+    );
+    spares(
+        "dormant",
+        json!({"isActive": false, "lastUsedAt": "2025-10-01T00:00:00.000Z"}),
+    );
+
+    triggers("legacy-value", json!({"tokenValue": null}));
+    spares("legacy-value", json!({}));
+
+    triggers(
+        "retiring-overdue",
+        json!({"name": "W (retiring after 2026-02-01T00:00Z → ct_00000000000000ff)"}),
+    );
+    spares(
+        "retiring-overdue",
+        json!({"name": "W (retiring after 2026-04-01T00:00Z → ct_00000000000000ff)"}),
+    );
+}
+
+#[test]
+fn duplicate_names() {
+    let server = server();
+    let clean = |name: &str| json!({"name": name, "rateLimitPerMinute": 20, "rateLimitPerHour": 500, "lastUsedAt": "2026-02-27T00:00:00.000Z"});
+    let duplicates = |server: &Server| {
+        let run = server.rtctl(&["audit", "--json", "--fail-on", "never"]);
+        run.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "duplicate-name")
+            .count()
+    };
+    server.insert_raw("ct_00000000000000c1", clean("Widget"));
+    server.insert_raw("ct_00000000000000c2", clean("Other"));
+    assert_eq!(duplicates(&server), 0);
+    server.insert_raw("ct_00000000000000c3", clean("Widget"));
+    assert_eq!(duplicates(&server), 2, "each of the two is named");
+}
+
+#[test]
+fn the_exit_code_follows_fail_on_and_ignores_apply() {
+    let server = server();
+    server.insert_raw(
+        "ct_00000000000000d1",
+        json!({"allowedOrigins": ["native"], "rateLimitPerMinute": 20, "rateLimitPerHour": 500, "lastUsedAt": "2026-02-27T00:00:00.000Z"}),
+    );
+    // A warning: fails only at --fail-on warning or below.
+    server.rtctl(&["audit"]).expect(0);
+    let run = server.rtctl(&["audit", "--fail-on", "warning"]);
+    run.expect(8);
+    assert!(
+        run.stderr.contains("0 errors, 1 warning and 0 notes"),
+        "{}",
+        run.stderr
+    );
+    server.rtctl(&["audit", "--fail-on", "note"]).expect(8);
+    server
+        .rtctl(&["audit", "--fail-on", "warning", "--ignore", "live-native"])
+        .expect(0);
+    server.insert_raw(
+        "ct_00000000000000d2",
+        json!({"name": "Any", "allowedOrigins": ["*"], "rateLimitPerMinute": 20, "rateLimitPerHour": 500, "lastUsedAt": "2026-02-27T00:00:00.000Z"}),
+    );
+    server.rtctl(&["audit"]).expect(8);
+    server.rtctl(&["audit", "--fail-on", "never"]).expect(0);
+    // Filters narrow what is audited.
+    server.rtctl(&["audit", "--name-contains", "raw"]).expect(0);
+    let run = server.rtctl(&["audit", "--ignore", "no-such-rule"]);
+    run.expect(2);
+    assert!(
+        run.stderr.contains("live-any-origin"),
+        "the rules are listed: {}",
+        run.stderr
+    );
+}
+
+const FILE: &str = r#"[audit]
+fail_on = "warning"
+ignore = ["live-default-limits"]
+
+[tokens."Mobile app"]
+environment = "live"
+origins = ["native"]
+flows = ["flow_1"]
+audit = { ignore = ["live-native"] }
+
+[tokens."Shop"]
+environment = "live"
+origins = ["https://shop.example.com", "*"]
+flows = ["flow_1"]
+"#;
+
+#[test]
+fn a_token_file_sets_the_policy_and_is_audited_as_apply_would_leave_it() {
+    let server = server();
+    let file = server.home.path().join("tokens.toml");
+    std::fs::write(&file, FILE).unwrap();
+    server.create(
+        "Mobile app",
+        json!({"environment": "live", "allowedOrigins": ["native"]}),
+    );
+    // Shop is not created yet: the file's '*' is found before apply would write it.
+    let run = server.rtctl(&["audit", "-f", file.to_str().unwrap(), "--json"]);
+    run.expect(8);
+    let findings = run.json()["findings"].as_array().unwrap().clone();
+    let rules: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f["rule"].as_str().unwrap()))
+        .collect();
+    assert!(rules.contains(&("Shop", "live-any-origin")), "{rules:?}");
+    assert!(
+        !rules.iter().any(|(_, r)| *r == "live-native"),
+        "the token's ignore: {rules:?}"
+    );
+    assert!(
+        !rules.iter().any(|(_, r)| *r == "live-default-limits"),
+        "the file's ignore: {rules:?}"
+    );
+    // Flags override the file.
+    server
+        .rtctl(&["audit", "-f", file.to_str().unwrap(), "--fail-on", "never"])
+        .expect(0);
+}
+
+#[test]
+fn sarif_validates_against_the_schema_and_points_at_the_tokens_lines() {
+    let server = server();
+    let file = server.home.path().join("tokens.toml");
+    std::fs::write(&file, FILE).unwrap();
+    // A token the file does not describe: at line 1, named by id.
+    server.insert_raw(
+        "ct_00000000000000e1",
+        json!({"name": "Elsewhere", "allowedOrigins": ["*"]}),
+    );
+    let run = server.rtctl(&["audit", "-f", file.to_str().unwrap(), "--format", "sarif"]);
+    run.expect(8);
+    let log = run.json();
+    validate_sarif(&log);
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let line_of = |name: &str, rule: &str| {
+        results
+            .iter()
+            .find(|r| {
+                r["ruleId"] == rule
+                    && r["message"]["text"].as_str().unwrap().contains(&format!("\"{name}\""))
+            })
+            .unwrap_or_else(|| panic!("no {rule} for {name}: {results:#?}"))["locations"][0]
+            ["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(
+        line_of("Shop", "live-any-origin"),
+        11,
+        "the [tokens.\"Shop\"] line"
+    );
+    assert_eq!(line_of("Elsewhere", "live-any-origin"), 1);
+    let elsewhere = results
+        .iter()
+        .find(|r| r["message"]["text"].as_str().unwrap().contains("Elsewhere"))
+        .unwrap();
+    assert!(
+        elsewhere["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("ct_00000000000000e1")
+    );
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        file.to_str().unwrap()
+    );
+
+    // SARIF needs a file, and is a format of its own.
+    server.rtctl(&["audit", "--format", "sarif"]).expect(2);
+    server
+        .rtctl(&[
+            "audit",
+            "-f",
+            file.to_str().unwrap(),
+            "--format",
+            "sarif",
+            "--json",
+        ])
+        .expect(2);
+}
+
+/// Validates `log` against the official SARIF 2.1.0 schema (vendored: tests fetch nothing).
+fn validate_sarif(log: &Value) {
+    let schema: Value =
+        serde_json::from_str(include_str!("../fixtures/sarif-schema-2.1.0.json")).unwrap();
+    let url = "https://rtctl.invalid/sarif-schema-2.1.0.json";
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.add_resource(url, schema).unwrap();
+    let index = compiler.compile(url, &mut schemas).unwrap();
+    if let Err(e) = schemas.validate(log, index) {
+        panic!("the SARIF log breaks the schema: {e:#}\n{log:#}");
+    }
+}
+
+#[test]
+fn the_demo_data_shows_what_audit_does() {
+    let home = crate::harness::Home::new();
+    let run = home.rtctl(&["--local", "audit", "--fail-on", "never", "--json"], &[]);
+    run.expect(0);
+    let summary = &run.json()["summary"];
+    assert!(summary["warning"].as_u64().unwrap() >= 2, "{summary}");
+    assert!(summary["note"].as_u64().unwrap() >= 2, "{summary}");
+}
