@@ -159,6 +159,8 @@ pub(crate) struct Client {
     retries: u32,
     log: Option<HttpLog>,
     notify: Option<HttpLog>,
+    /// How many 429 replies this client has had: the pager narrows its window on a new one.
+    throttled: std::sync::atomic::AtomicU64,
 }
 
 /// The longest id rtctl accepts, from a user or a server.
@@ -218,7 +220,20 @@ impl Client {
             retries: options.retries,
             log: options.log,
             notify: options.notify,
+            throttled: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// How many times the server has answered 429 so far.
+    pub(crate) fn throttled(&self) -> u64 {
+        self.throttled.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts a 429, as `send` does (for the pager's tests, which answer pages themselves).
+    #[cfg(test)]
+    pub(crate) fn note_throttled(&self) {
+        self.throttled
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn token_path(&self, id: &str, suffix: &str) -> String {
@@ -254,6 +269,10 @@ impl Client {
                 Ok(reply) => return Ok(reply),
                 Err(error) => error,
             };
+            if error.status() == Some(429) {
+                self.throttled
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             // An earlier DELETE may have been carried out with its reply lost: the token
             // being gone now is that DELETE's success, or it never existed; no one can tell.
             if method == Method::DELETE && unanswered && error.status() == Some(404) {
@@ -425,10 +444,15 @@ impl Client {
         Pager::new(self, Tokens)
     }
 
+    /// The whole token list, page by page, with pages fetched ahead (see [`Pager::whole`]).
+    pub(crate) fn all_tokens(&self) -> Pager<'_, Tokens> {
+        Pager::new(self, Tokens).whole()
+    }
+
     /// Every token. Any page failing fails the whole read: a caller acting on "all tokens"
     /// must never act on part of them.
     pub(crate) async fn list_all(&self) -> Result<Vec<ClientToken>, ApiError> {
-        let mut pages = self.tokens();
+        let mut pages = self.all_tokens();
         let mut tokens = Vec::new();
         while let Some(page) = pages.next().await? {
             tokens.extend(page);

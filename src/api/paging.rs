@@ -2,6 +2,13 @@
 //! `tokens list`, the `--all` selections, export, plan, apply, completions and
 //! `conversations`, so paging rules live in one place: follow `hasMore`, or, where a
 //! deployment omits it, stop at the first short page; stop when a server ignored `limit`.
+//!
+//! A read of the whole list ([`Pager::whole`]) hides the network: once a page comes back
+//! full, the next pages are asked for before it is needed (offsets make that possible), a
+//! window that doubles while pages keep coming back full, up to [`MAX_WINDOW`], and halves
+//! when the server answers 429. Pages are still handed out in order, one at a time, so the
+//! output streams and memory holds at most a window of pages; the first failed page is the
+//! read's error; requests in flight past the end are dropped unread.
 
 use serde_json::Value;
 
@@ -43,8 +50,15 @@ impl<T> Page<T> {
 /// saying `hasMore` beyond that is broken; a list never grows without bound.
 pub(crate) const MAX_PAGES: u64 = 5_000;
 
+/// The most pages in flight at once when reading a whole list: enough to cover a round trip
+/// of tens of milliseconds with pages of 200, few enough to be polite to the service.
+pub(crate) const MAX_WINDOW: usize = 8;
+
+/// A page requested, not yet read.
+type Pending<'a, T> = std::pin::Pin<Box<dyn Future<Output = (u64, Result<Page<T>, ApiError>)> + 'a>>;
+
 /// A list the API pages through.
-pub(crate) trait Listing {
+pub(crate) trait Listing: Clone {
     type Item;
     /// What tells items apart (an id), to notice a server sending the same page again.
     fn key(item: &Self::Item) -> Option<&str>;
@@ -60,6 +74,7 @@ pub(crate) trait Listing {
 }
 
 /// The account's client tokens.
+#[derive(Clone, Copy)]
 pub(crate) struct Tokens;
 
 impl Listing for Tokens {
@@ -82,6 +97,7 @@ impl Listing for Tokens {
 }
 
 /// A token's conversations, optionally of one flow.
+#[derive(Clone, Copy)]
 pub(crate) struct Conversations<'a> {
     pub token_id: &'a str,
     pub flow_id: Option<&'a str>,
@@ -111,14 +127,27 @@ impl Listing for Conversations<'_> {
 pub(crate) struct Pager<'a, L: Listing> {
     client: &'a Client,
     listing: L,
+    /// The offset of the next page handed out.
     offset: u64,
     finished: bool,
     pages: u64,
     /// The keys of the last page, to notice the same page again.
     last_keys: Vec<String>,
+    /// Pages fetched ahead, when reading the whole list: at most this many in flight.
+    window: usize,
+    ahead: bool,
+    /// Requested, in offset order, not yet handed out (each polled as it loads; handed out
+    /// in order).
+    in_flight: futures_util::stream::FuturesOrdered<Pending<'a, L::Item>>,
+    /// The offset the next request asks for.
+    next_request: u64,
+    /// 429s seen when the window was last sized.
+    throttled: u64,
+    /// The widest the window may grow: [`MAX_WINDOW`], narrowed by 429s.
+    widest: usize,
 }
 
-impl<'a, L: Listing> Pager<'a, L> {
+impl<'a, L: Listing + 'a> Pager<'a, L> {
     pub(crate) fn new(client: &'a Client, listing: L) -> Pager<'a, L> {
         Pager {
             client,
@@ -127,7 +156,19 @@ impl<'a, L: Listing> Pager<'a, L> {
             finished: false,
             pages: 0,
             last_keys: Vec::new(),
+            window: 1,
+            ahead: false,
+            in_flight: futures_util::stream::FuturesOrdered::new(),
+            next_request: 0,
+            throttled: client.throttled(),
+            widest: MAX_WINDOW,
         }
+    }
+
+    /// Reads the whole list, fetching pages ahead while they come back full.
+    pub(crate) fn whole(mut self) -> Pager<'a, L> {
+        self.ahead = true;
+        self
     }
 
     /// The next page at the largest size, or `None` after the last.
@@ -149,7 +190,25 @@ impl<'a, L: Listing> Pager<'a, L> {
             )));
         }
         let limit = limit.clamp(1, L::MAX_PAGE);
-        let page = self.listing.page(self.client, limit, self.offset).await?;
+        // Ahead of the reader only at the full page size: offsets assume full pages.
+        let window = if self.ahead && limit == L::MAX_PAGE {
+            self.window
+        } else {
+            1
+        };
+        while self.in_flight.len() < window && self.pages + (self.in_flight.len() as u64) < MAX_PAGES
+        {
+            let (client, listing, at) = (self.client, self.listing.clone(), self.next_request);
+            self.in_flight.push_back(Box::pin(async move {
+                (at, listing.page(client, limit, at).await)
+            }));
+            self.next_request += u64::from(limit);
+        }
+        let Some((at, page)) = futures_util::StreamExt::next(&mut self.in_flight).await else {
+            return Ok(None);
+        };
+        debug_assert_eq!(at, self.offset);
+        let page = page?;
         let keys: Vec<String> = page
             .items
             .iter()
@@ -165,11 +224,194 @@ impl<'a, L: Listing> Pager<'a, L> {
         self.last_keys = keys;
         self.finished = !page.has_more_after(limit);
         self.offset += page.items.len() as u64;
+        if self.finished {
+            // Past the end: what is still in flight is dropped, unread.
+            self.in_flight = futures_util::stream::FuturesOrdered::new();
+        } else if page.items.len() < limit as usize {
+            // More follows a short page: the offsets asked for ahead are wrong. Start again
+            // from where this page ended, one page at a time.
+            self.in_flight = futures_util::stream::FuturesOrdered::new();
+            self.next_request = self.offset;
+            self.window = 1;
+        } else {
+            self.size_window();
+        }
         Ok(Some(page.items))
+    }
+
+    /// Doubles the window after a full page; halves it after a new 429, and from then on
+    /// never widens it past that: the server has said to slow down.
+    fn size_window(&mut self) {
+        let throttled = self.client.throttled();
+        if throttled > self.throttled {
+            self.throttled = throttled;
+            self.window = (self.window / 2).max(1);
+            self.widest = self.window;
+        } else if self.ahead {
+            self.window = (self.window * 2).min(self.widest);
+        }
     }
 
     /// Whether the last page has been read.
     pub(crate) fn is_finished(&self) -> bool {
         self.finished
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::api::client::{ApiKey, ClientOptions};
+
+    /// A list of `total` items served from memory, recording each request and how many were
+    /// in flight when it started; each page takes a few turns of the executor, so pages
+    /// asked for together are in flight together.
+    #[derive(Clone)]
+    struct Fake {
+        total: u64,
+        log: Rc<RefCell<Vec<(u64, usize)>>>,
+        in_flight: Rc<RefCell<usize>>,
+        fail_at: Option<u64>,
+        throttle_at: Option<u64>,
+        repeat: bool,
+    }
+
+    impl Fake {
+        fn new(total: u64) -> Fake {
+            Fake {
+                total,
+                log: Rc::default(),
+                in_flight: Rc::default(),
+                fail_at: None,
+                throttle_at: None,
+                repeat: false,
+            }
+        }
+    }
+
+    impl Listing for Fake {
+        type Item = String;
+        fn key(item: &String) -> Option<&str> {
+            Some(item)
+        }
+        const MAX_PAGE: u32 = 200;
+        async fn page(&self, client: &Client, limit: u32, offset: u64) -> Result<Page<String>, ApiError> {
+            *self.in_flight.borrow_mut() += 1;
+            self.log.borrow_mut().push((offset, *self.in_flight.borrow()));
+            for _ in 0..3 {
+                tokio::task::yield_now().await;
+            }
+            *self.in_flight.borrow_mut() -= 1;
+            if self.fail_at == Some(offset) {
+                return Err(ApiError::InvalidReply("broken page".into()));
+            }
+            if self.throttle_at == Some(offset) {
+                client.note_throttled();
+            }
+            let start = if self.repeat { 0 } else { offset };
+            let end = (start + u64::from(limit)).min(self.total);
+            let items: Vec<String> = (start..end).map(|i| format!("item {i}")).collect();
+            let more = end < self.total;
+            Ok(Page::new(items, Some(&serde_json::json!({"hasMore": more}))))
+        }
+    }
+
+    fn client() -> Client {
+        Client::new(ClientOptions {
+            base_url: "http://127.0.0.1:9".into(),
+            key: ApiKey::new("rt_test_unused"),
+            timeout: std::time::Duration::from_secs(1),
+            retries: 0,
+            log: None,
+            notify: None,
+        })
+        .unwrap()
+    }
+
+    async fn read_all(pager: &mut Pager<'_, Fake>) -> Result<Vec<String>, ApiError> {
+        let mut items = Vec::new();
+        while let Some(page) = pager.next().await? {
+            items.extend(page);
+        }
+        Ok(items)
+    }
+
+    #[tokio::test]
+    async fn a_whole_read_keeps_pages_in_flight_in_order_and_asks_for_each_once() {
+        let client = client();
+        let fake = Fake::new(3000);
+        let mut pager = Pager::new(&client, fake.clone()).whole();
+        let items = read_all(&mut pager).await.unwrap();
+        assert_eq!(items, (0..3000).map(|i| format!("item {i}")).collect::<Vec<_>>());
+        let log = fake.log.borrow();
+        let mut offsets: Vec<u64> = log.iter().map(|(o, _)| *o).collect();
+        offsets.sort_unstable();
+        offsets.dedup();
+        assert_eq!(offsets.len(), log.len(), "no page asked for twice: {log:?}");
+        assert!(log.iter().any(|(_, n)| *n > 1), "pages overlap: {log:?}");
+        assert!(log.iter().all(|(_, n)| *n <= MAX_WINDOW), "{log:?}");
+        // Past the end, at most a window's worth of requests were wasted.
+        assert!(log.len() <= 15 + MAX_WINDOW, "{log:?}");
+    }
+
+    #[tokio::test]
+    async fn a_limited_read_asks_one_page_at_a_time() {
+        let client = client();
+        let fake = Fake::new(3000);
+        let mut pager = Pager::new(&client, fake.clone());
+        pager.next().await.unwrap();
+        pager.next().await.unwrap();
+        assert_eq!(fake.log.borrow().len(), 2);
+        assert!(fake.log.borrow().iter().all(|(_, n)| *n == 1));
+    }
+
+    #[tokio::test]
+    async fn a_page_failing_mid_window_fails_the_read() {
+        let client = client();
+        let mut fake = Fake::new(3000);
+        fake.fail_at = Some(1000);
+        let mut pager = Pager::new(&client, fake).whole();
+        let mut handed = 0;
+        let error = loop {
+            match pager.next().await {
+                Ok(Some(page)) => handed += page.len(),
+                Ok(None) => panic!("the read ended without its broken page"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(handed, 1000, "the pages before it, and nothing after");
+        assert!(error.to_string().contains("broken page"));
+    }
+
+    #[tokio::test]
+    async fn a_429_narrows_the_window() {
+        let client = client();
+        let mut fake = Fake::new(4000);
+        fake.throttle_at = Some(1400);
+        let mut pager = Pager::new(&client, fake).whole();
+        let mut windows = Vec::new();
+        while pager.next().await.unwrap().is_some() {
+            windows.push(pager.window);
+        }
+        let first_wide = windows.iter().position(|w| *w == MAX_WINDOW).unwrap();
+        let narrowed = windows.iter().rposition(|w| *w == MAX_WINDOW).unwrap() + 1;
+        assert!(first_wide < narrowed, "{windows:?}");
+        assert!(
+            windows[narrowed..].iter().all(|w| *w <= MAX_WINDOW / 2),
+            "halved after the 429, and kept narrower: {windows:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_repeating_page_still_stops_the_read() {
+        let client = client();
+        let mut fake = Fake::new(1000);
+        fake.repeat = true;
+        let mut pager = Pager::new(&client, fake).whole();
+        let error = read_all(&mut pager).await.unwrap_err();
+        assert!(error.to_string().contains("same page again"), "{error}");
     }
 }

@@ -30,6 +30,9 @@ pub(super) async fn run(ctx: &Context, args: ConversationsArgs) -> Result<(), Cl
             flow_id: args.flow.as_deref(),
         },
     );
+    if args.all {
+        pages = pages.whole();
+    }
     loop {
         let size = limit.map_or(u64::MAX, |l| l - shown);
         let Some(page) = pages

@@ -18,7 +18,12 @@ pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     let mut table = printer.list_table(LIST_HEADERS, LIST_FIT);
     let mut shown: u64 = 0;
     let mut cut_short = false;
-    let mut pages = client.tokens();
+    // The whole list is read ahead, a window of pages in flight; a limited one page by page.
+    let mut pages = if args.all {
+        client.all_tokens()
+    } else {
+        client.tokens()
+    };
     while let Some(page) = pages.next().await? {
         let mut rows = Vec::new();
         let received = page.len();
