@@ -182,9 +182,7 @@ pub(crate) async fn confirm(
     if consent != Consent::Ask {
         return Ok(());
     }
-    for target in targets.iter_mut().filter(|t| t.token.is_none()) {
-        target.token = Some(client.get(&target.id).await?);
-    }
+    read_unread(client, targets).await?;
     let tokens: Vec<_> = targets.iter().filter_map(|t| t.token.as_ref()).collect();
     confirm_tokens(ctx, &tokens, verb, consequence).await
 }
@@ -246,9 +244,7 @@ pub(crate) async fn preview(
     targets: &mut [Target],
     action: &'static str,
 ) -> Result<(), CliError> {
-    for target in targets.iter_mut().filter(|t| t.token.is_none()) {
-        target.token = Some(client.get(&target.id).await?);
-    }
+    read_unread(client, targets).await?;
     let tokens: Vec<&ClientToken> = targets.iter().filter_map(|t| t.token.as_ref()).collect();
     if ctx.printer.format == Format::Json {
         ctx.printer.json(&Value::Array(
@@ -270,6 +266,29 @@ pub(crate) async fn preview(
     ctx.printer
         .note(&describe_selection(&tokens, &format!("Would {action}")));
     ctx.printer.note("Dry run: nothing was changed.");
+    Ok(())
+}
+
+/// How many tokens are read at once when a bulk command needs them one by one.
+pub(crate) const READS_AT_ONCE: usize = 8;
+
+/// Reads the targets named only by id, at most [`READS_AT_ONCE`] at a time, in order.
+async fn read_unread(client: &Client, targets: &mut [Target]) -> Result<(), CliError> {
+    let unread: Vec<(usize, String)> = targets
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.token.is_none())
+        .map(|(i, t)| (i, t.id.clone()))
+        .collect();
+    let read: Vec<(usize, Result<ClientToken, crate::api::ApiError>)> =
+        futures_util::stream::iter(unread)
+            .map(|(i, id)| async move { (i, client.get(&id).await) })
+            .buffered(READS_AT_ONCE)
+            .collect()
+            .await;
+    for (i, token) in read {
+        targets[i].token = Some(token?);
+    }
     Ok(())
 }
 

@@ -45,10 +45,11 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
     let policy = Policy::from(&args, manifest.as_ref().map(|m| &m.audit))?;
     let account = ctx.client()?.list_all().await?;
     let audited = audited_tokens(&account, manifest.as_ref(), &args.filters);
+    let names = rules::name_counts(&account);
     let context = rules::Context {
         now: ctx.clock.now(),
         dormant: policy.dormant,
-        all: &account,
+        names: &names,
     };
     let silenced = |token: &ClientToken| -> Vec<String> {
         manifest

@@ -134,8 +134,17 @@ pub(crate) struct Finding {
 pub(crate) struct Context<'a> {
     pub now: Timestamp,
     pub dormant: Duration,
-    /// Every token audited (for rules about the account: names shared).
-    pub all: &'a [ClientToken],
+    /// How many tokens of the account hold each name (for names shared).
+    pub names: &'a std::collections::HashMap<String, usize>,
+}
+
+/// How many tokens hold each name.
+pub(crate) fn name_counts(all: &[ClientToken]) -> std::collections::HashMap<String, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for token in all {
+        *counts.entry(token.name().to_string()).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// The service's defaults for a create that leaves the limits out.
@@ -282,7 +291,7 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
         );
     }
     let name = token.name();
-    if !name.is_empty() && ctx.all.iter().filter(|t| t.name() == name).count() > 1 {
+    if !name.is_empty() && ctx.names.get(name).is_some_and(|n| *n > 1) {
         add(
             "duplicate-name",
             format!(

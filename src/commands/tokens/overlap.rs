@@ -73,8 +73,12 @@ pub(crate) async fn run(
     grace: Duration,
 ) -> Result<(), CliError> {
     let now = ctx.clock.now();
+    // One read of the account finds every unmarked successor an earlier run made; a token
+    // whose create reply is lost reads it again.
+    let account = client.list_all().await?;
+    let account = &account;
     let roll_one = async |target: &Target, progress: &Progress| {
-        let rolled = roll_over(client, &target.id, grace, now, progress).await?;
+        let rolled = roll_over(client, account, &target.id, grace, now, progress).await?;
         Ok(Made {
             element: rolled.to_json(),
             id: rolled.successor,
@@ -128,6 +132,7 @@ pub(crate) fn unmarked_successors(all: &[ClientToken]) -> Vec<String> {
 /// Rolls `old_id` over with `grace`, or finishes a rollover an earlier run began.
 pub(crate) async fn roll_over(
     client: &Client,
+    account: &[ClientToken],
     old_id: &str,
     grace: Duration,
     now: Timestamp,
@@ -146,7 +151,7 @@ pub(crate) async fn roll_over(
             .with_hint(format!("rtctl tokens update {old_id} --name NAME")));
         }
     };
-    let successor = match find_successor(client, &old, &name).await? {
+    let successor = match successor_in(account, &old, &name)? {
         Some(found) => {
             progress.note(&format!(
                 "Found {} \"{name}\", the successor an earlier run created; finishing that rollover.",
@@ -237,16 +242,25 @@ async fn finish_marked(
     })
 }
 
-/// The unmarked successor an earlier run made, if there is exactly one.
+/// The unmarked successor an earlier run made, read from the account now.
 async fn find_successor(
     client: &Client,
     old: &ClientToken,
     name: &str,
 ) -> Result<Option<ClientToken>, CliError> {
-    let all = client.list_all().await?;
-    let mut found: Vec<ClientToken> = all
-        .into_iter()
+    successor_in(&client.list_all().await?, old, name)
+}
+
+/// The unmarked successor in `account`, if there is exactly one; several are refused.
+fn successor_in(
+    account: &[ClientToken],
+    old: &ClientToken,
+    name: &str,
+) -> Result<Option<ClientToken>, CliError> {
+    let mut found: Vec<ClientToken> = account
+        .iter()
         .filter(|t| is_successor_of(t, old, name))
+        .cloned()
         .collect();
     match found.len() {
         0 | 1 => Ok(found.pop()),

@@ -16,8 +16,7 @@ use crate::error::CliError;
 use crate::output::Progress;
 use crate::token::{Field, TokenView, Values};
 
-/// How many successors are read at once while selecting.
-const READS_AT_ONCE: usize = 8;
+use crate::commands::bulk::READS_AT_ONCE;
 
 pub(crate) async fn run(ctx: &Context, args: RetireArgs) -> Result<(), CliError> {
     check_ids(&args.ids)?;
