@@ -151,7 +151,7 @@ impl Origin {
         Ok(Origin::new(scheme, host, port))
     }
 
-    fn new(scheme: String, host: String, port: Option<u16>) -> Origin {
+    pub(crate) fn new(scheme: String, host: String, port: Option<u16>) -> Origin {
         let port = port.filter(|p| Some(*p) != default_port(&scheme));
         Origin { scheme, host, port }
     }

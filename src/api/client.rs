@@ -460,6 +460,37 @@ impl Client {
         Ok(tokens)
     }
 
+    /// `POST /v1/client/init` as the widget sends it from a page at `origin` (`rtctl doctor
+    /// --probe`): no API key, the client token is the credential. The status, and the
+    /// service's message when it refused.
+    pub(crate) async fn widget_init(
+        &self,
+        value: &str,
+        flow: Option<&str>,
+        origin: &str,
+    ) -> Result<(u16, Option<String>), ApiError> {
+        let url = format!("{}/v1/client/init", self.base);
+        let mut body = serde_json::json!({ "token": value });
+        if let Some(flow) = flow {
+            body["flowId"] = Value::String(flow.to_string());
+        }
+        self.log(|| format!("> POST {url} (Origin: {origin})"));
+        let response = self
+            .http
+            .post(&url)
+            .header(reqwest::header::ORIGIN, origin)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&url, e))?;
+        let status = response.status().as_u16();
+        let bytes = self.read_body(&url, response).await?;
+        let message = serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string));
+        Ok((status, message))
+    }
+
     /// `GET /v1/users/profile`: who the key belongs to.
     pub(crate) async fn profile(&self) -> Result<Map<String, Value>, ApiError> {
         let url = format!("{}/v1/users/profile", self.base);

@@ -4,6 +4,7 @@
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod completions;
+pub(crate) mod doctor;
 pub(crate) mod emulator;
 pub(crate) mod fields;
 pub(crate) mod origins;
@@ -61,6 +62,7 @@ pub(crate) enum Command {
     Apply(plan::ApplyArgs),
     Export(plan::ExportArgs),
     Audit(audit::AuditArgs),
+    Doctor(doctor::DoctorArgs),
     Emulator(emulator::EmulatorArgs),
     Completions(completions::CompletionsArgs),
 }

@@ -9,6 +9,7 @@ pub(crate) mod completions;
 pub(crate) mod confirm;
 pub(crate) mod context;
 pub(crate) mod deliver;
+pub(crate) mod doctor;
 pub(crate) mod emulator;
 pub(crate) mod local;
 pub(crate) mod origins;
@@ -55,6 +56,9 @@ pub(crate) async fn run(cli: Cli, world: &World) -> Result<(), CliError> {
                 plan::export::run(ctx, args).await
             })
             .await
+        }
+        Command::Doctor(args) => {
+            with_context(global, world, async |ctx| doctor::run(ctx, args).await).await
         }
         Command::Audit(args) => {
             with_context(global, world, async |ctx| audit::run(ctx, args).await).await

@@ -5,6 +5,7 @@
 
 mod contract;
 mod control;
+mod doctor;
 mod e2e;
 mod harness;
 mod hostile;

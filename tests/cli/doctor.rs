@@ -1,0 +1,363 @@
+//! `rtctl doctor`: pages served from loopback test servers, checked against the emulator,
+//! covering every verdict: healthy, not admitted, rotated, legacy, inactive, a test token on a
+//! public site, a flow the token does not allow, another API, no embed, redirects, an
+//! oversized page, bundles, and `--probe` agreeing with the local verdict.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::harness::Server;
+
+const STAGING: &str = "ct_0d3e00000000a003";
+
+/// Serves `html` at `/` (and `bundle` at `/app.js`), recording the headers of each request.
+fn site(
+    server: &Server,
+    html: String,
+    bundle: Option<String>,
+) -> (String, Arc<Mutex<Vec<HeaderMap>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (on_page, on_bundle) = (seen.clone(), seen.clone());
+    let bundle = bundle.unwrap_or_default();
+    let url = server.hostile(
+        Router::new()
+            .route(
+                "/",
+                get(move |headers: HeaderMap| {
+                    on_page.lock().unwrap().push(headers);
+                    let html = html.clone();
+                    async move { Html(html) }
+                }),
+            )
+            .route(
+                "/app.js",
+                get(move |headers: HeaderMap| {
+                    on_bundle.lock().unwrap().push(headers);
+                    let bundle = bundle.clone();
+                    async move { ([("content-type", "text/javascript")], bundle) }
+                }),
+            ),
+    );
+    (format!("{url}/"), seen)
+}
+
+fn tag(value: &str, extra: &str) -> String {
+    format!(
+        r#"<!doctype html><html><body><h1>Shop</h1>
+<script src="https://cdn.jsdelivr.net/npm/@runtypelabs/persona/dist/install.global.js" data-runtype-token="{value}" {extra}></script>
+</body></html>"#
+    )
+}
+
+fn doctor(server: &Server, args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["doctor", "--json"];
+    all.extend_from_slice(args);
+    let run = server.rtctl(&all);
+    let json = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
+    (run.code, json)
+}
+
+fn problems(page: &Value) -> Vec<String> {
+    page["embeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["problems"].as_array().unwrap().clone())
+        .map(|p| p["problem"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_healthy_script_tag_and_no_key_to_the_page() {
+    let server = Server::demo();
+    let value = server.value_of(STAGING);
+    let (url, seen) = site(
+        &server,
+        tag(&value, r#"data-flow-id="flow_support_01""#),
+        None,
+    );
+    let (code, report) = doctor(&server, &[&url]);
+    assert_eq!(code, 0, "{report:#}");
+    let embed = &report[0]["embeds"][0];
+    assert_eq!(embed["tokenId"], STAGING);
+    assert_eq!(embed["ok"], true);
+    assert!(!report.to_string().contains(&value), "the value is masked");
+    {
+        let headers = seen.lock().unwrap();
+        assert!(
+            headers.iter().all(|h| !h.contains_key("authorization")),
+            "no key to the page"
+        );
+        assert!(
+            headers[0]["user-agent"]
+                .to_str()
+                .unwrap()
+                .starts_with("rtctl/")
+        );
+    }
+
+    // On a terminal-less pipe the report is readable text too.
+    let run = server.rtctl(&["doctor", &url]);
+    run.expect(0);
+    assert!(
+        run.stdout.contains("ok: the widget can start here"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn inline_configuration_on_an_origin_the_token_does_not_admit() {
+    let server = Server::demo();
+    let live = server.id_of("Marketing site widget");
+    let value = server.value_of(&live);
+    let page = format!(
+        "<html><body><div id=root></div><script>window.siteAgentConfig = {{ clientToken: \"{value}\", flowId: 'flow_support_01' }};</script></body></html>"
+    );
+    let (url, _) = site(&server, page, None);
+    let (code, report) = doctor(&server, &[&url]);
+    assert_eq!(code, 8, "{report:#}");
+    let found = problems(&report[0]);
+    assert!(
+        found.iter().any(|p| p.contains("is not admitted")),
+        "{found:?}"
+    );
+    let fix = &report[0]["embeds"][0]["problems"][0]["fix"];
+    assert!(
+        fix.as_str()
+            .unwrap()
+            .starts_with(&format!("rtctl origins add {live} http://127.0.0.1:")),
+        "{fix}"
+    );
+
+    // --probe: the service refuses too, and the verdicts agree.
+    let (code, report) = doctor(&server, &[&url, "--probe"]);
+    assert_eq!(code, 8);
+    let embed = &report[0]["embeds"][0];
+    assert_eq!(embed["probe"]["status"], 403, "{embed:#}");
+    assert_eq!(embed["notes"], json!([]), "no disagreement");
+}
+
+#[test]
+fn a_rotated_value_points_at_the_current_one() {
+    let server = Server::demo();
+    let old = server.value_of(STAGING);
+    server
+        .rtctl(&["tokens", "rotate", STAGING, "--yes"])
+        .expect(0);
+    let (url, _) = site(
+        &server,
+        tag(&old, r#"data-flow-id="flow_support_01""#),
+        None,
+    );
+    let (code, report) = doctor(&server, &[&url]);
+    assert_eq!(code, 8);
+    let found = problems(&report[0]);
+    assert!(
+        found.iter().any(|p| p.contains("no token has this value")
+            && p.contains(&format!(
+                "probably rotated: deploy the current value of {STAGING}"
+            ))),
+        "{found:?}"
+    );
+    assert_eq!(
+        report[0]["embeds"][0]["problems"][0]["fix"],
+        format!("rtctl tokens value {STAGING}")
+    );
+    // The service agrees: the old value is unknown to it.
+    let (_, report) = doctor(&server, &[&url, "--probe"]);
+    assert_eq!(report[0]["embeds"][0]["probe"]["status"], 401);
+}
+
+#[test]
+fn a_legacy_token_is_named_by_prefix_and_hint() {
+    let server = Server::empty();
+    let value = "ct_live_0000000000000000000000000000wxyz";
+    server.insert_raw(
+        "ct_00000000000000f1",
+        json!({"tokenValue": null, "tokenPrefix": "ct_live_", "tokenHint": "wxyz"}),
+    );
+    let (url, _) = site(&server, tag(value, ""), None);
+    let (code, report) = doctor(&server, &[&url]);
+    assert_eq!(code, 8);
+    let found = problems(&report[0]);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("possibly legacy token ct_00000000000000f1")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn inactive_tokens_flows_other_apis_and_public_test_tokens() {
+    let server = Server::demo();
+    let value = server.value_of(STAGING);
+    // A flow the token does not allow, and an API that is not this one.
+    let (url, _) = site(
+        &server,
+        tag(
+            &value,
+            r#"data-flow-id="flow_other" data-api-url="https://api.elsewhere.example""#,
+        ),
+        None,
+    );
+    let (code, report) = doctor(&server, &[&url]);
+    assert_eq!(code, 8);
+    let found = problems(&report[0]);
+    assert!(
+        found.iter().any(|p| p.contains("the flow flow_other")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("talks to https://api.elsewhere.example")),
+        "{found:?}"
+    );
+    // The same API as rtctl's is fine.
+    let (url, _) = site(
+        &server,
+        tag(&value, &format!(r#"data-api-url="{}""#, server.url)),
+        None,
+    );
+    assert_eq!(doctor(&server, &[&url]).0, 0);
+
+    // A test token on a public site: a built page, before deploying.
+    let file = server.home.path().join("index.html");
+    std::fs::write(&file, tag(&value, "")).unwrap();
+    let (code, report) = doctor(
+        &server,
+        &[
+            "--html",
+            file.to_str().unwrap(),
+            "--origin",
+            "https://staging.example.com",
+        ],
+    );
+    assert_eq!(code, 8);
+    let found = problems(&report[0]);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("test token on the public site")),
+        "{found:?}"
+    );
+    assert!(
+        !found.iter().any(|p| p.contains("not admitted")),
+        "admitted: {found:?}"
+    );
+
+    // Inactive.
+    server
+        .rtctl(&["tokens", "update", STAGING, "--deactivate"])
+        .expect(0);
+    let (url, _) = site(&server, tag(&value, ""), None);
+    let (code, report) = doctor(&server, &[&url, "--probe"]);
+    assert_eq!(code, 8);
+    assert!(
+        problems(&report[0])
+            .iter()
+            .any(|p| p.contains("is inactive"))
+    );
+    assert_eq!(report[0]["embeds"][0]["probe"]["status"], 403);
+}
+
+#[test]
+fn several_embeds_none_bundles_redirects_and_oversized_pages() {
+    let server = Server::demo();
+    let staging = server.value_of(STAGING);
+    let mobile = server.value_of(&server.id_of("Mobile app"));
+    // Two embeds on one page.
+    let page = format!(
+        "{}<script>var other = \"{mobile}\";</script>",
+        tag(&staging, "")
+    );
+    let (url, _) = site(&server, page, None);
+    let (_, report) = doctor(&server, &[&url]);
+    assert_eq!(
+        report[0]["embeds"].as_array().unwrap().len(),
+        2,
+        "{report:#}"
+    );
+
+    // None: a problem, saying what was searched.
+    let (url, _) = site(&server, "<html><body>No widget</body></html>".into(), None);
+    let (code, report) = doctor(&server, &[&url]);
+    assert_eq!(code, 8);
+    assert!(
+        report[0]["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("no widget embed found")
+    );
+
+    // A single-page app: the value is in its same-origin bundle.
+    let (url, _) = site(
+        &server,
+        r#"<html><body><div id="app"></div><script src="/app.js"></script></body></html>"#.into(),
+        Some(format!(
+            "const widget = init({{clientToken: \"{staging}\"}});"
+        )),
+    );
+    let (code, report) = doctor(&server, &[&url]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(
+        report[0]["embeds"][0]["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("/app.js")
+    );
+
+    // A redirect to another origin: the origin after it is the one checked.
+    let (target, _) = site(&server, tag(&staging, ""), None);
+    let to = target.clone();
+    let redirecting = server.hostile(Router::new().route(
+        "/",
+        get(move || {
+            let to = to.clone();
+            async move { Redirect::to(&to) }
+        }),
+    ));
+    let (code, report) = doctor(&server, &[&format!("{redirecting}/")]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        format!("{}/", report[0]["origin"].as_str().unwrap()),
+        target
+    );
+    assert!(report[0]["notes"].to_string().contains("redirected"));
+
+    // Too big to read: the page cannot be checked (exit 1), and says why.
+    let huge = server.hostile(Router::new().route(
+        "/",
+        get(|| async { (StatusCode::OK, "x".repeat(6 * 1024 * 1024)).into_response() }),
+    ));
+    let run = server.rtctl(&["doctor", &format!("{huge}/")]);
+    run.expect(1);
+    assert!(run.stderr.contains("larger than 5 MiB"), "{}", run.stderr);
+}
+
+#[test]
+fn a_new_user_checks_a_local_page_with_local() {
+    let home = crate::harness::Home::new();
+    let value = home.rtctl(&["--local", "tokens", "value", STAGING], &[]);
+    let value = value.expect(0).stdout.trim().to_string();
+    let server = Server::empty();
+    let (url, _) = site(
+        &server,
+        tag(&value, r#"data-api-url="http://127.0.0.1:7878""#),
+        None,
+    );
+    let run = home.rtctl(&["--local", "doctor", &url], &[]);
+    run.expect(0);
+    assert!(
+        run.stdout.contains("not compared: --local"),
+        "{}",
+        run.stdout
+    );
+}
