@@ -61,7 +61,12 @@ fn main() {
     let curl_all = median(LIST_RUNS, || curl(&pages));
     row(
         "`tokens list --all --json`, 1,000 tokens, no latency, vs `curl` of the same 5 pages",
-        &format!("{} vs {} ({:.2}x)", ms(all), ms(curl_all), ratio(all, curl_all)),
+        &format!(
+            "{} vs {} ({:.2}x)",
+            ms(all),
+            ms(curl_all),
+            ratio(all, curl_all)
+        ),
         "≤ 1.5x",
     );
     let audit = median(LIST_RUNS, || {
@@ -75,7 +80,11 @@ fn main() {
         time(&rtctl, &["tokens", "list", "--all", "--json"], &env)
     });
     let sequential = median(slow_runs, || {
-        time(&rtctl, &["tokens", "list", "--limit", "1000", "--json"], &env)
+        time(
+            &rtctl,
+            &["tokens", "list", "--limit", "1000", "--json"],
+            &env,
+        )
     });
     let curl_slow = median(slow_runs, || curl(&pages));
     row(
@@ -92,7 +101,11 @@ fn main() {
     let slow_audit = median(slow_runs, || {
         time(&rtctl, &["audit", "--fail-on", "never", "--json"], &env)
     });
-    row("`audit`, 1,000 tokens, 50 ms a list request", &ms(slow_audit), "");
+    row(
+        "`audit`, 1,000 tokens, 50 ms a list request",
+        &ms(slow_audit),
+        "",
+    );
     runtime.block_on(thousand.shutdown());
 
     // 2. Start-up.

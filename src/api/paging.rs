@@ -55,7 +55,8 @@ pub(crate) const MAX_PAGES: u64 = 5_000;
 pub(crate) const MAX_WINDOW: usize = 8;
 
 /// A page requested, not yet read.
-type Pending<'a, T> = std::pin::Pin<Box<dyn Future<Output = (u64, Result<Page<T>, ApiError>)> + 'a>>;
+type Pending<'a, T> =
+    std::pin::Pin<Box<dyn Future<Output = (u64, Result<Page<T>, ApiError>)> + 'a>>;
 
 /// A list the API pages through.
 pub(crate) trait Listing: Clone {
@@ -196,7 +197,8 @@ impl<'a, L: Listing + 'a> Pager<'a, L> {
         } else {
             1
         };
-        while self.in_flight.len() < window && self.pages + (self.in_flight.len() as u64) < MAX_PAGES
+        while self.in_flight.len() < window
+            && self.pages + (self.in_flight.len() as u64) < MAX_PAGES
         {
             let (client, listing, at) = (self.client, self.listing.clone(), self.next_request);
             self.in_flight.push_back(Box::pin(async move {
@@ -298,9 +300,16 @@ mod tests {
             Some(item)
         }
         const MAX_PAGE: u32 = 200;
-        async fn page(&self, client: &Client, limit: u32, offset: u64) -> Result<Page<String>, ApiError> {
+        async fn page(
+            &self,
+            client: &Client,
+            limit: u32,
+            offset: u64,
+        ) -> Result<Page<String>, ApiError> {
             *self.in_flight.borrow_mut() += 1;
-            self.log.borrow_mut().push((offset, *self.in_flight.borrow()));
+            self.log
+                .borrow_mut()
+                .push((offset, *self.in_flight.borrow()));
             for _ in 0..3 {
                 tokio::task::yield_now().await;
             }
@@ -315,7 +324,10 @@ mod tests {
             let end = (start + u64::from(limit)).min(self.total);
             let items: Vec<String> = (start..end).map(|i| format!("item {i}")).collect();
             let more = end < self.total;
-            Ok(Page::new(items, Some(&serde_json::json!({"hasMore": more}))))
+            Ok(Page::new(
+                items,
+                Some(&serde_json::json!({"hasMore": more})),
+            ))
         }
     }
 
@@ -345,7 +357,10 @@ mod tests {
         let fake = Fake::new(3000);
         let mut pager = Pager::new(&client, fake.clone()).whole();
         let items = read_all(&mut pager).await.unwrap();
-        assert_eq!(items, (0..3000).map(|i| format!("item {i}")).collect::<Vec<_>>());
+        assert_eq!(
+            items,
+            (0..3000).map(|i| format!("item {i}")).collect::<Vec<_>>()
+        );
         let log = fake.log.borrow();
         let mut offsets: Vec<u64> = log.iter().map(|(o, _)| *o).collect();
         offsets.sort_unstable();
