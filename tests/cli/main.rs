@@ -30,5 +30,6 @@ mod plan;
 mod prompts;
 mod published;
 mod recipes;
+mod release;
 mod tokens;
 mod walkthrough;

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# The work of the GitHub Action (action.yml at the repository root), kept in a script so that
+# it also runs outside GitHub: scripts/install-check.sh runs it against a loopback server.
+#
+#   setup-rtctl.sh resolve    which version, target, archive, URL and directory
+#   setup-rtctl.sh install    download the archive, verify its sha256, unpack it
+#   setup-rtctl.sh activate   check the binary runs, put its directory on PATH
+#
+# Inputs come as environment variables, as action.yml passes them:
+#   INPUT_VERSION       "0.1.0" or "v0.1.0"; "latest"; empty: the version in the Cargo.toml
+#                       next to this script (for the Action: the ref named in `uses:`)
+#   INPUT_REPOSITORY    OWNER/REPO of the releases; empty: Cargo.toml's `repository`
+#   INPUT_TARGET        a target triple; empty: the runner's (RUNNER_OS, RUNNER_ARCH)
+#   INPUT_SHA256        the archive's expected sha256; empty: the release's ARCHIVE.sha256
+#   INPUT_DOWNLOAD_URL  the directory holding the release's files, instead of the GitHub
+#                       release (a mirror; the loopback server of the install check)
+# and, from the runner: RUNNER_OS, RUNNER_ARCH, RUNNER_TEMP, RUNNER_TOOL_CACHE, GITHUB_OUTPUT,
+# GITHUB_PATH. `install` and `activate` read what `resolve` printed from RTCTL_* variables
+# (action.yml passes them from the resolve step's outputs).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+fail() {
+  echo "::error title=setup rtctl::$*" >&2
+  exit 1
+}
+
+output() {
+  echo "$1=$2" >>"${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set}"
+}
+
+# A Windows path for the runner (cache paths, GITHUB_PATH); a Unix one for bash itself.
+native_path() {
+  if command -v cygpath >/dev/null 2>&1; then cygpath -w "$1"; else printf '%s\n' "$1"; fi
+}
+unix_path() {
+  if command -v cygpath >/dev/null 2>&1; then cygpath -u "$1"; else printf '%s\n' "$1"; fi
+}
+
+# The first `KEY = "value"` of Cargo.toml: `version` and `repository` are in [package], first.
+cargo_field() {
+  sed -n "s/^$1 = \"\\(.*\\)\"\$/\\1/p" "$here/Cargo.toml" | head -n 1
+}
+
+sha256_of() {
+  if command -v sha256sum >/dev/null 2>&1; then
+    sha256sum "$1" | cut -d ' ' -f 1
+  else
+    shasum -a 256 "$1" | cut -d ' ' -f 1
+  fi
+}
+
+download() {
+  curl --fail --silent --show-error --location --retry 3 --output "$2" "$1" ||
+    fail "could not download $1"
+}
+
+resolve() {
+  local repository="${INPUT_REPOSITORY:-}"
+  if [ -z "$repository" ]; then
+    repository=$(cargo_field repository)
+    repository=${repository#https://github.com/}
+    repository=${repository%.git}
+  fi
+  [[ "$repository" =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$ ]] ||
+    fail "repository must be OWNER/REPO, not '$repository'"
+
+  local version="${INPUT_VERSION:-}"
+  if [ -z "$version" ]; then
+    version=$(cargo_field version)
+  elif [ "$version" = latest ]; then
+    # github.com answers /releases/latest with a redirect to /releases/tag/vX.Y.Z.
+    local url
+    url=$(curl --fail --silent --show-error --location --retry 3 --output /dev/null \
+      --write-out '%{url_effective}' "https://github.com/$repository/releases/latest") ||
+      fail "could not find the latest release of $repository"
+    version=${url##*/}
+  fi
+  version=${version#v}
+  [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$ ]] ||
+    fail "version must look like 1.2.3, not '$version'"
+
+  local target="${INPUT_TARGET:-}"
+  if [ -z "$target" ]; then
+    case "${RUNNER_OS:-}-${RUNNER_ARCH:-}" in
+      Linux-X64) target=x86_64-unknown-linux-musl ;;
+      Linux-ARM64) target=aarch64-unknown-linux-musl ;;
+      macOS-ARM64) target=aarch64-apple-darwin ;;
+      macOS-X64) target=x86_64-apple-darwin ;;
+      Windows-X64) target=x86_64-pc-windows-msvc ;;
+      *) fail "rtctl has no release build for ${RUNNER_OS:-?} on ${RUNNER_ARCH:-?}" ;;
+    esac
+  fi
+  local archive exe=rtctl
+  case "$target" in
+    *-windows-*) archive="rtctl-$target.zip" exe=rtctl.exe ;;
+    *) archive="rtctl-$target.tar.xz" ;;
+  esac
+
+  local base="${INPUT_DOWNLOAD_URL:-https://github.com/$repository/releases/download/v$version}"
+  local cache_root="${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:?RUNNER_TEMP is not set}}"
+  local dir
+  dir=$(native_path "$(unix_path "$cache_root")/rtctl/$version/$target")
+
+  output version "$version"
+  output target "$target"
+  output archive "$archive"
+  output exe "$exe"
+  output url "${base%/}/$archive"
+  output dir "$dir"
+  output cache-key "rtctl-$version-$target"
+  echo "rtctl $version for $target from ${base%/}/$archive"
+}
+
+install() {
+  local url="${RTCTL_URL:?}" archive="${RTCTL_ARCHIVE:?}" dir
+  dir=$(unix_path "${RTCTL_DIR:?}")
+  # Global, for the EXIT trap.
+  work=$(mktemp -d "$(unix_path "${RUNNER_TEMP:?RUNNER_TEMP is not set}")/rtctl.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+  download "$url" "$work/$archive"
+
+  local expected="${INPUT_SHA256:-}" source="the sha256 input"
+  if [ -z "$expected" ]; then
+    download "$url.sha256" "$work/$archive.sha256"
+    expected=$(cut -d ' ' -f 1 <"$work/$archive.sha256")
+    source="$archive.sha256"
+  fi
+  expected=$(printf '%s' "$expected" | tr 'A-F' 'a-f')
+  [[ "$expected" =~ ^[0-9a-f]{64}$ ]] || fail "$source holds no sha256: '$expected'"
+  local actual
+  actual=$(sha256_of "$work/$archive")
+  [ "$actual" = "$expected" ] ||
+    fail "sha256 mismatch for $archive: expected $expected ($source), got $actual"
+  echo "sha256 verified: $actual  $archive"
+
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  case "$archive" in
+    *.zip)
+      # dist's zip holds the files at its root.
+      if command -v unzip >/dev/null 2>&1; then
+        unzip -q "$work/$archive" -d "$dir"
+      else
+        pwsh -NoProfile -NonInteractive -Command "Expand-Archive -LiteralPath '$(native_path "$work/$archive")' -DestinationPath '$(native_path "$dir")'"
+      fi
+      ;;
+    *)
+      # The tarball holds rtctl-TARGET/: its contents go straight into the directory.
+      tar -xJf "$work/$archive" -C "$dir" --strip-components=1
+      ;;
+  esac
+}
+
+activate() {
+  local dir exe="${RTCTL_EXE:?}"
+  dir=$(unix_path "${RTCTL_DIR:?}")
+  [ -f "$dir/$exe" ] || fail "$dir/$exe is missing: the archive or the cache is not rtctl's"
+  local line
+  line=$("$dir/$exe" --version) || fail "$dir/$exe --version failed"
+  echo "$line"
+  [ "$line" = "rtctl ${RTCTL_VERSION:?}" ] || fail "expected rtctl $RTCTL_VERSION, got '$line'"
+  native_path "$dir" >>"${GITHUB_PATH:?GITHUB_PATH is not set}"
+  output path "$(native_path "$dir")"
+  output bin "$(native_path "$dir/$exe")"
+}
+
+case "${1:-}" in
+  resolve) resolve ;;
+  install) install ;;
+  activate) activate ;;
+  *)
+    echo "usage: $0 resolve|install|activate" >&2
+    exit 2
+    ;;
+esac
