@@ -11,6 +11,7 @@ mod page;
 use serde_json::{Value, json};
 
 use super::Context;
+use super::tokens::describe;
 use crate::api::{Client, ClientToken};
 use crate::cli::doctor::DoctorArgs;
 use crate::error::{CliError, ErrorKind};
@@ -303,8 +304,8 @@ async fn check_embed(
                     Some(format!("rtctl tokens update {id} --activate")),
                 ));
             }
-            let allowed: Vec<String> = token.origins().iter().map(|o| o.to_string()).collect();
-            if origin::admit(&allowed, Some(&origin.to_string()), token.environment()).is_none() {
+            if !admits(token) {
+                let allowed: Vec<String> = token.origins().iter().map(|o| o.to_string()).collect();
                 let reason = origin::nearest_miss(&allowed, origin, token.environment())
                     .unwrap_or_else(|| {
                         format!("no allowed origin is close ({})", allowed.join(", "))
@@ -376,10 +377,6 @@ async fn check_embed(
         report.probe = Some(probe);
     }
     Ok(report)
-}
-
-fn describe(token: &ClientToken) -> String {
-    super::tokens::describe(token)
 }
 
 /// A site the public can reach: not `localhost`, `*.localhost`, loopback, a private-range
