@@ -52,6 +52,11 @@ pub(super) fn session_id() -> String {
     hex("sess_", 12)
 }
 
+/// A surface id, for surfaces the control API adds without one.
+pub(super) fn surface_id() -> String {
+    hex("surf_", 8)
+}
+
 /// A fault id, short enough to read in a log line.
 pub(super) fn fault_id() -> String {
     hex("f_", 4)

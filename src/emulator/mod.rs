@@ -15,6 +15,7 @@ mod seed;
 mod server;
 mod state;
 mod store;
+mod surfaces;
 mod validate;
 
 use std::future::Future;

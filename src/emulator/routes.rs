@@ -1,5 +1,6 @@
-//! The emulator's HTTP surface: the eight client-token endpoints, the widget's
-//! `POST /v1/client/init`, and the control endpoints under `/__emulator`.
+//! The emulator's HTTP surface: the eight client-token endpoints, the products' surfaces
+//! (`surfaces.rs`), the widget's `POST /v1/client/init`, and the control endpoints under
+//! `/__emulator`.
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use super::model::TokenRecord;
 use super::seed::{self, Seed};
 use super::state;
 use super::store::Store;
+use super::surfaces;
 use super::validate::{Op, parse_object, token_body};
 use crate::clock::Clock;
 
@@ -56,6 +58,15 @@ pub(super) fn router(app: App) -> Router {
         .route("/v1/client-tokens/{id}/regenerate", post(regenerate))
         .route("/v1/client-tokens/{id}/conversations", get(conversations))
         .route("/v1/users/profile", get(profile))
+        .route("/v1/surfaces", get(surfaces::list))
+        .route(
+            "/v1/products/{product}/surfaces/{surface}",
+            get(surfaces::details),
+        )
+        .route(
+            "/v1/products/{product}/surfaces/{surface}/observed-origins",
+            get(surfaces::observed),
+        )
         .route_layer(middleware::from_fn_with_state(app.clone(), authenticate));
     let inner: Router = Router::new()
         .merge(tokens)
@@ -84,6 +95,7 @@ pub(super) fn router(app: App) -> Router {
         .route("/__emulator/reset", post(reset))
         .route("/__emulator/clock", get(read_clock).post(set_clock))
         .route("/__emulator/tokens", post(insert_token))
+        .route("/__emulator/surfaces", post(surfaces::insert))
         .route(
             "/__emulator/catalogue",
             get(read_catalogue).post(add_to_catalogue),
@@ -99,9 +111,9 @@ pub(super) fn router(app: App) -> Router {
         .with_state(app)
 }
 
-type Reply = Result<Response, ApiError>;
+pub(super) type Reply = Result<Response, ApiError>;
 
-fn ok(body: Value) -> Reply {
+pub(super) fn ok(body: Value) -> Reply {
     Ok(axum::Json(body).into_response())
 }
 
@@ -157,7 +169,7 @@ async fn authenticate(State(app): State<App>, request: Request, next: Next) -> R
 
 /// The query string as pairs, rejecting parameters the endpoint does not take: a client that
 /// sends `flowId` where the API wants `flow_id` learns it in tests, not in production.
-fn query(uri: &Uri, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
+pub(super) fn query(uri: &Uri, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
     let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri)
         .map_err(|e| ApiError::bad_request(format!("Invalid query string: {e}")))?;
     for (i, (key, _)) in pairs.iter().enumerate() {
@@ -176,14 +188,14 @@ fn query(uri: &Uri, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError>
     Ok(pairs)
 }
 
-fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(super) fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
 }
 
-fn integer(
+pub(super) fn integer(
     pairs: &[(String, String)],
     key: &str,
     min: usize,
@@ -361,8 +373,9 @@ async fn client_init(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
     let now = app.clock.now();
     let outcome = app
         .store
-        .write(|s| s.client_init(&token, flow_id.as_deref(), origin.as_deref(), now))
-        .await?;
+        // A refusal is kept too: the sighting of its origin is part of the state.
+        .write(|s| Ok(s.client_init(&token, flow_id.as_deref(), origin.as_deref(), now)))
+        .await??;
     ok(state::init_reply(&outcome, now))
 }
 

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use super::ids;
 use super::model::{ConversationRecord, TokenRecord, iso_millis};
 use super::state::State;
+use super::surfaces::{Sighting, SurfaceItem, SurfaceRecord};
 use crate::token::Field;
 
 /// What a new state starts with.
@@ -41,6 +42,8 @@ struct DemoToken {
     active: bool,
     legacy: bool,
     conversations: &'static [(&'static str, &'static str)],
+    /// The chat surface the token is bound to (`productSurfaceId`).
+    surface: Option<&'static str>,
 }
 
 const DEMO: &[DemoToken] = &[
@@ -58,6 +61,7 @@ const DEMO: &[DemoToken] = &[
             ("https://www.example.com", "Do you ship to Canada?"),
             ("https://example.com", "How do I reset my password?"),
         ],
+        surface: Some("surf_0d3e00000000c001"),
     },
     DemoToken {
         id: "ct_0d3e00000000a002",
@@ -70,6 +74,7 @@ const DEMO: &[DemoToken] = &[
         active: true,
         legacy: false,
         conversations: &[("https://docs.example.com", "Where is the API reference?")],
+        surface: Some("surf_0d3e00000000c005"),
     },
     DemoToken {
         id: "ct_0d3e00000000a003",
@@ -82,6 +87,7 @@ const DEMO: &[DemoToken] = &[
         active: true,
         legacy: false,
         conversations: &[("http://localhost:5173", "test message")],
+        surface: Some("surf_0d3e00000000c002"),
     },
     DemoToken {
         id: "ct_0d3e00000000a004",
@@ -94,6 +100,7 @@ const DEMO: &[DemoToken] = &[
         active: true,
         legacy: false,
         conversations: &[],
+        surface: None,
     },
     DemoToken {
         id: "ct_0d3e00000000a005",
@@ -106,6 +113,7 @@ const DEMO: &[DemoToken] = &[
         active: false,
         legacy: false,
         conversations: &[],
+        surface: Some("surf_0d3e00000000c003"),
     },
     DemoToken {
         id: "ct_0d3e00000000a006",
@@ -118,6 +126,7 @@ const DEMO: &[DemoToken] = &[
         active: true,
         legacy: true,
         conversations: &[("https://help.example.org", "Is this still supported?")],
+        surface: None,
     },
 ];
 
@@ -133,8 +142,158 @@ pub(super) fn state(seed: Seed, now: Timestamp) -> State {
                 .collect::<Vec<_>>()
         };
         state.catalogue().add(&ids(|d| d.flows), &ids(|d| d.agents));
+        add_surfaces(&mut state, now);
     }
     state
+}
+
+/// A demo surface: (id, product id, product name, name, type, status, environment, items).
+type DemoSurface = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
+
+/// Two products: a store with a production and a development chat surface (and a paused
+/// one, and an API surface), and docs whose chat surface shares the store's name "Web chat",
+/// so `--surface` needs the PRODUCT/SURFACE form there.
+const SURFACES: &[DemoSurface] = &[
+    (
+        "surf_0d3e00000000c001",
+        "prod_0d3e00000000b001",
+        "Example Store",
+        "Web chat",
+        "chat",
+        "active",
+        "production",
+        &["flow_support_01", "flow_sales_02"],
+    ),
+    (
+        "surf_0d3e00000000c002",
+        "prod_0d3e00000000b001",
+        "Example Store",
+        "Web chat (dev)",
+        "chat",
+        "active",
+        "development",
+        &["flow_support_01", "flow_sales_02"],
+    ),
+    (
+        "surf_0d3e00000000c003",
+        "prod_0d3e00000000b001",
+        "Example Store",
+        "Checkout chat",
+        "chat",
+        "paused",
+        "production",
+        &["flow_checkout_03"],
+    ),
+    (
+        "surf_0d3e00000000c004",
+        "prod_0d3e00000000b001",
+        "Example Store",
+        "Public API",
+        "api",
+        "active",
+        "production",
+        &["flow_support_01"],
+    ),
+    (
+        "surf_0d3e00000000c005",
+        "prod_0d3e00000000b002",
+        "Example Docs",
+        "Web chat",
+        "chat",
+        "active",
+        "production",
+        &["agent_docs_01"],
+    ),
+];
+
+/// Origins the demo surfaces were called from: (surface, origin, first seen and last seen,
+/// in minutes ago). The store's production chat is called from a shop its token does not
+/// admit (a broken embed out of the box); the docs' wildcard is used by two sites only.
+const SIGHTINGS: &[(&str, &str, i64, i64)] = &[
+    (
+        "surf_0d3e00000000c001",
+        "https://www.example.com",
+        6 * 1440,
+        120,
+    ),
+    (
+        "surf_0d3e00000000c001",
+        "https://shop.example.com",
+        3 * 1440,
+        25,
+    ),
+    (
+        "surf_0d3e00000000c002",
+        "http://localhost:3000",
+        5 * 1440,
+        60,
+    ),
+    (
+        "surf_0d3e00000000c002",
+        "http://localhost:5173",
+        2 * 1440,
+        180,
+    ),
+    (
+        "surf_0d3e00000000c005",
+        "https://docs.example.com",
+        6 * 1440,
+        10,
+    ),
+    (
+        "surf_0d3e00000000c005",
+        "https://api.example.com",
+        4 * 1440,
+        1440,
+    ),
+];
+
+fn add_surfaces(state: &mut State, now: Timestamp) {
+    let ago = |minutes: i64| now - SignedDuration::from_mins(minutes);
+    for (index, (id, product_id, product_name, name, kind, status, environment, items)) in
+        SURFACES.iter().enumerate()
+    {
+        let created = ago(60 * 24 * (200 - 10 * index as i64));
+        state.insert_surface(SurfaceRecord {
+            id: id.to_string(),
+            product_id: product_id.to_string(),
+            product_name: product_name.to_string(),
+            name: name.to_string(),
+            kind: kind.to_string(),
+            status: status.to_string(),
+            environment: environment.to_string(),
+            items: items
+                .iter()
+                .enumerate()
+                .map(|(i, target)| SurfaceItem {
+                    id: format!("item_{}_{i}", &id[id.len() - 4..]),
+                    flow_id: target.starts_with("flow_").then(|| target.to_string()),
+                    agent_id: target.starts_with("agent_").then(|| target.to_string()),
+                    enabled: true,
+                    exposed_name: Some(target.replace('_', " ")),
+                })
+                .collect(),
+            created_at: created,
+            updated_at: created,
+        });
+    }
+    for (surface, origin, first, last) in SIGHTINGS {
+        state.observed_origins.push(Sighting {
+            surface_id: surface.to_string(),
+            origin: origin.to_string(),
+            first_seen_at: ago(*first),
+            last_seen_at: ago(*last),
+        });
+    }
 }
 
 fn add_demo(state: &mut State, now: Timestamp) {
@@ -176,6 +335,7 @@ fn add_demo(state: &mut State, now: Timestamp) {
             "rateLimitPerHour": 200,
             "maxMessagesPerSession": (demo.environment == "live").then_some(50),
             "sessionIdleTimeoutMinutes": 30,
+            "productSurfaceId": demo.surface,
             "config": demo_config(demo.name),
             "isActive": demo.active,
             "tokenPrefix": ids::token_prefix(demo.environment),

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::api_error::ApiError;
 use super::ids;
 use super::model::{ConversationRecord, TokenRecord};
+use super::surfaces::{Sighting, SurfaceRecord};
 use super::validate;
 use crate::origin;
 use crate::token::{Field, TokenView, Values, rules};
@@ -30,6 +31,12 @@ pub(super) struct State {
     /// Newest first, ties by id: the list order, kept on every insert.
     pub client_tokens: Vec<TokenRecord>,
     pub conversations: Vec<ConversationRecord>,
+    /// The products' surfaces, newest first (a state file from before surfaces has none).
+    #[serde(default)]
+    pub surfaces: Vec<SurfaceRecord>,
+    /// Origins seen calling each surface, within the window.
+    #[serde(default)]
+    pub observed_origins: Vec<Sighting>,
 }
 
 /// The flows and agents an account has. The service checks a create's or an update's flows
@@ -297,6 +304,13 @@ impl State {
             .iter()
             .position(|t| t.value() == Some(value))
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "Invalid client token"))?;
+        // Every call of a surface's token is a sighting of its origin, admitted or not.
+        let surface = self.client_tokens[index]
+            .text(Field::ProductSurfaceId)
+            .map(str::to_string);
+        if let Some(surface) = &surface {
+            self.sight(surface, origin_header, now);
+        }
         let token = &self.client_tokens[index];
         if !token.is_active() {
             return Err(ApiError::new(
@@ -307,6 +321,16 @@ impl State {
         let origins: Vec<String> = token.origins().iter().map(|o| o.to_string()).collect();
         origin::admit(&origins, origin_header, token.environment())
             .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "Origin not allowed"))?;
+        if let Some(status) = surface
+            .as_deref()
+            .and_then(|s| self.surface_status(s))
+            .filter(|status| *status != "active")
+        {
+            return Err(
+                ApiError::new(StatusCode::FORBIDDEN, "Chat surface is not active")
+                    .with_hint(format!("The surface this token belongs to is {status}")),
+            );
+        }
         let flows = token.strings(Field::FlowIds);
         let agents = token.strings(Field::AgentIds);
         // The widget sends an agent's id in `flowId` for `data-agent-id` embeds.

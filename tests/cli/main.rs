@@ -18,6 +18,7 @@ mod emulator_client_init;
 mod emulator_faults;
 mod emulator_pagination;
 mod emulator_persistence;
+mod emulator_surfaces;
 mod emulator_tokens;
 mod faults;
 mod generated;
