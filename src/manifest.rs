@@ -40,6 +40,10 @@ pub(crate) struct DesiredToken {
     /// `audit = { ignore = [...] }`: audit rules silenced for this token (a mobile app's
     /// `native`), not a field of the token.
     pub audit_ignore: Vec<String>,
+    /// `surface = "NAME|PRODUCT/SURFACE|ID"`: the chat surface by the dashboard's name,
+    /// resolved to `product_surface_id` by plan and apply (the two must agree), with the
+    /// line it is on.
+    pub surface: Option<(String, usize)>,
 }
 
 /// A value a rule refuses, which a plan may keep only if it changes nothing.
@@ -161,6 +165,7 @@ impl Manifest {
             }
             let mut values = Values::new();
             let mut audit_ignore = Vec::new();
+            let mut surface = None;
             for (file_key, value) in table.into_inner() {
                 let offset = value.span().start;
                 if file_key == "audit" {
@@ -168,8 +173,25 @@ impl Manifest {
                         .map_err(|what| invalid(offset, key("audit"), what))?;
                     continue;
                 }
+                if file_key == "surface" {
+                    match value.get_ref().as_str().map(str::trim) {
+                        Some(text) if !text.is_empty() && text.chars().count() <= 512 => {
+                            surface = Some((text.to_string(), at(offset)));
+                        }
+                        _ => {
+                            return Err(invalid(
+                                offset,
+                                key("surface"),
+                                "expected the chat surface's name, PRODUCT/SURFACE or its id, as a string".into(),
+                            ));
+                        }
+                    }
+                    continue;
+                }
                 let Some(field) = Field::from_file(&file_key) else {
-                    let known: Vec<&str> = Field::in_file().filter_map(|f| f.spec().file).collect();
+                    let mut known: Vec<&str> =
+                        Field::in_file().filter_map(|f| f.spec().file).collect();
+                    known.extend(["surface", "audit"]);
                     return Err(invalid(
                         offset,
                         key(&file_key),
@@ -234,6 +256,7 @@ impl Manifest {
                 line: at(start),
                 past_only,
                 audit_ignore,
+                surface,
             });
         }
         Ok(Manifest {
@@ -354,9 +377,13 @@ fn to_json(value: &toml::Value) -> Result<Value, String> {
     })
 }
 
-/// Writes tokens in the file format, in name order. Fails only on a value TOML cannot hold
+/// Writes tokens in the file format, in name order, `product_surface_id` followed by the
+/// surface's name (from `surface_label`) in a comment. Fails only on a value TOML cannot hold
 /// (a JSON `null` inside `config`), naming the token.
-pub(crate) fn to_toml(tokens: &[DesiredToken]) -> Result<String, String> {
+pub(crate) fn to_toml(
+    tokens: &[DesiredToken],
+    surface_label: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
     let mut out = String::from(
         "# Client tokens, as `rtctl plan -f FILE` and `rtctl apply -f FILE` read them.\n",
     );
@@ -385,9 +412,42 @@ pub(crate) fn to_toml(tokens: &[DesiredToken]) -> Result<String, String> {
         wrapper.insert("tokens".into(), toml::Value::Table(tokens_table));
         let text = toml::to_string(&wrapper).map_err(|e| e.to_string())?;
         out.push('\n');
-        out.push_str(&text);
+        let surface = token.values.text(Field::ProductSurfaceId);
+        let label = surface.and_then(surface_label).map(|l| comment_text(&l));
+        // The token's own table only: a key of the same name in its config is not the field.
+        let mut headers = 0;
+        for line in text.lines() {
+            headers += usize::from(line.starts_with('['));
+            out.push_str(line);
+            if let Some(label) = label
+                .as_deref()
+                .filter(|_| headers == 1 && line.starts_with("product_surface_id = "))
+            {
+                out.push_str("  # ");
+                out.push_str(label);
+            }
+            out.push('\n');
+        }
     }
     Ok(out)
+}
+
+/// Text from a server made safe for a one-line TOML comment: no line breaks or other control
+/// characters, and no bidirectional overrides that would make the file read differently
+/// from what it says.
+fn comment_text(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{200e}'
+            | '\u{200f}'
+            | '\u{061c}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}' => '?',
+            c if c.is_control() => '?',
+            c => c,
+        })
+        .take(200)
+        .collect()
 }
 
 /// The 1-based line of a byte offset.

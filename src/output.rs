@@ -265,6 +265,11 @@ impl Printer {
         self.terminal.stderr
     }
 
+    /// Whether `-o wide` asked for every column, whole.
+    pub fn is_wide(&self) -> bool {
+        self.wide
+    }
+
     pub fn is_verbose(&self) -> bool {
         self.verbose
     }

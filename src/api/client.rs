@@ -18,7 +18,7 @@ use crate::token::Values;
 
 /// Everything but unreserved characters is escaped, so an id is always exactly one path
 /// segment: `a/b` becomes `a%2Fb`, `?` cannot start a query.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+pub(super) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
@@ -236,6 +236,11 @@ impl Client {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// The API's base URL, without a trailing slash.
+    pub(super) fn base(&self) -> &str {
+        &self.base
+    }
+
     fn token_path(&self, id: &str, suffix: &str) -> String {
         token_url(&self.base, id, suffix)
     }
@@ -254,7 +259,7 @@ impl Client {
     /// Sends a request, retrying what is safe to retry, and returns the JSON object of a
     /// successful reply. GET, PUT and DELETE are retried on transient failures; any other
     /// method only when the request certainly never reached the server.
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: Method,
         url: String,

@@ -6,6 +6,7 @@ pub(crate) mod error;
 pub(crate) mod paging;
 pub(crate) mod retry;
 pub(crate) mod rotate;
+pub(crate) mod surfaces;
 pub(crate) mod types;
 
 pub(crate) use client::{ApiKey, Client, ClientOptions, Deleted, HttpLog, check_id};

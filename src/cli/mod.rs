@@ -9,6 +9,7 @@ pub(crate) mod emulator;
 pub(crate) mod fields;
 pub(crate) mod origins;
 pub(crate) mod plan;
+pub(crate) mod surfaces;
 pub(crate) mod tokens;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -56,6 +57,8 @@ pub(crate) enum Command {
     Tokens(tokens::TokensCommand),
     #[command(subcommand)]
     Origins(origins::OriginsCommand),
+    #[command(subcommand)]
+    Surfaces(surfaces::SurfacesCommand),
     #[command(subcommand)]
     Auth(auth::AuthCommand),
     Plan(plan::PlanArgs),

@@ -81,6 +81,11 @@ pub(crate) struct CreateArgs {
     #[command(flatten)]
     pub fields: CreateFields,
 
+    /// The chat surface the token belongs to: its name, PRODUCT/SURFACE, or its id. Looked
+    /// up, and refused if the token's flows and agents share nothing with what it exposes
+    #[arg(long, value_name = "SURFACE", conflicts_with = "product-surface-id")]
+    pub surface: Option<String>,
+
     /// Create a live token that admits * or native without asking
     #[arg(long)]
     pub yes: bool,
@@ -197,6 +202,14 @@ pub(crate) struct Filters {
     /// Only tokens whose name contains TEXT (ignoring case)
     #[arg(long, value_name = "TEXT")]
     pub name_contains: Option<String>,
+
+    /// Only tokens bound to this chat surface: its name, PRODUCT/SURFACE, or its id
+    #[arg(long, value_name = "SURFACE")]
+    pub surface: Option<String>,
+
+    /// The id `--surface` resolved to (set by the command before it selects).
+    #[arg(skip)]
+    pub surface_id: Option<String>,
 }
 
 impl Filters {
@@ -212,6 +225,10 @@ impl Filters {
                 .name_contains
                 .as_ref()
                 .is_none_or(|needle| token.name().to_lowercase().contains(&needle.to_lowercase()))
+            && (self.surface.is_none()
+                || self.surface_id.as_deref().is_some_and(|id| {
+                    token.text(crate::token::Field::ProductSurfaceId) == Some(id)
+                }))
     }
 
     /// The first filter given, as its flag, for "needs --all" errors.
@@ -221,6 +238,7 @@ impl Filters {
             (self.active, "--active"),
             (self.inactive, "--inactive"),
             (self.name_contains.is_some(), "--name-contains"),
+            (self.surface.is_some(), "--surface"),
         ]
         .into_iter()
         .find_map(|(given, flag)| given.then_some(flag))

@@ -307,9 +307,9 @@ async fn select(
             })
             .collect());
     }
-    let wanted = |t: &ClientToken| selection.filters.admits(t);
+    let (filters, all) = super::surfaces::with_all_tokens(&selection.filters, client).await?;
     let mut targets: Vec<Target> = Vec::new();
-    for token in client.list_all().await?.into_iter().filter(|t| wanted(t)) {
+    for token in all.into_iter().filter(|t| filters.admits(t)) {
         // Ids from the server obey the rule ids from users do: `..` or an empty id in a
         // path would send the key to another endpoint.
         if let Err(why) = crate::api::check_id(token.id()) {

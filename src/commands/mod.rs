@@ -14,6 +14,7 @@ pub(crate) mod emulator;
 pub(crate) mod local;
 pub(crate) mod origins;
 pub(crate) mod plan;
+pub(crate) mod surfaces;
 pub(crate) mod tokens;
 
 pub(crate) use context::Context;
@@ -62,6 +63,9 @@ pub(crate) async fn run(cli: Cli, world: &World) -> Result<(), CliError> {
         }
         Command::Audit(args) => {
             with_context(global, world, async |ctx| audit::run(ctx, args).await).await
+        }
+        Command::Surfaces(command) => {
+            with_context(global, world, async |ctx| surfaces::run(ctx, command).await).await
         }
         Command::Origins(command) => {
             with_context(global, world, async |ctx| origins::run(ctx, command).await).await

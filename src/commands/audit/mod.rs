@@ -43,8 +43,9 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
         None => None,
     };
     let policy = Policy::from(&args, manifest.as_ref().map(|m| &m.audit))?;
-    let account = ctx.client()?.list_all().await?;
-    let audited = audited_tokens(&account, manifest.as_ref(), &args.filters);
+    let client = ctx.client()?;
+    let (filters, account) = super::surfaces::with_all_tokens(&args.filters, &client).await?;
+    let audited = audited_tokens(&account, manifest.as_ref(), &filters);
     let names = rules::name_counts(&account);
     let context = rules::Context {
         now: ctx.clock.now(),

@@ -109,7 +109,7 @@ impl Sink {
 }
 
 pub(crate) async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> {
-    let manifest = Manifest::load(&args.file)?;
+    let mut manifest = Manifest::load(&args.file)?;
     if let Some(path) = &args.values_out
         && path.exists()
     {
@@ -117,6 +117,8 @@ pub(crate) async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> 
     }
     let client = ctx.client()?;
     let current = client.list_all().await?;
+    crate::commands::surfaces::bind_file_tokens(ctx, &client, &mut manifest, &current, &args.file)
+        .await?;
     let plan = compute(&manifest.tokens, &current, args.prune)?;
     render(&ctx.printer, &plan, true)?;
     if plan.is_empty() {

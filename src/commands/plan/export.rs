@@ -11,8 +11,8 @@ use crate::token::TokenView;
 
 pub(crate) async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
-    let all = client.list_all().await?;
-    let wanted = |t: &crate::api::ClientToken| args.filters.admits(t);
+    let (filters, all) = crate::commands::surfaces::with_all_tokens(&args.filters, &client).await?;
+    let wanted = |t: &crate::api::ClientToken| filters.admits(t);
     // Uniqueness is the account's, not the selection's: plan matches names account-wide.
     let (named, unmanageable) = by_name(&all);
     let described: Vec<_> = named
@@ -27,7 +27,25 @@ pub(crate) async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError>
         .filter(|u| all.iter().any(|t| t.id() == u.id && wanted(t)))
         .map(|u| format!("{} ({})", u.id, u.reason))
         .collect();
-    let text = to_toml(&described).map_err(CliError::failure)?;
+    // The surfaces' names go beside their ids, as comments; without them the file is as good.
+    let catalogue = match described
+        .iter()
+        .any(|d| d.values.contains(crate::token::Field::ProductSurfaceId))
+    {
+        false => None,
+        true => match crate::commands::surfaces::Catalogue::load(&client).await {
+            Ok(catalogue) => Some(catalogue),
+            Err(e) => {
+                ctx.printer.debug(&format!(
+                    "could not read the surfaces' names: {}",
+                    e.message
+                ));
+                None
+            }
+        },
+    };
+    let label = |id: &str| catalogue.as_ref().and_then(|c| c.label(id));
+    let text = to_toml(&described, &label).map_err(CliError::failure)?;
     ctx.printer.note(&format!(
         "Exported {} token{}.",
         described.len(),

@@ -168,6 +168,7 @@ pub(crate) fn describe_current(token: &ClientToken) -> DesiredToken {
         line: 0,
         past_only: Vec::new(),
         audit_ignore: Vec::new(),
+        surface: None,
     }
 }
 
@@ -512,9 +513,11 @@ pub(crate) fn to_json(plan: &Plan) -> Value {
 }
 
 pub(crate) async fn run(ctx: &Context, args: PlanArgs) -> Result<(), CliError> {
-    let manifest = Manifest::load(&args.file)?;
+    let mut manifest = Manifest::load(&args.file)?;
     let client = ctx.client()?;
     let current = client.list_all().await?;
+    crate::commands::surfaces::bind_file_tokens(ctx, &client, &mut manifest, &current, &args.file)
+        .await?;
     let plan = compute(&manifest.tokens, &current, args.prune)?;
     if ctx.printer.format == Format::Json {
         ctx.printer.json(&to_json(&plan))?;

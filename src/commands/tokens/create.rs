@@ -53,6 +53,19 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
         "create",
     )?;
     let client = ctx.client()?;
+    if let Some(input) = &args.surface {
+        let catalogue = crate::commands::surfaces::Catalogue::load(&client).await?;
+        let surface = crate::commands::surfaces::bind(
+            ctx,
+            &client,
+            &catalogue,
+            input,
+            &request.strings(Field::FlowIds),
+            &request.strings(Field::AgentIds),
+        )
+        .await?;
+        request.set(Field::ProductSurfaceId, Value::String(surface));
+    }
     if defaulted {
         printer.note("note: no --environment given: creating a test token (use --environment live for production)");
     }

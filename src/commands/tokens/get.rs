@@ -12,16 +12,32 @@ use crate::token::{Field, Show, TokenView};
 
 pub(super) async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
-    let token = ctx.client()?.get(&args.id).await?;
+    let client = ctx.client()?;
+    let token = client.get(&args.id).await?;
     let printer = &ctx.printer;
     if printer.format == Format::Json {
         return printer.json(&token_json(&token, args.reveal));
     }
+    // The surface as the dashboard names it. Its id alone still says what it is, so a
+    // key that may not list surfaces costs the name, not the command.
+    let surface = match token.text(Field::ProductSurfaceId) {
+        None => None,
+        Some(id) => match crate::commands::surfaces::Catalogue::load(&client).await {
+            Ok(catalogue) => catalogue.label(id).map(|label| format!("{label} ({id})")),
+            Err(e) => {
+                printer.debug(&format!("could not read the surface's name: {}", e.message));
+                None
+            }
+        },
+    };
     let mut pairs = Vec::new();
     for field in Field::ALL.iter().copied() {
         let spec = field.spec();
         let shown = match spec.show {
             Show::Hidden => continue,
+            Show::Plain if field == Field::ProductSurfaceId && surface.is_some() => {
+                surface.clone().unwrap_or_default()
+            }
             Show::Plain => plain(token.field(field)),
             Show::Status => match token.retiring() {
                 Some(mark) => format!(

@@ -267,6 +267,30 @@ pub(crate) const LIST_HEADERS: &[&str] = &[
     "last used",
     "created",
 ];
+/// `-o wide` adds the surface each token belongs to.
+pub(crate) const LIST_HEADERS_WIDE: &[&str] = &[
+    "id",
+    "name",
+    "env",
+    "status",
+    "origins",
+    "last used",
+    "created",
+    "surface",
+];
+
+/// The surface a token belongs to, as the dashboard names it (its id when the account's
+/// surfaces do not include it); empty for a token of no surface.
+pub(crate) fn surface_cell(
+    catalogue: &crate::commands::surfaces::Catalogue,
+    token: &ClientToken,
+) -> String {
+    match token.text(Field::ProductSurfaceId) {
+        None => String::new(),
+        Some(id) => catalogue.label(id).unwrap_or_else(|| id.to_string()),
+    }
+}
+
 /// On a narrow terminal CREATED goes first, then LAST USED; then name and origins are cut.
 /// Ids, environments and states stay whole.
 pub(crate) const LIST_FIT: crate::output::Fit = crate::output::Fit {
