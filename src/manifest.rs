@@ -511,7 +511,7 @@ target_alias = "production"
             !docs.values.contains(Field::RateLimitPerHour),
             "absent means not managed"
         );
-        let text = to_toml(&manifest.tokens).unwrap();
+        let text = to_toml(&manifest.tokens, &|_| None).unwrap();
         let again = parse(&text).unwrap();
         let values = |m: &Manifest| {
             m.tokens
@@ -583,6 +583,35 @@ target_alias = "production"
         token
             .values
             .set(Field::Config, serde_json::json!({"a": null}));
-        assert!(to_toml(&[token]).unwrap_err().contains("Docs widget"));
+        assert!(
+            to_toml(&[token], &|_| None)
+                .unwrap_err()
+                .contains("Docs widget")
+        );
+    }
+
+    #[test]
+    fn export_names_the_surface_in_a_comment_made_safe() {
+        let manifest = parse(
+            "[tokens.A]\nenvironment = \"live\"\norigins = [\"https://a.example\"]\nflows = [\"f\"]\nproduct_surface_id = \"surf_1\"\nconfig = { product_surface_id = \"x\" }\n",
+        )
+        .unwrap();
+        let label =
+            |id: &str| (id == "surf_1").then(|| "Shop / Chat\n[tokens.B]\u{202e}".to_string());
+        let text = to_toml(&manifest.tokens, &label).unwrap();
+        assert!(
+            text.contains("product_surface_id = \"surf_1\"  # Shop / Chat?[tokens.B]?\n"),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("  # ").count(),
+            1,
+            "not in the config table: {text}"
+        );
+        assert_eq!(
+            parse(&text).unwrap().tokens[0].values,
+            manifest.tokens[0].values,
+            "comments change nothing"
+        );
     }
 }

@@ -22,6 +22,7 @@ pub(crate) enum OriginsCommand {
     Add(AddArgs),
     Remove(RemoveArgs),
     Check(CheckArgs),
+    Traffic(TrafficArgs),
 }
 
 /// List a token's allowed origins
@@ -105,7 +106,7 @@ pub(crate) struct RemoveArgs {
 /// Evaluates locally, with the rules the API enforces: names the entry that admits the origin,
 /// or explains the nearest miss (www vs apex, port, scheme, a wildcard and its apex). ORIGIN
 /// may be a full URL (its origin is used), or native for a request without an Origin header.
-/// Exits 0 when admitted, 1 when not.
+/// Exits 0 when admitted, 8 when not.
 ///
 /// Examples:
 ///   rtctl origins check ct_0123456789abcdef https://www.example.com
@@ -119,4 +120,32 @@ pub(crate) struct CheckArgs {
 
     /// The origin (or URL) a browser would send, or native
     pub origin: String,
+}
+
+/// Compare a token's origins with the origins that really call its surface
+///
+/// The service records, per chat surface, every page origin that started the widget over the
+/// last days (7 at Runtype), admitted or not. This joins that with the token's own list:
+/// refused but seen (a site trying to use the widget and turned away: the near miss, and the
+/// origins add that fixes it), admitted by another token of the surface, allowed and seen,
+/// allowed but unseen (entries to consider removing; rtctl never removes them), and wide
+/// entries (*, wildcards) whose real traffic is a few sites, with the narrower list. With
+/// --surface, every token of that surface. Exits 0 when nothing is refused, 8 when something
+/// is.
+///
+/// Examples:
+///   rtctl origins traffic ct_0123456789abcdef
+///   rtctl origins traffic --surface "Example Store/Web chat"
+///   rtctl origins traffic ct_0123456789abcdef --json --jq '.tokens[].refused[].origin'
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct TrafficArgs {
+    /// The token's id (ct_…)
+    #[arg(value_name = "ID", add = id_completer(), required_unless_present = "surface",
+          conflicts_with = "surface")]
+    pub id: Option<String>,
+
+    /// Every token of this chat surface: its name, PRODUCT/SURFACE, or its id
+    #[arg(long, value_name = "SURFACE")]
+    pub surface: Option<String>,
 }

@@ -16,6 +16,7 @@ pub(crate) mod origins;
 pub(crate) mod plan;
 pub(crate) mod surfaces;
 pub(crate) mod tokens;
+pub(crate) mod traffic;
 
 pub(crate) use context::Context;
 

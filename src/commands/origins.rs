@@ -32,6 +32,7 @@ pub(crate) async fn run(ctx: &Context, command: OriginsCommand) -> Result<(), Cl
             yes,
         }) => change(ctx, &id, &origins, Edit::Remove, dry_run, yes).await,
         OriginsCommand::Check(args) => check(ctx, args).await,
+        OriginsCommand::Traffic(args) => super::traffic::run(ctx, args).await,
     }
 }
 

@@ -47,10 +47,12 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
     let (filters, account) = super::surfaces::with_all_tokens(&args.filters, &client).await?;
     let audited = audited_tokens(&account, manifest.as_ref(), &filters);
     let names = rules::name_counts(&account);
+    let traffic = traffic(ctx, &client, &account, &audited).await;
     let context = rules::Context {
         now: ctx.clock.now(),
         dormant: policy.dormant,
         names: &names,
+        traffic: traffic.as_ref(),
     };
     let silenced = |token: &ClientToken| -> Vec<String> {
         manifest
@@ -209,6 +211,77 @@ fn audited_tokens(
     }
     tokens.retain(|t| filters.admits(t));
     tokens
+}
+
+/// The surfaces of the audited tokens and the origins seen calling them (several surfaces
+/// read at once). Nothing is read when no token belongs to a surface; when the surfaces cannot
+/// be read, the traffic rules are skipped with a warning and the rest of the audit stands.
+async fn traffic(
+    ctx: &Context,
+    client: &crate::api::Client,
+    account: &[ClientToken],
+    audited: &[ClientToken],
+) -> Option<rules::Traffic> {
+    use crate::token::Field;
+    use futures_util::StreamExt;
+    let wanted: std::collections::BTreeSet<&str> = audited
+        .iter()
+        .filter_map(|t| t.text(Field::ProductSurfaceId))
+        .collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    let skipped = |e: &CliError| {
+        ctx.printer.warn(&format!(
+            "the surface rules were skipped: could not read the surfaces ({})",
+            e.message
+        ));
+    };
+    let surfaces = match client.all_surfaces(None).await {
+        Ok(surfaces) => surfaces,
+        Err(e) => {
+            skipped(&CliError::from(e));
+            return None;
+        }
+    };
+    let mut traffic = rules::Traffic::default();
+    for surface in surfaces {
+        if wanted.contains(surface.id()) {
+            traffic.surfaces.insert(surface.id().to_string(), surface);
+        }
+    }
+    for token in account {
+        if let Some(id) = token.text(Field::ProductSurfaceId) {
+            traffic
+                .bound
+                .entry(id.to_string())
+                .or_default()
+                .push(token.clone());
+        }
+    }
+    let mut observed = Vec::new();
+    {
+        let reads = traffic.surfaces.values().map(|s| async move {
+            let observed = client.observed_origins(s.product_id(), s.id()).await;
+            (s.id().to_string(), s.label(), observed)
+        });
+        let mut reads = futures_util::stream::iter(reads).buffer_unordered(8);
+        while let Some(read) = reads.next().await {
+            observed.push(read);
+        }
+    }
+    for (id, label, read) in observed {
+        match read {
+            Ok(origins) => {
+                traffic.observed.insert(id, origins);
+            }
+            Err(e) => ctx.printer.warn(&format!(
+                "the traffic rules skipped {label}: could not read its observed origins ({})",
+                CliError::from(e).message
+            )),
+        }
+    }
+    Some(traffic)
 }
 
 /// How many findings of each severity, over how many tokens.

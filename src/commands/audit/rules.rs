@@ -107,6 +107,21 @@ pub(crate) const RULES: &[Rule] = &[
         summary: "An inactive token has been kept for longer than the dormancy period.",
     },
     Rule {
+        id: "refused-origin-seen",
+        severity: Severity::Warning,
+        summary: "A site called the token's surface and was refused: a broken embed.",
+    },
+    Rule {
+        id: "surface-not-active",
+        severity: Severity::Warning,
+        summary: "The token belongs to a surface that is not active, so its widget is refused.",
+    },
+    Rule {
+        id: "origin-unseen",
+        severity: Severity::Note,
+        summary: "An allowed origin admitted nothing in the service's window (consider removing it).",
+    },
+    Rule {
         id: "legacy-value",
         severity: Severity::Note,
         summary: "A legacy token's value is not stored, so it cannot be read back.",
@@ -136,6 +151,16 @@ pub(crate) struct Context<'a> {
     pub dormant: Duration,
     /// How many tokens of the account hold each name (for names shared).
     pub names: &'a std::collections::HashMap<String, usize>,
+    /// The surfaces and their observed origins, when the account's could be read.
+    pub traffic: Option<&'a Traffic>,
+}
+
+/// What the traffic rules need: each surface, the origins seen calling it, and its tokens.
+#[derive(Default)]
+pub(crate) struct Traffic {
+    pub surfaces: std::collections::HashMap<String, crate::api::surfaces::Surface>,
+    pub observed: std::collections::HashMap<String, crate::api::surfaces::ObservedOrigins>,
+    pub bound: std::collections::HashMap<String, Vec<ClientToken>>,
 }
 
 /// How many tokens hold each name.
@@ -299,6 +324,57 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
             ),
             format!("rtctl tokens update {id} --name NEW-NAME"),
         );
+    }
+    if let Some((surface, traffic)) = token
+        .text(Field::ProductSurfaceId)
+        .zip(ctx.traffic)
+        .and_then(|(id, t)| t.surfaces.get(id).map(|s| (s, t)))
+    {
+        if surface.status() != "active" {
+            add(
+                "surface-not-active",
+                format!(
+                    "belongs to {}, which is {}: the service refuses its widget there",
+                    surface.label(),
+                    surface.status()
+                ),
+                "activate the surface in the dashboard, or make a token for an active one: rtctl tokens create --surface SURFACE …".into(),
+            );
+        }
+        if let (Some(observed), true) = (traffic.observed.get(surface.id()), token.is_active()) {
+            let siblings: Vec<&ClientToken> = traffic
+                .bound
+                .get(surface.id())
+                .map(|v| v.iter().collect())
+                .unwrap_or_default();
+            let analysis = crate::commands::traffic::analyze(token, &siblings, observed);
+            for (seen, why) in &analysis.refused {
+                add(
+                    "refused-origin-seen",
+                    format!(
+                        "{} called {} in the last {} days and was refused: {why}",
+                        seen.origin,
+                        surface.label(),
+                        observed.window_days
+                    ),
+                    crate::commands::traffic::fix_refused(id, &seen.origin),
+                );
+            }
+            for entry in &analysis.unseen {
+                add(
+                    "origin-unseen",
+                    format!(
+                        "{entry} admitted nothing on {} in the last {} days",
+                        surface.label(),
+                        observed.window_days
+                    ),
+                    format!(
+                        "rtctl origins remove {id} {} (if no site needs it)",
+                        quoted(entry)
+                    ),
+                );
+            }
+        }
     }
     if let Some(mark) = retiring
         && ctx.now >= mark.after
