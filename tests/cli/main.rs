@@ -32,5 +32,6 @@ mod prompts;
 mod published;
 mod recipes;
 mod release;
+mod surfaces;
 mod tokens;
 mod walkthrough;

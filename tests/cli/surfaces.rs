@@ -1,0 +1,478 @@
+//! Tokens by surface (issue 21): `--surface` resolution on create, list, selections and token
+//! files, the refusal of a token that could never chat on its surface, `surfaces list` through
+//! the cursor, `origins traffic` after real widget inits, and the audit's traffic rules.
+
+use insta::assert_snapshot;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{Server, Transcript};
+
+const SHOP: &str = "surf_5400000000000001";
+const SHOP_DEV: &str = "surf_5400000000000002";
+const DOCS: &str = "surf_5400000000000003";
+
+/// A product "Shop" with a production chat (flow_1 and agent_1 enabled, flow_off disabled)
+/// and a development chat, and a product "Docs" whose chat is also named "Chat".
+fn surfaces(server: &Server) {
+    for (id, product, name, environment) in [
+        (SHOP, "Shop", "Chat", "production"),
+        (SHOP_DEV, "Shop", "Chat (dev)", "development"),
+        (DOCS, "Docs", "Chat", "production"),
+    ] {
+        server
+            .api(
+                Method::POST,
+                "/__emulator/surfaces",
+                Some(json!({
+                    "id": id, "productName": product, "name": name, "environment": environment,
+                    "items": [
+                        {"id": "i1", "flowId": "flow_1"},
+                        {"id": "i2", "agentId": "agent_1"},
+                        {"id": "i3", "flowId": "flow_off", "enabled": false},
+                    ],
+                })),
+            )
+            .expect(201);
+    }
+}
+
+/// A widget's init from `origin` (or none), as the browser sends it.
+fn init(server: &Server, value: &str, origin: Option<&str>) -> u16 {
+    let url = format!("{}/v1/client/init", server.url);
+    let body = json!({ "token": value });
+    let origin = origin.map(str::to_string);
+    server.runtime.block_on(async move {
+        let mut request = crate::support::http().post(url).json(&body);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send().await.unwrap().status().as_u16()
+    })
+}
+
+fn surface_of(server: &Server, id: &str) -> Value {
+    server.token(id).expect(200)["clientToken"]["productSurfaceId"].clone()
+}
+
+#[test]
+fn surface_names_ids_clashes_and_unknowns_resolve_on_create() {
+    let server = Server::empty();
+    surfaces(&server);
+    let mut transcript = Transcript::default();
+    fn create(surface: &str) -> Vec<&str> {
+        vec![
+            "tokens",
+            "create",
+            "--name",
+            "W",
+            "--origin",
+            "https://shop.example.com",
+            "--flow",
+            "flow_1",
+            "--surface",
+            surface,
+            "--json",
+        ]
+    }
+
+    for surface in ["Chat", "Nope"] {
+        let args = create(surface);
+        let run = server.rtctl(&args);
+        transcript.add(&args, &run);
+    }
+    assert_snapshot!("surface_resolution", transcript.text());
+    assert_eq!(server.rtctl(&create("Chat")).code, 2, "a clash");
+    assert_eq!(server.rtctl(&create("Nope")).code, 5, "unknown");
+    for (input, want) in [
+        ("Shop/Chat", SHOP),
+        ("docs/chat", DOCS),
+        ("Chat (dev)", SHOP_DEV),
+        (DOCS, DOCS),
+    ] {
+        let run = server.rtctl(&create(input));
+        run.expect(0);
+        let id = run.json()["id"].as_str().unwrap().to_string();
+        assert_eq!(surface_of(&server, &id), want, "{input}");
+    }
+    assert!(
+        !server
+            .journal()
+            .iter()
+            .any(|l| l.starts_with("POST /v1/client-tokens") && l.contains(" 4")),
+        "a refused resolution sends no create"
+    );
+}
+
+#[test]
+fn a_token_that_could_never_chat_on_its_surface_is_refused() {
+    let server = Server::empty();
+    surfaces(&server);
+    let before = server.tokens().len();
+    let mut transcript = Transcript::default();
+    for extra in [
+        &["--flow", "flow_off"][..],
+        &["--agent", "agent_9", "--flow", "flow_9"],
+    ] {
+        let mut args = vec![
+            "tokens",
+            "create",
+            "--name",
+            "W",
+            "--origin",
+            "https://shop.example.com",
+            "--surface",
+            "Shop/Chat",
+        ];
+        args.extend_from_slice(extra);
+        let run = server.rtctl(&args);
+        run.expect(2);
+        transcript.add(&args, &run);
+    }
+    assert_snapshot!("surface_overlap_refused", transcript.text());
+    assert_eq!(server.tokens().len(), before, "nothing was created");
+    // An agent the surface exposes is enough.
+    server
+        .rtctl(&[
+            "tokens",
+            "create",
+            "--name",
+            "W",
+            "--origin",
+            "https://shop.example.com",
+            "--agent",
+            "agent_1",
+            "--surface",
+            "Shop/Chat",
+        ])
+        .expect(0);
+}
+
+#[test]
+fn surface_filters_lists_selections_get_and_wide_lists() {
+    let server = Server::empty();
+    surfaces(&server);
+    let shop = server.create("Shop widget", json!({"productSurfaceId": SHOP}));
+    let dev = server.create(
+        "Shop dev",
+        json!({"productSurfaceId": SHOP_DEV, "environment": "test"}),
+    );
+    server.create("Loose", json!({}));
+    let listed = server.rtctl(&["tokens", "list", "--surface", "Shop/Chat", "--json"]);
+    let listed = listed.expect(0).json();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [shop.as_str()]);
+    let dry = server.rtctl(&[
+        "tokens",
+        "delete",
+        "--all",
+        "--surface",
+        SHOP_DEV,
+        "--dry-run",
+    ]);
+    dry.expect(0);
+    assert!(
+        dry.stdout.contains(&dev) && !dry.stdout.contains(&shop),
+        "{dry:?}"
+    );
+    let needs_all = server.rtctl(&["tokens", "rotate", "--surface", "Chat (dev)", "--yes"]);
+    assert_eq!(needs_all.code, 2, "{needs_all:?}");
+    let get = server.rtctl(&["tokens", "get", &shop]);
+    assert!(
+        get.expect(0)
+            .stdout
+            .contains("product surface\tShop / Chat (surf_5400000000000001)"),
+        "{get:?}"
+    );
+    let wide = server.rtctl(&["tokens", "list", "-o", "wide"]);
+    let line = wide
+        .stdout
+        .lines()
+        .find(|l| l.contains(&dev))
+        .unwrap()
+        .to_string();
+    assert!(
+        line.trim_end().ends_with("Shop / Chat (dev)"),
+        "{}",
+        wide.stdout
+    );
+    assert!(
+        wide.stdout
+            .lines()
+            .next()
+            .unwrap()
+            .trim_end()
+            .ends_with("SURFACE")
+    );
+}
+
+#[test]
+fn surfaces_list_pages_through_the_cursor_and_shows_tokens() {
+    let server = Server::empty();
+    for i in 0..130 {
+        server
+            .api(
+                Method::POST,
+                "/__emulator/surfaces",
+                Some(json!({"id": format!("surf_many{i:03}"), "productName": "Many", "name": format!("Chat {i:03}"),
+                            "status": if i == 7 { "paused" } else { "active" }})),
+            )
+            .expect(201);
+    }
+    server
+        .api(
+            Method::POST,
+            "/__emulator/surfaces",
+            Some(json!({"id": "surf_api", "productName": "Many", "name": "API", "type": "api"})),
+        )
+        .expect(201);
+    let token = server.create("Bound", json!({"productSurfaceId": "surf_many007"}));
+    let run = server.rtctl(&["surfaces", "list"]);
+    run.expect(0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 130, "every chat surface once, no API surface");
+    let bound = lines.iter().find(|l| l.contains("surf_many007")).unwrap();
+    assert_eq!(
+        *bound,
+        format!("Many\tChat 007\tsurf_many007\tpaused\t{token}")
+    );
+    let pages: Vec<String> = server
+        .journal()
+        .into_iter()
+        .filter(|l| l.starts_with("GET /v1/surfaces"))
+        .collect();
+    assert_eq!(pages.len(), 2, "130 surfaces, 100 a page: {pages:?}");
+    let json = server.rtctl(&["surfaces", "list", "--json"]);
+    let paused = json
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "surf_many007")
+        .unwrap()
+        .clone();
+    assert_eq!(paused["tokens"][0]["id"], token.as_str());
+}
+
+#[test]
+fn traffic_reports_each_class_after_real_inits() {
+    let server = Server::empty();
+    surfaces(&server);
+    let live = server.create(
+        "Shop widget",
+        json!({"environment": "live", "productSurfaceId": SHOP,
+               "allowedOrigins": ["https://www.shop.example", "https://old.shop.example", "https://*.blog.shop.example"]}),
+    );
+    let other = server.create(
+        "Shop partner",
+        json!({"environment": "live", "productSurfaceId": SHOP, "allowedOrigins": ["https://partner.example"]}),
+    );
+    let value = server.value_of(&live);
+    let partner = server.value_of(&other);
+    assert_eq!(init(&server, &value, Some("https://www.shop.example")), 200);
+    assert_eq!(
+        init(&server, &value, Some("https://a.blog.shop.example")),
+        200
+    );
+    assert_eq!(init(&server, &value, Some("https://shop.example")), 403);
+    assert_eq!(init(&server, &value, Some("http://www.shop.example")), 403);
+    assert_eq!(
+        init(&server, &partner, Some("https://partner.example")),
+        200
+    );
+    let names = [(live.as_str(), "[LIVE]"), (other.as_str(), "[PARTNER]")];
+    let mut transcript = Transcript::naming(&names);
+    for args in [
+        vec!["origins", "traffic", &live, "-o", "table"],
+        vec!["origins", "traffic", &live],
+    ] {
+        let run = server.rtctl(&args);
+        run.expect(8);
+        transcript.add(&args, &run);
+    }
+    assert_snapshot!("traffic_classes", transcript.text());
+    let json = server.rtctl(&["origins", "traffic", "--surface", "Shop/Chat", "--json"]);
+    assert_eq!(json.code, 8);
+    let report = json.json();
+    assert_eq!(report["surface"]["id"], SHOP);
+    let mine = report["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == live.as_str())
+        .unwrap()
+        .clone();
+    let origins = |key: &str| -> Vec<String> {
+        mine[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["origin"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut refused = origins("refused");
+    refused.sort();
+    assert_eq!(refused, ["http://www.shop.example", "https://shop.example"]);
+    assert_eq!(origins("admittedByOther"), ["https://partner.example"]);
+    assert_eq!(mine["admittedByOther"][0]["admittedBy"], other.as_str());
+    assert_eq!(mine["unseen"], json!(["https://old.shop.example"]));
+    assert_eq!(
+        mine["narrower"][0]["seen"],
+        json!(["https://a.blog.shop.example"])
+    );
+    // Fixed by the command it suggests: nothing refused, exit 0.
+    server
+        .rtctl(&[
+            "origins",
+            "add",
+            &live,
+            "https://shop.example",
+            "http://www.shop.example",
+        ])
+        .expect(0);
+    let after = server.rtctl(&["origins", "traffic", &live, "--json"]);
+    assert_eq!(after.code, 0, "{after:?}");
+    assert_eq!(after.json()["tokens"][0]["refused"], json!([]));
+    // No surface, no traffic.
+    let loose = server.create("Loose", json!({}));
+    let run = server.rtctl(&["origins", "traffic", &loose]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("traffic is recorded per surface"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn audit_traffic_rules_positive_and_negative() {
+    let server = Server::empty();
+    surfaces(&server);
+    server
+        .api(
+            Method::POST,
+            "/__emulator/surfaces",
+            Some(json!({"id": "surf_paused", "productName": "Shop", "name": "Old chat", "status": "paused"})),
+        )
+        .expect(201);
+    let live = server.create(
+        "Shop widget",
+        json!({"environment": "live", "productSurfaceId": SHOP, "rateLimitPerMinute": 30,
+               "allowedOrigins": ["https://www.shop.example", "https://old.shop.example"]}),
+    );
+    let clean = server.create(
+        "Docs widget",
+        json!({"environment": "live", "productSurfaceId": DOCS, "rateLimitPerMinute": 30,
+               "allowedOrigins": ["https://docs.example"]}),
+    );
+    let paused = server.create("Paused", json!({"productSurfaceId": "surf_paused"}));
+    let value = server.value_of(&live);
+    init(&server, &value, Some("https://www.shop.example"));
+    init(&server, &value, Some("https://shop.example"));
+    init(
+        &server,
+        &server.value_of(&clean),
+        Some("https://docs.example"),
+    );
+    let run = server.rtctl(&["audit", "--json"]);
+    let findings = run.json()["findings"].as_array().unwrap().clone();
+    let of = |id: &str, rule: &str| {
+        findings
+            .iter()
+            .filter(|f| f["id"] == id && f["rule"] == rule)
+            .count()
+    };
+    assert_eq!(of(&live, "refused-origin-seen"), 1, "{findings:#?}");
+    assert_eq!(of(&live, "origin-unseen"), 1);
+    assert_eq!(of(&paused, "surface-not-active"), 1);
+    for rule in ["refused-origin-seen", "origin-unseen", "surface-not-active"] {
+        assert_eq!(of(&clean, rule), 0, "{rule}: {findings:#?}");
+    }
+    assert_eq!(of(&live, "surface-not-active"), 0);
+    // Without any surface-bound token, the audit reads no surfaces at all.
+    let plain = Server::empty();
+    plain.create("Plain", json!({}));
+    plain.rtctl(&["audit"]);
+    assert!(!plain.journal().iter().any(|l| l.contains("/v1/surfaces")));
+}
+
+#[test]
+fn token_files_name_surfaces_and_are_refused_where_chat_could_never_work() {
+    let server = Server::empty();
+    surfaces(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let good = write(
+        "good.toml",
+        "[tokens.W]\nenvironment = \"live\"\norigins = [\"https://shop.example\"]\nflows = [\"flow_1\"]\nsurface = \"Shop/Chat\"\n",
+    );
+    server.rtctl(&["apply", "-f", &good, "--yes"]).expect(0);
+    let id = server.id_of("W");
+    assert_eq!(surface_of(&server, &id), SHOP);
+    server
+        .rtctl(&["plan", "-f", &good, "--expect-no-changes"])
+        .expect(0);
+    let exported = server.rtctl(&["export"]);
+    assert!(
+        exported
+            .stdout
+            .contains(&format!("product_surface_id = \"{SHOP}\"  # Shop / Chat")),
+        "{exported:?}"
+    );
+    let mut transcript = Transcript::naming(&[(dir.path().to_str().unwrap(), "[DIR]")]);
+    for (name, text) in [
+        ("disagree.toml", format!("[tokens.W]\nenvironment = \"live\"\norigins = [\"https://shop.example\"]\nflows = [\"flow_1\"]\nsurface = \"Docs/Chat\"\nproduct_surface_id = \"{SHOP}\"\n")),
+        ("overlap.toml", "[tokens.N]\nenvironment = \"live\"\norigins = [\"https://shop.example\"]\nflows = [\"flow_off\"]\nsurface = \"Shop/Chat\"\n".to_string()),
+        ("clash.toml", "[tokens.N]\nenvironment = \"live\"\norigins = [\"https://shop.example\"]\nflows = [\"flow_1\"]\nsurface = \"Chat\"\n".to_string()),
+    ] {
+        let path = write(name, &text);
+        let args = ["apply", "-f", &path, "--yes"];
+        let run = server.rtctl(&args);
+        assert_eq!(run.code, 2, "{run:?}");
+        transcript.add(&args, &run);
+    }
+    assert_snapshot!("token_file_surfaces", transcript.text());
+    assert_eq!(server.tokens().len(), 1, "no refused file created anything");
+}
+
+#[test]
+fn a_server_that_repeats_its_cursor_is_an_error_not_a_loop() {
+    use axum::{Json, Router, routing::get};
+    let server = Server::empty();
+    let surfaces = |more: bool| {
+        move || async move {
+            Json(json!({
+                "data": [{"id": "surf_x", "productId": "p", "productName": "P",
+                          "name": "\u{1b}]0;pwned\u{7}Chat", "type": "chat", "status": "active"}],
+                "pagination": {"hasMore": more, "nextCursor": if more { json!("same") } else { Value::Null }},
+            }))
+        }
+    };
+    let tokens = || async { Json(json!({"clientTokens": [], "pagination": {"hasMore": false}})) };
+    for (more, code) in [(true, 1), (false, 0)] {
+        let url = server.hostile(
+            Router::new()
+                .route("/v1/surfaces", get(surfaces(more)))
+                .route("/v1/client-tokens", get(tokens)),
+        );
+        let run = server.rtctl_env(&["surfaces", "list"], &[("RUNTYPE_API_URL", &url)]);
+        assert_eq!(run.code, code, "{run:?}");
+        if more {
+            assert!(run.stderr.contains("cursor repeats"), "{run:?}");
+        } else {
+            assert!(run.stdout.contains("Chat"), "{run:?}");
+        }
+        assert!(
+            !run.stdout.contains('\u{1b}') && !run.stderr.contains('\u{1b}'),
+            "nothing from the server steers the terminal: {run:?}"
+        );
+    }
+}
