@@ -87,6 +87,16 @@ pub(crate) const RULES: &[Rule] = &[
         summary: "A token rolled over with --overlap is past its deadline and not yet retired.",
     },
     Rule {
+        id: "refused-origin-seen",
+        severity: Severity::Warning,
+        summary: "A site called the token's surface and was refused: a broken embed.",
+    },
+    Rule {
+        id: "surface-not-active",
+        severity: Severity::Warning,
+        summary: "The token belongs to a surface that is not active, so its widget is refused.",
+    },
+    Rule {
         id: "live-wildcard",
         severity: Severity::Note,
         summary: "A live token admits a wildcard of subdomains.",
@@ -105,16 +115,6 @@ pub(crate) const RULES: &[Rule] = &[
         id: "inactive-kept",
         severity: Severity::Note,
         summary: "An inactive token has been kept for longer than the dormancy period.",
-    },
-    Rule {
-        id: "refused-origin-seen",
-        severity: Severity::Warning,
-        summary: "A site called the token's surface and was refused: a broken embed.",
-    },
-    Rule {
-        id: "surface-not-active",
-        severity: Severity::Warning,
-        summary: "The token belongs to a surface that is not active, so its widget is refused.",
     },
     Rule {
         id: "origin-unseen",
