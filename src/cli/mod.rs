@@ -122,6 +122,10 @@ fn at_least_one(text: &str) -> Result<u64, String> {
 }
 
 /// Completes a token id from the API (see `commands::completions`).
+fn surface_completer() -> clap_complete::ArgValueCompleter {
+    clap_complete::ArgValueCompleter::new(crate::commands::completions::surface_names)
+}
+
 fn id_completer() -> clap_complete::ArgValueCompleter {
     clap_complete::ArgValueCompleter::new(crate::commands::completions::token_ids)
 }

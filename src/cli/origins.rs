@@ -146,6 +146,6 @@ pub(crate) struct TrafficArgs {
     pub id: Option<String>,
 
     /// Every token of this chat surface: its name, PRODUCT/SURFACE, or its id
-    #[arg(long, value_name = "SURFACE")]
+    #[arg(long, value_name = "SURFACE", add = super::surface_completer())]
     pub surface: Option<String>,
 }

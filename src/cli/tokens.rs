@@ -83,7 +83,8 @@ pub(crate) struct CreateArgs {
 
     /// The chat surface the token belongs to: its name, PRODUCT/SURFACE, or its id. Looked
     /// up, and refused if the token's flows and agents share nothing with what it exposes
-    #[arg(long, value_name = "SURFACE", conflicts_with = "product-surface-id")]
+    #[arg(long, value_name = "SURFACE", conflicts_with = "product-surface-id",
+          add = super::surface_completer())]
     pub surface: Option<String>,
 
     /// Create a live token that admits * or native without asking
@@ -204,7 +205,7 @@ pub(crate) struct Filters {
     pub name_contains: Option<String>,
 
     /// Only tokens bound to this chat surface: its name, PRODUCT/SURFACE, or its id
-    #[arg(long, value_name = "SURFACE")]
+    #[arg(long, value_name = "SURFACE", add = super::surface_completer())]
     pub surface: Option<String>,
 
     /// The id `--surface` resolved to (set by the command before it selects).

@@ -69,6 +69,29 @@ pub(crate) fn token_ids(current: &OsStr) -> Vec<CompletionCandidate> {
     })
 }
 
+/// Completes `--surface` with the account's chat surfaces, as `PRODUCT/SURFACE` (the form that
+/// never clashes), with the surface's id as its help.
+pub(crate) fn surface_names(current: &OsStr) -> Vec<CompletionCandidate> {
+    let Some(prefix) = current.to_str().map(str::to_string) else {
+        return Vec::new();
+    };
+    within_budget(async move |ctx: &Context| {
+        let surfaces = ctx.client().ok()?.all_surfaces(Some("chat")).await.ok()?;
+        Some(
+            surfaces
+                .iter()
+                .map(|s| (format!("{}/{}", s.product_name(), s.name()), s.id()))
+                .filter(|(name, _)| name.starts_with(&prefix))
+                // Never type what could steer the terminal into the command line.
+                .filter(|(name, id)| {
+                    !name.chars().any(char::is_control) && crate::api::check_id(id).is_ok()
+                })
+                .map(|(name, id)| CompletionCandidate::new(name).help(Some(id.to_string().into())))
+                .collect(),
+        )
+    })
+}
+
 /// Completes the origins of the token named on the command line (`origins remove ID ⇥`).
 pub(crate) fn token_origins(current: &OsStr) -> Vec<CompletionCandidate> {
     let Some(prefix) = current.to_str().map(str::to_string) else {

@@ -299,6 +299,15 @@ fn fish_completes_token_ids_with_their_names() {
     assert!(out.contains(&format!("{id}\tDocs assistant")), "{out}");
     assert!(out.contains("auth"), "{out}");
 
+    // `--surface`: the chat surfaces, as PRODUCT/SURFACE.
+    let out = run_shell(
+        "fish",
+        "source completions/rtctl.fish; complete -C 'rtctl tokens list --surface Example'",
+        &shell_env(&server, &home),
+    );
+    assert!(out.contains("Example Store/Web chat (dev)"), "{out}");
+    assert!(!out.contains("Public API"), "chat surfaces only: {out}");
+
     // After `origins remove ID`, that token's origins.
     let out = run_shell(
         "fish",
