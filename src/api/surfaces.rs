@@ -95,6 +95,11 @@ pub(crate) struct ObservedOrigins {
     pub origins: Vec<Observed>,
 }
 
+/// A string field of an object, when it is one.
+fn string_at(item: &Map<String, Value>, key: &str) -> Option<String> {
+    item.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
 fn ids_in_path(product_id: &str, surface_id: &str) -> Result<(String, String), ApiError> {
     for id in [product_id, surface_id] {
         check_id(id).map_err(|e| {
@@ -186,9 +191,7 @@ impl Client {
                 "the surface has no \"items\" array".into(),
             ));
         };
-        let id = |item: &Map<String, Value>, key: &str| {
-            item.get(key).and_then(Value::as_str).map(str::to_string)
-        };
+        let id = string_at;
         Ok(items
             .iter()
             .filter_map(Value::as_object)
@@ -220,9 +223,7 @@ impl Client {
                 "the reply has no \"origins\" array".into(),
             ));
         };
-        let time = |item: &Map<String, Value>, key: &str| {
-            item.get(key).and_then(Value::as_str).map(str::to_string)
-        };
+        let time = string_at;
         Ok(ObservedOrigins {
             window_days: reply
                 .get("windowDays")

@@ -51,6 +51,22 @@ fn init(server: &Server, value: &str, origin: Option<&str>) -> u16 {
     })
 }
 
+/// `tokens create` of a token for https://shop.example.com on `surface`, with `extra` flags.
+fn create_on<'a>(surface: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "tokens",
+        "create",
+        "--name",
+        "W",
+        "--origin",
+        "https://shop.example.com",
+        "--surface",
+        surface,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 fn surface_of(server: &Server, id: &str) -> Value {
     server.token(id).expect(200)["clientToken"]["productSurfaceId"].clone()
 }
@@ -61,19 +77,7 @@ fn surface_names_ids_clashes_and_unknowns_resolve_on_create() {
     surfaces(&server);
     let mut transcript = Transcript::default();
     fn create(surface: &str) -> Vec<&str> {
-        vec![
-            "tokens",
-            "create",
-            "--name",
-            "W",
-            "--origin",
-            "https://shop.example.com",
-            "--flow",
-            "flow_1",
-            "--surface",
-            surface,
-            "--json",
-        ]
+        create_on(surface, &["--flow", "flow_1", "--json"])
     }
 
     for surface in ["Chat", "Nope"] {
@@ -114,17 +118,7 @@ fn a_token_that_could_never_chat_on_its_surface_is_refused() {
         &["--flow", "flow_off"][..],
         &["--agent", "agent_9", "--flow", "flow_9"],
     ] {
-        let mut args = vec![
-            "tokens",
-            "create",
-            "--name",
-            "W",
-            "--origin",
-            "https://shop.example.com",
-            "--surface",
-            "Shop/Chat",
-        ];
-        args.extend_from_slice(extra);
+        let args = create_on("Shop/Chat", extra);
         let run = server.rtctl(&args);
         run.expect(2);
         transcript.add(&args, &run);
@@ -133,18 +127,7 @@ fn a_token_that_could_never_chat_on_its_surface_is_refused() {
     assert_eq!(server.tokens().len(), before, "nothing was created");
     // An agent the surface exposes is enough.
     server
-        .rtctl(&[
-            "tokens",
-            "create",
-            "--name",
-            "W",
-            "--origin",
-            "https://shop.example.com",
-            "--agent",
-            "agent_1",
-            "--surface",
-            "Shop/Chat",
-        ])
+        .rtctl(&create_on("Shop/Chat", &["--agent", "agent_1"]))
         .expect(0);
 }
 

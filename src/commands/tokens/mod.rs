@@ -258,15 +258,6 @@ pub(crate) fn status(token: &ClientToken) -> &'static str {
     }
 }
 
-pub(crate) const LIST_HEADERS: &[&str] = &[
-    "id",
-    "name",
-    "env",
-    "status",
-    "origins",
-    "last used",
-    "created",
-];
 /// `-o wide` adds the surface each token belongs to.
 pub(crate) const LIST_HEADERS_WIDE: &[&str] = &[
     "id",
@@ -278,6 +269,12 @@ pub(crate) const LIST_HEADERS_WIDE: &[&str] = &[
     "created",
     "surface",
 ];
+
+/// The columns of `tokens list`: the wide ones but the surface.
+pub(crate) const LIST_HEADERS: &[&str] = match LIST_HEADERS_WIDE.split_last() {
+    Some((_, rest)) => rest,
+    None => &[],
+};
 
 /// The surface a token belongs to, as the dashboard names it (its id when the account's
 /// surfaces do not include it); empty for a token of no surface.
