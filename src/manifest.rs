@@ -437,14 +437,12 @@ pub(crate) fn to_toml(
 /// from what it says.
 fn comment_text(text: &str) -> String {
     text.chars()
-        .map(|c| match c {
-            '\u{200e}'
-            | '\u{200f}'
-            | '\u{061c}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}' => '?',
-            c if c.is_control() => '?',
-            c => c,
+        .map(|c| {
+            if crate::text::steers(c) || c == '\t' {
+                '?'
+            } else {
+                c
+            }
         })
         .take(200)
         .collect()

@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 /// Whether `c` would steer a terminal rather than show as a character. A tab only moves to
 /// the next stop, and separates fields in rtctl's own lines: it stays.
-fn steers(c: char) -> bool {
+pub(crate) fn steers(c: char) -> bool {
     (c.is_control() && c != '\t')
         || matches!(
             c,

@@ -472,6 +472,15 @@ fn escape_sequences_from_the_server_never_reach_the_terminal() {
         .terminal(100, &["n"])
         .run();
     assert!(!raw(&run.stderr), "{run:?}");
+    // A token file on a terminal is shown escaped; written to a file it is exact (TOML's own
+    // escapes for control characters; a bidi override is a character TOML keeps as is).
+    let bidi = "ct_00000000000000f2";
+    server.insert_raw(bidi, json!({"name": "Shop\u{202e}gpj.exe"}));
+    let run = server.invocation(&["export"], &[]).terminal(100, &[]).run();
+    assert!(!raw(&run.stdout), "{run:?}");
+    assert!(run.stdout.contains("Shop\\u{202e}gpj.exe"), "{run:?}");
+    let piped = server.rtctl(&["export"]);
+    assert!(piped.stdout.contains("Shop\u{202e}gpj.exe"), "{piped:?}");
     // JSON stays exact: the name round-trips.
     let run = server.rtctl(&["tokens", "get", id, "--json"]);
     assert_eq!(run.json()["name"], HOSTILE_NAME);

@@ -59,5 +59,11 @@ pub(crate) async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError>
             left_out.join(", ")
         ));
     }
-    ctx.printer.bytes(text.as_bytes())
+    // A file gets the exact bytes; a terminal sees names that could steer it escaped.
+    if ctx.printer.terminal().stdout {
+        let shown = crate::text::for_terminal(&text, true);
+        ctx.printer.bytes(shown.as_bytes())
+    } else {
+        ctx.printer.bytes(text.as_bytes())
+    }
 }
