@@ -708,16 +708,23 @@ pub struct JsonArray<'a> {
 }
 
 impl JsonArray<'_> {
-    pub fn push(&mut self, item: &Value) -> Result<(), CliError> {
+    /// Adds an element: written at once, laid out exactly as the whole array pretty-printed
+    /// would be (serialised straight into place, with no copy of it as a `Value`), or kept for
+    /// the `--jq` filter.
+    pub fn push(&mut self, item: &impl serde::Serialize) -> Result<(), CliError> {
         if let Some(items) = &mut self.buffered {
-            items.push(item.clone());
+            let value = serde_json::to_value(item)
+                .map_err(|e| CliError::failure(format!("could not write JSON: {e}")))?;
+            items.push(value);
             return Ok(());
         }
-        let separator = if self.count == 0 { "[\n" } else { ",\n" };
-        let indented = to_pretty(item).replace('\n', "\n  ");
+        let mut out: Vec<u8> = Vec::with_capacity(1024);
+        out.extend_from_slice(if self.count == 0 { b"[\n  " } else { b",\n  " });
+        let mut serializer = serde_json::Serializer::with_formatter(&mut out, Nested::default());
+        item.serialize(&mut serializer)
+            .map_err(|e| CliError::failure(format!("could not write JSON: {e}")))?;
         self.count += 1;
-        self.printer
-            .bytes(format!("{separator}  {indented}").as_bytes())
+        self.printer.bytes(&out)
     }
 
     pub fn finish(self) -> Result<(), CliError> {
@@ -726,6 +733,101 @@ impl JsonArray<'_> {
         }
         let end = if self.count == 0 { "[]\n" } else { "\n]\n" };
         self.printer.bytes(end.as_bytes())
+    }
+}
+
+/// serde_json's pretty layout one level in, for an element of a streamed array: what
+/// `PrettyFormatter` does, starting at the array's indentation rather than at none.
+struct Nested {
+    indent: usize,
+    has_value: bool,
+}
+
+impl Default for Nested {
+    fn default() -> Nested {
+        Nested {
+            indent: 1,
+            has_value: false,
+        }
+    }
+}
+
+impl Nested {
+    fn newline<W: ?Sized + Write>(&self, writer: &mut W) -> io::Result<()> {
+        writer.write_all(b"\n")?;
+        for _ in 0..self.indent {
+            writer.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, writer: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.indent += 1;
+        self.has_value = false;
+        writer.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, writer: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.indent -= 1;
+        if self.has_value {
+            self.newline(writer)?;
+        }
+        writer.write_all(bracket)
+    }
+
+    fn item<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            writer.write_all(b",")?;
+        }
+        self.newline(writer)
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.open(writer, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.close(writer, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.item(writer, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.open(writer, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.close(writer, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.item(writer, first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
     }
 }
 
@@ -807,6 +909,26 @@ mod tests {
     fn masking_keeps_prefix_and_hint() {
         assert_eq!(mask(Some("ct_live_"), Some("a1b2")), "ct_live_****a1b2");
         assert_eq!(mask(None, None), "****");
+    }
+
+    #[test]
+    fn a_streamed_element_reads_as_the_whole_array_pretty_printed() {
+        let items = [
+            serde_json::json!({"a": 1, "b": [1, {"c": []}, {}], "d": {"e": null, "f": "x\ny"}}),
+            serde_json::json!([]),
+            serde_json::json!("text"),
+            serde_json::json!({"deep": [[[1, 2], []], {"k": {"l": [true]}}]}),
+        ];
+        let mut streamed: Vec<u8> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            streamed.extend_from_slice(if i == 0 { b"[\n  " } else { b",\n  " });
+            let mut serializer =
+                serde_json::Serializer::with_formatter(&mut streamed, Nested::default());
+            serde::Serialize::serialize(item, &mut serializer).unwrap();
+        }
+        streamed.extend_from_slice(b"\n]");
+        let whole = serde_json::to_string_pretty(&serde_json::Value::from(items.to_vec())).unwrap();
+        assert_eq!(String::from_utf8(streamed).unwrap(), whole);
     }
 
     #[test]

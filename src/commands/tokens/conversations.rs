@@ -45,7 +45,7 @@ pub(super) async fn run(ctx: &Context, args: ConversationsArgs) -> Result<(), Cl
         for conversation in &page {
             shown += 1;
             match &mut json {
-                Some(array) => array.push(&serde_json::Value::Object(conversation.raw.clone()))?,
+                Some(array) => array.push(&conversation.raw)?,
                 None => rows.push(vec![
                     conversation.text("id"),
                     conversation.text("name"),

@@ -1,6 +1,6 @@
 //! `rtctl tokens list`: pages through the API and renders as pages arrive.
 
-use super::{LIST_FIT, LIST_HEADERS, LIST_HEADERS_WIDE, surface_cell, token_json, token_row};
+use super::{LIST_FIT, LIST_HEADERS, LIST_HEADERS_WIDE, ListedToken, surface_cell, token_row};
 use crate::api::ClientToken;
 use crate::cli::tokens::ListArgs;
 use crate::commands::Context;
@@ -62,7 +62,10 @@ pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
             }
             shown += 1;
             match &mut json {
-                Some(array) => array.push(&token_json(token, args.reveal))?,
+                Some(array) => array.push(&ListedToken {
+                    token,
+                    reveal: args.reveal,
+                })?,
                 None => {
                     let mut row = token_row(ctx, token);
                     if let Some(catalogue) = &catalogue {

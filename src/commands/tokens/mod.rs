@@ -207,6 +207,30 @@ pub(crate) fn token_json(token: &ClientToken, reveal: bool) -> Value {
     Value::Object(raw)
 }
 
+/// A token as `list --json` writes it, serialised straight from the object received (no copy
+/// of it per token): every field as the server sent it, the value masked unless revealed.
+pub(crate) struct ListedToken<'a> {
+    pub token: &'a ClientToken,
+    pub reveal: bool,
+}
+
+impl serde::Serialize for ListedToken<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let key = Field::TokenValue.json();
+        let raw = &self.token.raw;
+        let mut map = serializer.serialize_map(Some(raw.len()))?;
+        for (name, value) in raw {
+            if name == key && !self.reveal && value.is_string() {
+                map.serialize_entry(name, &masked_value(self.token))?;
+            } else {
+                map.serialize_entry(name, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
 /// The token's value as shown where it is not revealed: `ct_live_****a1b2`.
 pub(crate) fn masked_value(token: &ClientToken) -> String {
     output::mask(token.text(Field::TokenPrefix), token.text(Field::TokenHint))
