@@ -35,6 +35,9 @@ pub(super) struct ErrorReply {
     pub authenticate: Option<&'static str>,
     /// What was wrong with the request, one entry a problem.
     pub details: Vec<Detail>,
+    /// Sent without CORS headers, so a browser hides it from the page (an origin the token
+    /// does not admit: what Runtype's guide says users see as a CORS error).
+    pub withhold_cors: bool,
 }
 
 /// One validation problem of the published envelope.
@@ -73,6 +76,7 @@ impl ApiError {
             code: None,
             authenticate: None,
             details: Vec::new(),
+            withhold_cors: false,
         }))
     }
 
@@ -93,6 +97,12 @@ impl ApiError {
 
     pub(super) fn with_hint(mut self, hint: impl Into<String>) -> ApiError {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// The same error, hidden from the page by the browser (see [`ErrorReply::withhold_cors`]).
+    pub(super) fn without_cors(mut self) -> ApiError {
+        self.withhold_cors = true;
         self
     }
 
@@ -124,6 +134,9 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::Json(self.body())).into_response();
+        if self.withhold_cors {
+            response.extensions_mut().insert(super::cors::Withheld);
+        }
         if let Some(value) = self.authenticate {
             response
                 .headers_mut()

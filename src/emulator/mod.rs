@@ -6,6 +6,8 @@
 //! [`serve`] (`rtctl emulator`).
 
 mod api_error;
+mod chat;
+mod cors;
 mod faults;
 mod ids;
 mod journal;

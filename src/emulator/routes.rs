@@ -71,6 +71,8 @@ pub(super) fn router(app: App) -> Router {
     let inner: Router = Router::new()
         .merge(tokens)
         .route("/v1/client/init", post(client_init))
+        .route("/v1/client/chat", post(super::chat::chat))
+        .route("/v1/client/feedback", post(super::chat::feedback))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app.clone());
@@ -104,6 +106,7 @@ pub(super) fn router(app: App) -> Router {
     Router::new()
         .merge(control)
         .fallback_service(api)
+        .layer(middleware::from_fn(super::cors::layer))
         .layer(middleware::from_fn_with_state(
             app.journal.clone(),
             journal::record,
@@ -366,6 +369,10 @@ async fn client_init(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
         Some(Value::String(f)) => Some(f.clone()),
         Some(_) => return Err(ApiError::bad_request("Field 'flowId' must be a string")),
     };
+    let session = match map.get("sessionId") {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    };
     let origin = headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
@@ -374,9 +381,17 @@ async fn client_init(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
     let outcome = app
         .store
         // A refusal is kept too: the sighting of its origin is part of the state.
-        .write(|s| Ok(s.client_init(&token, flow_id.as_deref(), origin.as_deref(), now)))
+        .write(|s| {
+            Ok(s.client_init(
+                &token,
+                flow_id.as_deref(),
+                origin.as_deref(),
+                session.as_deref(),
+                now,
+            ))
+        })
         .await??;
-    ok(state::init_reply(&outcome, now))
+    ok(state::init_reply(&outcome))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::api_error::ApiError;
+use super::chat::SessionRecord;
 use super::ids;
 use super::model::{ConversationRecord, TokenRecord};
 use super::surfaces::{Sighting, SurfaceRecord};
@@ -37,6 +38,9 @@ pub(super) struct State {
     /// Origins seen calling each surface, within the window.
     #[serde(default)]
     pub observed_origins: Vec<Sighting>,
+    /// The widget's sessions, until they expire.
+    #[serde(default)]
+    pub sessions: Vec<SessionRecord>,
 }
 
 /// The flows and agents an account has. The service checks a create's or an update's flows
@@ -82,6 +86,7 @@ pub(super) struct Page<T> {
 pub(super) struct InitOutcome {
     pub token: TokenRecord,
     pub conversation: ConversationRecord,
+    pub session: SessionRecord,
 }
 
 impl State {
@@ -256,6 +261,7 @@ impl State {
         let index = self.index_of(id)?;
         let token = self.client_tokens.remove(index);
         self.conversations.retain(|c| c.token_id != id);
+        self.sessions.retain(|s| s.token_id != id);
         Ok(token)
     }
 
@@ -296,6 +302,7 @@ impl State {
         value: &str,
         flow_id: Option<&str>,
         origin_header: Option<&str>,
+        session_id: Option<&str>,
         now: Timestamp,
     ) -> Result<InitOutcome, ApiError> {
         use axum::http::StatusCode;
@@ -319,8 +326,9 @@ impl State {
             ));
         }
         let origins: Vec<String> = token.origins().iter().map(|o| o.to_string()).collect();
-        origin::admit(&origins, origin_header, token.environment())
-            .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "Origin not allowed"))?;
+        origin::admit(&origins, origin_header, token.environment()).ok_or_else(|| {
+            ApiError::new(StatusCode::FORBIDDEN, "Origin not allowed").without_cors()
+        })?;
         if let Some(status) = surface
             .as_deref()
             .and_then(|s| self.surface_status(s))
@@ -358,9 +366,21 @@ impl State {
                 .or_else(|| agents.first().copied())
                 .map(str::to_string),
         };
+        let expires_at = now + session_lifetime(token);
+        let token_id = token.id().to_string();
+        self.client_tokens[index].set_time(Field::LastUsedAt, now);
+        let token = self.client_tokens[index].clone();
+        // A page reloaded within its session (the widget sends the id back) goes on with it.
+        if let Some((session, conversation)) = self.resume(session_id, &token_id, expires_at, now) {
+            return Ok(InitOutcome {
+                token,
+                conversation,
+                session,
+            });
+        }
         let conversation = ConversationRecord {
             id: ids::conversation_id(),
-            token_id: token.id().to_string(),
+            token_id: token_id.clone(),
             name: "New conversation".to_string(),
             first_message: None,
             flow_id: flow,
@@ -369,19 +389,19 @@ impl State {
             created_at: now,
             updated_at: now,
         };
-        let token = &mut self.client_tokens[index];
-        token.set_time(Field::LastUsedAt, now);
-        let token = token.clone();
         self.insert_conversation(conversation.clone());
+        let session =
+            self.open_session(&token_id, &conversation.id, origin_header, expires_at, now);
         Ok(InitOutcome {
             token,
             conversation,
+            session,
         })
     }
 }
 
 /// The reply body of a successful widget init.
-pub(super) fn init_reply(outcome: &InitOutcome, now: Timestamp) -> Value {
+pub(super) fn init_reply(outcome: &InitOutcome) -> Value {
     let empty = serde_json::Map::new();
     let config = outcome
         .token
@@ -402,8 +422,8 @@ pub(super) fn init_reply(outcome: &InitOutcome, now: Timestamp) -> Value {
         reply_config["theme"] = theme.clone();
     }
     let mut reply = json!({
-        "sessionId": ids::session_id(),
-        "expiresAt": super::model::iso_millis::format(&(now + session_lifetime(&outcome.token))),
+        "sessionId": outcome.session.id,
+        "expiresAt": super::model::iso_millis::format(&outcome.session.expires_at),
         "conversationId": outcome.conversation.id,
         "conversationRevision": "1",
         "config": reply_config,

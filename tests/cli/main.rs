@@ -20,6 +20,7 @@ mod emulator_pagination;
 mod emulator_persistence;
 mod emulator_surfaces;
 mod emulator_tokens;
+mod emulator_widget;
 mod faults;
 mod generated;
 mod hardening;
