@@ -14,6 +14,12 @@ use crate::emulator::{FaultSpec, Seed};
 /// printed on stdout; the banner, the accepted API key and one line per request go to stderr.
 /// Ctrl-C stops it cleanly.
 ///
+/// Runtype's chat widget works against it from a page at another origin: point the embed's
+/// data-api-url at the base URL. The widget routes (/v1/client/*) answer CORS preflights,
+/// and admit or refuse origins, rotated values and inactive tokens as the service does (an
+/// origin the token does not admit shows in the browser as a CORS error). Chat replies are
+/// canned: the emulator runs no flow or agent, and answers every message with the same text.
+///
 /// Faults make the next matching requests fail on purpose. A --fault SPEC is
 /// 'METHOD PATH key=value…', where PATH may use * for one segment and a final ** for the
 /// rest, and the keys are: count=N (0: until cleared), skip=N (let N through first),

@@ -13,6 +13,7 @@ mod support;
 
 mod audit;
 mod auth;
+mod browser;
 mod emulator_binary;
 mod emulator_client_init;
 mod emulator_faults;
