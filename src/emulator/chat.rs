@@ -14,7 +14,8 @@
 //! session, or one whose token was deleted, answers 401 `{"error": "Session expired"}`. A
 //! session opened before a rotation, retirement or deactivation goes on until it expires:
 //! only new inits are refused (a page must be reloaded to see a refused value). Chat from
-//! another origin than the session's is refused like an origin the token does not admit.
+//! another origin than the session's is refused like an origin the token does not admit. A
+//! session takes the token's `maxMessagesPerSession` messages, then answers 429.
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -45,6 +46,9 @@ pub(crate) struct SessionRecord {
     pub origin: Option<String>,
     #[serde(with = "iso_millis")]
     pub expires_at: Timestamp,
+    /// Messages sent on it, against the token's `maxMessagesPerSession`.
+    #[serde(default)]
+    pub messages: u64,
 }
 
 impl EmulatorState {
@@ -64,6 +68,7 @@ impl EmulatorState {
             conversation_id: conversation_id.to_string(),
             origin: origin.map(str::to_string),
             expires_at,
+            messages: 0,
         };
         self.sessions.push(session.clone());
         session
@@ -119,10 +124,20 @@ impl EmulatorState {
             .iter_mut()
             .find(|t| crate::token::TokenView::id(*t) == session.token_id)
             .ok_or_else(expired)?;
+        let limit =
+            crate::token::TokenView::count(&*token, crate::token::Field::MaxMessagesPerSession);
+        if limit.is_some_and(|limit| session.messages >= limit) {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Message limit reached for this session",
+            )
+            .with_hint("Start a new conversation to keep chatting"));
+        }
         token.set_time(crate::token::Field::LastUsedAt, now);
         let lifetime = super::state::session_lifetime(token);
         if let Some(s) = self.sessions.iter_mut().find(|s| s.id == session_id) {
             s.expires_at = now + lifetime;
+            s.messages += 1;
         }
         if let Some(conversation) = self
             .conversations

@@ -49,10 +49,14 @@ pub(super) async fn layer(request: Request, next: Next) -> Response {
             .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
             .cloned();
         let mut response = StatusCode::NO_CONTENT.into_response();
+        // The answer depends on both, so no cache may give one origin's answer to another.
+        response.headers_mut().insert(
+            header::VARY,
+            HeaderValue::from_static("Origin, Access-Control-Request-Headers"),
+        );
         if let Some(origin) = origin {
             let headers = response.headers_mut();
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-            headers.insert(header::VARY, HeaderValue::from_static("Origin"));
             headers.insert(
                 header::ACCESS_CONTROL_ALLOW_METHODS,
                 HeaderValue::from_static("POST, OPTIONS"),
@@ -69,12 +73,16 @@ pub(super) async fn layer(request: Request, next: Next) -> Response {
         return response;
     }
     let mut response = next.run(request).await;
+    // Whether the page may read a reply depends on its Origin, whatever that is.
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Origin"));
     if let Some(origin) = origin
         && response.extensions().get::<Withheld>().is_none()
     {
-        let headers = response.headers_mut();
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     }
     response
 }

@@ -88,13 +88,36 @@ fn prerequisites() -> Option<Prerequisites> {
     None
 }
 
-/// A free loopback port for chromedriver, which takes a port rather than a listener.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
-    listener.local_addr().unwrap().port()
+/// Starts chromedriver on a port of its own choosing (`--port=0`, so no other test can take
+/// it first) in a process group of its own, and reads the port from its first lines.
+fn start_driver(path: &Path) -> (Child, u16) {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let mut driver = Command::new(path)
+        .arg("--port=0")
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let mut lines = std::io::BufReader::new(driver.stdout.take().unwrap()).lines();
+    let port = lines
+        .by_ref()
+        .take(20)
+        .map_while(Result::ok)
+        .find_map(|line| {
+            let rest = line.split_once("started successfully on port ")?.1;
+            rest.trim_end_matches('.').parse::<u16>().ok()
+        })
+        .expect("chromedriver says which port it listens on");
+    // What it prints later is drained, so a full pipe never stops it.
+    std::thread::spawn(move || lines.for_each(drop));
+    (driver, port)
 }
 
-/// chromedriver and one headless Chromium session, both ended on drop.
+/// chromedriver and one headless Chromium session. On drop, failed test or not, the whole
+/// process group goes: chromedriver and every Chromium process it started.
 struct Browser {
     client: Option<Client>,
     driver: Child,
@@ -103,7 +126,12 @@ struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        if let Ok(group) = i32::try_from(self.driver.id()) {
+            // SAFETY: kill(2) with a negative pid signals the group; no memory is involved.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+        }
         let _ = self.driver.wait();
     }
 }
@@ -128,14 +156,7 @@ impl WebDriverCompatibleCommand for BrowserLog {
 
 impl Browser {
     async fn start(needs: &Prerequisites) -> Browser {
-        let port = free_port();
-        let driver = Command::new(&needs.chromedriver)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
+        let (driver, port) = start_driver(&needs.chromedriver);
         let profile = tempfile::tempdir().unwrap();
         let url = format!("http://127.0.0.1:{port}");
         let caps = json!({
@@ -145,7 +166,8 @@ impl Browser {
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
+                    "--disable-component-update", "--disable-sync", "--disable-crash-reporter",
+                    "--disable-breakpad",
                     format!("--user-data-dir={}", profile.path().display()),
                     "--host-resolver-rules=MAP *.rtctl.test 127.0.0.1",
                 ],

@@ -107,6 +107,9 @@ impl Contract {
         if entry.fault.is_some() {
             return Vec::new();
         }
+        if WIDGET_ROUTES.contains(&entry.path.as_str()) {
+            return widget_problems(exchange);
+        }
         let Some(template) = self.template(&entry.path) else {
             return Vec::new(); // not an operation of the document (an unknown route)
         };
@@ -161,6 +164,64 @@ impl Contract {
         }
         problems
     }
+}
+
+/// The widget's routes that the published document does not describe. Their exchanges are
+/// checked against the chat widget's own contract (`@runtypelabs/persona` 4.17.0, what the
+/// widget sends and parses), not skipped.
+const WIDGET_ROUTES: &[&str] = &["/v1/client/chat", "/v1/client/feedback"];
+
+/// What is wrong with an exchange on a widget route, by the widget's contract: a preflight is
+/// a 204; a chat reply is an event stream of `event: T` / `data: {"type": T, …}` frames with
+/// no `id:` lines (they would switch the widget to reconnect cursors); feedback is a 204; an
+/// error is a JSON `{"error": …}` of a status the widget handles.
+fn widget_problems(exchange: &Exchange<'_>) -> Vec<String> {
+    let entry = exchange.entry;
+    let what = format!("{} {}", entry.method, entry.path);
+    let Some(status) = entry.status else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    let body = String::from_utf8_lossy(exchange.response_body);
+    match (entry.method.as_str(), status) {
+        ("OPTIONS", 204) => {}
+        ("POST", 204) if entry.path.ends_with("/feedback") => {}
+        ("POST", 200) if entry.path.ends_with("/chat") => {
+            if !exchange
+                .response_type
+                .is_some_and(|t| t.starts_with("text/event-stream"))
+            {
+                problems.push(format!("{what} answered 200 without text/event-stream"));
+            }
+            for frame in body.split_terminator("\n\n") {
+                let mut lines = frame.lines();
+                let event = lines.next().and_then(|l| l.strip_prefix("event: "));
+                let data = lines
+                    .next()
+                    .and_then(|l| l.strip_prefix("data: "))
+                    .and_then(|d| serde_json::from_str::<Value>(d).ok());
+                match (event, data) {
+                    (Some(event), Some(data))
+                        if data["type"] == event && lines.next().is_none() => {}
+                    _ => problems.push(format!(
+                        "{what} sent a frame the widget cannot read: {frame:?}"
+                    )),
+                }
+            }
+        }
+        ("POST", 400 | 401 | 403 | 404 | 429) => {
+            let error = serde_json::from_slice::<Value>(exchange.response_body).ok();
+            if !error.as_ref().is_some_and(|e| e["error"].is_string()) {
+                problems.push(format!(
+                    "{what} answered {status} without a JSON error: {body}"
+                ));
+            }
+        }
+        _ => problems.push(format!(
+            "{what} answered {status}, which the widget does not expect"
+        )),
+    }
+    problems
 }
 
 /// What an emulator's observer found wrong, shared with the test that started it.
@@ -248,4 +309,60 @@ fn an_undocumented_status_is_a_finding() {
     });
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].contains("does not list"), "{problems:?}");
+}
+
+#[test]
+fn a_widget_reply_the_widget_could_not_read_is_a_finding() {
+    let entry = |method: &str, path: &str, status: u16| rtctl::emulator::RequestEntry {
+        method: method.into(),
+        path: path.into(),
+        query: None,
+        user_agent: None,
+        status: Some(status),
+        fault: None,
+        duration: std::time::Duration::ZERO,
+    };
+    let check = |entry: &rtctl::emulator::RequestEntry, body: &str, kind: &str| {
+        widget_problems(&Exchange {
+            entry,
+            request_body: b"",
+            response_body: body.as_bytes(),
+            response_type: Some(kind),
+        })
+    };
+    let chat = entry("POST", "/v1/client/chat", 200);
+    let good = "event: text_delta\ndata: {\"type\":\"text_delta\",\"delta\":\"hi\"}\n\n";
+    assert!(check(&chat, good, "text/event-stream; charset=utf-8").is_empty());
+    assert_eq!(
+        check(&chat, good, "application/json").len(),
+        1,
+        "not a stream"
+    );
+    let with_id = "id: 1\nevent: ping\ndata: {\"type\":\"ping\"}\n\n";
+    assert_eq!(
+        check(&chat, with_id, "text/event-stream").len(),
+        1,
+        "an id: line"
+    );
+    let mismatched = "event: ping\ndata: {\"type\":\"text_delta\"}\n\n";
+    assert_eq!(check(&chat, mismatched, "text/event-stream").len(), 1);
+    let expired = entry("POST", "/v1/client/chat", 401);
+    assert!(
+        check(
+            &expired,
+            r#"{"error":"Session expired"}"#,
+            "application/json"
+        )
+        .is_empty()
+    );
+    assert_eq!(check(&expired, "nope", "text/plain").len(), 1);
+    assert_eq!(
+        check(
+            &entry("POST", "/v1/client/chat", 500),
+            "{}",
+            "application/json"
+        )
+        .len(),
+        1
+    );
 }

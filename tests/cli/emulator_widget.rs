@@ -61,7 +61,10 @@ async fn preflights_are_answered_for_the_widgets_routes_only() {
         header("access-control-allow-origin").as_deref(),
         Some("https://anywhere.example")
     );
-    assert_eq!(header("vary").as_deref(), Some("Origin"));
+    assert_eq!(
+        header("vary").as_deref(),
+        Some("Origin, Access-Control-Request-Headers")
+    );
     assert!(
         header("access-control-allow-methods")
             .unwrap()
@@ -105,6 +108,11 @@ async fn a_refused_origin_is_hidden_from_the_page_and_other_refusals_are_not() {
         refused.header("access-control-allow-origin"),
         None,
         "the browser reports a CORS error"
+    );
+    assert_eq!(
+        refused.header("vary"),
+        Some("Origin"),
+        "caches keep origins apart"
     );
     let unknown = init(PAGE, "ct_live_unknownunknownunknownunknown00".into()).await;
     assert_eq!(unknown.status, 401);
@@ -232,6 +240,43 @@ async fn chat_streams_the_canned_reply_and_sessions_expire_at_last_use_plus_the_
     )
     .await;
     assert_eq!(feedback.status, 204);
+    api.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_session_takes_the_tokens_message_limit_then_429() {
+    let api = Api::empty().await;
+    let body = api
+        .create(json!({"allowedOrigins": [PAGE], "maxMessagesPerSession": 2}))
+        .await;
+    let value = body["token"].as_str().unwrap().to_string();
+    let session = widget(
+        &api,
+        Method::POST,
+        "/v1/client/init",
+        PAGE,
+        Some(json!({"token": value})),
+    )
+    .await
+    .expect(200);
+    let send = || {
+        widget(
+            &api,
+            Method::POST,
+            "/v1/client/chat",
+            PAGE,
+            Some(json!({"sessionId": session["sessionId"], "messages": []})),
+        )
+    };
+    assert_eq!(send().await.status, 200);
+    assert_eq!(send().await.status, 200);
+    let limited = send().await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(
+        limited.header("access-control-allow-origin"),
+        Some(PAGE),
+        "the widget reads it"
+    );
     api.shutdown().await;
 }
 
