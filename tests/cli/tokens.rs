@@ -114,7 +114,13 @@ fn list_pages_through_more_than_two_hundred_tokens() {
         .into_iter()
         .filter(|r| r == "GET /v1/client-tokens")
         .collect();
-    assert_eq!(pages.len(), 2, "two pages of 200");
+    // The first page, then a window of four ahead: the second page ends the list, and the
+    // requests past the end are dropped unread, answered or not by then (on a loaded machine
+    // some are).
+    assert!(
+        (2..=5).contains(&pages.len()),
+        "the first page and at most a window of four: {pages:?}"
+    );
 }
 
 #[test]
