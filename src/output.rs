@@ -497,7 +497,9 @@ impl Printer {
             return line.into();
         };
         let mut out = line.to_string();
-        for sub in ["tokens", "origins", "auth", "plan", "apply", "export"] {
+        for sub in [
+            "tokens", "origins", "surfaces", "auth", "plan", "apply", "export", "audit", "doctor",
+        ] {
             out = out.replace(&format!("rtctl {sub} "), &format!("rtctl {flags} {sub} "));
         }
         out.into()
