@@ -376,6 +376,35 @@ fn audit_traffic_rules_positive_and_negative() {
         assert_eq!(of(&clean, rule), 0, "{rule}: {findings:#?}");
     }
     assert_eq!(of(&live, "surface-not-active"), 0);
+    // A token file's `surface = "…"` is audited on that surface, as apply would bind it, and
+    // a file apply would refuse is refused by the audit too.
+    let dir = tempfile::tempdir().unwrap();
+    let file = |text: &str| {
+        let path = dir.path().join("tokens.toml");
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let later = file(
+        "[tokens.Later]\nenvironment = \"live\"\norigins = [\"https://later.shop.example\"]\nflows = [\"flow_1\"]\nsurface = \"Shop/Chat\"\n",
+    );
+    let run = server.rtctl(&["audit", "-f", &later, "--json", "--fail-on", "never"]);
+    let findings = run.json()["findings"].as_array().unwrap().clone();
+    let planned: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["id"] == "(not created yet)")
+        .map(|f| &f["rule"])
+        .collect();
+    assert!(planned.contains(&&json!("origin-unseen")), "{findings:#?}");
+    assert!(
+        planned.contains(&&json!("refused-origin-seen")),
+        "{findings:#?}"
+    );
+    let unknown = file(
+        "[tokens.Later]\nenvironment = \"live\"\norigins = [\"https://a.example\"]\nflows = [\"flow_1\"]\nsurface = \"Shop/Nope\"\n",
+    );
+    let run = server.rtctl(&["audit", "-f", &unknown]);
+    assert_eq!(run.code, 5, "{run:?}");
+    assert!(run.stderr.contains("line 5"), "{run:?}");
     // Without any surface-bound token, the audit reads no surfaces at all.
     let plain = Server::empty();
     plain.create("Plain", json!({}));

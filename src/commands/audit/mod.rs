@@ -38,13 +38,18 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
             .with_hint("rtctl audit -f tokens.toml --format sarif"));
         }
     }
-    let manifest = match &args.file {
+    let mut manifest = match &args.file {
         Some(path) => Some(Manifest::load(path)?),
         None => None,
     };
     let policy = Policy::from(&args, manifest.as_ref().map(|m| &m.audit))?;
     let client = ctx.client()?;
     let (filters, account) = super::surfaces::with_all_tokens(&args.filters, &client).await?;
+    if let (Some(manifest), Some(path)) = (manifest.as_mut(), &args.file) {
+        // A file's `surface = "…"` is audited as the id apply would set, and a file apply
+        // would refuse (an unknown surface, a disagreement, no shared flows) is refused here.
+        super::surfaces::bind_file_tokens(ctx, &client, manifest, &account, path).await?;
+    }
     let audited = audited_tokens(&account, manifest.as_ref(), &filters);
     let names = rules::name_counts(&account);
     let traffic = traffic(ctx, &client, &account, &audited).await;
