@@ -491,6 +491,12 @@ impl Printer {
         self
     }
 
+    /// A suggested command in a report (an audit's, a doctor's or `origins traffic`'s fix),
+    /// with the command flags kept as in hints, so it works as printed in every format.
+    pub fn command(&self, text: &str) -> String {
+        self.keep_command_flags(text).into_owned()
+    }
+
     /// `line` with the command flags put into each `rtctl SUBCOMMAND` it suggests.
     fn keep_command_flags<'t>(&self, line: &'t str) -> std::borrow::Cow<'t, str> {
         let Some(flags) = &self.command_flags else {

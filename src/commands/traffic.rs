@@ -293,7 +293,7 @@ fn show(
                         "refused": a.refused.iter().map(|(o, why)| {
                             let mut v = seen_json(o);
                             v["reason"] = json!(why);
-                            v["fix"] = json!(fix_refused(id, &o.origin));
+                            v["fix"] = json!(printer.command(&fix_refused(id, &o.origin)));
                             v
                         }).collect::<Vec<_>>(),
                         "admittedByOther": a.other.iter().map(|(o, by)| {
@@ -310,7 +310,7 @@ fn show(
                         "narrower": a.narrower.iter().map(|(entry, sites)| json!({
                             "entry": entry,
                             "seen": sites,
-                            "fix": fix_narrower(id, entry, sites),
+                            "fix": printer.command(&fix_narrower(id, entry, sites)),
                         })).collect::<Vec<_>>(),
                     })
                 })
@@ -441,7 +441,7 @@ fn show(
                 }
             }
             for line in out {
-                printer.line(&line)?;
+                printer.line(&printer.command(&line))?;
             }
             Ok(())
         }

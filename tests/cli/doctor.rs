@@ -134,6 +134,11 @@ fn inline_configuration_on_an_origin_the_token_does_not_admit() {
             .starts_with(&format!("rtctl origins add {live} http://127.0.0.1:")),
         "{fix}"
     );
+    // The fix keeps the flag that chose the account.
+    let (_, flagged) = doctor(&server, &[&url, "--api-url", &server.url]);
+    let fix = &flagged[0]["embeds"][0]["problems"][0]["fix"];
+    let prefix = format!("rtctl --api-url {} origins add {live} ", server.url);
+    assert!(fix.as_str().unwrap().starts_with(&prefix), "{fix}");
 
     // --probe: the service refuses too, and the verdicts agree.
     let (code, report) = doctor(&server, &[&url, "--probe"]);

@@ -308,6 +308,20 @@ fn traffic_reports_each_class_after_real_inits() {
         mine["narrower"][0]["seen"],
         json!(["https://a.blog.shop.example"])
     );
+    // The suggested commands keep the flags that chose the account, in JSON and in text.
+    let url = server.url.as_str();
+    let keeps = ["--api-url", url, "origins", "traffic", &live];
+    let flagged = server.rtctl(&[&keeps[..], &["--json"]].concat());
+    let fix = flagged.json()["tokens"][0]["refused"][0]["fix"].clone();
+    let prefix = format!("rtctl --api-url {url} origins add {live} ");
+    assert!(fix.as_str().unwrap().starts_with(&prefix), "{fix}");
+    let text = server.rtctl(&[&keeps[..], &["-o", "table"]].concat());
+    assert!(text.stdout.contains(&format!("fix: {prefix}")), "{text:?}");
+    assert!(
+        text.stdout
+            .contains(&format!("rtctl --api-url {url} origins remove {live} ")),
+        "{text:?}"
+    );
     // Fixed by the command it suggests: nothing refused, exit 0.
     server
         .rtctl(&[
@@ -376,6 +390,19 @@ fn audit_traffic_rules_positive_and_negative() {
         assert_eq!(of(&clean, rule), 0, "{rule}: {findings:#?}");
     }
     assert_eq!(of(&live, "surface-not-active"), 0);
+    let url = server.url.as_str();
+    let flagged = server.rtctl(&["--api-url", url, "audit", "--json", "--fail-on", "never"]);
+    let fixes = flagged.json()["findings"].clone();
+    let prefix = format!("rtctl --api-url {url} ");
+    assert!(
+        fixes
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| !f["fix"].as_str().unwrap().contains("rtctl ")
+                || f["fix"].as_str().unwrap().contains(&prefix)),
+        "{fixes:#?}"
+    );
     // A token file's `surface = "…"` is audited on that surface, as apply would bind it, and
     // a file apply would refuse is refused by the audit too.
     let dir = tempfile::tempdir().unwrap();

@@ -348,7 +348,7 @@ fn report(ctx: &Context, findings: &[Finding], summary: &Summary) -> Result<(), 
         Format::Json => printer.json(&json!({
             "findings": findings.iter().map(|f| json!({
                 "rule": f.rule, "severity": f.severity, "id": f.id, "name": f.name,
-                "message": f.message, "fix": f.fix,
+                "message": f.message, "fix": printer.command(&f.fix),
             })).collect::<Vec<_>>(),
             "summary": summary.to_json(),
         })),
@@ -362,7 +362,7 @@ fn report(ctx: &Context, findings: &[Finding], summary: &Summary) -> Result<(), 
                         f.id.clone(),
                         f.name.clone(),
                         f.message.clone(),
-                        f.fix.clone(),
+                        printer.command(&f.fix),
                     ]
                 })
                 .collect();
@@ -391,7 +391,7 @@ fn report(ctx: &Context, findings: &[Finding], summary: &Summary) -> Result<(), 
                     f.severity.as_str(),
                     f.rule,
                     f.message,
-                    f.fix
+                    printer.command(&f.fix)
                 ));
             }
             if !text.is_empty() {

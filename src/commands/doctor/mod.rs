@@ -427,7 +427,7 @@ fn print(ctx: &Context, reports: &[PageReport]) -> Result<(), CliError> {
                         "name": e.token.as_ref().map(|t| t.name().to_string()),
                         "environment": e.token.as_ref().map(|t| t.environment().to_string()),
                         "ok": e.problems.is_empty(),
-                        "problems": e.problems.iter().map(|p| json!({"problem": p.text, "fix": p.fix})).collect::<Vec<_>>(),
+                        "problems": e.problems.iter().map(|p| json!({"problem": p.text, "fix": p.fix.as_deref().map(|f| printer.command(f))})).collect::<Vec<_>>(),
                         "notes": e.notes,
                         "probe": e.probe.as_ref().map(|(status, message)| json!({"status": status, "error": message})),
                     })).collect::<Vec<_>>(),
@@ -462,7 +462,7 @@ fn print(ctx: &Context, reports: &[PageReport]) -> Result<(), CliError> {
             for p in &e.problems {
                 text.push_str(&format!("    problem: {}\n", p.text));
                 if let Some(fix) = &p.fix {
-                    text.push_str(&format!("      fix: {fix}\n"));
+                    text.push_str(&format!("      fix: {}\n", printer.command(fix)));
                 }
             }
             for note in &e.notes {
