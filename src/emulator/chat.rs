@@ -11,8 +11,9 @@
 //! Emulator decisions: a session lives until its last use plus the token's
 //! `sessionIdleTimeoutMinutes`, at least 5 minutes (the widget itself treats a session within
 //! a minute of expiry as expired), and each chat renews it. Chat on an unknown or expired
-//! session, or one whose token was deleted, answers 401 `{"error": "Session expired"}`. A
-//! session opened before a rotation, retirement or deactivation goes on until it expires:
+//! session answers 401 `{"error": "Session expired"}`. A session opened before a rotation,
+//! a deactivation or the token's deletion (an overlap's retirement is one) goes on until it
+//! expires, on the limits its token had (kept with the session for when the token is gone):
 //! only new inits are refused (a page must be reloaded to see a refused value). Chat from
 //! another origin than the session's is refused like an origin the token does not admit. A
 //! session takes the token's `maxMessagesPerSession` messages, then answers 429.
@@ -49,6 +50,37 @@ pub(crate) struct SessionRecord {
     /// Messages sent on it, against the token's `maxMessagesPerSession`.
     #[serde(default)]
     pub messages: u64,
+    /// The token's limits when the session was opened (or last used), which a session
+    /// outliving its token's deletion goes on with.
+    #[serde(default)]
+    pub limits: SessionLimits,
+}
+
+/// What a session takes from its token.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SessionLimits {
+    /// `maxMessagesPerSession` (`None`: no limit).
+    pub max_messages: Option<u64>,
+    /// How long the session lives after its last use, in minutes (`None`: the default).
+    pub idle_minutes: Option<u64>,
+}
+
+impl SessionLimits {
+    pub(super) fn of(token: &super::model::TokenRecord) -> SessionLimits {
+        use crate::token::{Field, TokenView};
+        SessionLimits {
+            max_messages: token.count(Field::MaxMessagesPerSession),
+            idle_minutes: token.count(Field::SessionIdleTimeoutMinutes),
+        }
+    }
+
+    /// The token's idle timeout (30 minutes by default), at least 5 minutes: the widget
+    /// treats a session within a minute of expiry as expired.
+    pub(super) fn lifetime(&self) -> jiff::SignedDuration {
+        let minutes = self.idle_minutes.unwrap_or(30).max(5);
+        jiff::SignedDuration::from_mins(i64::try_from(minutes).unwrap_or(30))
+    }
 }
 
 impl EmulatorState {
@@ -56,6 +88,7 @@ impl EmulatorState {
     pub(super) fn open_session(
         &mut self,
         token_id: &str,
+        limits: SessionLimits,
         conversation_id: &str,
         origin: Option<&str>,
         expires_at: Timestamp,
@@ -69,6 +102,7 @@ impl EmulatorState {
             origin: origin.map(str::to_string),
             expires_at,
             messages: 0,
+            limits,
         };
         self.sessions.push(session.clone());
         session
@@ -119,25 +153,32 @@ impl EmulatorState {
         if session.origin.is_some() && session.origin.as_deref() != origin {
             return Err(ApiError::new(StatusCode::FORBIDDEN, "Origin not allowed").without_cors());
         }
+        // The token's limits as they are now; a deleted token's, as the session kept them.
         let token = self
             .client_tokens
             .iter_mut()
-            .find(|t| crate::token::TokenView::id(*t) == session.token_id)
-            .ok_or_else(expired)?;
-        let limit =
-            crate::token::TokenView::count(&*token, crate::token::Field::MaxMessagesPerSession);
-        if limit.is_some_and(|limit| session.messages >= limit) {
+            .find(|t| crate::token::TokenView::id(*t) == session.token_id);
+        let limits = match token {
+            Some(token) => {
+                token.set_time(crate::token::Field::LastUsedAt, now);
+                SessionLimits::of(token)
+            }
+            None => session.limits.clone(),
+        };
+        if limits
+            .max_messages
+            .is_some_and(|limit| session.messages >= limit)
+        {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Message limit reached for this session",
             )
             .with_hint("Start a new conversation to keep chatting"));
         }
-        token.set_time(crate::token::Field::LastUsedAt, now);
-        let lifetime = super::state::session_lifetime(token);
         if let Some(s) = self.sessions.iter_mut().find(|s| s.id == session_id) {
-            s.expires_at = now + lifetime;
+            s.expires_at = now + limits.lifetime();
             s.messages += 1;
+            s.limits = limits;
         }
         if let Some(conversation) = self
             .conversations

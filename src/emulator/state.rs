@@ -261,7 +261,7 @@ impl State {
         let index = self.index_of(id)?;
         let token = self.client_tokens.remove(index);
         self.conversations.retain(|c| c.token_id != id);
-        self.sessions.retain(|s| s.token_id != id);
+        // Its widget sessions go on until they expire (see `chat`): only new inits fail.
         Ok(token)
     }
 
@@ -390,8 +390,15 @@ impl State {
             updated_at: now,
         };
         self.insert_conversation(conversation.clone());
-        let session =
-            self.open_session(&token_id, &conversation.id, origin_header, expires_at, now);
+        let limits = super::chat::SessionLimits::of(&token);
+        let session = self.open_session(
+            &token_id,
+            limits,
+            &conversation.id,
+            origin_header,
+            expires_at,
+            now,
+        );
         Ok(InitOutcome {
             token,
             conversation,
@@ -441,9 +448,5 @@ pub(super) fn init_reply(outcome: &InitOutcome) -> Value {
 /// How long a widget session lives after its last use: the token's idle timeout, at least
 /// 5 minutes (the widget treats a session within a minute of expiry as expired).
 pub(super) fn session_lifetime(token: &TokenRecord) -> SignedDuration {
-    let minutes = token
-        .count(Field::SessionIdleTimeoutMinutes)
-        .unwrap_or(30)
-        .max(5);
-    SignedDuration::from_mins(i64::try_from(minutes).unwrap_or(30))
+    super::chat::SessionLimits::of(token).lifetime()
 }

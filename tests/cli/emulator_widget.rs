@@ -281,6 +281,57 @@ async fn a_session_takes_the_tokens_message_limit_then_429() {
 }
 
 #[tokio::test]
+async fn an_open_session_outlives_deactivation_and_the_tokens_deletion() {
+    let api = Api::empty().await;
+    let body = api
+        .create(json!({"allowedOrigins": [PAGE], "maxMessagesPerSession": 3}))
+        .await;
+    let id = body["clientToken"]["id"].as_str().unwrap().to_string();
+    let value = body["token"].as_str().unwrap().to_string();
+    let init = || {
+        widget(
+            &api,
+            Method::POST,
+            "/v1/client/init",
+            PAGE,
+            Some(json!({"token": value})),
+        )
+    };
+    let session = init().await.expect(200);
+    let send = || {
+        widget(
+            &api,
+            Method::POST,
+            "/v1/client/chat",
+            PAGE,
+            Some(json!({"sessionId": session["sessionId"], "messages": []})),
+        )
+    };
+    assert_eq!(send().await.status, 200);
+    // Deactivated: new inits are refused, the open session goes on.
+    api.put(
+        &format!("/v1/client-tokens/{id}"),
+        json!({"isActive": false}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(init().await.status, 403);
+    assert_eq!(send().await.status, 200);
+    // Deleted (an overlap's retirement deletes the old token): the same, on the limits the
+    // token had: the third message is its last.
+    api.delete(&format!("/v1/client-tokens/{id}"))
+        .await
+        .expect(200);
+    assert_eq!(init().await.status, 401);
+    assert_eq!(send().await.status, 200);
+    assert_eq!(send().await.status, 429);
+    // And it expires like any other: idle past the timeout (30 minutes by default).
+    api.advance_clock(31 * 60).await;
+    assert_eq!(send().await.status, 401);
+    api.shutdown().await;
+}
+
+#[tokio::test]
 async fn chat_from_another_origin_than_the_sessions_is_refused_like_an_origin() {
     let api = Api::empty().await;
     let (_, value) = live_token(&api).await;
