@@ -142,7 +142,8 @@ pub(crate) struct UpdateArgs {
 
 /// Delete client tokens
 ///
-/// Names ids, or selects with --all (narrowed by --environment, --inactive, --name-contains).
+/// Names ids, or selects with --all (narrowed by --environment, --inactive, --name-contains,
+/// --surface).
 /// Asks once for all of them on a terminal, listing each; --yes skips it. Without a terminal
 /// (or with --no-input) it refuses unless --yes is given. Works on --concurrency tokens at a
 /// time, reports each, and exits 1 if any failed; Ctrl-C starts no more and reports.
@@ -271,7 +272,7 @@ pub(crate) enum RotateFormat {
 /// The previous value stops working immediately: every site using it must be given the new
 /// one. Prints each new value as its token is done, confirmed current: bare for one ID,
 /// ID<TAB>value lines otherwise (JSON with --json; NAME=value with --format env). Names ids, or selects with --all (narrowed by
-/// --environment, --inactive, --name-contains); asks once for all of them on a terminal;
+/// --environment, --inactive, --name-contains, --surface); asks once for all of them on a terminal;
 /// --yes skips it. Each token is rotated exactly once: if the reply is lost, rtctl reads the
 /// value again to learn whether the rotation happened before trying again.
 ///

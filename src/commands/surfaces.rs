@@ -198,6 +198,19 @@ pub(crate) async fn bind(
     agents: &[&str],
 ) -> Result<String, CliError> {
     let surface = catalogue.resolve(input)?;
+    check_binding(ctx, client, surface, flows, agents).await?;
+    Ok(surface.id().to_string())
+}
+
+/// Whether a token with these flows and agents may be bound to `surface`: it must be a chat
+/// surface, and share something with its enabled items; one that is not active is a warning.
+async fn check_binding(
+    ctx: &Context,
+    client: &Client,
+    surface: &Surface,
+    flows: &[&str],
+    agents: &[&str],
+) -> Result<(), CliError> {
     if !surface.is_chat() {
         return Err(CliError::usage(format!(
             "{} is a {} surface: client tokens belong to chat surfaces",
@@ -217,7 +230,7 @@ pub(crate) async fn bind(
             surface.status()
         ));
     }
-    Ok(surface.id().to_string())
+    Ok(())
 }
 
 /// Resolves each file token's `surface` to `product_surface_id` (they must agree when both
@@ -303,8 +316,10 @@ pub(crate) async fn bind_file_tokens(
             .collect()
         };
         let (flows, agents) = (list(Field::FlowIds), list(Field::AgentIds));
+        // New, moved to this surface (a replacement: a new token), or running other things.
         let changes = match held {
             None => true,
+            Some(token) if token.text(Field::ProductSurfaceId) != Some(surface.id()) => true,
             Some(token) => [(Field::FlowIds, &flows), (Field::AgentIds, &agents)]
                 .iter()
                 .any(|(field, wanted)| {
@@ -318,17 +333,16 @@ pub(crate) async fn bind_file_tokens(
         if !changes {
             continue;
         }
-        let items = client
-            .surface_items(surface.product_id(), surface.id())
-            .await?;
         let (flows, agents): (Vec<&str>, Vec<&str>) = (
             flows.iter().map(String::as_str).collect(),
             agents.iter().map(String::as_str).collect(),
         );
-        check_overlap(surface, &items, &flows, &agents).map_err(|e| {
-            let message = at(desired.line, &desired.name, e.message.clone());
-            CliError { message, ..e }
-        })?;
+        check_binding(ctx, client, surface, &flows, &agents)
+            .await
+            .map_err(|e| {
+                let message = at(desired.line, &desired.name, e.message.clone());
+                CliError { message, ..e }
+            })?;
     }
     Ok(())
 }

@@ -443,6 +443,16 @@ fn audit_traffic_rules_positive_and_negative() {
 fn token_files_name_surfaces_and_are_refused_where_chat_could_never_work() {
     let server = Server::empty();
     surfaces(&server);
+    server
+        .api(
+            Method::POST,
+            "/__emulator/surfaces",
+            Some(
+                json!({"id": "surf_checkout", "productName": "Shop", "name": "Checkout",
+                        "items": [{"id": "i1", "flowId": "flow_checkout"}]}),
+            ),
+        )
+        .expect(201);
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, text: &str| {
         let path = dir.path().join(name);
@@ -471,9 +481,11 @@ fn token_files_name_surfaces_and_are_refused_where_chat_could_never_work() {
         ("disagree.toml", format!("[tokens.W]\nenvironment = \"live\"\norigins = [\"https://shop.example\"]\nflows = [\"flow_1\"]\nsurface = \"Docs/Chat\"\nproduct_surface_id = \"{SHOP}\"\n")),
         ("overlap.toml", "[tokens.N]\nenvironment = \"live\"\norigins = [\"https://shop.example\"]\nflows = [\"flow_off\"]\nsurface = \"Shop/Chat\"\n".to_string()),
         ("clash.toml", "[tokens.N]\nenvironment = \"live\"\norigins = [\"https://shop.example\"]\nflows = [\"flow_1\"]\nsurface = \"Chat\"\n".to_string()),
+        // Moved to another surface (a replacement: a new token) where its flow is not exposed.
+        ("moved.toml", "[tokens.W]\nenvironment = \"live\"\norigins = [\"https://shop.example\"]\nflows = [\"flow_1\"]\nsurface = \"Shop/Checkout\"\n".to_string()),
     ] {
         let path = write(name, &text);
-        let args = ["apply", "-f", &path, "--yes"];
+        let args = ["apply", "-f", &path, "--allow-replace", "--yes"];
         let run = server.rtctl(&args);
         assert_eq!(run.code, 2, "{run:?}");
         transcript.add(&args, &run);
