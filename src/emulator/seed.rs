@@ -143,8 +143,37 @@ pub(super) fn state(seed: Seed, now: Timestamp) -> State {
         };
         state.catalogue().add(&ids(|d| d.flows), &ids(|d| d.agents));
         add_surfaces(&mut state, now);
+        last_used_from_sightings(&mut state);
     }
     state
+}
+
+/// A token whose surface saw an origin it admits was used then: its `lastUsedAt` is the
+/// latest such sighting (when later than its last conversation), so `tokens get` and
+/// `origins traffic` tell a new user the same story.
+fn last_used_from_sightings(state: &mut State) {
+    use crate::token::TokenView;
+    let sightings = state.observed_origins.clone();
+    for token in state.client_tokens.iter_mut() {
+        let Some(surface) = token.text(Field::ProductSurfaceId).map(str::to_string) else {
+            continue;
+        };
+        let allowed: Vec<String> = token.origins().into_iter().map(str::to_string).collect();
+        let environment = token.environment().to_string();
+        let latest = sightings
+            .iter()
+            .filter(|s| s.surface_id == surface && token.is_active())
+            .filter(|s| {
+                let header = (s.origin != "native").then_some(s.origin.as_str());
+                crate::origin::admit(&allowed, header, &environment).is_some()
+            })
+            .map(|s| s.last_seen_at)
+            .max();
+        let before = token.time(Field::LastUsedAt);
+        if let Some(latest) = latest.filter(|l| before.is_none_or(|b| *l > b)) {
+            token.set_time(Field::LastUsedAt, latest);
+        }
+    }
 }
 
 /// A demo surface: (id, product id, product name, name, type, status, environment, items).
@@ -373,6 +402,26 @@ fn demo_config(name: &str) -> Map<String, Value> {
 mod tests {
     use super::*;
     use crate::token::TokenView;
+
+    #[test]
+    fn a_demo_token_was_last_used_when_its_surface_last_saw_an_origin_it_admits() {
+        // Whole seconds: times are stored to the millisecond.
+        let now = Timestamp::from_second(Timestamp::now().as_second()).unwrap();
+        let s = state(Seed::Demo, now);
+        let used = |id: &str| {
+            let token = s.client_tokens.iter().find(|t| t.id() == id).unwrap();
+            now.duration_since(token.time(Field::LastUsedAt).unwrap())
+        };
+        // www.example.com, 2 hours ago (shop.example.com, 25 minutes ago, is refused).
+        assert_eq!(used("ct_0d3e00000000a001"), SignedDuration::from_mins(120));
+        assert_eq!(used("ct_0d3e00000000a002"), SignedDuration::from_mins(10));
+        // Inactive: its surface's sightings are not its use.
+        let old = s
+            .client_tokens
+            .iter()
+            .find(|t| t.id() == "ct_0d3e00000000a005");
+        assert_eq!(old.unwrap().time(Field::LastUsedAt), None);
+    }
 
     #[test]
     fn demo_covers_the_interesting_cases() {
