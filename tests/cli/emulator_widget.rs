@@ -25,6 +25,18 @@ async fn widget(api: &Api, method: Method, path: &str, origin: &str, body: Optio
     }
 }
 
+/// The widget's init with `value`, from the page.
+async fn init(api: &Api, value: &str) -> Reply {
+    let body = json!({ "token": value });
+    widget(api, Method::POST, "/v1/client/init", PAGE, Some(body)).await
+}
+
+/// An empty chat message on the session an init answered with.
+async fn message(api: &Api, session: &Value) -> Reply {
+    let body = json!({"sessionId": session["sessionId"], "messages": []});
+    widget(api, Method::POST, "/v1/client/chat", PAGE, Some(body)).await
+}
+
 async fn live_token(api: &Api) -> (String, String) {
     let body = api
         .create(json!({"environment": "live", "allowedOrigins": [PAGE], "sessionIdleTimeoutMinutes": 1}))
@@ -250,24 +262,8 @@ async fn a_session_takes_the_tokens_message_limit_then_429() {
         .create(json!({"allowedOrigins": [PAGE], "maxMessagesPerSession": 2}))
         .await;
     let value = body["token"].as_str().unwrap().to_string();
-    let session = widget(
-        &api,
-        Method::POST,
-        "/v1/client/init",
-        PAGE,
-        Some(json!({"token": value})),
-    )
-    .await
-    .expect(200);
-    let send = || {
-        widget(
-            &api,
-            Method::POST,
-            "/v1/client/chat",
-            PAGE,
-            Some(json!({"sessionId": session["sessionId"], "messages": []})),
-        )
-    };
+    let session = init(&api, &value).await.expect(200);
+    let send = || message(&api, &session);
     assert_eq!(send().await.status, 200);
     assert_eq!(send().await.status, 200);
     let limited = send().await;
@@ -288,25 +284,9 @@ async fn an_open_session_outlives_deactivation_and_the_tokens_deletion() {
         .await;
     let id = body["clientToken"]["id"].as_str().unwrap().to_string();
     let value = body["token"].as_str().unwrap().to_string();
-    let init = || {
-        widget(
-            &api,
-            Method::POST,
-            "/v1/client/init",
-            PAGE,
-            Some(json!({"token": value})),
-        )
-    };
+    let init = || init(&api, &value);
     let session = init().await.expect(200);
-    let send = || {
-        widget(
-            &api,
-            Method::POST,
-            "/v1/client/chat",
-            PAGE,
-            Some(json!({"sessionId": session["sessionId"], "messages": []})),
-        )
-    };
+    let send = || message(&api, &session);
     assert_eq!(send().await.status, 200);
     // Deactivated: new inits are refused, the open session goes on.
     api.put(
