@@ -50,8 +50,8 @@ pub(crate) struct SessionRecord {
     /// Messages sent on it, against the token's `maxMessagesPerSession`.
     #[serde(default)]
     pub messages: u64,
-    /// The token's limits when the session was opened (or last used), which a session
-    /// outliving its token's deletion goes on with.
+    /// The token's limits (copied at open, each chat and the token's deletion), which a
+    /// session outliving its token goes on with.
     #[serde(default)]
     pub limits: SessionLimits,
 }

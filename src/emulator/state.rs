@@ -261,7 +261,12 @@ impl State {
         let index = self.index_of(id)?;
         let token = self.client_tokens.remove(index);
         self.conversations.retain(|c| c.token_id != id);
-        // Its widget sessions go on until they expire (see `chat`): only new inits fail.
+        // Its widget sessions go on until they expire (see `chat`), on the token's limits as
+        // they are now: only new inits fail.
+        let limits = super::chat::SessionLimits::of(&token);
+        for session in self.sessions.iter_mut().filter(|s| s.token_id == id) {
+            session.limits = limits.clone();
+        }
         Ok(token)
     }
 

@@ -280,7 +280,7 @@ async fn a_session_takes_the_tokens_message_limit_then_429() {
 async fn an_open_session_outlives_deactivation_and_the_tokens_deletion() {
     let api = Api::empty().await;
     let body = api
-        .create(json!({"allowedOrigins": [PAGE], "maxMessagesPerSession": 3}))
+        .create(json!({"allowedOrigins": [PAGE], "maxMessagesPerSession": 5, "sessionIdleTimeoutMinutes": 10}))
         .await;
     let id = body["clientToken"]["id"].as_str().unwrap().to_string();
     let value = body["token"].as_str().unwrap().to_string();
@@ -298,15 +298,23 @@ async fn an_open_session_outlives_deactivation_and_the_tokens_deletion() {
     assert_eq!(init().await.status, 403);
     assert_eq!(send().await.status, 200);
     // Deleted (an overlap's retirement deletes the old token): the same, on the limits the
-    // token had: the third message is its last.
+    // token had when it went (lowered to 3 since the last message): the third is the last.
+    api.put(
+        &format!("/v1/client-tokens/{id}"),
+        json!({"maxMessagesPerSession": 3}),
+    )
+    .await
+    .expect(200);
     api.delete(&format!("/v1/client-tokens/{id}"))
         .await
         .expect(200);
     assert_eq!(init().await.status, 401);
     assert_eq!(send().await.status, 200);
     assert_eq!(send().await.status, 429);
-    // And it expires like any other: idle past the timeout (30 minutes by default).
-    api.advance_clock(31 * 60).await;
+    // And it expires on the token's idle timeout (10 minutes, not the default 30).
+    api.advance_clock(9 * 60).await;
+    assert_eq!(send().await.status, 429, "still open, at its limit");
+    api.advance_clock(10 * 60 + 1).await;
     assert_eq!(send().await.status, 401);
     api.shutdown().await;
 }
