@@ -331,8 +331,15 @@ fn add_demo(state: &mut State, now: Timestamp) {
         let value = ids::token_value(demo.environment);
         let mut last_used = None;
         for (i, (origin, message)) in demo.conversations.iter().enumerate() {
-            let at = created + SignedDuration::from_hours(6 * (i as i64 + 1));
-            last_used = Some(iso_millis::format(&at));
+            // A conversation from a page its surface saw lately is that sighting's.
+            let seen = SIGHTINGS
+                .iter()
+                .find(|(surface, from, _, _)| demo.surface == Some(*surface) && from == origin)
+                .map(|(_, _, _, last)| now - SignedDuration::from_mins(*last));
+            let at = seen.unwrap_or(created + SignedDuration::from_hours(6 * (i as i64 + 1)));
+            if last_used.is_none_or(|used| at > used) {
+                last_used = Some(at);
+            }
             state.insert_conversation(ConversationRecord {
                 id: ids::conversation_id(),
                 token_id: demo.id.to_string(),
@@ -370,7 +377,7 @@ fn add_demo(state: &mut State, now: Timestamp) {
             "tokenPrefix": ids::token_prefix(demo.environment),
             "tokenHint": ids::token_hint(&value),
             "tokenValue": (!demo.legacy).then_some(value),
-            "lastUsedAt": last_used,
+            "lastUsedAt": last_used.as_ref().map(iso_millis::format),
             "createdAt": created,
             "updatedAt": created,
         });
@@ -415,12 +422,32 @@ mod tests {
         // www.example.com, 2 hours ago (shop.example.com, 25 minutes ago, is refused).
         assert_eq!(used("ct_0d3e00000000a001"), SignedDuration::from_mins(120));
         assert_eq!(used("ct_0d3e00000000a002"), SignedDuration::from_mins(10));
-        // Inactive: its surface's sightings are not its use.
-        let old = s
+        // Its conversation from www.example.com is that sighting's.
+        let newest = s
+            .conversations
+            .iter()
+            .filter(|c| c.token_id == "ct_0d3e00000000a001")
+            .map(|c| c.created_at)
+            .max();
+        assert_eq!(newest, Some(now - SignedDuration::from_mins(120)));
+        // An inactive token's surface saw no use of it.
+        let mut s = state(Seed::Demo, now);
+        let index = s
             .client_tokens
             .iter()
-            .find(|t| t.id() == "ct_0d3e00000000a005");
-        assert_eq!(old.unwrap().time(Field::LastUsedAt), None);
+            .position(|t| t.id() == "ct_0d3e00000000a002")
+            .unwrap();
+        let token = &mut s.client_tokens[index];
+        token.set(Field::IsActive, Value::Bool(false));
+        token.set(Field::LastUsedAt, Value::Null);
+        last_used_from_sightings(&mut s);
+        assert_eq!(s.client_tokens[index].time(Field::LastUsedAt), None);
+        s.client_tokens[index].set(Field::IsActive, Value::Bool(true));
+        last_used_from_sightings(&mut s);
+        assert_eq!(
+            now.duration_since(s.client_tokens[index].time(Field::LastUsedAt).unwrap()),
+            SignedDuration::from_mins(10)
+        );
     }
 
     #[test]
