@@ -11,6 +11,7 @@ use crate::api::{Client, ClientToken};
 use crate::cli::surfaces::SurfacesCommand;
 use crate::cli::tokens::Filters;
 use crate::error::{CliError, ErrorKind};
+use crate::manifest::{DesiredToken, Manifest};
 use crate::output::Format;
 use crate::token::{Field, TokenView};
 
@@ -188,7 +189,7 @@ pub(crate) fn check_overlap(
 }
 
 /// Reads the surface `input` names and checks that a token with these flows and agents could
-/// chat on it: the id to bind the token to.
+/// chat on it: the id to bind the token to (a surface that is not active is warned about).
 pub(crate) async fn bind(
     ctx: &Context,
     client: &Client,
@@ -198,19 +199,21 @@ pub(crate) async fn bind(
     agents: &[&str],
 ) -> Result<String, CliError> {
     let surface = catalogue.resolve(input)?;
-    check_binding(ctx, client, surface, flows, agents).await?;
+    if let Some(warning) = check_binding(client, surface, flows, agents).await? {
+        ctx.printer.warn(&warning);
+    }
     Ok(surface.id().to_string())
 }
 
 /// Whether a token with these flows and agents may be bound to `surface`: it must be a chat
-/// surface, and share something with its enabled items; one that is not active is a warning.
+/// surface, and share something with its enabled items. A surface that is not active is
+/// allowed, with the warning returned.
 async fn check_binding(
-    ctx: &Context,
     client: &Client,
     surface: &Surface,
     flows: &[&str],
     agents: &[&str],
-) -> Result<(), CliError> {
+) -> Result<Option<String>, CliError> {
     if !surface.is_chat() {
         return Err(CliError::usage(format!(
             "{} is a {} surface: client tokens belong to chat surfaces",
@@ -223,33 +226,76 @@ async fn check_binding(
         .surface_items(surface.product_id(), surface.id())
         .await?;
     check_overlap(surface, &items, flows, agents)?;
-    if surface.status() != "active" {
-        ctx.printer.warn(&format!(
+    Ok((surface.status() != "active").then(|| {
+        format!(
             "{} is {}: the widget is refused until the surface is active",
             surface.label(),
             surface.status()
-        ));
-    }
-    Ok(())
+        )
+    }))
 }
 
-/// Resolves each file token's `surface` to `product_surface_id` (they must agree when both
-/// are given), then refuses a token the plan would create, or whose flows or agents it would
-/// change, when they share nothing with its surface's enabled items. No request when no
-/// token names a surface. A `product_surface_id` the account's surfaces cannot show (a key
-/// that may not list them) is left to the service.
+/// A message about one token of a token file, placed at its line.
+fn in_file(file: &std::path::Path, line: usize, name: &str, what: &str) -> String {
+    format!(
+        "the token file {}, line {line}: tokens.\"{name}\": {what}",
+        file.display()
+    )
+}
+
+/// Resolves a file token's `surface = "…"` to its `product_surface_id`; when both are given
+/// they must name the same surface.
+fn name_surface(
+    catalogue: &Catalogue,
+    desired: &mut DesiredToken,
+    file: &std::path::Path,
+) -> Result<(), CliError> {
+    let Some((input, line)) = desired.surface.clone() else {
+        return Ok(());
+    };
+    let surface = catalogue.resolve(&input).map_err(|e| {
+        let message = in_file(file, line, &desired.name, &e.message);
+        CliError { message, ..e }
+    })?;
+    match desired.values.text(Field::ProductSurfaceId) {
+        Some(id) if id != surface.id() => Err(CliError::usage(in_file(
+            file,
+            line,
+            &desired.name,
+            &format!(
+                "surface = \"{input}\" is {} ({}), but product_surface_id says {id}",
+                surface.label(),
+                surface.id()
+            ),
+        ))
+        .with_hint("keep one of the two, or make them name the same surface")),
+        _ => {
+            desired.values.set(
+                Field::ProductSurfaceId,
+                Value::String(surface.id().to_string()),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// For `plan` and `apply`: resolves each file token's `surface` (see [`name_surface`]), then
+/// refuses a token that would be created (new, or a replacement, which is made from the file
+/// alone), or whose flows or agents would change, when it could not chat on its surface (see
+/// [`check_binding`]). Returns the warnings for the plan (a surface that is not active). No
+/// request when no token names a surface; a `product_surface_id` the account's surfaces
+/// cannot show (a key that may not list them) is left to the service.
 pub(crate) async fn bind_file_tokens(
     ctx: &Context,
     client: &Client,
-    manifest: &mut crate::manifest::Manifest,
+    manifest: &mut Manifest,
     current: &[ClientToken],
     file: &std::path::Path,
-) -> Result<(), CliError> {
-    let bound = |d: &crate::manifest::DesiredToken| {
-        d.surface.is_some() || d.values.contains(Field::ProductSurfaceId)
-    };
+) -> Result<Vec<String>, CliError> {
+    let bound =
+        |d: &DesiredToken| d.surface.is_some() || d.values.contains(Field::ProductSurfaceId);
     if !manifest.tokens.iter().any(bound) {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let named = manifest.tokens.iter().any(|d| d.surface.is_some());
     let catalogue = match Catalogue::load(client).await {
@@ -259,43 +305,14 @@ pub(crate) async fn bind_file_tokens(
                 "could not read the surfaces to check the file's tokens against them: {}",
                 e.message
             ));
-            return Ok(());
+            return Ok(Vec::new());
         }
         Err(e) => return Err(e),
     };
-    let at = |line: usize, name: &str, what: String| {
-        format!(
-            "the token file {}, line {line}: tokens.\"{name}\": {what}",
-            file.display()
-        )
-    };
     for desired in manifest.tokens.iter_mut() {
-        let Some((input, line)) = desired.surface.clone() else {
-            continue;
-        };
-        let surface = catalogue.resolve(&input).map_err(|e| {
-            let message = at(line, &desired.name, e.message.clone());
-            CliError { message, ..e }
-        })?;
-        match desired.values.text(Field::ProductSurfaceId) {
-            Some(id) if id != surface.id() => {
-                return Err(CliError::usage(at(
-                    line,
-                    &desired.name,
-                    format!(
-                        "surface = \"{input}\" is {} ({}), but product_surface_id says {id}",
-                        surface.label(),
-                        surface.id()
-                    ),
-                ))
-                .with_hint("keep one of the two, or make them name the same surface"));
-            }
-            _ => desired.values.set(
-                Field::ProductSurfaceId,
-                Value::String(surface.id().to_string()),
-            ),
-        }
+        name_surface(&catalogue, desired, file)?;
     }
+    let mut warnings = Vec::new();
     for desired in &manifest.tokens {
         let Some(surface) = desired
             .values
@@ -304,7 +321,11 @@ pub(crate) async fn bind_file_tokens(
         else {
             continue;
         };
-        let held = current.iter().find(|t| t.name() == desired.name);
+        // The token the file keeps; a replacement is a new token, made from the file alone.
+        let held = current
+            .iter()
+            .find(|t| t.name() == desired.name)
+            .filter(|t| !crate::commands::plan::replaces(t, desired));
         let list = |field: Field| -> Vec<String> {
             match (desired.values.get(field), held) {
                 (Some(_), _) => desired.values.strings(field),
@@ -316,10 +337,8 @@ pub(crate) async fn bind_file_tokens(
             .collect()
         };
         let (flows, agents) = (list(Field::FlowIds), list(Field::AgentIds));
-        // New, moved to this surface (a replacement: a new token), or running other things.
         let changes = match held {
             None => true,
-            Some(token) if token.text(Field::ProductSurfaceId) != Some(surface.id()) => true,
             Some(token) => [(Field::FlowIds, &flows), (Field::AgentIds, &agents)]
                 .iter()
                 .any(|(field, wanted)| {
@@ -337,14 +356,45 @@ pub(crate) async fn bind_file_tokens(
             flows.iter().map(String::as_str).collect(),
             agents.iter().map(String::as_str).collect(),
         );
-        check_binding(ctx, client, surface, &flows, &agents)
+        let warning = check_binding(client, surface, &flows, &agents)
             .await
             .map_err(|e| {
-                let message = at(desired.line, &desired.name, e.message.clone());
+                let message = in_file(file, desired.line, &desired.name, &e.message);
                 CliError { message, ..e }
             })?;
+        warnings.extend(warning.map(|w| in_file(file, desired.line, &desired.name, &w)));
     }
-    Ok(())
+    Ok(warnings)
+}
+
+/// For `audit -f`: each file token's `surface = "…"` resolved as `apply` would, so the
+/// traffic rules see it. The audit reports rather than refuses: what cannot be resolved (the
+/// surfaces unreadable, an unknown or ambiguous name, a disagreement) is a warning, and that
+/// token is audited without a surface.
+pub(crate) async fn name_file_surfaces(
+    ctx: &Context,
+    client: &Client,
+    manifest: &mut Manifest,
+    file: &std::path::Path,
+) {
+    if !manifest.tokens.iter().any(|d| d.surface.is_some()) {
+        return;
+    }
+    let catalogue = match Catalogue::load(client).await {
+        Ok(catalogue) => catalogue,
+        Err(e) => {
+            ctx.printer.warn(&format!(
+                "could not read the surfaces, so the file's surface names were not resolved ({})",
+                e.message
+            ));
+            return;
+        }
+    };
+    for desired in manifest.tokens.iter_mut() {
+        if let Err(e) = name_surface(&catalogue, desired, file) {
+            ctx.printer.warn(&e.message);
+        }
+    }
 }
 
 /// `rtctl surfaces list`: chat surfaces and the tokens bound to each (two reads at once).

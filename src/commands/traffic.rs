@@ -397,7 +397,10 @@ fn show(
                     for (o, why) in &a.refused {
                         out.push(format!("  {}  last seen {}", o.origin, when(o)));
                         out.push(format!("    {why}"));
-                        out.push(format!("    fix: {}", fix_refused(id, &o.origin)));
+                        out.push(format!(
+                            "    fix: {}",
+                            printer.command(&fix_refused(id, &o.origin))
+                        ));
                     }
                 }
                 if !a.other.is_empty() {
@@ -425,10 +428,8 @@ fn show(
                         observed.window_days
                     ));
                     for entry in &a.unseen {
-                        out.push(format!(
-                            "  {entry}  rtctl origins remove {id} {}",
-                            word(entry)
-                        ));
+                        let fix = format!("rtctl origins remove {id} {}", word(entry));
+                        out.push(format!("  {entry}  {}", printer.command(&fix)));
                     }
                 }
                 if !a.narrower.is_empty() {
@@ -436,12 +437,15 @@ fn show(
                     out.push("Wide entries whose real traffic is a few sites:".into());
                     for (entry, sites) in &a.narrower {
                         out.push(format!("  {entry} admitted only {}", sites.join(", ")));
-                        out.push(format!("    narrower: {}", fix_narrower(id, entry, sites)));
+                        out.push(format!(
+                            "    narrower: {}",
+                            printer.command(&fix_narrower(id, entry, sites))
+                        ));
                     }
                 }
             }
             for line in out {
-                printer.line(&printer.command(&line))?;
+                printer.line(&line)?;
             }
             Ok(())
         }

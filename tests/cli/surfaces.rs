@@ -322,6 +322,21 @@ fn traffic_reports_each_class_after_real_inits() {
             .contains(&format!("rtctl --api-url {url} origins remove {live} ")),
         "{text:?}"
     );
+    // Only the fixes: a name that mentions a command is shown as it is.
+    server
+        .rtctl(&[
+            "tokens",
+            "update",
+            &live,
+            "--name",
+            "Shop (see rtctl tokens list)",
+        ])
+        .expect(0);
+    let text = server.rtctl(&[&keeps[..], &["-o", "table"]].concat());
+    assert!(
+        text.stdout.contains("\"Shop (see rtctl tokens list)\""),
+        "{text:?}"
+    );
     // Fixed by the command it suggests: nothing refused, exit 0.
     server
         .rtctl(&[
@@ -403,8 +418,8 @@ fn audit_traffic_rules_positive_and_negative() {
                 || f["fix"].as_str().unwrap().contains(&prefix)),
         "{fixes:#?}"
     );
-    // A token file's `surface = "…"` is audited on that surface, as apply would bind it, and
-    // a file apply would refuse is refused by the audit too.
+    // A token file's `surface = "…"` is audited on that surface, as apply would bind it; what
+    // cannot be resolved is a warning, and the rest of the audit stands.
     let dir = tempfile::tempdir().unwrap();
     let file = |text: &str| {
         let path = dir.path().join("tokens.toml");
@@ -429,9 +444,26 @@ fn audit_traffic_rules_positive_and_negative() {
     let unknown = file(
         "[tokens.Later]\nenvironment = \"live\"\norigins = [\"https://a.example\"]\nflows = [\"flow_1\"]\nsurface = \"Shop/Nope\"\n",
     );
-    let run = server.rtctl(&["audit", "-f", &unknown]);
-    assert_eq!(run.code, 5, "{run:?}");
-    assert!(run.stderr.contains("line 5"), "{run:?}");
+    let run = server.rtctl(&["audit", "-f", &unknown, "--fail-on", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("warning: the token file")
+            && run.stderr.contains("line 5")
+            && run.stderr.contains("Shop/Nope"),
+        "{run:?}"
+    );
+    let later = file(
+        "[tokens.Later]\nenvironment = \"live\"\norigins = [\"https://later.shop.example\"]\nflows = [\"flow_1\"]\nsurface = \"Shop/Chat\"\n",
+    );
+    server.fault(json!({"method": "GET", "path": "/v1/surfaces", "status": 403, "count": 0}));
+    let run = server.rtctl(&["audit", "-f", &later, "--json", "--fail-on", "never"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("could not read the surfaces, so the file's surface names were not resolved"),
+        "{run:?}"
+    );
+    assert!(!run.json()["findings"].as_array().unwrap().is_empty());
     // Without any surface-bound token, the audit reads no surfaces at all.
     let plain = Server::empty();
     plain.create("Plain", json!({}));
@@ -492,6 +524,64 @@ fn token_files_name_surfaces_and_are_refused_where_chat_could_never_work() {
     }
     assert_snapshot!("token_file_surfaces", transcript.text());
     assert_eq!(server.tokens().len(), 1, "no refused file created anything");
+    // A replacement is made from the file alone: the agent the file leaves out, which the
+    // account's token has, does not make chat possible on the surface it moves to.
+    server
+        .api(
+            Method::POST,
+            "/__emulator/surfaces",
+            Some(
+                json!({"id": "surf_agents", "productName": "Shop", "name": "Agents",
+                        "items": [{"id": "i1", "agentId": "agent_1"}]}),
+            ),
+        )
+        .expect(201);
+    server.create(
+        "A",
+        json!({"environment": "live", "productSurfaceId": SHOP, "allowedOrigins": ["https://shop.example"],
+               "flowIds": ["flow_1"], "agentIds": ["agent_1"]}),
+    );
+    let moved = write(
+        "moved-agent.toml",
+        "[tokens.A]\nenvironment = \"live\"\norigins = [\"https://shop.example\"]\nflows = [\"flow_1\"]\nsurface = \"Shop/Agents\"\n",
+    );
+    let plan = ["plan", "-f", &moved];
+    let apply = ["apply", "-f", &moved, "--allow-replace", "--yes"];
+    for args in [&plan[..], &apply[..]] {
+        let run = server.rtctl(args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(
+            run.stderr
+                .contains("chat on Shop / Agents could never work: the token runs flow_1"),
+            "{run:?}"
+        );
+    }
+    // A surface that is not active is the plan's warning, in its JSON too.
+    server
+        .api(
+            Method::POST,
+            "/__emulator/surfaces",
+            Some(
+                json!({"id": "surf_paused", "productName": "Shop", "name": "Paused",
+                        "status": "paused", "items": [{"id": "i1", "flowId": "flow_1"}]}),
+            ),
+        )
+        .expect(201);
+    let paused = write(
+        "paused.toml",
+        "[tokens.P]\nenvironment = \"live\"\norigins = [\"https://shop.example\"]\nflows = [\"flow_1\"]\nsurface = \"Shop/Paused\"\n",
+    );
+    let run = server.rtctl(&["plan", "-f", &paused, "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let warnings = run.json()["warnings"].clone();
+    assert_eq!(warnings.as_array().unwrap().len(), 1, "{warnings}");
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .ends_with("tokens.\"P\": Shop / Paused is paused: the widget is refused until the surface is active"),
+        "{warnings}"
+    );
 }
 
 #[test]

@@ -46,9 +46,7 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
     let client = ctx.client()?;
     let (filters, account) = super::surfaces::with_all_tokens(&args.filters, &client).await?;
     if let (Some(manifest), Some(path)) = (manifest.as_mut(), &args.file) {
-        // A file's `surface = "…"` is audited as the id apply would set, and a file apply
-        // would refuse (an unknown surface, a disagreement, no shared flows) is refused here.
-        super::surfaces::bind_file_tokens(ctx, &client, manifest, &account, path).await?;
+        super::surfaces::name_file_surfaces(ctx, &client, manifest, path).await;
     }
     let audited = audited_tokens(&account, manifest.as_ref(), &filters);
     let names = rules::name_counts(&account);
@@ -77,6 +75,10 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
         // Grouped by token, in the account's order, the most severe first within each.
         found.sort_by_key(|f| std::cmp::Reverse(f.severity));
         findings.extend(found);
+    }
+    // A fix works as printed, in every format: it keeps --local, --profile and --api-url.
+    for finding in &mut findings {
+        finding.fix = ctx.printer.command(&finding.fix);
     }
     let summary = Summary::of(&findings, audited.len());
     match args.format {
@@ -348,7 +350,7 @@ fn report(ctx: &Context, findings: &[Finding], summary: &Summary) -> Result<(), 
         Format::Json => printer.json(&json!({
             "findings": findings.iter().map(|f| json!({
                 "rule": f.rule, "severity": f.severity, "id": f.id, "name": f.name,
-                "message": f.message, "fix": printer.command(&f.fix),
+                "message": f.message, "fix": f.fix,
             })).collect::<Vec<_>>(),
             "summary": summary.to_json(),
         })),
@@ -362,7 +364,7 @@ fn report(ctx: &Context, findings: &[Finding], summary: &Summary) -> Result<(), 
                         f.id.clone(),
                         f.name.clone(),
                         f.message.clone(),
-                        printer.command(&f.fix),
+                        f.fix.clone(),
                     ]
                 })
                 .collect();
@@ -391,7 +393,7 @@ fn report(ctx: &Context, findings: &[Finding], summary: &Summary) -> Result<(), 
                     f.severity.as_str(),
                     f.rule,
                     f.message,
-                    printer.command(&f.fix)
+                    f.fix
                 ));
             }
             if !text.is_empty() {

@@ -117,9 +117,16 @@ pub(crate) async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> 
     }
     let client = ctx.client()?;
     let current = client.list_all().await?;
-    crate::commands::surfaces::bind_file_tokens(ctx, &client, &mut manifest, &current, &args.file)
-        .await?;
-    let plan = compute(&manifest.tokens, &current, args.prune)?;
+    let warnings = crate::commands::surfaces::bind_file_tokens(
+        ctx,
+        &client,
+        &mut manifest,
+        &current,
+        &args.file,
+    )
+    .await?;
+    let mut plan = compute(&manifest.tokens, &current, args.prune)?;
+    plan.warnings.extend(warnings);
     render(&ctx.printer, &plan, true)?;
     if plan.is_empty() {
         if ctx.printer.format == Format::Json {

@@ -310,6 +310,15 @@ pub(crate) fn compute(
     Ok(plan)
 }
 
+/// Whether applying `wanted` to `token` replaces it: a field that cannot be updated
+/// (`environment`, `product_surface_id`) differs, so a new token is made from the file.
+pub(crate) fn replaces(token: &ClientToken, wanted: &DesiredToken) -> bool {
+    wanted.values.iter().any(|(field, value)| {
+        let now = token.raw.get(field.json()).unwrap_or(&Value::Null);
+        !field.spec().on_update() && !same(field.spec().compare(), now, value)
+    })
+}
+
 /// The request that creates `desired`: its name and every field a create may carry. The rest
 /// (`isActive`: a new token is active) follows in [`after_create`].
 pub(crate) fn create_request(desired: &DesiredToken) -> Values {
@@ -516,9 +525,16 @@ pub(crate) async fn run(ctx: &Context, args: PlanArgs) -> Result<(), CliError> {
     let mut manifest = Manifest::load(&args.file)?;
     let client = ctx.client()?;
     let current = client.list_all().await?;
-    crate::commands::surfaces::bind_file_tokens(ctx, &client, &mut manifest, &current, &args.file)
-        .await?;
-    let plan = compute(&manifest.tokens, &current, args.prune)?;
+    let warnings = crate::commands::surfaces::bind_file_tokens(
+        ctx,
+        &client,
+        &mut manifest,
+        &current,
+        &args.file,
+    )
+    .await?;
+    let mut plan = compute(&manifest.tokens, &current, args.prune)?;
+    plan.warnings.extend(warnings);
     if ctx.printer.format == Format::Json {
         ctx.printer.json(&to_json(&plan))?;
     } else {
