@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use super::{Change, Plan, after_create, compute, create_request, render, to_json, update_request};
+use super::{Change, Plan, after_create, create_request, render, to_json, update_request};
 use crate::api::Client;
 use crate::cli::plan::ApplyArgs;
 use crate::commands::Context;
@@ -116,17 +116,7 @@ pub(crate) async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> 
         return Err(already_exists(path));
     }
     let client = ctx.client()?;
-    let current = client.list_all().await?;
-    let warnings = crate::commands::surfaces::bind_file_tokens(
-        ctx,
-        &client,
-        &mut manifest,
-        &current,
-        &args.file,
-    )
-    .await?;
-    let mut plan = compute(&manifest.tokens, &current, args.prune)?;
-    plan.warnings.extend(warnings);
+    let plan = super::plan_for(ctx, &client, &mut manifest, &args.file, args.prune).await?;
     render(&ctx.printer, &plan, true)?;
     if plan.is_empty() {
         if ctx.printer.format == Format::Json {

@@ -521,20 +521,27 @@ pub(crate) fn to_json(plan: &Plan) -> Value {
     })
 }
 
+/// The plan for `manifest` (loaded from `file`) against the account: its tokens read, the
+/// file's surfaces bound (see `surfaces::bind_file_tokens`), and the changes computed.
+pub(crate) async fn plan_for(
+    ctx: &Context,
+    client: &crate::api::Client,
+    manifest: &mut Manifest,
+    file: &std::path::Path,
+    prune: bool,
+) -> Result<Plan, CliError> {
+    let current = client.list_all().await?;
+    let warnings =
+        crate::commands::surfaces::bind_file_tokens(ctx, client, manifest, &current, file).await?;
+    let mut plan = compute(&manifest.tokens, &current, prune)?;
+    plan.warnings.extend(warnings);
+    Ok(plan)
+}
+
 pub(crate) async fn run(ctx: &Context, args: PlanArgs) -> Result<(), CliError> {
     let mut manifest = Manifest::load(&args.file)?;
     let client = ctx.client()?;
-    let current = client.list_all().await?;
-    let warnings = crate::commands::surfaces::bind_file_tokens(
-        ctx,
-        &client,
-        &mut manifest,
-        &current,
-        &args.file,
-    )
-    .await?;
-    let mut plan = compute(&manifest.tokens, &current, args.prune)?;
-    plan.warnings.extend(warnings);
+    let plan = plan_for(ctx, &client, &mut manifest, &args.file, args.prune).await?;
     if ctx.printer.format == Format::Json {
         ctx.printer.json(&to_json(&plan))?;
     } else {
