@@ -27,6 +27,7 @@ pub(crate) struct Catalogue {
 }
 
 impl Catalogue {
+    /// Every surface of the account (the cursor followed to the end).
     pub(crate) async fn load(client: &Client) -> Result<Catalogue, CliError> {
         Ok(Catalogue {
             surfaces: client.all_surfaces(None).await?,
@@ -313,6 +314,8 @@ pub(crate) async fn bind_file_tokens(
         name_surface(&catalogue, desired, file)?;
     }
     let mut warnings = Vec::new();
+    // The account's tokens as the plan matches them (retiring ones aside, names unique).
+    let (by_name, _) = crate::commands::plan::by_name(current);
     for desired in &manifest.tokens {
         let Some(surface) = desired
             .values
@@ -322,9 +325,10 @@ pub(crate) async fn bind_file_tokens(
             continue;
         };
         // The token the file keeps; a replacement is a new token, made from the file alone.
-        let held = current
-            .iter()
-            .find(|t| t.name() == desired.name)
+        let held = by_name
+            .get(desired.name.as_str())
+            .filter(|tokens| tokens.len() == 1)
+            .map(|tokens| tokens[0])
             .filter(|t| !crate::commands::plan::replaces(t, desired));
         let list = |field: Field| -> Vec<String> {
             match (desired.values.get(field), held) {
@@ -342,10 +346,11 @@ pub(crate) async fn bind_file_tokens(
             Some(token) => [(Field::FlowIds, &flows), (Field::AgentIds, &agents)]
                 .iter()
                 .any(|(field, wanted)| {
-                    let mut now = token.strings(*field);
-                    let mut wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
-                    now.sort_unstable();
-                    wanted.sort_unstable();
+                    // As sets, as the plan compares them.
+                    let now: std::collections::BTreeSet<&str> =
+                        token.strings(*field).into_iter().collect();
+                    let wanted: std::collections::BTreeSet<&str> =
+                        wanted.iter().map(String::as_str).collect();
                     now != wanted
                 }),
         };
@@ -368,31 +373,20 @@ pub(crate) async fn bind_file_tokens(
 }
 
 /// For `audit -f`: each file token's `surface = "…"` resolved as `apply` would, so the
-/// traffic rules see it. The audit reports rather than refuses: what cannot be resolved (the
-/// surfaces unreadable, an unknown or ambiguous name, a disagreement) is a warning, and that
-/// token is audited without a surface.
-pub(crate) async fn name_file_surfaces(
+/// traffic rules see it. The audit reports rather than refuses: a name that cannot be
+/// resolved (unknown, ambiguous, or disagreeing with `product_surface_id`) is a warning with
+/// its hint, and the name is left out: the token is audited on the surface the account or
+/// the file's `product_surface_id` gives it, if any.
+pub(crate) fn name_file_surfaces(
     ctx: &Context,
-    client: &Client,
+    catalogue: &Catalogue,
     manifest: &mut Manifest,
     file: &std::path::Path,
 ) {
-    if !manifest.tokens.iter().any(|d| d.surface.is_some()) {
-        return;
-    }
-    let catalogue = match Catalogue::load(client).await {
-        Ok(catalogue) => catalogue,
-        Err(e) => {
-            ctx.printer.warn(&format!(
-                "could not read the surfaces, so the file's surface names were not resolved ({})",
-                e.message
-            ));
-            return;
-        }
-    };
     for desired in manifest.tokens.iter_mut() {
-        if let Err(e) = name_surface(&catalogue, desired, file) {
-            ctx.printer.warn(&e.message);
+        if let Err(e) = name_surface(catalogue, desired, file) {
+            let hint = e.hint.map(|h| format!(" ({h})")).unwrap_or_default();
+            ctx.printer.warn(&format!("{}{hint}", e.message));
         }
     }
 }

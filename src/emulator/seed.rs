@@ -331,10 +331,15 @@ fn add_demo(state: &mut State, now: Timestamp) {
         let value = ids::token_value(demo.environment);
         let mut last_used = None;
         for (i, (origin, message)) in demo.conversations.iter().enumerate() {
-            // A conversation from a page its surface saw lately is that sighting's.
+            // A conversation from a page its surface saw lately (and the token admits) is
+            // that sighting's.
+            let allowed: Vec<String> = demo.origins.iter().map(|o| o.to_string()).collect();
+            let admitted = demo.active
+                && crate::origin::admit(&allowed, Some(origin), demo.environment).is_some();
             let seen = SIGHTINGS
                 .iter()
                 .find(|(surface, from, _, _)| demo.surface == Some(*surface) && from == origin)
+                .filter(|_| admitted)
                 .map(|(_, _, _, last)| now - SignedDuration::from_mins(*last));
             let at = seen.unwrap_or(created + SignedDuration::from_hours(6 * (i as i64 + 1)));
             if last_used.is_none_or(|used| at > used) {

@@ -456,12 +456,30 @@ fn audit_traffic_rules_positive_and_negative() {
         "[tokens.Later]\nenvironment = \"live\"\norigins = [\"https://later.shop.example\"]\nflows = [\"flow_1\"]\nsurface = \"Shop/Chat\"\n",
     );
     server.fault(json!({"method": "GET", "path": "/v1/surfaces", "status": 403, "count": 0}));
+    let surface_reads = |server: &Server| {
+        let journal = server.journal();
+        journal
+            .iter()
+            .filter(|l| l.starts_with("GET /v1/surfaces"))
+            .count()
+    };
+    let before = surface_reads(&server);
     let run = server.rtctl(&["audit", "-f", &later, "--json", "--fail-on", "never"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stderr
-            .contains("could not read the surfaces, so the file's surface names were not resolved"),
+            .contains("warning: the surface rules were skipped, and the file's surface names were not resolved: could not read the surfaces"),
         "{run:?}"
+    );
+    assert_eq!(
+        run.stderr.matches("could not read").count(),
+        1,
+        "once: {run:?}"
+    );
+    assert_eq!(
+        surface_reads(&server) - before,
+        1,
+        "the surfaces are read once"
     );
     assert!(!run.json()["findings"].as_array().unwrap().is_empty());
     // Without any surface-bound token, the audit reads no surfaces at all.
@@ -556,6 +574,22 @@ fn token_files_name_surfaces_and_are_refused_where_chat_could_never_work() {
             "{run:?}"
         );
     }
+    // A token the account already holds that way is not refused, however the file lists
+    // its flows (as a set, as the plan compares them).
+    server.create(
+        "Raw",
+        json!({"environment": "live", "productSurfaceId": "surf_agents",
+               "allowedOrigins": ["https://shop.example"], "flowIds": ["flow_1"]}),
+    );
+    let raw = write(
+        "raw.toml",
+        "[tokens.Raw]\nenvironment = \"live\"\norigins = [\"https://shop.example\"]\nflows = [\"flow_1\", \"flow_1\"]\nproduct_surface_id = \"surf_agents\"\n",
+    );
+    let run = server.rtctl(&["plan", "-f", &raw, "--expect-no-changes"]);
+    assert!(
+        run.code == 0 && !run.stderr.contains("could never work"),
+        "{run:?}"
+    );
     // A surface that is not active is the plan's warning, in its JSON too.
     server
         .api(

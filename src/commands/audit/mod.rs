@@ -45,12 +45,18 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
     let policy = Policy::from(&args, manifest.as_ref().map(|m| &m.audit))?;
     let client = ctx.client()?;
     let (filters, account) = super::surfaces::with_all_tokens(&args.filters, &client).await?;
-    if let (Some(manifest), Some(path)) = (manifest.as_mut(), &args.file) {
-        super::surfaces::name_file_surfaces(ctx, &client, manifest, path).await;
+    let catalogue = surfaces(ctx, &client, &account, manifest.as_ref()).await;
+    if let (Some(manifest), Some(path), Some(catalogue)) =
+        (manifest.as_mut(), &args.file, catalogue.as_ref())
+    {
+        super::surfaces::name_file_surfaces(ctx, catalogue, manifest, path);
     }
     let audited = audited_tokens(&account, manifest.as_ref(), &filters);
     let names = rules::name_counts(&account);
-    let traffic = traffic(ctx, &client, &account, &audited).await;
+    let traffic = match &catalogue {
+        Some(catalogue) => traffic(ctx, &client, catalogue, &account, &audited).await,
+        None => None,
+    };
     let context = rules::Context {
         now: ctx.clock.now(),
         dormant: policy.dormant,
@@ -220,12 +226,51 @@ fn audited_tokens(
     tokens
 }
 
+/// The account's surfaces, read once for the file's surface names and the traffic rules:
+/// only when a token of the account or the file belongs to a surface. When they cannot be
+/// read, both are skipped with one warning and the rest of the audit stands.
+async fn surfaces(
+    ctx: &Context,
+    client: &crate::api::Client,
+    account: &[ClientToken],
+    manifest: Option<&Manifest>,
+) -> Option<super::surfaces::Catalogue> {
+    use crate::token::Field;
+    let named = manifest.is_some_and(|m| m.tokens.iter().any(|d| d.surface.is_some()));
+    let bound = account
+        .iter()
+        .any(|t| t.text(Field::ProductSurfaceId).is_some())
+        || manifest.is_some_and(|m| {
+            m.tokens
+                .iter()
+                .any(|d| d.values.text(Field::ProductSurfaceId).is_some())
+        });
+    if !named && !bound {
+        return None;
+    }
+    match super::surfaces::Catalogue::load(client).await {
+        Ok(catalogue) => Some(catalogue),
+        Err(e) => {
+            let names = if named {
+                ", and the file's surface names were not resolved"
+            } else {
+                ""
+            };
+            ctx.printer.warn(&format!(
+                "the surface rules were skipped{names}: could not read the surfaces ({})",
+                e.message
+            ));
+            None
+        }
+    }
+}
+
 /// The surfaces of the audited tokens and the origins seen calling them (several surfaces
-/// read at once). Nothing is read when no token belongs to a surface; when the surfaces cannot
-/// be read, the traffic rules are skipped with a warning and the rest of the audit stands.
+/// read at once). Nothing is read when no audited token belongs to a surface.
 async fn traffic(
     ctx: &Context,
     client: &crate::api::Client,
+    catalogue: &super::surfaces::Catalogue,
     account: &[ClientToken],
     audited: &[ClientToken],
 ) -> Option<rules::Traffic> {
@@ -238,23 +283,10 @@ async fn traffic(
     if wanted.is_empty() {
         return None;
     }
-    let skipped = |e: &CliError| {
-        ctx.printer.warn(&format!(
-            "the surface rules were skipped: could not read the surfaces ({})",
-            e.message
-        ));
-    };
-    let surfaces = match client.all_surfaces(None).await {
-        Ok(surfaces) => surfaces,
-        Err(e) => {
-            skipped(&CliError::from(e));
-            return None;
-        }
-    };
     let mut traffic = rules::Traffic::default();
-    for surface in surfaces {
-        if wanted.contains(surface.id()) {
-            traffic.surfaces.insert(surface.id().to_string(), surface);
+    for id in wanted {
+        if let Some(surface) = catalogue.find(id) {
+            traffic.surfaces.insert(id.to_string(), surface.clone());
         }
     }
     for token in account {
