@@ -255,24 +255,7 @@ pub(crate) fn compute(
             plan.changes.push(Change::Create(wanted.clone()));
             continue;
         };
-        let mut changes = Vec::new();
-        let mut because = Vec::new();
-        for (field, value) in wanted.values.iter() {
-            let now = token.raw.get(field.json()).cloned().unwrap_or(Value::Null);
-            if same(field.spec().compare(), &now, value) {
-                continue;
-            }
-            let change = FieldChange {
-                field,
-                from: now,
-                to: value.clone(),
-            };
-            if field.spec().on_update() {
-                changes.push(change)
-            } else {
-                because.push(change)
-            }
-        }
+        let (changes, mut because) = differences(token, wanted);
         let id = token.id().to_string();
         if !because.is_empty() {
             because.extend(changes);
@@ -310,13 +293,34 @@ pub(crate) fn compute(
     Ok(plan)
 }
 
-/// Whether applying `wanted` to `token` replaces it: a field that cannot be updated
-/// (`environment`, `product_surface_id`) differs, so a new token is made from the file.
+/// How `token` differs from what the file wants of it: the fields an update can change, and
+/// those it cannot (`environment`, `product_surface_id`), which make it a replacement.
+fn differences(token: &ClientToken, wanted: &DesiredToken) -> (Vec<FieldChange>, Vec<FieldChange>) {
+    let mut updates = Vec::new();
+    let mut fixed = Vec::new();
+    for (field, value) in wanted.values.iter() {
+        let now = token.raw.get(field.json()).cloned().unwrap_or(Value::Null);
+        if same(field.spec().compare(), &now, value) {
+            continue;
+        }
+        let change = FieldChange {
+            field,
+            from: now,
+            to: value.clone(),
+        };
+        if field.spec().on_update() {
+            updates.push(change)
+        } else {
+            fixed.push(change)
+        }
+    }
+    (updates, fixed)
+}
+
+/// Whether applying `wanted` to `token` replaces it (see [`differences`]): a new token, made
+/// from the file alone.
 pub(crate) fn replaces(token: &ClientToken, wanted: &DesiredToken) -> bool {
-    wanted.values.iter().any(|(field, value)| {
-        let now = token.raw.get(field.json()).unwrap_or(&Value::Null);
-        !field.spec().on_update() && !same(field.spec().compare(), now, value)
-    })
+    !differences(token, wanted).1.is_empty()
 }
 
 /// The request that creates `desired`: its name and every field a create may carry. The rest
