@@ -518,14 +518,18 @@ impl Printer {
         }
     }
 
-    /// A warning; shown even with `--quiet`.
+    /// A warning; shown even with `--quiet`. Escaped like notes and errors: warnings name
+    /// things the server sent (a surface's name, a token's), which must not steer the terminal.
     pub fn warn(&self, text: &str) {
         let label = self.paint(
             "warning:",
             console::Style::new().yellow().bold(),
             self.color,
         );
-        self.talk(&format!("{label} {text}"));
+        self.talk(&format!(
+            "{label} {}",
+            crate::text::for_terminal(text, true)
+        ));
     }
 
     /// A line of the `-v` log.

@@ -651,3 +651,27 @@ fn a_server_that_repeats_its_cursor_is_an_error_not_a_loop() {
         );
     }
 }
+
+#[test]
+fn a_surface_name_from_the_server_never_steers_the_terminal_in_a_warning() {
+    let server = Server::empty();
+    server
+        .api(
+            Method::POST,
+            "/__emulator/surfaces",
+            Some(
+                json!({"id": "surf_evil", "productName": "Ev\u{1b}]0;pwned\u{7}il",
+                        "name": "Chat\u{1b}[31m", "status": "paused",
+                        "items": [{"id": "i1", "flowId": "flow_1"}]}),
+            ),
+        )
+        .expect(201);
+    let run = server.rtctl(&create_on("surf_evil", &["--flow", "flow_1"]));
+    run.expect(0);
+    assert!(
+        run.stderr
+            .contains("warning: Ev\\u{1b}]0;pwned\\u{7}il / Chat\\u{1b}[31m is paused"),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains('\u{1b}') && !run.stderr.contains('\u{7}'));
+}
