@@ -75,14 +75,19 @@ pub struct FaultSpec {
     /// still carried out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_after: Option<u32>,
-    /// On the token list: answer the first page whatever the offset, with `hasMore: true`,
-    /// so a client that follows `hasMore` never ends.
+    /// On the token list: answer the first page whatever the offset, with `hasMore: true`
+    /// (the whole list too, as if the service paged it), so a client that follows
+    /// `hasMore` never ends.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub endless: bool,
     /// Append this many bytes of whitespace to the reply (still valid JSON): an oversized
     /// body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pad_bytes: Option<u64>,
+    /// Send only this many bytes of the reply's body, then break the connection: a reply
+    /// lost part way (a proxy timing out mid-transfer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_after: Option<u64>,
 }
 
 fn any_method() -> String {
@@ -133,6 +138,11 @@ impl FaultSpec {
         {
             return Err("lateAfter cannot be combined with status, garbage or drop".into());
         }
+        if self.cut_after.is_some()
+            && (self.drop.is_some() || self.late_after.is_some() || self.garbage)
+        {
+            return Err("cutAfter cannot be combined with drop, lateAfter or garbage".into());
+        }
         if self.late_after == Some(0) {
             return Err("lateAfter must be at least 1".into());
         }
@@ -145,10 +155,11 @@ impl FaultSpec {
             || self.garbage
             || self.late_after.is_some()
             || self.endless
-            || self.pad_bytes.is_some();
+            || self.pad_bytes.is_some()
+            || self.cut_after.is_some();
         if !acts {
             return Err(
-                "a fault needs at least one of status, delayMs, drop, garbage, lateAfter, endless or padBytes"
+                "a fault needs at least one of status, delayMs, drop, garbage, lateAfter, endless, padBytes or cutAfter"
                     .into(),
             );
         }
@@ -179,6 +190,7 @@ impl FaultSpec {
             late_after: None,
             endless: false,
             pad_bytes: None,
+            cut_after: None,
         };
         for word in words {
             let (key, value) = word.split_once('=').unwrap_or((word, ""));
@@ -222,9 +234,10 @@ impl FaultSpec {
                 }
                 "endless" => spec.endless = matches!(value, "" | "true"),
                 "pad" => spec.pad_bytes = Some(number(value)?),
+                "cut" => spec.cut_after = Some(number(value)?),
                 other => {
                     return Err(format!(
-                        "unknown key '{other}' (expected count, skip, status, retry-after, retry-after-ms, ratelimit-reset, code, delay-ms, drop, garbage, late, endless, pad)"
+                        "unknown key '{other}' (expected count, skip, status, retry-after, retry-after-ms, ratelimit-reset, code, delay-ms, drop, garbage, late, endless, pad, cut)"
                     ));
                 }
             }
@@ -454,14 +467,22 @@ pub(super) async fn apply(
     };
     if spec.endless {
         response = rewrite_json(response, |body| {
-            if let Some(pagination) = body.get_mut("pagination") {
-                pagination["hasMore"] = serde_json::Value::Bool(true);
+            if let Some(body) = body.as_object_mut() {
+                let pagination = body
+                    .entry("pagination")
+                    .or_insert_with(|| serde_json::json!({}));
+                if let Some(pagination) = pagination.as_object_mut() {
+                    pagination.insert("hasMore".into(), serde_json::Value::Bool(true));
+                }
             }
         })
         .await;
     }
     if let Some(pad) = spec.pad_bytes {
         response = padded(response, pad).await;
+    }
+    if let Some(cut) = spec.cut_after {
+        response = cut_short(response, cut).await;
     }
     add_retry_headers(&mut response, spec);
     response.extensions_mut().insert(label);
@@ -513,6 +534,32 @@ async fn padded(response: Response, pad: u64) -> Response {
     bytes.resize(bytes.len() + usize::try_from(pad).unwrap_or(0), b' ');
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The response with only the first `cut` bytes of its body sent, then the connection
+/// broken (the body is sent chunked, so the client sees it end unfinished).
+async fn cut_short(response: Response, cut: u64) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let mut bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    bytes.truncate(usize::try_from(cut).unwrap_or(usize::MAX));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    // The part is sent, and written out while the stream waits a turn, before the error
+    // breaks the connection.
+    let stream = futures_util::stream::unfold(Some(bytes), |part| async move {
+        match part {
+            Some(bytes) => Some((Ok(bytes), None)),
+            None => {
+                tokio::task::yield_now().await;
+                Some((
+                    Err(std::io::Error::other("the reply was cut short by a fault")),
+                    None,
+                ))
+            }
+        }
+    });
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 fn html(status: StatusCode) -> Response {
@@ -586,6 +633,9 @@ fn describe(fault: &Fault) -> String {
     }
     if let Some(n) = spec.pad_bytes {
         parts.push(format!("pad {n}"));
+    }
+    if let Some(n) = spec.cut_after {
+        parts.push(format!("cut after {n} bytes"));
     }
     parts.join(", ")
 }

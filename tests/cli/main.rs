@@ -37,3 +37,4 @@ mod release;
 mod surfaces;
 mod tokens;
 mod walkthrough;
+mod whole_reads;
