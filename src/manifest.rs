@@ -642,7 +642,10 @@ session_idle_timeout_minutes = 60
 config = {{ welcomeMessage = "Hi! How can I help with your order?", placeholder = "Ask about an order" }}
 "#
             );
-            Manifest::parse(Path::new("t.toml"), &text).unwrap().tokens.remove(0)
+            Manifest::parse(Path::new("t.toml"), &text)
+                .unwrap()
+                .tokens
+                .remove(0)
         };
         let tokens: Vec<_> = (0..1_000).map(typical).collect();
         let each = to_toml(&tokens, &|_| None).unwrap().len() as u64 / 1_000;

@@ -79,6 +79,17 @@ fn nesting(bytes: &[u8]) -> usize {
     deepest
 }
 
+/// The service's answer to a widget's init (`rtctl doctor --probe`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InitAnswer {
+    pub status: u16,
+    /// What a refusal said: `error`, and the `errorDescription` and `hint` the service may
+    /// add (the widget reads them as of persona 4.2x).
+    pub error: Option<String>,
+    pub description: Option<String>,
+    pub hint: Option<String>,
+}
+
 /// How a delete ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Deleted {
@@ -542,7 +553,7 @@ impl Client {
         value: &str,
         flow: Option<&str>,
         origin: &str,
-    ) -> Result<(u16, Option<String>), ApiError> {
+    ) -> Result<InitAnswer, ApiError> {
         let url = format!("{}/v1/client/init", self.base);
         let mut body = serde_json::json!({ "token": value });
         if let Some(flow) = flow {
@@ -559,10 +570,14 @@ impl Client {
             .map_err(|e| self.transport_error(&url, e))?;
         let status = response.status().as_u16();
         let bytes = self.read_body(&url, response).await?;
-        let message = serde_json::from_slice::<Value>(&bytes)
-            .ok()
-            .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string));
-        Ok((status, message))
+        let body = serde_json::from_slice::<Value>(&bytes).unwrap_or_default();
+        let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
+        Ok(InitAnswer {
+            status,
+            error: text("error"),
+            description: text("errorDescription"),
+            hint: text("hint"),
+        })
     }
 
     /// `GET /v1/users/profile`: who the key belongs to.

@@ -107,19 +107,21 @@ impl Contract {
         if entry.fault.is_some() {
             return Vec::new();
         }
-        if WIDGET_ROUTES.contains(&entry.path.as_str()) {
-            return widget_problems(exchange);
-        }
+        // The widget's routes are held to what the widget reads too (their event streams).
+        let mut problems = if WIDGET_ROUTES.contains(&entry.path.as_str()) {
+            widget_problems(exchange)
+        } else {
+            Vec::new()
+        };
         let Some(template) = self.template(&entry.path) else {
-            return Vec::new(); // not an operation of the document (an unknown route)
+            return problems; // not an operation of the document (an unknown route)
         };
         let method = entry.method.to_lowercase();
         let operation = &self.doc["paths"][&template][&method];
         if operation.is_null() {
-            return Vec::new(); // a method the path does not have: the 405 is the router's
+            return problems; // a method the path does not have: the 405 is the router's
         }
         let what = format!("{} {}", entry.method, entry.path);
-        let mut problems = Vec::new();
         let base = format!("/paths/{}/{method}", segment(&template));
         if let Some(status) = entry.status {
             let status = status.to_string();
@@ -166,9 +168,10 @@ impl Contract {
     }
 }
 
-/// The widget's routes that the published document does not describe. Their exchanges are
-/// checked against the chat widget's own contract (`@runtypelabs/persona` 4.17.0, what the
-/// widget sends and parses), not skipped.
+/// The widget's routes. Their exchanges are checked against the chat widget's own contract
+/// (`@runtypelabs/persona` 4.17.0, what the widget sends and parses), and, where the
+/// document describes the route (`/v1/client/chat`, added with its `x-rtctl-source`), against
+/// the document too.
 const WIDGET_ROUTES: &[&str] = &["/v1/client/chat", "/v1/client/feedback"];
 
 /// What is wrong with an exchange on a widget route, by the widget's contract: a preflight is
@@ -290,6 +293,56 @@ async fn a_reply_that_breaks_one_field_fails_the_contract() {
 }
 
 #[test]
+fn the_widget_fields_of_persona_4_2x_are_in_the_contract() {
+    let init = "/v1/client/init";
+    let reply = json!({
+        "sessionId": "sess_1", "expiresAt": "2026-01-01T00:00:00.000Z", "conversationId": "conv_1",
+        "conversationRevision": "1", "config": {"placeholder": "…", "welcomeMessage": null},
+        "durableRecovery": {"enabled": false},
+    });
+    check_reply("post", init, 200, &reply).unwrap();
+    let mut broken = reply.clone();
+    broken["durableRecovery"] = json!({"join": {}});
+    let error = check_reply("post", init, 200, &broken).unwrap_err();
+    assert!(error.contains("enabled"), "{error}");
+    broken["durableRecovery"] = json!(true);
+    assert!(check_reply("post", init, 200, &broken).is_err());
+    // The chat's refusals, with the error fields the widget reads.
+    let chat = "/v1/client/chat";
+    let expired = json!({"error": "Session not found or expired", "errorDescription": "The session ended", "hint": "Reload"});
+    check_reply("post", chat, 401, &expired).unwrap();
+    assert!(
+        check_reply(
+            "post",
+            chat,
+            401,
+            &json!({"error": "x", "errorDescription": 1})
+        )
+        .is_err()
+    );
+    assert!(check_reply("post", chat, 401, &json!({"error": "x", "hint": []})).is_err());
+    // Each addition says where it came from.
+    let contract = contract().lock().unwrap();
+    let doc = &contract.doc;
+    for pointer in [
+        "/paths/~1v1~1client~1chat/post",
+        "/paths/~1v1~1client~1chat/post/responses/401",
+        "/paths/~1v1~1client~1init/post/requestBody/content/application~1json/schema/properties/durableRecovery",
+        "/paths/~1v1~1client~1init/post/responses/200/content/application~1json/schema/properties/durableRecovery",
+        "/components/schemas/Error/properties/errorDescription",
+        "/components/schemas/Error/properties/hint",
+    ] {
+        let source = doc
+            .pointer(pointer)
+            .and_then(|v| v["x-rtctl-source"].as_str());
+        assert!(
+            source.is_some_and(|s| s.contains("persona") || s.contains("reference")),
+            "{pointer}"
+        );
+    }
+}
+
+#[test]
 fn an_undocumented_status_is_a_finding() {
     let contract = contract().lock().unwrap();
     let entry = rtctl::emulator::RequestEntry {
@@ -350,7 +403,7 @@ fn a_widget_reply_the_widget_could_not_read_is_a_finding() {
     assert!(
         check(
             &expired,
-            r#"{"error":"Session expired"}"#,
+            r#"{"error":"Session not found or expired"}"#,
             "application/json"
         )
         .is_empty()
