@@ -654,6 +654,6 @@ config = {{ welcomeMessage = "Hi! How can I help with your order?", placeholder 
             "a typical token exports in {each} bytes"
         );
         // The file limit is what plan reads: an export of the supported account is read.
-        assert!(SUPPORTED_TOKENS * EXPORTED_TOKEN_BYTES <= MAX_FILE_BYTES);
+        const { assert!(SUPPORTED_TOKENS * EXPORTED_TOKEN_BYTES <= MAX_FILE_BYTES) };
     }
 }

@@ -34,6 +34,7 @@ mod prompts;
 mod published;
 mod recipes;
 mod release;
+mod snippet;
 mod surfaces;
 mod tokens;
 mod walkthrough;
