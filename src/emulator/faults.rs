@@ -88,6 +88,11 @@ pub struct FaultSpec {
     /// lost part way (a proxy timing out mid-transfer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cut_after: Option<u64>,
+    /// Remove this key from the reply's JSON body, as a dotted path (`*` for each element
+    /// of an array): `clientToken.tokenHint`, `clientTokens.*.lastUsedAt`. A service that
+    /// drifted from the contract, for `scripts/live-check` to find.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omit: Option<String>,
 }
 
 fn any_method() -> String {
@@ -156,10 +161,18 @@ impl FaultSpec {
             || self.late_after.is_some()
             || self.endless
             || self.pad_bytes.is_some()
-            || self.cut_after.is_some();
+            || self.cut_after.is_some()
+            || self.omit.is_some();
+        if self
+            .omit
+            .as_deref()
+            .is_some_and(|path| path.is_empty() || path.split('.').any(str::is_empty))
+        {
+            return Err("omit is a dotted path of keys, such as clientToken.tokenHint".into());
+        }
         if !acts {
             return Err(
-                "a fault needs at least one of status, delayMs, drop, garbage, lateAfter, endless, padBytes or cutAfter"
+                "a fault needs at least one of status, delayMs, drop, garbage, lateAfter, endless, padBytes, cutAfter or omit"
                     .into(),
             );
         }
@@ -191,6 +204,7 @@ impl FaultSpec {
             endless: false,
             pad_bytes: None,
             cut_after: None,
+            omit: None,
         };
         for word in words {
             let (key, value) = word.split_once('=').unwrap_or((word, ""));
@@ -235,9 +249,10 @@ impl FaultSpec {
                 "endless" => spec.endless = matches!(value, "" | "true"),
                 "pad" => spec.pad_bytes = Some(number(value)?),
                 "cut" => spec.cut_after = Some(number(value)?),
+                "omit" => spec.omit = Some(value.to_string()),
                 other => {
                     return Err(format!(
-                        "unknown key '{other}' (expected count, skip, status, retry-after, retry-after-ms, ratelimit-reset, code, delay-ms, drop, garbage, late, endless, pad, cut)"
+                        "unknown key '{other}' (expected count, skip, status, retry-after, retry-after-ms, ratelimit-reset, code, delay-ms, drop, garbage, late, endless, pad, cut, omit)"
                     ));
                 }
             }
@@ -478,6 +493,10 @@ pub(super) async fn apply(
         })
         .await;
     }
+    if let Some(path) = &spec.omit {
+        let keys: Vec<&str> = path.split('.').collect();
+        response = rewrite_json(response, |body| remove_path(body, &keys)).await;
+    }
     if let Some(pad) = spec.pad_bytes {
         response = padded(response, pad).await;
     }
@@ -522,6 +541,27 @@ async fn rewrite_json(response: Response, change: impl FnOnce(&mut serde_json::V
         Err(_) => Body::from(bytes),
     };
     Response::from_parts(parts, body)
+}
+
+/// Removes the key at `path` (`*` stepping into each element of an array).
+fn remove_path(value: &mut serde_json::Value, path: &[&str]) {
+    match (path, value) {
+        ([], _) => {}
+        (["*", rest @ ..], serde_json::Value::Array(items)) => {
+            for item in items {
+                remove_path(item, rest);
+            }
+        }
+        ([last], serde_json::Value::Object(map)) => {
+            map.remove(*last);
+        }
+        ([key, rest @ ..], serde_json::Value::Object(map)) => {
+            if let Some(inner) = map.get_mut(*key) {
+                remove_path(inner, rest);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The response with `pad` bytes of whitespace after its body.
@@ -637,6 +677,9 @@ fn describe(fault: &Fault) -> String {
     if let Some(n) = spec.cut_after {
         parts.push(format!("cut after {n} bytes"));
     }
+    if let Some(path) = &spec.omit {
+        parts.push(format!("omit {path}"));
+    }
     parts.join(", ")
 }
 
@@ -688,6 +731,24 @@ mod tests {
                 .contains("unknown key")
         );
         assert!(FaultSpec::parse_compact("GET").is_err());
+    }
+
+    #[test]
+    fn omit_removes_a_key_at_a_dotted_path() {
+        let mut body = serde_json::json!({
+            "clientTokens": [{"id": "a", "tokenHint": "x"}, {"id": "b"}],
+            "clientToken": {"id": "c", "tokenHint": "y"},
+        });
+        remove_path(&mut body, &["clientTokens", "*", "tokenHint"]);
+        remove_path(&mut body, &["clientToken", "tokenHint"]);
+        remove_path(&mut body, &["nowhere", "x"]);
+        assert_eq!(
+            body,
+            serde_json::json!({"clientTokens": [{"id": "a"}, {"id": "b"}], "clientToken": {"id": "c"}})
+        );
+        let spec = FaultSpec::parse_compact("GET /v1/users/profile omit=features.x").unwrap();
+        assert_eq!(spec.omit.as_deref(), Some("features.x"));
+        assert!(FaultSpec::parse_compact("GET /x omit=a..b").is_err());
     }
 
     #[test]

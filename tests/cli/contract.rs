@@ -4,104 +4,22 @@
 //! request schema. Emulators started by the harness carry an observer that does this, and
 //! fail the test that started them when anything breaks the document.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-
-use boon::{Compiler, Draft, SchemaIndex, Schemas};
 
 use rtctl::emulator::{Exchange, Observer};
 use serde_json::{Value, json};
 
-/// Where the document is registered; nothing is fetched from it.
-const DOC_URL: &str = "https://rtctl.invalid/openapi.json";
-const DOC: &str = include_str!("../../openapi/runtype-client-tokens.json");
+use crate::schema::{Document, segment};
 
-/// The document, and every request and response schema in it, compiled once.
-struct Contract {
-    doc: Value,
-    schemas: Schemas,
-    compiled: HashMap<String, SchemaIndex>,
+/// The document, compiled once for the whole suite.
+fn contract() -> &'static Mutex<Document> {
+    static CONTRACT: OnceLock<Mutex<Document>> = OnceLock::new();
+    CONTRACT.get_or_init(|| Mutex::new(Document::load()))
 }
 
-fn contract() -> &'static Mutex<Contract> {
-    static CONTRACT: OnceLock<Mutex<Contract>> = OnceLock::new();
-    CONTRACT.get_or_init(|| {
-        let doc: Value = serde_json::from_str(DOC).expect("the vendored document is JSON");
-        let mut compiler = Compiler::new();
-        compiler.set_default_draft(Draft::V2020_12);
-        compiler
-            .add_resource(DOC_URL, doc.clone())
-            .expect("the document registers");
-        let mut schemas = Schemas::new();
-        let mut compiled = HashMap::new();
-        for (path, operations) in doc["paths"].as_object().expect("paths") {
-            for (method, operation) in operations.as_object().expect("operations") {
-                let base = format!("/paths/{}/{method}", segment(path));
-                let mut pointers = Vec::new();
-                if !operation["requestBody"].is_null() {
-                    pointers.push(format!(
-                        "{base}/requestBody/content/application~1json/schema"
-                    ));
-                }
-                for (status, response) in operation["responses"].as_object().expect("responses") {
-                    if !response["content"]["application/json"]["schema"].is_null() {
-                        pointers.push(format!(
-                            "{base}/responses/{status}/content/application~1json/schema"
-                        ));
-                    }
-                }
-                for pointer in pointers {
-                    let index = compiler
-                        .compile(&format!("{DOC_URL}#{pointer}"), &mut schemas)
-                        .unwrap_or_else(|e| panic!("the schema at {pointer} compiles: {e:#}"));
-                    compiled.insert(pointer, index);
-                }
-            }
-        }
-        Mutex::new(Contract {
-            doc,
-            schemas,
-            compiled,
-        })
-    })
-}
-
-/// A JSON pointer segment: `/` and `~` escaped.
-fn segment(text: &str) -> String {
-    text.replace('~', "~0").replace('/', "~1")
-}
-
-impl Contract {
-    /// The document's path template that `path` matches (`/v1/client-tokens/{id}`).
-    fn template(&self, path: &str) -> Option<String> {
-        let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-        self.doc["paths"]
-            .as_object()?
-            .keys()
-            .find(|template| {
-                let pattern: Vec<&str> = template.split('/').collect();
-                pattern.len() == parts.len()
-                    && pattern
-                        .iter()
-                        .zip(&parts)
-                        .all(|(p, s)| (p.starts_with('{') && !s.is_empty()) || p == s)
-            })
-            .cloned()
-    }
-
-    /// Validates `value` against the schema at `pointer`; the errors as text.
-    fn validate(&self, pointer: &str, value: &Value) -> Result<(), String> {
-        let index = *self
-            .compiled
-            .get(pointer)
-            .ok_or_else(|| format!("the document has no schema at {pointer}"))?;
-        self.schemas
-            .validate(value, index)
-            .map_err(|e| format!("{e:#}"))
-    }
-
+impl Document {
     /// What is wrong with one exchange, by the document; `None` when nothing is.
-    fn check(&self, exchange: &Exchange<'_>) -> Vec<String> {
+    pub fn check(&self, exchange: &Exchange<'_>) -> Vec<String> {
         let entry = exchange.entry;
         // A fault shapes a reply on purpose (a 429, a proxy's HTML, a dropped connection).
         if entry.fault.is_some() {
@@ -124,28 +42,14 @@ impl Contract {
         let what = format!("{} {}", entry.method, entry.path);
         let base = format!("/paths/{}/{method}", segment(&template));
         if let Some(status) = entry.status {
-            let status = status.to_string();
-            if operation["responses"][&status].is_null() {
-                problems.push(format!(
-                    "{what} answered {status}, which the document does not list for {template}"
-                ));
-            } else if exchange
-                .response_type
-                .is_some_and(|t| t.starts_with("application/json"))
-            {
-                match serde_json::from_slice::<Value>(exchange.response_body) {
-                    Ok(reply) => {
-                        let pointer =
-                            format!("{base}/responses/{status}/content/application~1json/schema");
-                        if let Err(e) = self.validate(&pointer, &reply) {
-                            problems.push(format!(
-                                "the {status} reply to {what} breaks the document:\n{e}\n{reply}"
-                            ));
-                        }
-                    }
-                    Err(e) => problems.push(format!("the reply to {what} is not JSON: {e}")),
-                }
-            }
+            problems.extend(self.reply_problems(
+                &entry.method,
+                &entry.path,
+                status,
+                exchange.response_type,
+                exchange.response_body,
+                true,
+            ));
         }
         let from_rtctl = entry
             .user_agent

@@ -9,6 +9,7 @@ mod doctor;
 mod e2e;
 mod harness;
 mod hostile;
+mod schema;
 mod support;
 
 mod audit;
@@ -25,6 +26,7 @@ mod emulator_widget;
 mod faults;
 mod generated;
 mod hardening;
+mod live_check;
 mod local;
 mod newcomer;
 mod origins;
