@@ -532,6 +532,21 @@ impl Printer {
         ));
     }
 
+    /// A line another program printed (a `--to-command` sink), on stderr under its name,
+    /// escaped like everything from outside. Shown even with `--quiet`: it may say why a
+    /// delivery failed.
+    pub(crate) fn relay(&self, source: &str, line: &str) {
+        let line = crate::text::for_terminal(line, false);
+        let source = crate::text::for_terminal(source, false);
+        let label = self.paint(
+            &format!("{source}:"),
+            console::Style::new().dim(),
+            self.color,
+        );
+        let mut err = self.err();
+        let _ = writeln!(err, "{label} {line}").and_then(|()| err.flush());
+    }
+
     /// A line of the `-v` log.
     pub fn debug(&self, text: &str) {
         if self.verbose {
@@ -861,7 +876,7 @@ fn to_pretty(value: &Value) -> String {
 }
 
 /// A cell for TSV: tabs and line breaks would split it, so they become spaces.
-fn tsv_cell(cell: &str) -> String {
+pub(crate) fn tsv_cell(cell: &str) -> String {
     cell.chars()
         .map(|c| {
             if c == '\t' || c == '\n' || c == '\r' {

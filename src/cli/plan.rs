@@ -63,8 +63,11 @@ pub(crate) struct ApplyArgs {
     pub allow_replace: bool,
 
     /// Write the new tokens' values to FILE (created new, mode 0600) instead of stdout
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "to_command")]
     pub values_out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub sink: super::tokens::SinkArgs,
 }
 
 /// Print the account's tokens as a token file

@@ -90,6 +90,9 @@ pub(crate) struct CreateArgs {
     /// Create a live token that admits * or native without asking
     #[arg(long)]
     pub yes: bool,
+
+    #[command(flatten)]
+    pub sink: SinkArgs,
 }
 
 /// Show one client token
@@ -258,6 +261,23 @@ pub(crate) struct SelectionArgs {
     pub filters: Filters,
 }
 
+/// `--to-command`: where new values go instead of stdout.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SinkArgs {
+    /// Hand each new value to CMD on its stdin instead of printing it: CMD runs once per
+    /// value, without a shell, with RTCTL_TOKEN_ID, RTCTL_TOKEN_NAME, RTCTL_TOKEN_ENVIRONMENT
+    /// (and RTCTL_PREVIOUS_ID) set; stdout then lists the ids delivered. If CMD fails, what
+    /// can be undone is undone
+    #[arg(long, value_name = "CMD")]
+    pub to_command: Option<String>,
+
+    /// With --to-command: stop CMD after SECONDS (whether it stored the value is then
+    /// unknown, and nothing is undone)
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "to_command",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub to_timeout: u64,
+}
+
 /// How rotate prints new values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum RotateFormat {
@@ -304,6 +324,9 @@ pub(crate) struct RotateArgs {
     #[arg(long, value_parser = crate::duration::parse, requires = "overlap",
           value_name = "DURATION")]
     pub grace: Option<std::time::Duration>,
+
+    #[command(flatten)]
+    pub sink: SinkArgs,
 }
 
 /// Retire tokens a rotation with --overlap replaced
@@ -355,9 +378,12 @@ pub(crate) struct RetireArgs {
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ValueArgs {
-    /// The token's id
+    /// The token's id (or its whole value)
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
+
+    #[command(flatten)]
+    pub sink: SinkArgs,
 }
 
 /// List a token's conversations

@@ -15,6 +15,7 @@ pub(crate) mod local;
 pub(crate) mod origins;
 pub(crate) mod plan;
 pub(crate) mod surfaces;
+pub(crate) mod token_ref;
 pub(crate) mod tokens;
 pub(crate) mod traffic;
 

@@ -34,6 +34,8 @@ mod prompts;
 mod published;
 mod recipes;
 mod release;
+mod rollovers;
+mod sinks;
 mod surfaces;
 mod tokens;
 mod walkthrough;
