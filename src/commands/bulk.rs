@@ -380,7 +380,11 @@ where
                 async move {
                     // Stopped, a delivery failed, or stdout is closed: new work would make
                     // values nobody gets.
-                    if stop.load(Ordering::SeqCst) || halted() || ctx.printer.stdout_closed() {
+                    if stop.load(Ordering::SeqCst)
+                        || ctx.signals.received().is_some()
+                        || halted()
+                        || ctx.printer.stdout_closed()
+                    {
                         return (index, None);
                     }
                     (index, Some(op(target, progress).await))

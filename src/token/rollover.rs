@@ -134,10 +134,7 @@ pub(crate) fn follow<'a, T: TokenView + 'a>(
     let mut chain = vec![start.id().to_string()];
     let mut seen: HashSet<String> = HashSet::from([start.id().to_string()]);
     let mut current = start;
-    loop {
-        let Some(mark) = current.retiring() else {
-            break;
-        };
+    while let Some(mark) = current.retiring() {
         let next_id = mark.successor;
         chain.push(next_id.clone());
         if !seen.insert(next_id.clone()) {
@@ -241,6 +238,44 @@ mod tests {
         );
         assert_eq!(successors.rolling_over("ct_b", after), None);
         assert_eq!(successors.rolling_over("ct_a", before), None);
+    }
+
+    #[test]
+    fn judging_a_large_account_takes_one_pass() {
+        // 100,000 tokens, every other one retiring in favour of the next: a pass over pairs
+        // (10^10 comparisons) could not finish inside this test's bound; one pass takes
+        // milliseconds.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let tokens: Vec<Map<String, Value>> = (0..100_000)
+                .map(|i| {
+                    let id = format!("ct_{i:016x}");
+                    if i % 2 == 0 {
+                        retiring(&id, &format!("ct_{:016x}", i + 1))
+                    } else {
+                        token(&id, "W")
+                    }
+                })
+                .collect();
+            let successors = Successors::of(tokens.iter());
+            let before: Timestamp = "2026-06-09T11:00:00Z".parse().unwrap();
+            let rolling = tokens
+                .iter()
+                .filter(|t| successors.rolling_over(t.id(), before).is_some())
+                .count();
+            let by_id: HashMap<&str, &Map<String, Value>> =
+                tokens.iter().map(|t| (t.id(), t)).collect();
+            let chains = tokens
+                .iter()
+                .filter(|t| t.retiring().is_some())
+                .filter(|t| follow(*t, |id| by_id.get(id).copied()).is_ok())
+                .count();
+            let _ = tx.send((rolling, chains));
+        });
+        let (rolling, chains) = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("one pass over 100,000 tokens");
+        assert_eq!((rolling, chains), (50_000, 50_000));
     }
 
     #[test]

@@ -37,5 +37,6 @@ mod release;
 mod rollovers;
 mod sinks;
 mod surfaces;
+mod token_values;
 mod tokens;
 mod walkthrough;

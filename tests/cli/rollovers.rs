@@ -433,3 +433,57 @@ fn retire_due_follows_the_servers_clock() {
     assert!(run.stderr.contains("Retired"), "{}", run.stderr);
     server.token(MARKETING).expect(404);
 }
+
+/// A stream that raises a signal at its first write, as if Ctrl-C arrived while the command
+/// was busy without waiting on anything (selecting, printing).
+struct SignalOnWrite(rtctl::signals::Signals, rtctl::signals::Signal);
+
+impl std::io::Write for SignalOnWrite {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.raise(self.1);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_signal_during_the_selection_ends_the_run_and_starts_nothing() {
+    use rtctl::signals::Signal;
+    let server = Server::demo();
+    server
+        .rtctl(&["tokens", "rotate", MARKETING, "--overlap", "--yes"])
+        .expect(0);
+    let values: Vec<String> = server
+        .tokens()
+        .iter()
+        .map(|t| t["tokenValue"].to_string())
+        .collect();
+    // The note about what the selection skips is the first thing written: SIGTERM then.
+    let run = server
+        .invocation(&["tokens", "rotate", "--all", "--yes"], &[])
+        .world(|w| {
+            let stderr = SignalOnWrite(w.signals.clone(), Signal::Terminate);
+            w.streams.stderr = rtctl::stream(stderr);
+        })
+        .run();
+    assert_eq!(run.code, 143, "{run:?}");
+    let after: Vec<String> = server
+        .tokens()
+        .iter()
+        .map(|t| t["tokenValue"].to_string())
+        .collect();
+    assert_eq!(values, after, "nothing was rotated");
+
+    // A dry run that finishes its work after the signal still exits with it.
+    let run = server
+        .invocation(&["tokens", "rotate", "--all", "--dry-run"], &[])
+        .world(|w| {
+            let stdout = SignalOnWrite(w.signals.clone(), Signal::Interrupt);
+            w.streams.stdout = rtctl::stream(stdout);
+        })
+        .run();
+    assert_eq!(run.code, 130, "{run:?}");
+}

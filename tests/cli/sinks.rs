@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use crate::harness::{Run, Server};
 
 const MARKETING: &str = "ct_0d3e00000000a001";
-const DOCS: &str = "ct_0d3e00000000a002";
 const STAGING: &str = "ct_0d3e00000000a003";
 
 /// A stand-in secret store: a script that records, per token, the value it was given and
