@@ -888,6 +888,16 @@ pub(crate) fn tsv_cell(cell: &str) -> String {
         .collect()
 }
 
+/// The last `n` characters of `text` (all of it when shorter): what a masked secret shows.
+pub(crate) fn last_chars(text: &str, n: usize) -> &str {
+    let start = text
+        .char_indices()
+        .rev()
+        .nth(n.saturating_sub(1))
+        .map_or(0, |(at, _)| at);
+    &text[start..]
+}
+
 /// A secret shown masked: the prefix and the last four characters (`ct_live_****a1b2`).
 pub(crate) fn mask(prefix: Option<&str>, hint: Option<&str>) -> String {
     format!("{}****{}", prefix.unwrap_or(""), hint.unwrap_or(""))
@@ -956,6 +966,13 @@ mod tests {
         streamed.extend_from_slice(b"\n]");
         let whole = serde_json::to_string_pretty(&serde_json::Value::from(items.to_vec())).unwrap();
         assert_eq!(String::from_utf8(streamed).unwrap(), whole);
+    }
+
+    #[test]
+    fn last_chars_are_whole_characters() {
+        assert_eq!(last_chars("ct_live_abcd1234", 4), "1234");
+        assert_eq!(last_chars("ab", 4), "ab");
+        assert_eq!(last_chars("xx😀é", 2), "😀é");
     }
 
     #[test]

@@ -112,14 +112,7 @@ impl ApiKey {
             .into_iter()
             .find(|p| key.starts_with(p))
             .unwrap_or("");
-        let tail: String = key
-            .chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail = crate::output::last_chars(key, 4);
         if key.chars().count() <= prefix.len() + 8 {
             format!("{prefix}****")
         } else {

@@ -182,15 +182,7 @@ fn masked(value: &str) -> String {
         .iter()
         .find(|p| value.starts_with(**p))
         .copied();
-    let hint: String = value
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    crate::output::mask(prefix, Some(&hint))
+    crate::output::mask(prefix, Some(crate::output::last_chars(value, 4)))
 }
 
 #[cfg(test)]

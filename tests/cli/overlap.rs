@@ -18,16 +18,7 @@ fn rollover(server: &Server, extra: &[&str]) -> crate::harness::Run {
 
 /// Tokens named like the Marketing widget, whatever their mark.
 fn marketing_tokens(server: &Server) -> Vec<Value> {
-    server
-        .tokens()
-        .into_iter()
-        .filter(|t| {
-            t["name"]
-                .as_str()
-                .unwrap()
-                .starts_with("Marketing site widget")
-        })
-        .collect()
+    server.tokens_named("Marketing site widget")
 }
 
 fn successor_of(server: &Server) -> String {

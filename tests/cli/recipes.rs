@@ -264,11 +264,7 @@ fn live_page(server: &Server) -> (String, Arc<Mutex<String>>) {
 }
 
 fn docs_widgets(server: &Server) -> Vec<serde_json::Value> {
-    server
-        .tokens()
-        .into_iter()
-        .filter(|t| t["name"].as_str().unwrap().starts_with("Docs widget"))
-        .collect()
+    server.tokens_named("Docs widget")
 }
 
 #[test]

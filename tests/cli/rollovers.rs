@@ -11,11 +11,7 @@ const DOCS: &str = "ct_0d3e00000000a002";
 const ORIGIN: Option<&str> = Some("https://www.example.com");
 
 fn named(server: &Server, prefix: &str) -> Vec<Value> {
-    server
-        .tokens()
-        .into_iter()
-        .filter(|t| t["name"].as_str().unwrap().starts_with(prefix))
-        .collect()
+    server.tokens_named(prefix)
 }
 
 fn rename(server: &Server, id: &str, name: &str) {

@@ -99,16 +99,7 @@ fn run(server: &Server, store: &Store, mode: &str, args: &[&str]) -> Run {
 }
 
 fn marketing_tokens(server: &Server) -> Vec<Value> {
-    server
-        .tokens()
-        .into_iter()
-        .filter(|t| {
-            t["name"]
-                .as_str()
-                .unwrap()
-                .starts_with("Marketing site widget")
-        })
-        .collect()
+    server.tokens_named("Marketing site widget")
 }
 
 #[test]
