@@ -124,14 +124,7 @@ impl ApiKey {
             .into_iter()
             .find(|p| key.starts_with(p))
             .unwrap_or("");
-        let tail: String = key
-            .chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail = crate::output::last_chars(key, 4);
         if key.chars().count() <= prefix.len() + 8 {
             format!("{prefix}****")
         } else {
@@ -161,7 +154,14 @@ pub(crate) struct ClientOptions {
     pub log: Option<HttpLog>,
     /// A note for people when a retry means waiting more than a second.
     pub notify: Option<HttpLog>,
+    /// Where the `Date` of the first reply that carries one is kept: the command's "now"
+    /// (design, "Server time").
+    pub server_date: ServerDate,
 }
+
+/// The server's time, from the `Date` header of the first reply that had a valid one; shared
+/// by every client of a run, set once.
+pub(crate) type ServerDate = std::sync::Arc<std::sync::OnceLock<jiff::Timestamp>>;
 
 pub(crate) struct Client {
     http: reqwest::Client,
@@ -173,6 +173,7 @@ pub(crate) struct Client {
     notify: Option<HttpLog>,
     /// How many 429 replies this client has had: the pager narrows its window on a new one.
     throttled: std::sync::atomic::AtomicU64,
+    server_date: ServerDate,
 }
 
 /// The longest id rtctl accepts, from a user or a server.
@@ -233,7 +234,13 @@ impl Client {
             log: options.log,
             notify: options.notify,
             throttled: std::sync::atomic::AtomicU64::new(0),
+            server_date: options.server_date,
         })
+    }
+
+    /// How long one request may take (`--timeout`).
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// How many times the server has answered 429 so far.
@@ -393,6 +400,15 @@ impl Client {
             .await
             .map_err(|e| self.transport_error(&shown, e))?;
         let status = response.status();
+        if self.server_date.get().is_none()
+            && let Some(date) = response
+                .headers()
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| jiff::fmt::rfc2822::parse(v).ok())
+        {
+            let _ = self.server_date.set(date.timestamp());
+        }
         if status.is_success() {
             return Ok((response, started));
         }
@@ -507,6 +523,7 @@ impl Client {
             too_large: response
                 .content_length()
                 .is_some_and(|n| n > MAX_REPLY_BYTES as u64),
+            content_type: content_type(&response),
             response,
             reader: Some(ListReader::new(key, MAX_REPLY_DEPTH)),
             started,
@@ -699,6 +716,7 @@ pub(crate) struct Streamed<'a> {
     /// `Content-Length` says the body is over the bound: nothing is read.
     too_large: bool,
     response: reqwest::Response,
+    content_type: Option<String>,
     /// `None` once the reply has ended.
     reader: Option<ListReader>,
     started: Instant,
@@ -759,6 +777,14 @@ impl Streamed<'_> {
                 return Ok(Batch::TooLarge);
             }
             if let Err(why) = reader.feed(&chunk, &mut items) {
+                if !reader.opened() {
+                    // Not JSON at all (a proxy's page): said as any reply would say it.
+                    return Err(ApiError::InvalidReply(format!(
+                        "{} with a body that is not JSON ({})",
+                        self.response.status(),
+                        describe_body(self.content_type.as_deref(), &chunk)
+                    )));
+                }
                 return Err(self.invalid(why));
             }
         }

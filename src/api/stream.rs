@@ -184,6 +184,11 @@ impl ListReader {
         }
     }
 
+    /// Whether the reply's object has begun: a body that fails before it is not JSON at all.
+    pub(super) fn opened(&self) -> bool {
+        self.state != State::Start
+    }
+
     fn in_value(&self) -> bool {
         matches!(self.state, State::Element | State::Value)
     }

@@ -254,8 +254,8 @@ fn a_list_that_fails_part_way_fails_the_list() {
             let shown = run.stdout.matches("\"id\": ").count();
             assert!((50..210).contains(&shown), "{shown} of 210 shown: {run:?}");
         } else {
-            let shown = run.stdout.lines().count();
-            assert!((50..210).contains(&shown), "{shown} of 210 shown: {run:?}");
+            // A table reads the whole list before it prints (for rollovers' status).
+            assert_eq!(run.stdout, "", "nothing from a failed read");
         }
         failures.add_without_stdout(&args, &run);
     }

@@ -47,6 +47,9 @@ struct EmbedReport {
 struct Problem {
     text: String,
     fix: Option<String>,
+    /// It works now, and will stop (a retiring token): the service's verdict today cannot
+    /// show it.
+    later: bool,
 }
 
 pub(crate) async fn run(ctx: &Context, args: DoctorArgs) -> Result<(), CliError> {
@@ -232,7 +235,11 @@ async fn check_embed(
         notes: Vec::new(),
         probe: None,
     };
-    let problem = |text: String, fix: Option<String>| Problem { text, fix };
+    let problem = |text: String, fix: Option<String>| Problem {
+        text,
+        fix,
+        later: false,
+    };
     let Some(value) = embed.value.clone() else {
         report.problems.push(problem(
             "the embed has no client token (data-runtype-token)".into(),
@@ -305,6 +312,24 @@ async fn check_embed(
                     Some(format!("rtctl tokens update {id} --activate")),
                 ));
             }
+            // Still on the old token of a rollover: the page breaks when it is retired.
+            if let Some(mark) = token.retiring() {
+                let by_id: std::collections::HashMap<&str, &ClientToken> =
+                    account.iter().map(|t| (t.id(), t)).collect();
+                let in_use = crate::token::rollover::follow(token, |id| by_id.get(id).copied())
+                    .map(|t| t.id().to_string())
+                    .unwrap_or(mark.successor.clone());
+                report.problems.push(Problem {
+                    later: true,
+                    ..problem(
+                        format!(
+                            "{id} is retiring (rolled over to {in_use}): the widget stops working when it is retired, after {}",
+                            crate::token::marks::minute(mark.after)
+                        ),
+                        Some(format!("deploy the value of rtctl tokens value {in_use}")),
+                    )
+                });
+            }
             if !admits(token) {
                 let allowed: Vec<String> = token.origins().iter().map(|o| o.to_string()).collect();
                 let reason = origin::nearest_miss(&allowed, origin, token.environment())
@@ -357,7 +382,7 @@ async fn check_embed(
             .await
             .map_err(CliError::from)?;
         let works = probe.status == 200;
-        let healthy = report.problems.is_empty();
+        let healthy = report.problems.iter().all(|p| p.later);
         if works != healthy {
             report.notes.push(format!(
                 "the service's verdict ({}) differs from rtctl's ({})",
