@@ -356,11 +356,7 @@ impl Client {
             Err(JsonTrouble::TooDeep) => Err(ApiError::InvalidReply(format!(
                 "the reply nests more than {MAX_REPLY_DEPTH} levels deep, which rtctl does not read"
             ))),
-            Err(JsonTrouble::NotJson) => Err(ApiError::InvalidReply(format!(
-                "{} with a body that is not JSON ({})",
-                status,
-                describe_body(content_type.as_deref(), &bytes)
-            ))),
+            Err(JsonTrouble::NotJson) => Err(not_json(status, content_type.as_deref(), &bytes)),
         }
     }
 
@@ -779,11 +775,11 @@ impl Streamed<'_> {
             if let Err(why) = reader.feed(&chunk, &mut items) {
                 if !reader.opened() {
                     // Not JSON at all (a proxy's page): said as any reply would say it.
-                    return Err(ApiError::InvalidReply(format!(
-                        "{} with a body that is not JSON ({})",
+                    return Err(not_json(
                         self.response.status(),
-                        describe_body(self.content_type.as_deref(), &chunk)
-                    )));
+                        self.content_type.as_deref(),
+                        &chunk,
+                    ));
                 }
                 return Err(self.invalid(why));
             }
@@ -802,6 +798,14 @@ fn token_url(base: &str, id: &str, suffix: &str) -> String {
         "{base}/v1/client-tokens/{}{suffix}",
         utf8_percent_encode(id, SEGMENT)
     )
+}
+
+/// A successful reply whose body is not JSON at all (a proxy's page).
+fn not_json(status: StatusCode, content_type: Option<&str>, body: &[u8]) -> ApiError {
+    ApiError::InvalidReply(format!(
+        "{status} with a body that is not JSON ({})",
+        describe_body(content_type, body)
+    ))
 }
 
 fn content_type(response: &reqwest::Response) -> Option<String> {

@@ -9,11 +9,23 @@ use crate::support::{Api, Reply};
 const PAGE: &str = "https://shop.example.com";
 
 async fn widget(api: &Api, method: Method, path: &str, origin: &str, body: Option<Value>) -> Reply {
+    widget_of("4.17.0", api, method, path, origin, body).await
+}
+
+/// A request as the widget of persona `version` sends it.
+async fn widget_of(
+    version: &str,
+    api: &Api,
+    method: Method,
+    path: &str,
+    origin: &str,
+    body: Option<Value>,
+) -> Reply {
     let mut request = api
         .http
         .request(method, format!("{}{path}", api.url))
         .header("origin", origin)
-        .header("x-persona-version", "4.17.0");
+        .header("x-persona-version", version);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -357,21 +369,7 @@ async fn the_widget_of_persona_4_2x_asks_for_durable_recovery_and_re_initialises
     let api = Api::empty().await;
     let (_, value) = live_token(&api).await;
     let send = |path: &'static str, body: Value| {
-        let api = &api;
-        async move {
-            let mut request = api
-                .http
-                .post(format!("{}{path}", api.url))
-                .header("origin", PAGE)
-                .header("x-persona-version", "4.24.0");
-            request = request.json(&body);
-            let response = request.send().await.unwrap();
-            Reply {
-                status: response.status().as_u16(),
-                headers: response.headers().clone(),
-                text: response.text().await.unwrap(),
-            }
-        }
+        widget_of("4.24.0", &api, Method::POST, path, PAGE, Some(body))
     };
     let first = send(
         "/v1/client/init",

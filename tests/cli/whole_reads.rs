@@ -40,6 +40,18 @@ struct Behaviour {
     padded_after: Option<usize>,
 }
 
+impl Behaviour {
+    /// `total` tokens, the whole list in one reply, pages as asked.
+    fn honest(total: usize) -> Behaviour {
+        Behaviour {
+            total,
+            unpaged_page: None,
+            oversize: 0,
+            padded_after: None,
+        }
+    }
+}
+
 /// Serves `behaviour`, recording each request's query.
 fn list_server(server: &Server, behaviour: Behaviour) -> (String, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -105,10 +117,8 @@ fn a_whole_reply_that_says_has_more_is_paged_on_from_where_it_ended() {
     let (url, seen) = list_server(
         &server,
         Behaviour {
-            total: 450,
             unpaged_page: Some(150),
-            oversize: 0,
-            padded_after: None,
+            ..Behaviour::honest(450)
         },
     );
     let run = server.rtctl_env(
@@ -135,10 +145,8 @@ fn a_whole_reply_over_the_body_bound_restarts_as_a_paged_read() {
     let (url, seen) = list_server(
         &server,
         Behaviour {
-            total: 700,
-            unpaged_page: None,
-            oversize: 0,
             padded_after: Some(300),
+            ..Behaviour::honest(700)
         },
     );
     let run = server.rtctl_env(
@@ -166,10 +174,9 @@ fn pages_holding_more_than_limit_fail_the_read_naming_it() {
     let (url, _) = list_server(
         &server,
         Behaviour {
-            total: 1500,
             unpaged_page: Some(100),
             oversize: 300,
-            padded_after: None,
+            ..Behaviour::honest(1500)
         },
     );
     for args in [

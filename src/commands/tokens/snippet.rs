@@ -27,6 +27,20 @@ enum Target {
     Agent(String),
 }
 
+impl Target {
+    /// The key naming it, as `flow_key` or `agent_key` says, and its id.
+    fn named<'a>(
+        &'a self,
+        flow_key: &'static str,
+        agent_key: &'static str,
+    ) -> (&'static str, &'a str) {
+        match self {
+            Target::Flow(id) => (flow_key, id),
+            Target::Agent(id) => (agent_key, id),
+        }
+    }
+}
+
 /// Everything one snippet is made of.
 #[derive(Debug)]
 struct Embed<'a> {
@@ -163,10 +177,7 @@ fn not_allowed(kind: &str, asked: &str, id: &str, allowed: &[&str]) -> CliError 
 /// Says which of several flows and agents the embed names, and how to name another.
 fn choice_note(token: &impl TokenView, target: &Option<Target>) -> Option<String> {
     let choices = token.strings(Field::FlowIds).len() + token.strings(Field::AgentIds).len();
-    let (kind, id) = match target.as_ref()? {
-        Target::Flow(id) => ("flow", id),
-        Target::Agent(id) => ("agent", id),
-    };
+    let (kind, id) = target.as_ref()?.named("flow", "agent");
     (choices > 1).then(|| {
         format!("the embed names the {kind} {id}, one of the token's {choices} flows and agents: --flow ID or --agent ID names another")
     })
@@ -177,11 +188,12 @@ fn render(format: SnippetFormat, embed: &Embed<'_>) -> String {
     match format {
         SnippetFormat::Script => {
             let mut attributes = vec![("data-runtype-token", embed.value)];
-            match &embed.target {
-                Some(Target::Flow(id)) => attributes.push(("data-flow-id", id)),
-                Some(Target::Agent(id)) => attributes.push(("data-agent-id", id)),
-                None => {}
-            }
+            attributes.extend(
+                embed
+                    .target
+                    .as_ref()
+                    .map(|t| t.named("data-flow-id", "data-agent-id")),
+            );
             attributes.push(("data-api-url", embed.api_url));
             let mut out = format!("<script src=\"{}\"", html(embed.widget_url));
             for (name, value) in attributes {
@@ -204,11 +216,7 @@ fn render(format: SnippetFormat, embed: &Embed<'_>) -> String {
 /// The widget config's lines for the modules: `clientToken`, the flow or agent, `apiUrl`.
 fn config_lines(embed: &Embed<'_>, indent: &str) -> String {
     let mut pairs = vec![("clientToken", embed.value)];
-    match &embed.target {
-        Some(Target::Flow(id)) => pairs.push(("flowId", id)),
-        Some(Target::Agent(id)) => pairs.push(("agentId", id)),
-        None => {}
-    }
+    pairs.extend(embed.target.as_ref().map(|t| t.named("flowId", "agentId")));
     pairs.push(("apiUrl", embed.api_url));
     pairs
         .into_iter()
