@@ -14,7 +14,8 @@
 //! - peak memory of `tokens list --all --json` over 10,000 tokens;
 //! - rotating 200 tokens at concurrency 1 and 8 with 10 ms of emulator latency.
 //!
-//! Times are medians of repeated runs; memory is the child's own peak RSS from `wait4`.
+//! Times are medians of repeated runs (rtctl and `curl` in turns where they are compared);
+//! memory is the child's own peak RSS from `wait4`.
 //! Targets: the whole list within 1.3x `curl` of the unpaged list, without latency and with
 //! 50 ms; under 20 MiB for 10,000 tokens; concurrency 8 at least 4x faster than 1.
 
@@ -59,10 +60,11 @@ fn main() {
     let url = thousand.url();
     let env = environment(&url, home.path());
     let unpaged = [format!("{url}/v1/client-tokens")];
-    let all = median(LIST_RUNS, || {
-        time(&rtctl, &["tokens", "list", "--all", "--json"], &env)
-    });
-    let curl_all = median(LIST_RUNS, || curl(&unpaged));
+    let (all, curl_all) = medians_side_by_side(
+        LIST_RUNS,
+        || time(&rtctl, &["tokens", "list", "--all", "--json"], &env),
+        || curl(&unpaged),
+    );
     row(
         "`tokens list --all --json`, 1,000 tokens, no latency, vs `curl` of the unpaged list",
         &format!(
@@ -80,10 +82,11 @@ fn main() {
 
     runtime.block_on(slow_lists(&url, 50));
     let slow_runs = LIST_RUNS / 3;
-    let whole = median(slow_runs, || {
-        time(&rtctl, &["tokens", "list", "--all", "--json"], &env)
-    });
-    let curl_slow = median(slow_runs, || curl(&unpaged));
+    let (whole, curl_slow) = medians_side_by_side(
+        slow_runs,
+        || time(&rtctl, &["tokens", "list", "--all", "--json"], &env),
+        || curl(&unpaged),
+    );
     row(
         "`tokens list --all --json`, 1,000 tokens, 50 ms a list request, vs `curl` of the unpaged list",
         &format!(
@@ -357,6 +360,25 @@ fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
     let mut times: Vec<Duration> = (0..runs).map(|_| f()).collect();
     times.sort();
     times[runs / 2]
+}
+
+/// The medians of `a` and `b` run in turns (a, b, a, b…), so both meet the same load on a
+/// shared machine.
+fn medians_side_by_side(
+    runs: usize,
+    mut a: impl FnMut() -> Duration,
+    mut b: impl FnMut() -> Duration,
+) -> (Duration, Duration) {
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        first.push(a());
+        second.push(b());
+    }
+    let middle = |mut times: Vec<Duration>| {
+        times.sort();
+        times[runs / 2]
+    };
+    (middle(first), middle(second))
 }
 
 fn ratio(a: Duration, b: Duration) -> f64 {

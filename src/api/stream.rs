@@ -144,16 +144,20 @@ impl Scan {
         Step::More
     }
 
-    /// How many of `bytes` lie inside a string before anything that could end it: skipped
-    /// in one search rather than byte by byte.
-    fn string_run(&self, bytes: &[u8]) -> usize {
-        if !self.in_string || self.escaped {
+    /// How many of `bytes` cannot change where the value ends (inside a string, anything but
+    /// a quote or a backslash; inside an array or object, anything but a quote or a bracket):
+    /// skipped in one search rather than byte by byte.
+    fn run(&self, bytes: &[u8]) -> usize {
+        let stop = if self.escaped || self.scalar {
             return 0;
-        }
-        bytes
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\')
-            .unwrap_or(bytes.len())
+        } else if self.in_string {
+            bytes.iter().position(|&b| b == b'"' || b == b'\\')
+        } else {
+            bytes
+                .iter()
+                .position(|&b| matches!(b, b'"' | b'[' | b']' | b'{' | b'}'))
+        };
+        stop.unwrap_or(bytes.len())
     }
 }
 
@@ -200,7 +204,7 @@ impl ListReader {
         let mut from = self.in_value().then_some(0);
         while i < chunk.len() {
             if self.in_value() {
-                let run = self.value.string_run(&chunk[i..]);
+                let run = self.value.run(&chunk[i..]);
                 if run > 0 {
                     i += run;
                     continue;
