@@ -18,6 +18,9 @@ use crate::error::{CliError, ErrorKind};
 
 mod fit;
 pub(crate) use fit::Fit;
+mod prompt;
+pub use prompt::Prompter;
+pub(crate) use prompt::TerminalPrompter;
 
 /// How data is rendered on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
@@ -64,73 +67,6 @@ pub struct Terminal {
     pub stderr: bool,
     /// Columns, when stdout is a terminal that says.
     pub width: Option<u16>,
-}
-
-/// Asks a person: the terminal's prompts in the binary, scripted answers in tests. A prompt
-/// blocks; the printer runs it on a thread of its own, so a signal can end the run meanwhile.
-pub trait Prompter: Send + Sync {
-    /// Asks a yes/no question (default no).
-    fn confirm(&self, question: &str) -> io::Result<bool>;
-    /// Asks for a secret without echoing it.
-    fn secret(&self, prompt: &str) -> io::Result<String>;
-}
-
-/// Prompts on the real terminal (stderr), with dialoguer. A yes/no waits for Enter, so typing
-/// `yes⏎` is an answer and not a `y` followed by a shell command `es`.
-pub(crate) struct TerminalPrompter;
-
-impl Prompter for TerminalPrompter {
-    fn confirm(&self, question: &str) -> io::Result<bool> {
-        let answer = dialoguer::Confirm::new()
-            .with_prompt(question)
-            .default(false)
-            .wait_for_newline(true)
-            .interact_on_opt(&console::Term::stderr())
-            .map_err(|dialoguer::Error::IO(e)| e)?;
-        Ok(answer == Some(true))
-    }
-
-    fn secret(&self, prompt: &str) -> io::Result<String> {
-        dialoguer::Password::new()
-            .with_prompt(prompt)
-            .interact_on(&console::Term::stderr())
-            .map_err(|dialoguer::Error::IO(e)| e)
-    }
-}
-
-/// The terminal's modes before a prompt, to put back if a signal ends the run mid-prompt
-/// (echo off, the cursor hidden).
-struct SavedTerminal {
-    #[cfg(unix)]
-    termios: Option<libc::termios>,
-}
-
-impl SavedTerminal {
-    fn save() -> SavedTerminal {
-        #[cfg(unix)]
-        {
-            let mut termios = std::mem::MaybeUninit::<libc::termios>::uninit();
-            // SAFETY: tcgetattr writes the struct for fd 0 and reports whether it did.
-            let saved = unsafe { libc::tcgetattr(0, termios.as_mut_ptr()) } == 0;
-            SavedTerminal {
-                // SAFETY: initialised by the successful call above.
-                termios: saved.then(|| unsafe { termios.assume_init() }),
-            }
-        }
-        #[cfg(not(unix))]
-        SavedTerminal {}
-    }
-
-    fn restore(&self) {
-        #[cfg(unix)]
-        if let Some(termios) = &self.termios {
-            // SAFETY: sets fd 0's modes from a struct tcgetattr filled.
-            unsafe { libc::tcsetattr(0, libc::TCSANOW, termios) };
-        }
-        let term = console::Term::stderr();
-        let _ = term.show_cursor();
-        let _ = term.write_line("");
-    }
 }
 
 /// Decides where and how to write; built once per run.
@@ -561,14 +497,15 @@ impl Printer {
 
     // ---- prompts ------------------------------------------------------------------------
 
-    /// Runs a blocking prompt on a thread of its own, so that a signal ends the wait: the
-    /// terminal is then put back as it was (echo, cursor) and the run ends with the signal.
+    /// Runs a blocking prompt on a thread of its own, so that a signal ends the wait. A
+    /// prompt given up unanswered (a signal, here or wherever the run is waiting for one) is
+    /// abandoned: the terminal is put back as it was.
     async fn prompt<T: Send + 'static>(
         &self,
         ask: impl FnOnce(&dyn Prompter) -> io::Result<T> + Send + 'static,
     ) -> Result<io::Result<T>, CliError> {
-        let saved = SavedTerminal::save();
         let prompter = Arc::clone(&self.prompter);
+        let unanswered = Unanswered(Some(Arc::clone(&self.prompter)));
         let (tx, rx) = tokio::sync::oneshot::channel();
         // A plain thread, not the runtime's blocking pool: a prompt abandoned after a signal
         // must not hold up the process's exit.
@@ -577,33 +514,26 @@ impl Printer {
         });
         tokio::select! {
             answer = rx => {
-                let answer = answer.unwrap_or_else(|_| Err(io::Error::other("the prompt ended")));
-                // A prompt that failed (Ctrl-C read as a key) may leave the cursor hidden.
-                if answer.is_err() {
-                    saved.restore();
-                }
-                Ok(answer)
+                unanswered.answered();
+                Ok(answer.unwrap_or_else(|_| Err(io::Error::other("the prompt ended"))))
             }
-            signal = self.signals.first() => {
-                saved.restore();
-                Err(CliError::interrupted(signal).reported())
-            }
+            signal = self.signals.first() => Err(CliError::interrupted(signal).reported()),
         }
     }
 
-    /// Shows `details` on stderr and asks `question` (default no). A "no" is exit 3.
+    /// Shows `details` on stderr and asks `question` (default no), answered by a line: `y`
+    /// or `yes` goes ahead, anything else is a "no", exit 3.
     pub async fn confirm(&self, details: &str, question: &str) -> Result<(), CliError> {
         if !details.is_empty() {
             self.talk(&crate::text::for_terminal(details, true));
         }
-        let question = crate::text::for_terminal(question, false).into_owned();
-        match self.prompt(move |p| p.confirm(&question)).await? {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(CliError::new(
+        let question = format!("{} [y/N] ", crate::text::for_terminal(question, false));
+        match self.prompt(move |p| p.line(&question)).await? {
+            Ok(answer) if prompt::is_yes(answer.as_deref()) => Ok(()),
+            Ok(_) => Err(CliError::new(
                 ErrorKind::Cancelled,
                 "cancelled; nothing was changed",
             )),
-            // Ctrl-C as a key (raw mode): an interruption, not a broken terminal.
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                 Err(CliError::interrupted(crate::signals::Signal::Interrupt).reported())
             }
@@ -617,6 +547,25 @@ impl Printer {
         self.prompt(move |p| p.secret(&prompt))
             .await?
             .map_err(|e| CliError::failure(format!("could not read from the terminal: {e}")))
+    }
+}
+
+/// A prompt in progress: dropped before its answer arrived, it abandons the prompt. Drop is
+/// what every way of giving up has in common (a signal seen by the prompt, or by the run's
+/// own wait, which drops the whole command).
+struct Unanswered(Option<Arc<dyn Prompter>>);
+
+impl Unanswered {
+    fn answered(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        if let Some(prompter) = self.0.take() {
+            prompter.abandon();
+        }
     }
 }
 

@@ -826,7 +826,6 @@ fn ctrl_c_at_a_prompt_restores_the_terminal() {
     let server = Server::demo();
     let mut pty = Pty::spawn(&pty_env(&server), &["tokens", "rotate", STAGING], 100);
     pty.wait_for("[y/N]", 0);
-    pty.wait_for_raw_mode();
     pty.type_text("\u{3}");
     let code = pty.wait_exit();
     assert_eq!(code, 130, "{}", pty.text());

@@ -83,10 +83,10 @@ impl Answers {
 }
 
 impl Prompter for Answers {
-    fn confirm(&self, question: &str) -> std::io::Result<bool> {
+    fn line(&self, question: &str) -> std::io::Result<Option<String>> {
         let answer = self.next(question)?;
-        self.show(format!("{question} [y/N] {answer}"));
-        Ok(matches!(answer.as_str(), "y" | "yes"))
+        self.show(format!("{question}{answer}"));
+        Ok(Some(answer))
     }
 
     fn secret(&self, prompt: &str) -> std::io::Result<String> {

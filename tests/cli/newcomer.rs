@@ -30,11 +30,10 @@ fn a_prompt_waits_for_enter_and_takes_yes_or_no_as_words() {
     };
     let rotated_before = rotations();
     let mut pty = Pty::spawn(&pty_env(&server), &["tokens", "rotate", STAGING], 100);
-    let seen = pty.wait_for("[y/N]", 0);
-    pty.wait_for_raw_mode();
+    let seen = pty.wait_for("[y/N] ", 0);
     pty.type_text("y");
-    // The prompt shows the tentative answer, and waits.
-    pty.wait_for("[Y/n]", seen);
+    // The terminal echoes the key, and the run waits for the line.
+    pty.wait_for("y", seen);
     assert_eq!(rotations(), rotated_before, "a key without Enter acted");
     pty.type_text("es\r");
     let code = pty.wait_exit();
