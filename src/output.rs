@@ -92,6 +92,9 @@ pub struct Printer {
     prompter: Arc<dyn Prompter>,
     /// What ends a prompt early.
     signals: crate::signals::Signals,
+    /// The progress bar drawn on stderr now, if any: a line of data for the same terminal
+    /// clears it first, so the two never share a line.
+    bar: Arc<Mutex<Option<indicatif::ProgressBar>>>,
 }
 
 /// The choices that shape a [`Printer`].
@@ -169,6 +172,7 @@ impl Printer {
             stderr: streams.stderr,
             prompter: streams.prompter,
             signals: crate::signals::Signals::new(),
+            bar: Arc::default(),
         }
     }
 
@@ -242,8 +246,17 @@ impl Printer {
 
     /// Bytes of data as they are (a generated script, a token file).
     pub fn bytes(&self, bytes: &[u8]) -> Result<(), CliError> {
-        let mut out = self.out();
-        let written = out.write_all(bytes).and_then(|()| out.flush());
+        let write = || {
+            let mut out = self.out();
+            out.write_all(bytes).and_then(|()| out.flush())
+        };
+        // A bar on the terminal stdout shows too steps aside for the line, and is drawn
+        // again below it.
+        let bar = self.terminal.stdout.then(|| self.drawn_bar()).flatten();
+        let written = match bar {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        };
         if written
             .as_ref()
             .is_err_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
@@ -417,8 +430,20 @@ impl Printer {
     /// (Callers escape what came from outside before adding colour of their own.)
     fn talk(&self, line: &str) {
         let line = self.keep_command_flags(line);
-        let mut err = self.err();
-        let _ = writeln!(err, "{line}").and_then(|()| err.flush());
+        let write = || {
+            let mut err = self.err();
+            let _ = writeln!(err, "{line}").and_then(|()| err.flush());
+        };
+        // Above the progress bar, not through it.
+        match self.drawn_bar() {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    }
+
+    /// The progress bar on stderr now, if any.
+    fn drawn_bar(&self) -> Option<indicatif::ProgressBar> {
+        self.bar.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Sets the global flags suggested commands must keep (see `command_flags`).
@@ -606,8 +631,9 @@ impl ListTable<'_> {
 }
 
 /// Progress of work on many items: a bar on stderr when a person is watching (a terminal,
-/// not `--quiet`, more than one item), nothing otherwise. Notes printed while it runs go
-/// above the bar instead of through it.
+/// not `--quiet`, more than one item), nothing otherwise. While it shows, whatever the
+/// printer writes to the terminal (notes, errors, and data when stdout is the terminal too)
+/// goes above the bar: the bar is cleared for the line and drawn again below it.
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
     printer: Printer,
@@ -627,6 +653,7 @@ impl Printer {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar.set_message(message.to_string());
+            *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar.clone());
             bar
         });
         Progress {
@@ -643,18 +670,23 @@ impl Progress {
         }
     }
 
-    /// A note, printed above the bar.
+    /// A note, printed above the bar (as everything the printer writes while it shows).
     pub fn note(&self, text: &str) {
-        match &self.bar {
-            // The bar steps aside while the note goes through the printer's own stream.
-            Some(bar) if !self.printer.quiet => bar.suspend(|| self.printer.note(text)),
-            _ => self.printer.note(text),
-        }
+        self.printer.note(text);
     }
 
-    /// Removes the bar.
-    pub fn finish(self) {
-        if let Some(bar) = self.bar {
+    /// Removes the bar (as dropping it does, on every way out).
+    pub fn finish(self) {}
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            self.printer
+                .bar
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
             bar.finish_and_clear();
         }
     }

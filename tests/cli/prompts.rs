@@ -11,6 +11,9 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 use crate::harness::{BIN, Server};
 
+/// The rows of every pty: more than any test's output, so nothing scrolls away.
+const PTY_ROWS: u16 = 50;
+
 /// The environment of a run on a pty: the server's URL and key, a private home, a terminal.
 pub fn pty_env(server: &Server) -> Vec<(String, String)> {
     let mut vars = server.home.env();
@@ -42,7 +45,7 @@ impl Pty {
     pub fn spawn(vars: &[(String, String)], args: &[&str], cols: u16) -> Pty {
         let pair = native_pty_system()
             .openpty(PtySize {
-                rows: 50,
+                rows: PTY_ROWS,
                 cols,
                 pixel_width: 0,
                 pixel_height: 0,
@@ -147,22 +150,39 @@ impl Pty {
         }
     }
 
+    /// Waits for the program to end; returns its exit code and the screen's text as a
+    /// terminal draws it (what was cleared or overwritten is gone).
+    pub fn finish_drawn(self) -> (i32, String) {
+        let cols = self.master.get_size().expect("the pty's size").cols;
+        let (code, bytes) = self.collect();
+        let size = |n: u16| std::num::NonZeroU16::new(n).expect("a pty has a size");
+        let mut parser = vt100::Parser::new(size(PTY_ROWS), size(cols), 0);
+        parser.process(&bytes);
+        (code, parser.screen().contents())
+    }
+
     /// Waits for the program to end; returns its exit code and the whole screen.
-    pub fn finish(mut self) -> (i32, String) {
-        let status = self.child.wait().unwrap();
+    pub fn finish(self) -> (i32, String) {
+        let (code, bytes) = self.collect();
+        (code, String::from_utf8_lossy(&bytes).replace('\r', ""))
+    }
+
+    /// Waits for the program to end; returns its exit code and every byte it showed.
+    fn collect(mut self) -> (i32, Vec<u8>) {
+        let code = self.wait_exit();
         // Collect what is left; the reader ends once the program and our end let go.
         drop(self.master);
         drop(self.writer);
         while let Ok(chunk) = self.output.recv_timeout(Duration::from_secs(5)) {
             self.screen.extend(chunk);
         }
-        let text = String::from_utf8_lossy(&self.screen).replace('\r', "");
-        (status.exit_code() as i32, text)
+        (code, self.screen)
     }
 }
 
 /// Runs `rtctl ARGS` on a pty with only PATH and `vars` in its environment; for each
-/// `(prompt, answer)` in turn, waits until `prompt` appears and types `answer`. Returns the exit code and everything the terminal showed.
+/// `(prompt, answer)` in turn, waits until `prompt` appears and types `answer`. Returns the
+/// exit code and everything the terminal showed.
 pub fn answer_prompts(
     vars: &[(String, String)],
     args: &[&str],
@@ -474,6 +494,39 @@ fn a_prompt_ended_by_a_signal_is_abandoned_whoever_sees_the_signal_first() {
             prompter.calls.load(std::sync::atomic::Ordering::SeqCst),
             1,
             "abandoned once"
+        );
+    }
+}
+
+#[test]
+fn a_progress_bar_never_shares_a_line_with_the_values_printed() {
+    let server = Server::demo();
+    let mut pty = Pty::spawn(
+        &pty_env(&server),
+        &[
+            "tokens",
+            "rotate",
+            "--all",
+            "--environment",
+            "test",
+            "--yes",
+        ],
+        100,
+    );
+    // The bar is drawn before the first token is done (its label shows), so without
+    // clearing it the first value line would be written after it.
+    pty.wait_for("rotating [", 0);
+    let (code, drawn) = pty.finish_drawn();
+    assert_eq!(code, 0, "{drawn}");
+    assert!(!drawn.contains("rotating"), "the bar is cleared: {drawn}");
+    for name in ["Staging playground", "Old checkout widget"] {
+        let id = server.id_of(name);
+        let value = server.value_of(&id);
+        assert!(
+            drawn
+                .lines()
+                .any(|l| l.starts_with(&id) && l.trim_end().ends_with(&value)),
+            "{id}'s value has a line of its own: {drawn}"
         );
     }
 }
