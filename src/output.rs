@@ -363,19 +363,33 @@ impl Printer {
         }
     }
 
-    /// A single record as `key  value` lines (a table on a terminal, TSV in a pipe).
+    /// A single record as `key  value` lines (a table on a terminal, TSV in a pipe). On a
+    /// terminal a long value wraps under itself, not back to the first column.
     pub fn record(&self, pairs: &[(&str, String)]) -> Result<(), CliError> {
         if self.format == Format::Table {
             let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+            let room = self
+                .terminal
+                .width
+                .filter(|_| !self.wide)
+                .map(|w| usize::from(w).saturating_sub(width + 2))
+                .filter(|&room| room >= MIN_WRAP_WIDTH);
+            let indent = " ".repeat(width + 2);
             // People read a record: empty fields are noise. Pipes keep every key.
-            let text: String = pairs
-                .iter()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(key, value)| {
-                    let value = crate::text::for_terminal(value, false);
-                    format!("{key:>width$}  {value}\n")
-                })
-                .collect();
+            let mut text = String::new();
+            for (key, value) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
+                let value = crate::text::for_terminal(value, false);
+                let lines = match room {
+                    Some(room) => fit::wrap(&value, room),
+                    None => vec![value.into_owned()],
+                };
+                for (index, line) in lines.iter().enumerate() {
+                    match index {
+                        0 => text.push_str(&format!("{key:>width$}  {line}\n")),
+                        _ => text.push_str(&format!("{indent}{line}\n")),
+                    }
+                }
+            }
             self.bytes(text.as_bytes())
         } else {
             let rows: Vec<Vec<String>> = pairs

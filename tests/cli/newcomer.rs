@@ -362,3 +362,63 @@ fn an_emulator_listening_beyond_loopback_says_so() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("warning: listening on 0.0.0.0"), "{stderr}");
 }
+
+#[test]
+fn at_60_columns_origins_show_their_hosts_and_values_wrap_under_themselves() {
+    let server = Server::demo();
+    let list = server
+        .invocation(&["tokens", "list"], &[])
+        .terminal(60, &[])
+        .run();
+    list.expect(0);
+    assert!(!list.stdout.contains("https://"), "{}", list.stdout);
+    for start in ["staging.", "checkout", "www.exam", "localhos"] {
+        assert!(list.stdout.contains(start), "{start}: {}", list.stdout);
+    }
+    // Wide enough, a host keeps its end too.
+    let list = server
+        .invocation(&["tokens", "list"], &[])
+        .terminal(80, &[])
+        .run();
+    assert!(
+        list.stdout.contains("checkout.exa…le.com"),
+        "{}",
+        list.stdout
+    );
+
+    let get = server
+        .invocation(&["tokens", "get", MARKETING], &[])
+        .terminal(60, &[])
+        .run();
+    get.expect(0);
+    let indent = " ".repeat("idle timeout (min)  ".len());
+    let config: Vec<&str> = get
+        .stdout
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("config  "))
+        .collect();
+    assert!(config.len() > 1, "the config wraps: {}", get.stdout);
+    for line in get.stdout.lines() {
+        assert!(
+            console::measure_text_width(line) <= 60,
+            "{line:?}\n{}",
+            get.stdout
+        );
+    }
+    for line in &config[1..] {
+        assert!(
+            line.starts_with(&indent) && !line[indent.len()..].starts_with(' '),
+            "a wrapped line starts under its value: {line:?}\n{}",
+            get.stdout
+        );
+    }
+    let joined: String = config
+        .iter()
+        .map(|l| l.trim_start().trim_start_matches("config  "))
+        .collect::<Vec<_>>()
+        .join("");
+    assert!(
+        joined.contains(r##""primaryColor":"#4f46e5""##),
+        "nothing is lost: {joined}"
+    );
+}

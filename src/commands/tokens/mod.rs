@@ -312,11 +312,13 @@ pub(crate) fn surface_cell(
     }
 }
 
-/// On a narrow terminal CREATED goes first, then LAST USED; then name and origins are cut.
+/// On a narrow terminal origins lose their schemes, CREATED goes, then LAST USED; then name
+/// and origins are cut.
 /// Ids, environments and states stay whole.
 pub(crate) const LIST_FIT: crate::output::Fit = crate::output::Fit {
     drop: &[6, 5],
     cut: &[1, 4],
+    origins: &[4],
 };
 
 /// A token as a row of `tokens list`.
