@@ -11,7 +11,8 @@ use crate::emulator::{FaultSpec, Seed};
 ///
 /// Serves the client-token API of api.runtype.com on this machine, so you can try rtctl and
 /// test scripts without touching production (like stripe-mock for Stripe). The base URL is
-/// printed on stdout; the banner, the accepted API key and one line per request go to stderr.
+/// printed on stdout when that is a file or a pipe, for a script to read (on a terminal the
+/// banner shows it); the banner, the accepted API key and one line per request go to stderr.
 /// Ctrl-C stops it cleanly.
 ///
 /// Runtype's chat widget works against it from a page at another origin: point the embed's

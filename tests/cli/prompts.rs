@@ -530,3 +530,44 @@ fn a_progress_bar_never_shares_a_line_with_the_values_printed() {
         );
     }
 }
+
+/// Runs `rtctl ARGS` (an emulator) on a pty until it shows its banner's last line, stops it
+/// with Ctrl-C, and returns its URL and every line the terminal showed.
+fn emulator_on_terminal(server: &Server, args: &[&str], shown: &str) -> (String, Vec<String>) {
+    let mut pty = Pty::spawn(&pty_env(server), args, 120);
+    pty.wait_for(shown, 0);
+    pty.type_text("\u{3}");
+    let (code, screen) = pty.finish();
+    assert_eq!(code, 0, "Ctrl-C stops an emulator cleanly: {screen}");
+    let url = regex_lite::Regex::new(r"http://127\.0\.0\.1:\d+")
+        .unwrap()
+        .find(&screen)
+        .expect("the URL shows")
+        .as_str()
+        .to_string();
+    let lines = screen
+        .lines()
+        .map(|l| console::strip_ansi_codes(l).trim().to_string());
+    (url, lines.collect())
+}
+
+#[test]
+fn an_emulator_on_a_terminal_shows_its_url_once_in_the_banner() {
+    let server = Server::demo();
+    let (url, lines) = emulator_on_terminal(
+        &server,
+        &["emulator", "--port", "0"],
+        "Press Ctrl-C to stop.",
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with(&format!("listening on {url}"))),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines.contains(&url),
+        "no second line with the URL alone: {lines:#?}"
+    );
+    // (Piped, stdout has the URL alone: tests/cli/emulator_binary.rs reads it there.)
+}
