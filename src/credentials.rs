@@ -467,15 +467,7 @@ impl CredentialsFile {
 
 /// A path as a shell word, for hints meant to be pasted.
 fn shell_quote(path: &Path) -> String {
-    let text = path.display().to_string();
-    if text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+~".contains(c))
-    {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
+    crate::text::shell_word(&path.display().to_string())
 }
 
 /// What is stored for an account, looked up in every place (for `auth status` and `logout`).

@@ -245,10 +245,35 @@ fn the_same_filters_select_everywhere_and_dry_runs_change_nothing() {
     let run = server.rtctl(&["tokens", "delete", STAGING, "--inactive", "--yes"]);
     run.expect(2);
     assert!(
-        run.stderr.contains("--inactive narrows --all"),
+        run.stderr
+            .contains("--inactive selects tokens only with --all, which was not given"),
         "{}",
         run.stderr
     );
+    // Without ids too: the error is rtctl's, naming --all, not clap's "<ID> required".
+    let sent = server.journal().len();
+    for verb in ["rotate", "delete"] {
+        let run = server.rtctl(&["tokens", verb, "--environment", "test", "--yes"]);
+        run.expect(2);
+        assert!(
+            run.stderr.contains(&format!(
+                "hint: add --all to {verb} every token that matches (see which with rtctl tokens list --environment test)"
+            )),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("required"), "{}", run.stderr);
+    }
+    let run = server.rtctl(&["tokens", "rotate", "--name-contains", "old widget"]);
+    assert!(
+        run.stderr
+            .contains("rtctl tokens list --name-contains 'old widget'"),
+        "{}",
+        run.stderr
+    );
+    // Neither ids nor a selection: clap's own error, naming what is missing.
+    server.rtctl(&["tokens", "rotate"]).expect(2);
+    assert_eq!(server.journal().len(), sent, "nothing was sent");
 
     let before = server.value_of(STAGING);
     let run = server.rtctl(&[
