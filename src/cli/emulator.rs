@@ -40,7 +40,7 @@ pub(crate) struct EmulatorArgs {
     pub host: IpAddr,
 
     /// Port to listen on; 0 picks a free one
-    #[arg(long, short = 'p', default_value_t = 7878, value_name = "N")]
+    #[arg(long, short = 'p', default_value_t = crate::emulator::DEFAULT_PORT, value_name = "N")]
     pub port: u16,
 
     /// Keep state in FILE (JSON, replaced atomically, locked against a second emulator)

@@ -369,6 +369,8 @@ pub fn normalize(text: &str) -> String {
         ),
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]"),
         (r"http://127\.0\.0\.1:\d+", "[URL]"),
+        // The emulator a hint suggests for such a URL.
+        (r"rtctl emulator --port \d+", "rtctl emulator --port [PORT]"),
         (r"fault f_[0-9a-f]{8}", "fault [FAULT]"),
         // Waits and round trips in `-v` logs.
         (r"\b\d+ ms\b", "[MS]"),
