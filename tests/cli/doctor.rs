@@ -366,3 +366,19 @@ fn a_new_user_checks_a_local_page_with_local() {
         run.stdout
     );
 }
+
+#[test]
+fn a_host_that_does_not_resolve_is_named() {
+    let server = Server::demo();
+    // `.invalid` never resolves (RFC 6761).
+    let run = server.rtctl(&["doctor", "https://shop.rtctl-doctor.invalid/checkout"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains(
+            "error: could not check https://shop.rtctl-doctor.invalid/checkout: cannot resolve shop.rtctl-doctor.invalid"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("dns error"), "{}", run.stderr);
+}
