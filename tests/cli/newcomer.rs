@@ -447,3 +447,41 @@ fn at_60_columns_origins_show_their_hosts_and_values_wrap_under_themselves() {
         "nothing is lost: {joined}"
     );
 }
+
+#[test]
+fn a_filter_reaching_for_the_environment_is_pointed_at_jq_arg() {
+    let server = Server::demo();
+    for filter in ["env.HOME", "$ENV.HOME"] {
+        let run = server.rtctl(&["tokens", "list", "--jq", filter]);
+        run.expect(2);
+        assert!(
+            run.stderr
+                .contains("--jq-arg NAME=VALUE and use it as $NAME"),
+            "{filter}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("jqlang.org"), "{}", run.stderr);
+    }
+    // A variable never given: the hint's command works as written.
+    let run = server.rtctl(&["tokens", "list", "--jq", "$home"]);
+    run.expect(2);
+    assert!(
+        run.stderr
+            .contains("hint: give $home a value with --jq-arg home=VALUE"),
+        "{}",
+        run.stderr
+    );
+    let run = server.rtctl(&[
+        "tokens",
+        "list",
+        "--jq",
+        "$home",
+        "--jq-arg",
+        "home=/home/me",
+    ]);
+    run.expect(0);
+    assert_eq!(run.stdout, "/home/me\n");
+    // Anything else undefined is a jq mistake: the manual.
+    let run = server.rtctl(&["tokens", "list", "--jq", "nosuchfilter"]);
+    assert!(run.stderr.contains("jqlang.org"), "{}", run.stderr);
+}
