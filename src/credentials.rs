@@ -59,6 +59,17 @@ impl KeySource {
             KeySource::Local => "local",
         }
     }
+
+    /// Where the key came from, to end a sentence about it ("the API key rt_test_****
+    /// built into the --local emulator").
+    pub(crate) fn place(self) -> &'static str {
+        match self {
+            KeySource::Environment => "from RUNTYPE_API_KEY",
+            KeySource::Keyring => "from the system keyring",
+            KeySource::File => "from the credentials file",
+            KeySource::Local => "built into the --local emulator",
+        }
+    }
 }
 
 /// A key and its origin.
