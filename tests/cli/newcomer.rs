@@ -485,3 +485,28 @@ fn a_filter_reaching_for_the_environment_is_pointed_at_jq_arg() {
     let run = server.rtctl(&["tokens", "list", "--jq", "nosuchfilter"]);
     assert!(run.stderr.contains("jqlang.org"), "{}", run.stderr);
 }
+
+#[test]
+fn a_wrong_id_exits_5_and_a_malformed_one_2_as_the_readme_says() {
+    let server = Server::demo();
+    // (`value` is left out: it reads the emulator's 400 as a legacy token, exit 1.)
+    for verb in ["get", "rotate", "delete"] {
+        let mut args = vec!["tokens", verb, "ct_0000000000000000"];
+        if matches!(verb, "rotate" | "delete") {
+            args.push("--yes");
+        }
+        server.rtctl(&args).expect(5);
+        args[2] = "not-a-token-id";
+        server.rtctl(&args).expect(2);
+    }
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .unwrap()
+        .replace('\n', " ");
+    for says in [
+        "5 for an id that names no token, 2 for one that cannot be an id",
+        "or for a malformed token id, 4 if the key is missing or rejected, 5 if the id names no token",
+        "| 5 | not found (404): a well-formed id that names no token |",
+    ] {
+        assert!(readme.contains(says), "the README says {says:?}");
+    }
+}
