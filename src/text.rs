@@ -18,6 +18,19 @@ pub(crate) fn steers(c: char) -> bool {
         )
 }
 
+/// `text` worded as a hint: hints continue the sentence `hint:` starts, so they start lower
+/// case. A capitalised first word (`Use …`, a server's `This API key …`) is lowered; a name
+/// (`RUNTYPE_API_KEY`, `API`) is left as it is.
+pub(crate) fn as_hint(text: &str) -> String {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => {
+            first.to_lowercase().chain(text.chars().skip(1)).collect()
+        }
+        _ => text.to_string(),
+    }
+}
+
 /// `text` as one shell word, for a command a hint suggests: as is when it is plain, else in
 /// single quotes.
 pub(crate) fn shell_word(text: &str) -> String {
@@ -59,6 +72,19 @@ pub(crate) fn for_terminal(text: &str, keep_newlines: bool) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hints_start_lower_case_but_names_stay() {
+        assert_eq!(as_hint("Use 'test' or 'live'"), "use 'test' or 'live'");
+        assert_eq!(
+            as_hint("This API key lacks the CLIENT_TOKENS:WRITE permission"),
+            "this API key lacks the CLIENT_TOKENS:WRITE permission"
+        );
+        assert_eq!(as_hint("RUNTYPE_API_KEY is set"), "RUNTYPE_API_KEY is set");
+        assert_eq!(as_hint("API keys"), "API keys");
+        assert_eq!(as_hint("run rtctl auth login"), "run rtctl auth login");
+        assert_eq!(as_hint(""), "");
+    }
 
     #[test]
     fn shell_words_are_plain_or_single_quoted() {

@@ -230,15 +230,15 @@ impl<'a> Invocation<'a> {
                 .unwrap()
                 .block_on(rtctl::run(args, world)),
         };
-        Run {
-            code: i32::from(code),
-            stdout: stdout.text(),
-            stderr: if self.merged {
+        Run::new(
+            i32::from(code),
+            stdout.text(),
+            if self.merged {
                 String::new()
             } else {
                 stderr.text()
             },
-        }
+        )
     }
 }
 
@@ -262,6 +262,26 @@ pub struct Run {
 }
 
 impl Run {
+    /// A finished run. Every hint it printed is checked on the way: hints start lower case,
+    /// as the rest of a sentence after `hint:` (a name such as `RUNTYPE_API_KEY` may start
+    /// one), so the rule holds wherever a test happens to see a hint.
+    pub fn new(code: i32, stdout: String, stderr: String) -> Run {
+        for line in stdout.lines().chain(stderr.lines()) {
+            let line = console::strip_ansi_codes(line);
+            if let Some(hint) = line.strip_prefix("hint: ") {
+                let mut chars = hint.chars();
+                let capitalised = chars.next().is_some_and(char::is_uppercase)
+                    && chars.next().is_some_and(char::is_lowercase);
+                assert!(!capitalised, "a hint starts with a capital: {line:?}");
+            }
+        }
+        Run {
+            code,
+            stdout,
+            stderr,
+        }
+    }
+
     /// stdout, stderr and exit code in one text, with ids, values, times and ports replaced
     /// by placeholders so snapshots are stable.
     pub fn snapshot(&self) -> String {
@@ -494,11 +514,11 @@ pub fn run_rtctl(args: &[&str], vars: &[(String, String)], input: Option<&str>) 
         let _ = stdin.write_all(input.as_bytes());
     }
     let output = child.wait_with_output().expect("rtctl finishes");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::new(
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// An emulator for binary tests, on a runtime of its own, and a private home for the runs.

@@ -60,7 +60,7 @@ fn flag(field: Field) -> String {
 /// A field rule broken by a flag's value, worded for the command line.
 pub(crate) fn flag_violation(v: Violation) -> CliError {
     let error = CliError::usage(format!("{} {}", flag(v.field), v.problem.describe()));
-    match v.problem.suggestion() {
+    match v.problem.hint() {
         Some(hint) => error.with_hint(hint),
         None => error,
     }
