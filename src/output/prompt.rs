@@ -87,6 +87,9 @@ impl TerminalPrompter {
             termios::tcsetattr(&stdin, OptionalActions::Flush, &modes)?;
             state.saved = Some(saved);
         }
+        // (Elsewhere the console keeps its own line mode; a secret is read by console.)
+        #[cfg(not(unix))]
+        let _ = echo;
         state.showing = true;
         let mut stderr = io::stderr().lock();
         stderr.write_all(prompt.as_bytes())?;
