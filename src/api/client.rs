@@ -164,6 +164,9 @@ pub(crate) struct Client {
     server_date: ServerDate,
 }
 
+/// What ids and values look like, for a hint when an argument is neither.
+pub(crate) const ID_SHAPES: &str = "an id looks like ct_9f8e7d6c5b4a3210 (or a UUID); a whole value looks like ct_live_… as a page embeds it (rtctl tokens list shows the ids)";
+
 /// The longest id rtctl accepts, from a user or a server.
 const MAX_ID_CHARS: usize = 128;
 
@@ -296,10 +299,12 @@ impl Client {
                     Value::Bool(true),
                 )]));
             }
+            // A create or a regenerate is tried again only when it certainly was not carried
+            // out: it never left, or the server answered "not now" (429, 503).
             let retryable = if idempotent {
                 error.is_transient()
             } else {
-                !error.may_have_reached()
+                !error.may_have_reached() || matches!(error.status(), Some(429 | 503))
             };
             if !retryable || !attempts.wait_before_retry(&error).await {
                 return Err(error);
@@ -548,6 +553,20 @@ impl Client {
             .await?;
         let warnings = warnings(reply.get("warnings"));
         Ok((token(reply.remove("clientToken"))?, warnings))
+    }
+
+    /// One attempt at an update, never repeated: a write that must land right after the read
+    /// it was decided on (a rollover's mark), where a retry seconds later could overwrite
+    /// what another run wrote meanwhile. The caller reads again before trying again.
+    pub(crate) async fn update_once(&self, id: &str, request: &Values) -> Result<(), ApiError> {
+        self.send_once(
+            &Method::PUT,
+            &self.token_path(id, ""),
+            &[],
+            Some(json_body(request)),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Deletes the token. A retry that finds it gone, after an attempt whose reply was

@@ -275,7 +275,7 @@ pub(crate) struct SinkArgs {
 
     /// With --to-command: stop CMD after SECONDS (whether it stored the value is then
     /// unknown, and nothing is undone)
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "to_command",
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::sink::DEFAULT_TIMEOUT_SECS, requires = "to_command",
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub to_timeout: u64,
 }

@@ -313,20 +313,29 @@ async fn check_embed(
             }
             // Still on the old token of a rollover: the page breaks when it is retired.
             if let Some(mark) = token.retiring() {
-                let by_id: std::collections::HashMap<&str, &ClientToken> =
-                    account.iter().map(|t| (t.id(), t)).collect();
-                let in_use = crate::token::rollover::follow(token, |id| by_id.get(id).copied())
-                    .map(|t| t.id().to_string())
-                    .unwrap_or(mark.successor.clone());
+                let chains = crate::token::rollover::Chains::of(account);
+                let after = crate::token::marks::minute(mark.after);
+                let (text, fix) = match chains.follow(token) {
+                    Ok(in_use) => (
+                        format!(
+                            "{id} is retiring (rolled over to {}): the widget stops working when it is retired, after {after}",
+                            in_use.id()
+                        ),
+                        Some(format!(
+                            "deploy the value rtctl tokens value {} prints",
+                            in_use.id()
+                        )),
+                    ),
+                    Err(broken) => (
+                        format!("{id} is retiring after {after}, but {broken}"),
+                        Some(format!(
+                            "keep it by dropping the mark from its name: rtctl tokens update {id} --name NAME"
+                        )),
+                    ),
+                };
                 report.problems.push(Problem {
                     later: true,
-                    ..problem(
-                        format!(
-                            "{id} is retiring (rolled over to {in_use}): the widget stops working when it is retired, after {}",
-                            crate::token::marks::minute(mark.after)
-                        ),
-                        Some(format!("deploy the value of rtctl tokens value {in_use}")),
-                    )
+                    ..problem(text, fix)
                 });
             }
             if !admits(token) {

@@ -292,7 +292,7 @@ pub(crate) fn status_in(
     now: jiff::Timestamp,
 ) -> &'static str {
     match status(token) {
-        "active" if successors.rolling_over(token.id(), now).is_some() => "rolling over",
+        "active" if successors.rolling_over(token, now).is_some() => "rolling over",
         other => other,
     }
 }
