@@ -239,6 +239,14 @@ async fn check_embed(
         ));
         return Ok(report);
     };
+    if value.trim().is_empty() {
+        // What a build leaves when the variable meant to hold the value was not set.
+        report.problems.push(problem(
+            "the embed's client token is empty: was the build's variable for it unset?".into(),
+            Some("rtctl tokens value ID prints the value to embed".into()),
+        ));
+        return Ok(report);
+    }
     let environment = if value.starts_with("ct_live_") {
         "live"
     } else {
@@ -271,7 +279,7 @@ async fn check_embed(
                         && allows(t, &embed.agent)
                 })
                 .collect();
-            let hint = &value[value.len() - 4..];
+            let hint = last_chars(&value, 4);
             let legacy: Vec<&ClientToken> = account
                 .iter()
                 .filter(|t| {
@@ -401,13 +409,24 @@ fn is_public(origin: &Origin) -> bool {
     }
 }
 
-fn masked(value: &str) -> String {
-    let prefix = if value.starts_with("ct_live_") {
-        "ct_live_"
-    } else {
-        "ct_test_"
+/// The last `n` characters of `text` (all of it when it is shorter), never cut inside a
+/// character: a page's attribute is any text, not a well-formed value.
+fn last_chars(text: &str, n: usize) -> &str {
+    let start = match n.checked_sub(1) {
+        Some(back) => text.char_indices().rev().nth(back).map_or(0, |(at, _)| at),
+        None => text.len(),
     };
-    crate::output::mask(Some(prefix), Some(&value[value.len().saturating_sub(4)..]))
+    &text[start..]
+}
+
+/// A value found on a page, as reports show it: its prefix, when it has a known one, and its
+/// last four characters.
+fn masked(value: &str) -> String {
+    let prefix = ["ct_live_", "ct_test_"]
+        .into_iter()
+        .find(|p| value.starts_with(p));
+    let rest = prefix.map_or(value, |p| &value[p.len()..]);
+    crate::output::mask(prefix, Some(last_chars(rest, 4)))
 }
 
 fn print(ctx: &Context, reports: &[PageReport]) -> Result<(), CliError> {
@@ -479,4 +498,37 @@ fn print(ctx: &Context, reports: &[PageReport]) -> Result<(), CliError> {
         }
     }
     printer.bytes(crate::text::for_terminal(&text, true).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn short_empty_and_multibyte_values_are_masked_whole_characters() {
+        assert_eq!(masked(""), "****");
+        assert_eq!(masked("abc"), "****abc");
+        assert_eq!(masked("ct_live_"), "ct_live_****");
+        assert_eq!(masked("ct_live_😀abc"), "ct_live_****😀abc");
+        assert_eq!(masked("ct_live_é😀abcd"), "ct_live_****abcd");
+        assert_eq!(last_chars("ab😀", 4), "ab😀");
+        assert_eq!(last_chars("abcdef", 0), "");
+    }
+
+    proptest! {
+        /// Whatever a page's attribute holds, rtctl masks it, takes its hint and finds it in
+        /// a page without a panic.
+        #[test]
+        fn any_attribute_value_is_handled(value in "\\PC{0,12}|ct_(live|test)_\\PC{0,6}") {
+            let shown = masked(&value);
+            prop_assert!(shown.contains("****"));
+            let hint = last_chars(&value, 4);
+            prop_assert!(value.ends_with(hint) && hint.chars().count() <= 4);
+            let attribute = value.replace('&', "&amp;").replace('"', "&quot;");
+            let page = format!("<script data-runtype-token=\"{attribute}\"></script>");
+            let found = embeds::in_page(page.as_bytes()).unwrap();
+            prop_assert_eq!(found.embeds.len(), 1);
+        }
+    }
 }
