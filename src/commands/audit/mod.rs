@@ -90,7 +90,7 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
     match args.format {
         AuditFormat::Sarif => {
             let path = args.file.as_ref().expect("checked above");
-            let uri = path.to_string_lossy().replace('\\', "/");
+            let uri = sarif::uri_reference(path);
             let line_of = |f: &Finding| {
                 manifest
                     .as_ref()
