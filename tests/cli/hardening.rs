@@ -976,3 +976,75 @@ fn a_credentials_file_open_to_its_group_says_exactly_who_can_do_what() {
     );
     assert!(!run.stderr.contains("other users"), "{}", run.stderr);
 }
+
+/// A `tokenValue` in another shape than a string (a broken server's array, object or number)
+/// is masked in `--json` like a string, never passed through with the value inside it.
+#[test]
+fn a_token_value_of_another_shape_is_masked_in_json() {
+    let server = Server::empty();
+    let secret = "ct_live_SECRETSECRETSECRETSECRETSECRET12";
+    let token = |id: &str, value: Value| {
+        json!({"id": id, "name": "Odd", "environment": "live", "isActive": true,
+            "allowedOrigins": ["https://odd.example.com"], "flowIds": ["f"],
+            "tokenPrefix": "ct_live_", "tokenHint": "ET12", "tokenValue": value})
+    };
+    let tokens = vec![
+        token("ct_00000000000000a1", json!([secret])),
+        token("ct_00000000000000a2", json!({"value": secret})),
+        token("ct_00000000000000a3", json!(42)),
+    ];
+    let listed = tokens.clone();
+    let hostile = server.hostile(
+        Router::new()
+            .route(
+                "/v1/client-tokens",
+                get(move || {
+                    let listed = listed.clone();
+                    async move {
+                        axum::Json(
+                            json!({"clientTokens": listed, "pagination": {"hasMore": false}}),
+                        )
+                    }
+                }),
+            )
+            .route(
+                "/v1/client-tokens/{id}",
+                get(
+                    move |axum::extract::Path(id): axum::extract::Path<String>| {
+                        let found = tokens.iter().find(|t| t["id"] == id.as_str()).cloned();
+                        async move { axum::Json(json!({"clientToken": found})) }
+                    },
+                ),
+            ),
+    );
+    let env = [("RUNTYPE_API_URL", hostile.as_str())];
+    let list = server.rtctl_env(&["tokens", "list", "--all", "--json"], &env);
+    list.expect(0);
+    assert!(!list.stdout.contains("SECRET"), "{}", list.stdout);
+    for listed in list.json().as_array().unwrap() {
+        assert_eq!(listed["tokenValue"], "ct_live_****ET12", "{listed}");
+    }
+    let jq = server.rtctl_env(&["tokens", "list", "--all", "--jq", ".[].tokenValue"], &env);
+    jq.expect(0);
+    assert!(!jq.stdout.contains("SECRET"), "{}", jq.stdout);
+    for id in [
+        "ct_00000000000000a1",
+        "ct_00000000000000a2",
+        "ct_00000000000000a3",
+    ] {
+        let got = server.rtctl_env(&["tokens", "get", id, "--json"], &env);
+        got.expect(0);
+        assert_eq!(
+            got.json()["tokenValue"],
+            "ct_live_****ET12",
+            "{}",
+            got.stdout
+        );
+    }
+    // Asked for, it is shown as the server sent it.
+    let revealed = server.rtctl_env(
+        &["tokens", "get", "ct_00000000000000a1", "--json", "--reveal"],
+        &env,
+    );
+    assert_eq!(revealed.json()["tokenValue"], json!([secret]));
+}

@@ -201,10 +201,17 @@ fn parse_config(text: &str, origin: &str) -> Result<Map<String, Value>, CliError
 pub(crate) fn token_json(token: &ClientToken, reveal: bool) -> Value {
     let mut raw = token.raw.clone();
     let key = Field::TokenValue.json();
-    if !reveal && raw.get(key).is_some_and(Value::is_string) {
+    if !reveal && raw.get(key).is_some_and(is_a_value) {
         raw.insert(key.into(), Value::String(masked_value(token)));
     }
     Value::Object(raw)
+}
+
+/// Whether a `tokenValue` holds anything to mask: whatever shape it came in (a string, or an
+/// array, an object, a number from a broken server, any of which may carry the value), all
+/// but `null` is masked.
+fn is_a_value(value: &Value) -> bool {
+    !value.is_null()
 }
 
 /// A token as `list --json` writes it, serialised straight from the object received (no copy
@@ -221,7 +228,7 @@ impl serde::Serialize for ListedToken<'_> {
         let raw = &self.token.raw;
         let mut map = serializer.serialize_map(Some(raw.len()))?;
         for (name, value) in raw {
-            if name == key && !self.reveal && value.is_string() {
+            if name == key && !self.reveal && is_a_value(value) {
                 map.serialize_entry(name, &masked_value(self.token))?;
             } else {
                 map.serialize_entry(name, value)?;
