@@ -489,6 +489,56 @@ fn audit_traffic_rules_positive_and_negative() {
     assert!(!plain.journal().iter().any(|l| l.contains("/v1/surfaces")));
 }
 
+/// A gate must not turn green because the service was down: a surface list that answers 503
+/// after every retry, or observed origins whose connection drops, fail the audit (exit 1)
+/// whatever `--fail-on` says. Only a 403 (the key may not read them) skips the rules.
+#[test]
+fn audit_fails_when_what_its_rules_need_cannot_be_read() {
+    let server = Server::empty();
+    surfaces(&server);
+    server.create(
+        "Shop widget",
+        json!({"environment": "live", "productSurfaceId": SHOP, "rateLimitPerMinute": 30,
+               "allowedOrigins": ["https://www.shop.example"]}),
+    );
+    let audit = |server: &Server| server.rtctl(&["audit", "--fail-on", "never", "--retries", "1"]);
+    audit(&server).expect(0);
+
+    server.fault(json!({"method": "GET", "path": "/v1/surfaces", "status": 503, "count": 0}));
+    let run = audit(&server);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("could not read the surfaces") && !run.stderr.contains("No findings"),
+        "{run:?}"
+    );
+    server
+        .api(Method::DELETE, "/__emulator/faults", None)
+        .expect(200);
+
+    let observed = "/v1/products/*/surfaces/*/observed-origins";
+    server.fault(json!({"method": "GET", "path": observed, "drop": "before", "count": 0}));
+    let run = audit(&server);
+    run.expect(1);
+    assert!(
+        run.stderr
+            .contains("could not read the observed origins of Shop / Chat"),
+        "{run:?}"
+    );
+    server
+        .api(Method::DELETE, "/__emulator/faults", None)
+        .expect(200);
+
+    // The key may not read them: the traffic rules are skipped with a warning, as documented.
+    server.fault(json!({"method": "GET", "path": observed, "status": 403, "count": 0}));
+    let run = audit(&server);
+    run.expect(0);
+    assert!(
+        run.stderr
+            .contains("warning: the traffic rules skipped Shop / Chat"),
+        "{run:?}"
+    );
+}
+
 #[test]
 fn token_files_name_surfaces_and_are_refused_where_chat_could_never_work() {
     let server = Server::empty();

@@ -47,6 +47,7 @@ pub(crate) struct Found {
     pub script_sources: Vec<String>,
     /// Bytes looked at to number the lines: at most the page's length, however many tags it
     /// holds (the test that keeps line numbering linear reads it).
+    #[cfg(test)]
     pub line_bytes_scanned: usize,
 }
 
@@ -56,6 +57,7 @@ pub(crate) struct Found {
 struct Lines {
     offset: usize,
     line: usize,
+    #[cfg(test)]
     scanned: usize,
 }
 
@@ -65,13 +67,13 @@ impl Lines {
         let offset = offset.min(text.len());
         if offset < self.offset {
             // Never happens with a parser that reads forward; correct all the same.
-            *self = Lines {
-                scanned: self.scanned,
-                ..Lines::default()
-            };
+            (self.offset, self.line) = (0, 0);
         }
         let between = &text[self.offset..offset];
-        self.scanned += between.len();
+        #[cfg(test)]
+        {
+            self.scanned += between.len();
+        }
         self.line += between.iter().filter(|b| **b == b'\n').count();
         self.offset = offset;
         self.line + 1
@@ -122,6 +124,7 @@ pub(crate) fn in_page(html: &[u8]) -> Result<Found, String> {
         .map_err(|_| "the parser kept its handlers".to_string())?
         .into_inner();
     let mut found = Found {
+        #[cfg(test)]
         line_bytes_scanned: lines.borrow().scanned,
         ..Found::default()
     };
