@@ -702,6 +702,57 @@ fn a_server_that_repeats_its_cursor_is_an_error_not_a_loop() {
     }
 }
 
+/// A server that answers thousands of surfaces a page (for `limit=100`), or fresh cursors
+/// without end, is refused: memory stays bounded, per page and in all.
+#[test]
+fn the_surface_list_is_bounded_per_page_and_in_all() {
+    use axum::extract::Query;
+    use axum::{Json, Router, routing::get};
+    use std::collections::HashMap;
+    let server = Server::empty();
+    let page = |size: usize, cursor: &str| {
+        let data: Vec<Value> = (0..size)
+            .map(|i| {
+                json!({"id": format!("surf_{cursor}_{i}"), "productId": "p", "productName": "P",
+                       "name": "Chat", "type": "chat", "status": "active"})
+            })
+            .collect();
+        json!({"data": data, "pagination": {"hasMore": true, "nextCursor": format!("{cursor}x")}})
+    };
+    let tokens = || async { Json(json!({"clientTokens": [], "pagination": {"hasMore": false}})) };
+    let pages = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for per_page in [5_000, 100] {
+        let counter = pages.clone();
+        counter.store(0, std::sync::atomic::Ordering::SeqCst);
+        let url = server.hostile(
+            Router::new()
+                .route(
+                    "/v1/surfaces",
+                    get(move |query: Query<HashMap<String, String>>| {
+                        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let cursor = query.get("cursor").cloned().unwrap_or_default();
+                        async move { Json(page(per_page, &cursor)) }
+                    }),
+                )
+                .route("/v1/client-tokens", get(tokens)),
+        );
+        let run = server.rtctl_env(&["surfaces", "list"], &[("RUNTYPE_API_URL", &url)]);
+        run.expect(1);
+        let read = pages.load(std::sync::atomic::Ordering::SeqCst);
+        if per_page > 100 {
+            assert!(
+                run.stderr
+                    .contains("5000 surfaces for a page of at most 100"),
+                "{run:?}"
+            );
+            assert_eq!(read, 1, "the first oversized page ends the read");
+        } else {
+            assert!(run.stderr.contains("past 10000 surfaces"), "{run:?}");
+            assert!(read <= 101, "{read} pages read");
+        }
+    }
+}
+
 #[test]
 fn a_surface_name_from_the_server_never_steers_the_terminal_in_a_warning() {
     let server = Server::empty();
