@@ -292,6 +292,7 @@ fn only_in_the_past(problem: &Problem) -> bool {
         Problem::OutOfRange { .. }
             | Problem::Origin { .. }
             | Problem::PublicSuffixWildcard { .. }
+            | Problem::Ipv4Spelling { .. }
             | Problem::NotOneOf { .. }
             | Problem::Length { .. }
     )

@@ -114,6 +114,19 @@ fn origin_rules() {
         json!({"allowedOrigins": ["https://*.example.com"]}),
     );
 
+    for held in [
+        "https://0x7f.1",
+        "http://127.1:8080",
+        "https://2130706433",
+        "0177.0.0.1",
+    ] {
+        triggers("ipv4-spelling", json!({"allowedOrigins": [held]}));
+    }
+    spares(
+        "ipv4-spelling",
+        json!({"environment": "test", "allowedOrigins": ["http://127.0.0.1:8080"]}),
+    );
+
     triggers(
         "live-wildcard",
         json!({"allowedOrigins": ["https://*.example.com"]}),

@@ -675,6 +675,109 @@ fn wildcards_over_public_suffixes_are_never_written() {
     }
 }
 
+/// Hosts a browser's URL parser reads as an IPv4 address written another way can never
+/// match (the browser sends `127.0.0.1`): refused when written from flags, a token file and
+/// the emulator alike, and removable where a token already holds one.
+#[test]
+fn ipv4_addresses_in_other_spellings_are_never_written() {
+    let server = Server::demo();
+    for origin in [
+        "https://0x7f.1",
+        "https://127.1",
+        "https://0177.0.0.1",
+        "https://2130706433",
+        "http://0x7f000001:8080",
+    ] {
+        let run = server.rtctl(&["origins", "add", STAGING, origin]);
+        run.expect(2);
+        assert!(
+            run.stderr.contains("the IPv4 address 127.0.0.1"),
+            "{origin}: {}",
+            run.stderr
+        );
+        let run = server.rtctl(&[
+            "tokens", "create", "--name", "W", "--origin", origin, "--flow", "f",
+        ]);
+        run.expect(2);
+        let file = server.home.path().join("w.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[tokens.W]\nenvironment = \"test\"\norigins = [\"{origin}\"]\nflows = [\"f\"]\n"
+            ),
+        )
+        .unwrap();
+        server
+            .rtctl(&["plan", "-f", file.to_str().unwrap()])
+            .expect(2);
+        let reply = server.api(
+            Method::PUT,
+            &format!("/v1/client-tokens/{STAGING}"),
+            Some(json!({"allowedOrigins": [origin]})),
+        );
+        assert_eq!(reply.status, 400, "{origin}: {}", reply.text);
+        assert!(reply.text.contains("127.0.0.1"), "{}", reply.text);
+        let reply = server.api(
+            Method::POST,
+            "/v1/client-tokens",
+            Some(json!({"name": "W", "allowedOrigins": [origin], "flowIds": ["f"]})),
+        );
+        assert_eq!(reply.status, 400, "{origin}: {}", reply.text);
+    }
+    // `origins check` and doctor take no such origin either: no browser sends it.
+    server
+        .rtctl(&["origins", "check", STAGING, "https://127.1"])
+        .expect(2);
+    // A token that already holds one: audit says so, and the fix it prints works.
+    server.insert_raw(
+        "ct_00000000000000c1",
+        json!({"allowedOrigins": ["https://0x7f.1", "https://shop.example.com"]}),
+    );
+    let run = server.rtctl(&["audit", "--json", "--fail-on", "never"]);
+    let finding = run.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "ipv4-spelling")
+        .cloned()
+        .unwrap_or_else(|| panic!("no ipv4-spelling finding: {}", run.stdout));
+    assert_eq!(
+        finding["fix"],
+        "rtctl tokens update ct_00000000000000c1 --origin 'https://127.0.0.1' --origin 'https://shop.example.com'"
+    );
+    server
+        .rtctl(&[
+            "tokens",
+            "update",
+            "ct_00000000000000c1",
+            "--origin",
+            "https://127.0.0.1",
+            "--origin",
+            "https://shop.example.com",
+            "--yes",
+        ])
+        .expect(0);
+    let token = server.token("ct_00000000000000c1").expect(200);
+    assert_eq!(
+        token["clientToken"]["allowedOrigins"],
+        json!(["https://127.0.0.1", "https://shop.example.com"])
+    );
+    // Removing the entry alone works too (the rule is about what is written).
+    server.insert_raw(
+        "ct_00000000000000c2",
+        json!({"allowedOrigins": ["https://0x7f.1", "https://shop.example.com"]}),
+    );
+    server
+        .rtctl(&[
+            "origins",
+            "remove",
+            "ct_00000000000000c2",
+            "https://0x7f.1",
+            "--yes",
+        ])
+        .expect(0);
+}
+
 // --- Bounded everywhere ----------------------------------------------------------------
 
 #[test]
