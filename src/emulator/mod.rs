@@ -24,6 +24,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -108,6 +109,11 @@ pub struct Emulator {
 impl Emulator {
     /// Opens the state: loads or seeds it, and takes the state file's lock.
     pub fn new(config: Config) -> Result<Emulator, StoreError> {
+        Emulator::open(config, &AtomicBool::new(false))
+    }
+
+    /// [`Emulator::new`], whose wait for another process's lock ends early once `stop` is set.
+    fn open(config: Config, stop: &AtomicBool) -> Result<Emulator, StoreError> {
         let store = match &config.state_file {
             Some(path) => store::Store::open(
                 path,
@@ -115,6 +121,7 @@ impl Emulator {
                 config.clock.now(),
                 &config.holder,
                 &config.when_locked,
+                stop,
             )?,
             None => store::Store::in_memory(config.seed, config.clock.now()),
         };
@@ -181,8 +188,30 @@ pub struct RunningEmulator {
 }
 
 /// Starts an emulator on `127.0.0.1:0` in the current runtime.
+///
+/// The state is opened on a thread of its own: waiting for another process's lock
+/// ([`WhenLocked::Wait`], `rtctl --local`) blocks, and the run must still notice a signal
+/// meanwhile. Dropping the returned future (a signal ended the run) stops that wait at once.
 pub async fn start(config: Config) -> Result<RunningEmulator, StartError> {
-    let emulator = Emulator::new(config)?;
+    /// Sets the flag when the waiting future is dropped, finished or not.
+    struct StopOnDrop(Arc<AtomicBool>);
+    impl Drop for StopOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let stop = StopOnDrop(Arc::new(AtomicBool::new(false)));
+    let (sender, opened) = oneshot::channel();
+    let flag = stop.0.clone();
+    std::thread::Builder::new()
+        .name("rtctl-emulator-open".into())
+        .spawn(move || {
+            let _ = sender.send(Emulator::open(config, &flag));
+        })?;
+    let emulator = opened
+        .await
+        .map_err(|_| std::io::Error::other("opening the emulator's state stopped"))??;
+    drop(stop);
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();

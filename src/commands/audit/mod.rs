@@ -39,7 +39,7 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
         }
     }
     let mut manifest = match &args.file {
-        Some(path) => Some(Manifest::load(path)?),
+        Some(path) => Some(Manifest::read(path).await?),
         None => None,
     };
     let policy = Policy::from(&args, manifest.as_ref().map(|m| &m.audit))?;

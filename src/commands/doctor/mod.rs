@@ -60,6 +60,7 @@ pub(crate) async fn run(ctx: &Context, args: DoctorArgs) -> Result<(), CliError>
             CliError::usage(format!("--origin '{origin_text}' is not an origin: {e}"))
         })?;
         let body = crate::files::read_text(path, page::MAX_PAGE_BYTES as u64)
+            .await
             .map_err(|e| CliError::usage(format!("could not read {}: {e}", path.display())))?
             .into_bytes();
         let found = embeds::in_page(&body)
