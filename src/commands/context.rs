@@ -272,8 +272,10 @@ impl Context {
         self.client_with(resolved.key)
     }
 
-    /// An API client with a given key (`auth login` checks a key before storing it).
+    /// An API client with a given key (`auth login` checks a key before storing it). From
+    /// here on the printer knows the key, and never prints it.
     pub(crate) fn client_with(&self, key: ApiKey) -> Result<Client, CliError> {
+        self.printer.redact(key.expose(), &key.masked());
         let printer = self.printer.clone();
         let log: Option<HttpLog> = self
             .printer

@@ -1151,3 +1151,94 @@ fn a_token_value_of_another_shape_is_masked_in_json() {
     );
     assert_eq!(revealed.json()["tokenValue"], json!([secret]));
 }
+
+/// A server that echoes the API key back (a 401 quoting the Authorization header, details and
+/// a hint naming it, a redirect whose Location carries it, token names holding it) never
+/// makes rtctl print it, on stdout or stderr, with or without `-v`.
+#[test]
+fn the_key_echoed_back_is_never_printed() {
+    let server = Server::empty();
+    let key = "rt_live_TOPSECRETkey0123456789abcdef";
+    let echo = move |headers: axum::http::HeaderMap| {
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        async move {
+            (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({
+                    "error": format!("Invalid API key: {auth}"),
+                    "hint": format!("the key {} is not known", auth.trim_start_matches("Bearer ")),
+                    "details": [{"message": format!("got {auth}"), "path": "authorization"}],
+                })),
+            )
+                .into_response()
+        }
+    };
+    let rejecting = server.hostile(Router::new().fallback(echo));
+    let redirecting = server.hostile(Router::new().fallback(move || async move {
+        (
+            StatusCode::FOUND,
+            [(
+                "location",
+                format!("https://elsewhere.example/login?key={key}"),
+            )],
+        )
+            .into_response()
+    }));
+    let named = server.hostile(Router::new().route(
+        "/v1/client-tokens",
+        get(move || async move {
+            axum::Json(json!({"clientTokens": [{
+                "id": "ct_00000000000000d1", "name": format!("Echo {key}"), "environment": "test",
+                "isActive": true, "allowedOrigins": ["https://echo.example.com"],
+                "flowIds": ["f"], "config": {"note": key},
+            }], "pagination": {"hasMore": false}}))
+        }),
+    ));
+    let mut seen = Vec::new();
+    for (url, args, code) in [
+        (&rejecting, vec!["tokens", "list"], 4),
+        (
+            &rejecting,
+            vec!["-v", "tokens", "get", "ct_00000000000000d1"],
+            4,
+        ),
+        (&redirecting, vec!["tokens", "list", "--retries", "0"], 1),
+        (&named, vec!["tokens", "list"], 0),
+        (&named, vec!["tokens", "list", "--json"], 0),
+        (
+            &named,
+            vec!["-v", "tokens", "list", "--jq", ".[].config.note"],
+            0,
+        ),
+    ] {
+        let run = server.rtctl_env(
+            &args,
+            &[("RUNTYPE_API_URL", url.as_str()), ("RUNTYPE_API_KEY", key)],
+        );
+        assert_eq!(run.code, code, "{args:?}: {run:#?}");
+        assert!(
+            !run.stdout.contains("TOPSECRET") && !run.stderr.contains("TOPSECRET"),
+            "{args:?} printed the key: {run:#?}"
+        );
+        seen.push(format!("{}{}", run.stdout, run.stderr));
+    }
+    // What was said is still said, with the key masked as `auth status` shows it.
+    assert!(
+        seen[0].contains("Invalid API key: Bearer rt_live_****cdef"),
+        "{}",
+        seen[0]
+    );
+    assert!(
+        seen[2].contains("login?key=rt_live_****cdef"),
+        "{}",
+        seen[2]
+    );
+    assert!(seen[3].contains("Echo rt_live_****cdef"), "{}", seen[3]);
+    // `auth token` prints the key because it was asked to.
+    let token = server.rtctl_env(&["auth", "token"], &[("RUNTYPE_API_KEY", key)]);
+    assert_eq!(token.stdout.trim(), key);
+}
