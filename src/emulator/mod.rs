@@ -9,6 +9,7 @@ mod api_error;
 mod chat;
 mod cors;
 mod faults;
+mod guard;
 mod ids;
 mod journal;
 mod model;
@@ -34,6 +35,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::{DropWhen, FaultSpec};
+pub use guard::AllowedHost;
 pub use journal::{Entry as RequestEntry, Exchange, Observer, RequestLog};
 pub use seed::Seed;
 pub(crate) use store::STATE_NOT_SAVED;
@@ -75,6 +77,8 @@ pub struct Config {
     pub flows: Vec<String>,
     /// Agents the account has, besides those of the seed (`--agent`).
     pub agents: Vec<String>,
+    /// Host names answered besides where it listens (`--allowed-host NAME[:PORT]`).
+    pub allowed_hosts: Vec<AllowedHost>,
 }
 
 impl Default for Config {
@@ -94,6 +98,7 @@ impl Default for Config {
             drain: Duration::from_secs(5),
             flows: Vec::new(),
             agents: Vec::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -104,6 +109,9 @@ pub struct Emulator {
     api_keys: Vec<String>,
     read_only_keys: Vec<String>,
     drain: Duration,
+    /// Where it listens, told to the host check once it is served.
+    listening: guard::Listening,
+    allowed_hosts: Vec<AllowedHost>,
 }
 
 impl Emulator {
@@ -146,12 +154,15 @@ impl Emulator {
             seed: config.seed,
             clock: config.clock,
             catalogue: Arc::new((config.flows, config.agents)),
+            listening: guard::Listening::default(),
         };
         Ok(Emulator {
+            listening: app.listening.clone(),
             router: routes::router(app),
             api_keys,
             read_only_keys: config.read_only_keys,
             drain: config.drain,
+            allowed_hosts: config.allowed_hosts,
         })
     }
 
@@ -167,7 +178,13 @@ impl Emulator {
 }
 
 /// Serves `emulator` on `listener` until `shutdown` completes, then drains in-flight requests.
+/// It answers only requests whose `Host` names where `listener` listens (or an allowed host).
 pub async fn serve(listener: TcpListener, emulator: Emulator, shutdown: impl Future<Output = ()>) {
+    if let Ok(addr) = listener.local_addr() {
+        let _ = emulator
+            .listening
+            .set(guard::Hosts::new(addr, &emulator.allowed_hosts));
+    }
     server::run(listener, emulator.router, shutdown, emulator.drain).await;
 }
 
