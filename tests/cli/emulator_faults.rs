@@ -368,7 +368,9 @@ async fn web_pages_cannot_drive_the_control_api() {
     let evil = ("origin", "https://evil.example");
     let json = ("content-type", "application/json");
     let text = ("content-type", "text/plain");
-    let refused: Vec<(Method, &str, Vec<(&str, &str)>, &str)> = vec![
+    /// A request: method, path, headers, body.
+    type Sent<'a> = (Method, &'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let refused: Vec<Sent> = vec![
         (
             Method::POST,
             "/__emulator/reset",
