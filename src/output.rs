@@ -545,6 +545,21 @@ impl Printer {
         ));
     }
 
+    /// A line another program printed (a `--to-command` sink), on stderr under its name,
+    /// escaped like everything from outside. Shown even with `--quiet`: it may say why a
+    /// delivery failed.
+    pub(crate) fn relay(&self, source: &str, line: &str) {
+        let line = crate::text::for_terminal(line, false);
+        let source = crate::text::for_terminal(source, false);
+        let label = self.paint(
+            &format!("{source}:"),
+            console::Style::new().dim(),
+            self.color,
+        );
+        let mut err = self.err();
+        let _ = writeln!(err, "{label} {line}").and_then(|()| err.flush());
+    }
+
     /// A line of the `-v` log.
     pub fn debug(&self, text: &str) {
         if self.verbose {
@@ -875,7 +890,7 @@ fn to_pretty(value: &Value) -> String {
 }
 
 /// A cell for TSV: tabs and line breaks would split it, so they become spaces.
-fn tsv_cell(cell: &str) -> String {
+pub(crate) fn tsv_cell(cell: &str) -> String {
     cell.chars()
         .map(|c| {
             if c == '\t' || c == '\n' || c == '\r' {
@@ -885,6 +900,16 @@ fn tsv_cell(cell: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The last `n` characters of `text` (all of it when shorter): what a masked secret shows.
+pub(crate) fn last_chars(text: &str, n: usize) -> &str {
+    let start = text
+        .char_indices()
+        .rev()
+        .nth(n.saturating_sub(1))
+        .map_or(0, |(at, _)| at);
+    &text[start..]
 }
 
 /// A secret shown masked: the prefix and the last four characters (`ct_live_****a1b2`).
@@ -955,6 +980,13 @@ mod tests {
         streamed.extend_from_slice(b"\n]");
         let whole = serde_json::to_string_pretty(&serde_json::Value::from(items.to_vec())).unwrap();
         assert_eq!(String::from_utf8(streamed).unwrap(), whole);
+    }
+
+    #[test]
+    fn last_chars_are_whole_characters() {
+        assert_eq!(last_chars("ct_live_abcd1234", 4), "1234");
+        assert_eq!(last_chars("ab", 4), "ab");
+        assert_eq!(last_chars("xx😀é", 2), "😀é");
     }
 
     #[test]

@@ -112,14 +112,7 @@ impl ApiKey {
             .into_iter()
             .find(|p| key.starts_with(p))
             .unwrap_or("");
-        let tail: String = key
-            .chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail = crate::output::last_chars(key, 4);
         if key.chars().count() <= prefix.len() + 8 {
             format!("{prefix}****")
         } else {
@@ -149,7 +142,14 @@ pub(crate) struct ClientOptions {
     pub log: Option<HttpLog>,
     /// A note for people when a retry means waiting more than a second.
     pub notify: Option<HttpLog>,
+    /// Where the `Date` of the first reply that carries one is kept: the command's "now"
+    /// (design, "Server time").
+    pub server_date: ServerDate,
 }
+
+/// The server's time, from the `Date` header of the first reply that had a valid one; shared
+/// by every client of a run, set once.
+pub(crate) type ServerDate = std::sync::Arc<std::sync::OnceLock<jiff::Timestamp>>;
 
 pub(crate) struct Client {
     http: reqwest::Client,
@@ -161,6 +161,7 @@ pub(crate) struct Client {
     notify: Option<HttpLog>,
     /// How many 429 replies this client has had: the pager narrows its window on a new one.
     throttled: std::sync::atomic::AtomicU64,
+    server_date: ServerDate,
 }
 
 /// The longest id rtctl accepts, from a user or a server.
@@ -221,7 +222,13 @@ impl Client {
             log: options.log,
             notify: options.notify,
             throttled: std::sync::atomic::AtomicU64::new(0),
+            server_date: options.server_date,
         })
+    }
+
+    /// How long one request may take (`--timeout`).
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// How many times the server has answered 429 so far.
@@ -336,6 +343,15 @@ impl Client {
             .await
             .map_err(|e| self.transport_error(&shown, e))?;
         let status = response.status();
+        if self.server_date.get().is_none()
+            && let Some(date) = response
+                .headers()
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| jiff::fmt::rfc2822::parse(v).ok())
+        {
+            let _ = self.server_date.set(date.timestamp());
+        }
         let server_wait = retry::server_wait(response.headers(), SystemTime::now());
         let content_type = response
             .headers()

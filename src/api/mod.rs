@@ -9,6 +9,6 @@ pub(crate) mod rotate;
 pub(crate) mod surfaces;
 pub(crate) mod types;
 
-pub(crate) use client::{ApiKey, Client, ClientOptions, Deleted, HttpLog, check_id};
+pub(crate) use client::{ApiKey, Client, ClientOptions, Deleted, HttpLog, ServerDate, check_id};
 pub(crate) use error::ApiError;
 pub(crate) use types::ClientToken;

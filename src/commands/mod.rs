@@ -15,6 +15,7 @@ pub(crate) mod local;
 pub(crate) mod origins;
 pub(crate) mod plan;
 pub(crate) mod surfaces;
+pub(crate) mod token_ref;
 pub(crate) mod tokens;
 pub(crate) mod traffic;
 
@@ -125,6 +126,16 @@ async fn with_context(
     let result = tokio::select! {
         result = command(&ctx) => result,
         signal = ctx.signals.unheld() => Err(CliError::interrupted(signal).reported()),
+    };
+    // A signal that arrived while the command worked without waiting (selecting among
+    // thousands of tokens, printing) still ends the run with its code.
+    let result = match (result, ctx.signals.received()) {
+        (Ok(()), Some(signal)) => Err(CliError::interrupted(signal).reported()),
+        (Err(mut error), Some(signal)) if error.kind != crate::error::ErrorKind::Cancelled => {
+            error.kind = crate::error::ErrorKind::Interrupted(signal);
+            Err(error)
+        }
+        (result, _) => result,
     };
     let result = report(&ctx.printer, result);
     ctx.finish().await;

@@ -116,6 +116,10 @@ pub(super) fn router(app: App) -> Router {
             super::guard::check_host,
         ))
         .layer(middleware::from_fn_with_state(
+            app.clock.clone(),
+            date_header,
+        ))
+        .layer(middleware::from_fn_with_state(
             app.journal.clone(),
             journal::record,
         ))
@@ -126,6 +130,20 @@ pub(super) type Reply = Result<Response, ApiError>;
 
 pub(super) fn ok(body: Value) -> Reply {
     Ok(axum::Json(body).into_response())
+}
+
+/// Every reply's `Date` follows the emulator's own clock (moved through
+/// `/__emulator/clock`), as a real server's follows its: clients take "now" from it.
+async fn date_header(State(clock): State<Clock>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let date = clock
+        .now()
+        .strftime("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    if let Ok(value) = header::HeaderValue::from_str(&date) {
+        response.headers_mut().insert(header::DATE, value);
+    }
+    response
 }
 
 async fn not_found() -> ApiError {

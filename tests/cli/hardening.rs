@@ -41,22 +41,37 @@ fn clear_journal(server: &Server) {
 fn a_rotation_carried_out_late_is_never_reported_as_a_success() {
     let server = Server::demo();
     let regenerate = format!("/v1/client-tokens/{STAGING}/regenerate");
-    // The first regenerate times out; rtctl finds the value unchanged and rotates again; the
-    // first request is then carried out too, after the second: the second value is dead.
+    let sent = || count(&server, &format!("POST {regenerate}"));
+    // The regenerate times out on the client and is carried out later, after two of the
+    // reads rtctl makes to learn its outcome: rtctl never sends a second one, and delivers the
+    // value that one rotation made, confirmed current.
     server.fault(json!({"method": "POST", "path": regenerate, "lateAfter": 3}));
-    let run = server.rtctl(&["tokens", "rotate", STAGING, "--yes", "--timeout", "1"]);
-    run.expect(1);
-    let current = server.value_of(STAGING);
-    assert_eq!(run.stdout, "", "no value is printed: {run:?}");
-    assert!(!run.stderr.contains(&current), "{}", run.stderr);
-    assert!(run.stderr.contains("unknown"), "{}", run.stderr);
-    assert_names_value_command(&run, STAGING);
-
-    // Carried out before rtctl confirms: the value it prints is the current one.
-    server.fault(json!({"method": "POST", "path": regenerate, "lateAfter": 2}));
+    let before = server.value_of(STAGING);
+    clear_journal(&server);
     let run = server.rtctl(&["tokens", "rotate", STAGING, "--yes", "--timeout", "1"]);
     run.expect(0);
-    assert_eq!(run.stdout, format!("{}\n", server.value_of(STAGING)));
+    let current = server.value_of(STAGING);
+    assert_ne!(current, before);
+    assert_eq!(run.stdout, format!("{current}\n"), "{run:?}");
+    assert_eq!(sent(), 1, "one regenerate only: {:?}", server.journal());
+
+    // Carried out later than rtctl watches for (at most the request timeout): the outcome is
+    // unknown, nothing is printed, and no second regenerate is sent.
+    server.fault(json!({"method": "POST", "path": regenerate, "lateAfter": 1000}));
+    clear_journal(&server);
+    let run = server.rtctl(&["tokens", "rotate", STAGING, "--yes", "--timeout", "1"]);
+    run.expect(1);
+    assert_eq!(run.stdout, "", "no value is printed: {run:?}");
+    assert!(!run.stderr.contains(&current), "{}", run.stderr);
+    assert!(run.stderr.contains("outcome is unknown"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("may still be carried out"),
+        "{}",
+        run.stderr
+    );
+    assert_names_value_command(&run, STAGING);
+    assert_eq!(sent(), 1, "one regenerate only: {:?}", server.journal());
+    assert_eq!(server.value_of(STAGING), current, "not carried out (yet)");
 }
 
 #[test]

@@ -58,7 +58,7 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
         None => None,
     };
     let context = rules::Context {
-        now: ctx.clock.now(),
+        now: ctx.now(),
         dormant: policy.dormant,
         names: &names,
         traffic: traffic.as_ref(),

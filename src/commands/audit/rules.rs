@@ -399,7 +399,7 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
             format!(
                 "rolled over to {} and past its deadline ({}), yet still here",
                 mark.successor,
-                crate::token::retiring::minute(mark.after)
+                crate::token::marks::minute(mark.after)
             ),
             format!("rtctl tokens retire {id}"),
         );

@@ -11,6 +11,7 @@ mod page;
 use serde_json::{Value, json};
 
 use super::Context;
+use super::token_ref::masked;
 use super::tokens::describe;
 use crate::api::{Client, ClientToken};
 use crate::cli::doctor::DoctorArgs;
@@ -46,6 +47,9 @@ struct EmbedReport {
 struct Problem {
     text: String,
     fix: Option<String>,
+    /// It works now, and will stop (a retiring token): the service's verdict today cannot
+    /// show it.
+    later: bool,
 }
 
 pub(crate) async fn run(ctx: &Context, args: DoctorArgs) -> Result<(), CliError> {
@@ -232,7 +236,11 @@ async fn check_embed(
         notes: Vec::new(),
         probe: None,
     };
-    let problem = |text: String, fix: Option<String>| Problem { text, fix };
+    let problem = |text: String, fix: Option<String>| Problem {
+        text,
+        fix,
+        later: false,
+    };
     let Some(value) = embed.value.clone() else {
         report.problems.push(problem(
             "the embed has no client token (data-runtype-token)".into(),
@@ -280,7 +288,7 @@ async fn check_embed(
                         && allows(t, &embed.agent)
                 })
                 .collect();
-            let hint = last_chars(&value, 4);
+            let hint = crate::output::last_chars(&value, 4);
             let legacy: Vec<&ClientToken> = account
                 .iter()
                 .filter(|t| {
@@ -312,6 +320,24 @@ async fn check_embed(
                     format!("{} is inactive: the widget fails to start", describe(token)),
                     Some(format!("rtctl tokens update {id} --activate")),
                 ));
+            }
+            // Still on the old token of a rollover: the page breaks when it is retired.
+            if let Some(mark) = token.retiring() {
+                let by_id: std::collections::HashMap<&str, &ClientToken> =
+                    account.iter().map(|t| (t.id(), t)).collect();
+                let in_use = crate::token::rollover::follow(token, |id| by_id.get(id).copied())
+                    .map(|t| t.id().to_string())
+                    .unwrap_or(mark.successor.clone());
+                report.problems.push(Problem {
+                    later: true,
+                    ..problem(
+                        format!(
+                            "{id} is retiring (rolled over to {in_use}): the widget stops working when it is retired, after {}",
+                            crate::token::marks::minute(mark.after)
+                        ),
+                        Some(format!("deploy the value of rtctl tokens value {in_use}")),
+                    )
+                });
             }
             if !admits(token) {
                 let allowed: Vec<String> = token.origins().iter().map(|o| o.to_string()).collect();
@@ -365,7 +391,7 @@ async fn check_embed(
             .await
             .map_err(CliError::from)?;
         let works = probe.0 == 200;
-        let healthy = report.problems.is_empty();
+        let healthy = report.problems.iter().all(|p| p.later);
         if works != healthy {
             report.notes.push(format!(
                 "the service's verdict ({}) differs from rtctl's ({})",
@@ -408,26 +434,6 @@ fn is_public(origin: &Origin) -> bool {
         }
         Err(_) => true,
     }
-}
-
-/// The last `n` characters of `text` (all of it when it is shorter), never cut inside a
-/// character: a page's attribute is any text, not a well-formed value.
-fn last_chars(text: &str, n: usize) -> &str {
-    let start = match n.checked_sub(1) {
-        Some(back) => text.char_indices().rev().nth(back).map_or(0, |(at, _)| at),
-        None => text.len(),
-    };
-    &text[start..]
-}
-
-/// A value found on a page, as reports show it: its prefix, when it has a known one, and its
-/// last four characters.
-fn masked(value: &str) -> String {
-    let prefix = ["ct_live_", "ct_test_"]
-        .into_iter()
-        .find(|p| value.starts_with(p));
-    let rest = prefix.map_or(value, |p| &value[p.len()..]);
-    crate::output::mask(prefix, Some(last_chars(rest, 4)))
 }
 
 fn print(ctx: &Context, reports: &[PageReport]) -> Result<(), CliError> {
@@ -510,11 +516,9 @@ mod tests {
     fn short_empty_and_multibyte_values_are_masked_whole_characters() {
         assert_eq!(masked(""), "****");
         assert_eq!(masked("abc"), "****abc");
-        assert_eq!(masked("ct_live_"), "ct_live_****");
         assert_eq!(masked("ct_live_😀abc"), "ct_live_****😀abc");
         assert_eq!(masked("ct_live_é😀abcd"), "ct_live_****abcd");
-        assert_eq!(last_chars("ab😀", 4), "ab😀");
-        assert_eq!(last_chars("abcdef", 0), "");
+        assert_eq!(crate::output::last_chars("ab😀", 4), "ab😀");
     }
 
     proptest! {
@@ -524,7 +528,7 @@ mod tests {
         fn any_attribute_value_is_handled(value in "\\PC{0,12}|ct_(live|test)_\\PC{0,6}") {
             let shown = masked(&value);
             prop_assert!(shown.contains("****"));
-            let hint = last_chars(&value, 4);
+            let hint = crate::output::last_chars(&value, 4);
             prop_assert!(value.ends_with(hint) && hint.chars().count() <= 4);
             let attribute = value.replace('&', "&amp;").replace('"', "&quot;");
             let page = format!("<script data-runtype-token=\"{attribute}\"></script>");

@@ -18,7 +18,7 @@ pub(crate) use create::show_warnings;
 pub(crate) use rotate::confirm_current;
 
 use super::Context;
-use crate::api::{ClientToken, check_id};
+use crate::api::ClientToken;
 use crate::cli::fields::{FieldFlags, Given};
 use crate::cli::tokens::TokensCommand;
 use crate::error::CliError;
@@ -47,12 +47,9 @@ pub(crate) async fn run(ctx: &Context, command: TokensCommand) -> Result<(), Cli
     }
 }
 
-/// Checks every id before any request, naming the bad one.
+/// Checks every id (or whole value) before any request, naming the bad one.
 pub(crate) fn check_ids<'a>(ids: impl IntoIterator<Item = &'a String>) -> Result<(), CliError> {
-    for id in ids {
-        check_id(id).map_err(|e| CliError::usage(format!("invalid token id: {e}")))?;
-    }
-    Ok(())
+    super::token_ref::check(ids)
 }
 
 /// The flag that sets `field`, for messages: `--rate-limit-per-minute`.
@@ -303,21 +300,39 @@ pub(crate) fn time_cell(ctx: &Context, iso: Option<&str>, missing: &str) -> Stri
                 String::new()
             }
         }
-        Some(t) if printer.relative_times() => output::relative_time(t, ctx.clock.now()),
+        Some(t) if printer.relative_times() => output::relative_time(t, ctx.now()),
         Some(t) => t.to_string(),
     }
 }
 
-/// `active`, `retiring` (active, and rolled over to a successor) or `inactive`; `unknown` when the server sent something that is neither (a
-/// token is never shown active on a guess).
+/// `active`, `retiring` (active, and rolled over to a successor), `pending` (a successor
+/// whose value is not delivered yet) or `inactive`; `unknown` when the server sent something
+/// that is neither (a token is never shown active on a guess).
 pub(crate) fn status(token: &ClientToken) -> &'static str {
+    use crate::token::rollover::RolloverView;
     match token.raw.get(Field::IsActive.json()) {
         Some(Value::Bool(true)) | None | Some(Value::Null) if token.retiring().is_some() => {
             "retiring"
         }
+        Some(Value::Bool(true)) | None | Some(Value::Null) if token.successor_tag().is_some() => {
+            "pending"
+        }
         Some(Value::Bool(true)) | None | Some(Value::Null) => "active",
         Some(Value::Bool(false)) => "inactive",
         Some(_) => "unknown",
+    }
+}
+
+/// [`status`], or `rolling over` for an active token that a retiring token names as its
+/// successor, while that token's deadline has not passed (judged at the command's "now").
+pub(crate) fn status_in(
+    token: &ClientToken,
+    successors: &crate::token::rollover::Successors,
+    now: jiff::Timestamp,
+) -> &'static str {
+    match status(token) {
+        "active" if successors.rolling_over(token.id(), now).is_some() => "rolling over",
+        other => other,
     }
 }
 
@@ -358,8 +373,12 @@ pub(crate) const LIST_FIT: crate::output::Fit = crate::output::Fit {
     cut: &[1, 4],
 };
 
-/// A token as a row of `tokens list`.
-pub(crate) fn token_row(ctx: &Context, token: &ClientToken) -> Vec<String> {
+/// A token as a row of `tokens list`; `successors` says which tokens are rolling over.
+pub(crate) fn token_row(
+    ctx: &Context,
+    token: &ClientToken,
+    successors: &crate::token::rollover::Successors,
+) -> Vec<String> {
     // One origin a line in a table (no URL broken mid-way); commas in a pipe (one line a row).
     let separator = if ctx.printer.format == Format::Table {
         "\n"
@@ -370,7 +389,7 @@ pub(crate) fn token_row(ctx: &Context, token: &ClientToken) -> Vec<String> {
         token.id().to_string(),
         token.name().to_string(),
         token.environment().to_string(),
-        status(token).to_string(),
+        status_in(token, successors, ctx.now()).to_string(),
         token.origins().join(separator),
         time_cell(ctx, token.text(Field::LastUsedAt), "never"),
         time_cell(ctx, token.text(Field::CreatedAt), ""),
