@@ -407,10 +407,8 @@ mod tests {
     fn a_second_open_of_the_same_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        let _first = Store::open(
+        let _first = open(
             &path,
-            Seed::Demo,
-            jiff::Timestamp::now(),
             "the first (pid 1)",
             &WhenLocked::Fail,
             &AtomicBool::new(false),
@@ -471,14 +469,31 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_waiting_open_proceeds_once_the_holder_lets_go() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
-        let first = Store::open(
-            &path,
+    /// Opens `path` as `holder`, waiting as `when_locked` says until `stop` is set.
+    fn open(
+        path: &Path,
+        holder: &str,
+        when_locked: &WhenLocked,
+        stop: &AtomicBool,
+    ) -> Result<Store, StoreError> {
+        Store::open(
+            path,
             Seed::Demo,
             jiff::Timestamp::now(),
+            holder,
+            when_locked,
+            stop,
+        )
+    }
+
+    /// `path` opened by "the first (pid 1)", and how a second open waits for it (at most
+    /// `timeout`), telling the receiver whom it waits for.
+    fn held(
+        path: &Path,
+        timeout: std::time::Duration,
+    ) -> (Store, WhenLocked, std::sync::mpsc::Receiver<String>) {
+        let first = open(
+            path,
             "the first (pid 1)",
             &WhenLocked::Fail,
             &AtomicBool::new(false),
@@ -489,21 +504,19 @@ mod tests {
             notify: Arc::new(move |holder: &str| {
                 let _ = told.send(holder.to_string());
             }),
-            timeout: std::time::Duration::from_secs(60),
+            timeout,
         };
+        (first, when_locked, waited)
+    }
+
+    #[test]
+    fn a_waiting_open_proceeds_once_the_holder_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let (first, when_locked, waited) = held(&path, std::time::Duration::from_secs(60));
         let second = std::thread::spawn({
             let path = path.clone();
-            move || {
-                Store::open(
-                    &path,
-                    Seed::Demo,
-                    jiff::Timestamp::now(),
-                    "the second",
-                    &when_locked,
-                    &AtomicBool::new(false),
-                )
-                .is_ok()
-            }
+            move || open(&path, "the second", &when_locked, &AtomicBool::new(false)).is_ok()
         });
         // The second open found the lock taken, knows who holds it, and is waiting.
         assert_eq!(waited.recv().unwrap(), "the first (pid 1)");
@@ -515,37 +528,12 @@ mod tests {
     fn a_waiting_open_stops_when_told() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        let _first = Store::open(
-            &path,
-            Seed::Demo,
-            jiff::Timestamp::now(),
-            "the first (pid 1)",
-            &WhenLocked::Fail,
-            &AtomicBool::new(false),
-        )
-        .unwrap();
-        let (told, waited) = std::sync::mpsc::channel();
-        let when_locked = WhenLocked::Wait {
-            notify: Arc::new(move |_: &str| {
-                let _ = told.send(());
-            }),
-            // Longer than any test: only `stop` can end this wait.
-            timeout: std::time::Duration::from_secs(3600),
-        };
+        // Longer than any test: only `stop` can end this wait.
+        let (_first, when_locked, waited) = held(&path, std::time::Duration::from_secs(3600));
         let stop = Arc::new(AtomicBool::new(false));
         let second = std::thread::spawn({
             let (path, stop) = (path.clone(), stop.clone());
-            move || {
-                Store::open(
-                    &path,
-                    Seed::Demo,
-                    jiff::Timestamp::now(),
-                    "the second",
-                    &when_locked,
-                    &stop,
-                )
-                .err()
-            }
+            move || open(&path, "the second", &when_locked, &stop).err()
         });
         waited.recv().unwrap();
         stop.store(true, Ordering::SeqCst);

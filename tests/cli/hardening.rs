@@ -654,35 +654,42 @@ fn redirects_are_refused() {
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
+/// Asserts `origin` is refused from flags (`origins add`, `tokens create`), a token file and by
+/// the emulator (as the service's rules would); returns what `origins add` said and the
+/// emulator's refusal.
+#[track_caller]
+fn never_written(server: &Server, origin: &str) -> (String, String) {
+    let added = server.rtctl(&["origins", "add", STAGING, origin]);
+    added.expect(2);
+    server
+        .rtctl(&[
+            "tokens", "create", "--name", "W", "--origin", origin, "--flow", "f",
+        ])
+        .expect(2);
+    let file = server.home.path().join("w.toml");
+    std::fs::write(
+        &file,
+        format!("[tokens.W]\nenvironment = \"test\"\norigins = [\"{origin}\"]\nflows = [\"f\"]\n"),
+    )
+    .unwrap();
+    server
+        .rtctl(&["plan", "-f", file.to_str().unwrap()])
+        .expect(2);
+    let reply = server.api(
+        Method::PUT,
+        &format!("/v1/client-tokens/{STAGING}"),
+        Some(json!({"allowedOrigins": [origin]})),
+    );
+    assert_eq!(reply.status, 400, "{origin}: {}", reply.text);
+    (added.stderr.clone(), reply.text)
+}
+
 #[test]
 fn wildcards_over_public_suffixes_are_never_written() {
     let server = Server::demo();
     for origin in ["https://*.com", "https://*.co.uk", "https://*.github.io"] {
-        let run = server.rtctl(&["origins", "add", STAGING, origin]);
-        run.expect(2);
-        assert!(run.stderr.contains("public suffix"), "{}", run.stderr);
-        let run = server.rtctl(&[
-            "tokens", "create", "--name", "W", "--origin", origin, "--flow", "f",
-        ]);
-        run.expect(2);
-        let file = server.home.path().join("w.toml");
-        std::fs::write(
-            &file,
-            format!(
-                "[tokens.W]\nenvironment = \"test\"\norigins = [\"{origin}\"]\nflows = [\"f\"]\n"
-            ),
-        )
-        .unwrap();
-        server
-            .rtctl(&["plan", "-f", file.to_str().unwrap()])
-            .expect(2);
-        // The emulator refuses it as the service's rules would.
-        let reply = server.api(
-            Method::PUT,
-            &format!("/v1/client-tokens/{STAGING}"),
-            Some(json!({"allowedOrigins": [origin]})),
-        );
-        assert_eq!(reply.status, 400, "{origin}: {}", reply.text);
+        let (said, _) = never_written(&server, origin);
+        assert!(said.contains("public suffix"), "{said}");
     }
     for host in ["https://256.1.1.1", "https://-a.example.com"] {
         let run = server.rtctl(&["origins", "add", STAGING, host]);
@@ -703,35 +710,12 @@ fn ipv4_addresses_in_other_spellings_are_never_written() {
         "https://2130706433",
         "http://0x7f000001:8080",
     ] {
-        let run = server.rtctl(&["origins", "add", STAGING, origin]);
-        run.expect(2);
+        let (said, refusal) = never_written(&server, origin);
         assert!(
-            run.stderr.contains("the IPv4 address 127.0.0.1"),
-            "{origin}: {}",
-            run.stderr
+            said.contains("the IPv4 address 127.0.0.1"),
+            "{origin}: {said}"
         );
-        let run = server.rtctl(&[
-            "tokens", "create", "--name", "W", "--origin", origin, "--flow", "f",
-        ]);
-        run.expect(2);
-        let file = server.home.path().join("w.toml");
-        std::fs::write(
-            &file,
-            format!(
-                "[tokens.W]\nenvironment = \"test\"\norigins = [\"{origin}\"]\nflows = [\"f\"]\n"
-            ),
-        )
-        .unwrap();
-        server
-            .rtctl(&["plan", "-f", file.to_str().unwrap()])
-            .expect(2);
-        let reply = server.api(
-            Method::PUT,
-            &format!("/v1/client-tokens/{STAGING}"),
-            Some(json!({"allowedOrigins": [origin]})),
-        );
-        assert_eq!(reply.status, 400, "{origin}: {}", reply.text);
-        assert!(reply.text.contains("127.0.0.1"), "{}", reply.text);
+        assert!(refusal.contains("127.0.0.1"), "{refusal}");
         let reply = server.api(
             Method::POST,
             "/v1/client-tokens",

@@ -45,21 +45,6 @@ fn until_blocked_in_open(child: &mut Child) {
     }
 }
 
-fn spawn(server: &Server, args: &[&str]) -> Child {
-    let mut vars = server.home.env();
-    vars.push(("RUNTYPE_API_URL".into(), server.url.clone()));
-    vars.push(("RUNTYPE_API_KEY".into(), server.key.clone()));
-    Command::new(BIN)
-        .args(args)
-        .env_clear()
-        .envs(vars.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 /// A token file, a doctor page and `--config @FILE` that are FIFOs nobody writes: rtctl waits
 /// in `open()`, and Ctrl-C or SIGTERM ends it there (it used to catch both and wait on, until
 /// a SIGKILL).
@@ -99,7 +84,7 @@ fn a_signal_ends_a_wait_for_a_fifos_writer() {
         ),
     ];
     for (args, sent, code) in runs {
-        let mut child = spawn(&server, args);
+        let mut child = server.spawn(args);
         until_blocked_in_open(&mut child);
         signal(&child, sent);
         assert_eq!(
@@ -119,7 +104,7 @@ fn a_signal_ends_a_wait_for_a_fifos_data() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("tokens.toml");
     mkfifo(&fifo);
-    let mut child = spawn(&server, &["plan", "-f", fifo.to_str().unwrap()]);
+    let mut child = server.spawn(&["plan", "-f", fifo.to_str().unwrap()]);
     // Opening for writing waits for rtctl's read end: once open, rtctl is past open().
     let writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
     signal(&child, "-TERM");
