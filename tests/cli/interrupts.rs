@@ -17,14 +17,25 @@ fn mkfifo(path: &Path) {
     assert!(status.success());
 }
 
-/// Whether a thread of process `pid` is blocked opening a FIFO for want of a writer.
+/// Whether a thread of process `pid` is blocked opening a FIFO for want of a writer: the
+/// kernel function it sleeps in (`wait_for_partner`, `fifo_open` on older kernels), or, where
+/// that is hidden, the system call it is in (`openat`).
 #[cfg(target_os = "linux")]
 fn waits_for_a_writer(pid: u32) -> bool {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return false;
     };
+    let openat = if cfg!(target_arch = "x86_64") {
+        "257"
+    } else {
+        "56"
+    };
     tasks.flatten().any(|task| {
-        std::fs::read_to_string(task.path().join("wchan")).is_ok_and(|w| w == "wait_for_partner")
+        let read = |name: &str| std::fs::read_to_string(task.path().join(name)).unwrap_or_default();
+        let wchan = read("wchan");
+        wchan.contains("partner")
+            || wchan.contains("fifo")
+            || (wchan == "0" && read("syscall").split(' ').next() == Some(openat))
     })
 }
 
