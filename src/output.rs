@@ -17,6 +17,7 @@ use serde_json::Value;
 use crate::error::{CliError, ErrorKind};
 
 mod fit;
+mod redact;
 pub(crate) use fit::Fit;
 
 /// How data is rendered on stdout.
@@ -156,6 +157,8 @@ pub struct Printer {
     prompter: Arc<dyn Prompter>,
     /// What ends a prompt early.
     signals: crate::signals::Signals,
+    /// Secrets the run knows (its API key), replaced in everything printed.
+    redactions: redact::Redactions,
 }
 
 /// The choices that shape a [`Printer`].
@@ -233,7 +236,15 @@ impl Printer {
             stderr: streams.stderr,
             prompter: streams.prompter,
             signals: crate::signals::Signals::new(),
+            redactions: redact::Redactions::default(),
         }
+    }
+
+    /// From now on `secret` (the run's API key, once known) is printed as `shown`, on stdout
+    /// and stderr, by this printer and every clone of it: a server that echoes the key back
+    /// (in an error, a hint, a redirect, a token's name) cannot make rtctl print it.
+    pub(crate) fn redact(&self, secret: &str, shown: &str) {
+        self.redactions.add(secret, shown);
     }
 
     fn out(&self) -> std::sync::MutexGuard<'_, Box<dyn Write + Send>> {
@@ -306,8 +317,9 @@ impl Printer {
 
     /// Bytes of data as they are (a generated script, a token file).
     pub fn bytes(&self, bytes: &[u8]) -> Result<(), CliError> {
+        let bytes = self.redactions.bytes(bytes);
         let mut out = self.out();
-        let written = out.write_all(bytes).and_then(|()| out.flush());
+        let written = out.write_all(&bytes).and_then(|()| out.flush());
         if written
             .as_ref()
             .is_err_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
@@ -480,7 +492,8 @@ impl Printer {
     /// it, so errors are ignored.
     /// (Callers escape what came from outside before adding colour of their own.)
     fn talk(&self, line: &str) {
-        let line = self.keep_command_flags(line);
+        let line = self.redactions.text(line);
+        let line = self.keep_command_flags(&line);
         let mut err = self.err();
         let _ = writeln!(err, "{line}").and_then(|()| err.flush());
     }
@@ -611,7 +624,8 @@ impl Printer {
         if !details.is_empty() {
             self.talk(&crate::text::for_terminal(details, true));
         }
-        let question = crate::text::for_terminal(question, false).into_owned();
+        let question =
+            crate::text::for_terminal(&self.redactions.text(question), false).into_owned();
         match self.prompt(move |p| p.confirm(&question)).await? {
             Ok(true) => Ok(()),
             Ok(false) => Err(CliError::new(

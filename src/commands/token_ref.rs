@@ -171,7 +171,7 @@ async fn holder(
 }
 
 /// A value as messages show it: `ct_live_****a1b2`.
-fn masked(value: &str) -> String {
+pub(crate) fn masked(value: &str) -> String {
     let prefix = VALUE_PREFIXES
         .iter()
         .find(|p| value.starts_with(**p))

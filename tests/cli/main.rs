@@ -25,6 +25,7 @@ mod emulator_widget;
 mod faults;
 mod generated;
 mod hardening;
+mod interrupts;
 mod local;
 mod newcomer;
 mod origins;

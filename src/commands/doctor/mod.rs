@@ -11,6 +11,7 @@ mod page;
 use serde_json::{Value, json};
 
 use super::Context;
+use super::token_ref::masked;
 use super::tokens::describe;
 use crate::api::{Client, ClientToken};
 use crate::cli::doctor::DoctorArgs;
@@ -63,6 +64,7 @@ pub(crate) async fn run(ctx: &Context, args: DoctorArgs) -> Result<(), CliError>
             CliError::usage(format!("--origin '{origin_text}' is not an origin: {e}"))
         })?;
         let body = crate::files::read_text(path, page::MAX_PAGE_BYTES as u64)
+            .await
             .map_err(|e| CliError::usage(format!("could not read {}: {e}", path.display())))?
             .into_bytes();
         let found = embeds::in_page(&body)
@@ -246,6 +248,14 @@ async fn check_embed(
         ));
         return Ok(report);
     };
+    if value.trim().is_empty() {
+        // What a build leaves when the variable meant to hold the value was not set.
+        report.problems.push(problem(
+            "the embed's client token is empty: was the build's variable for it unset?".into(),
+            Some("rtctl tokens value ID prints the value to embed".into()),
+        ));
+        return Ok(report);
+    }
     let environment = if value.starts_with("ct_live_") {
         "live"
     } else {
@@ -278,7 +288,7 @@ async fn check_embed(
                         && allows(t, &embed.agent)
                 })
                 .collect();
-            let hint = &value[value.len() - 4..];
+            let hint = crate::output::last_chars(&value, 4);
             let legacy: Vec<&ClientToken> = account
                 .iter()
                 .filter(|t| {
@@ -435,15 +445,6 @@ fn is_public(origin: &Origin) -> bool {
     }
 }
 
-fn masked(value: &str) -> String {
-    let prefix = if value.starts_with("ct_live_") {
-        "ct_live_"
-    } else {
-        "ct_test_"
-    };
-    crate::output::mask(Some(prefix), Some(&value[value.len().saturating_sub(4)..]))
-}
-
 fn print(ctx: &Context, reports: &[PageReport]) -> Result<(), CliError> {
     let printer = &ctx.printer;
     if printer.format == Format::Json {
@@ -513,4 +514,35 @@ fn print(ctx: &Context, reports: &[PageReport]) -> Result<(), CliError> {
         }
     }
     printer.bytes(crate::text::for_terminal(&text, true).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn short_empty_and_multibyte_values_are_masked_whole_characters() {
+        assert_eq!(masked(""), "****");
+        assert_eq!(masked("abc"), "****abc");
+        assert_eq!(masked("ct_live_😀abc"), "ct_live_****😀abc");
+        assert_eq!(masked("ct_live_é😀abcd"), "ct_live_****abcd");
+        assert_eq!(crate::output::last_chars("ab😀", 4), "ab😀");
+    }
+
+    proptest! {
+        /// Whatever a page's attribute holds, rtctl masks it, takes its hint and finds it in
+        /// a page without a panic.
+        #[test]
+        fn any_attribute_value_is_handled(value in "\\PC{0,12}|ct_(live|test)_\\PC{0,6}") {
+            let shown = masked(&value);
+            prop_assert!(shown.contains("****"));
+            let hint = crate::output::last_chars(&value, 4);
+            prop_assert!(value.ends_with(hint) && hint.chars().count() <= 4);
+            let attribute = value.replace('&', "&amp;").replace('"', "&quot;");
+            let page = format!("<script data-runtype-token=\"{attribute}\"></script>");
+            let found = embeds::in_page(page.as_bytes()).unwrap();
+            prop_assert_eq!(found.embeds.len(), 1);
+        }
+    }
 }
