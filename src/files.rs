@@ -94,12 +94,6 @@ pub(crate) async fn off_thread<T: Send + 'static>(
     })
 }
 
-/// [`read_text`] on the caller's thread: a FIFO blocks it until its writer comes, and no
-/// signal is noticed meanwhile. Only for a caller that cannot await the read yet.
-pub(crate) fn read_text_blocking(path: &Path, limit: u64) -> io::Result<String> {
-    read_text_now(path, limit)
-}
-
 fn read_text_now(path: &Path, limit: u64) -> io::Result<String> {
     use std::io::Read;
     let mut bytes = Vec::new();

@@ -117,13 +117,6 @@ impl Manifest {
         Manifest::parse(path, &text.map_err(|e| unreadable(path, &e))?)
     }
 
-    /// [`Manifest::read`] on the caller's thread, which a FIFO blocks until its writer comes,
-    /// deaf to signals: only for a caller that cannot await the read yet (`apply`).
-    pub(crate) fn load(path: &Path) -> Result<Manifest, CliError> {
-        let text = crate::files::read_text_blocking(path, MAX_FILE_BYTES);
-        Manifest::parse(path, &text.map_err(|e| unreadable(path, &e))?)
-    }
-
     /// Parses `text` as the file at `path`.
     pub(crate) fn parse(path: &Path, text: &str) -> Result<Manifest, CliError> {
         let at = |offset: usize| line_of(text, offset);

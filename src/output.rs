@@ -549,7 +549,8 @@ impl Printer {
     /// escaped like everything from outside. Shown even with `--quiet`: it may say why a
     /// delivery failed.
     pub(crate) fn relay(&self, source: &str, line: &str) {
-        let line = crate::text::for_terminal(line, false);
+        let line = self.redactions.text(line);
+        let line = crate::text::for_terminal(&line, false);
         let source = crate::text::for_terminal(source, false);
         let label = self.paint(
             &format!("{source}:"),

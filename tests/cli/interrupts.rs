@@ -68,8 +68,9 @@ fn a_signal_ends_a_wait_for_a_fifos_writer() {
     mkfifo(&fifo);
     let path = fifo.to_str().unwrap();
     let config = format!("@{path}");
-    let runs: [(&[&str], &str, i32); 4] = [
+    let runs: [(&[&str], &str, i32); 5] = [
         (&["plan", "-f", path], "-TERM", 143),
+        (&["apply", "-f", path, "--yes"], "-INT", 130),
         (&["audit", "-f", path], "-INT", 130),
         (
             &[
