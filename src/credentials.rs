@@ -354,7 +354,7 @@ impl CredentialsFile {
 
     /// `check_mode: false` is for removing a key: logging out must work on a leaky file too.
     fn read_checked(&self, check_mode: bool) -> Result<FileEntries, CliError> {
-        let text = match crate::files::read_text(&self.path, 1024 * 1024) {
+        let text = match crate::files::read_own_text(&self.path, 1024 * 1024) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileEntries::new()),
             Err(e) => {

@@ -148,6 +148,13 @@ impl From<crate::api::ApiError> for CliError {
                 ErrorKind::NotFound,
                 Some("run rtctl tokens list to see the token ids".into()),
             ),
+            // The service's word for an id of the wrong shape (one rtctl's own check let
+            // through): say what ids and values look like.
+            ApiError::Status { status: 400, body, .. }
+                if body.error.as_deref() == Some("Invalid client token ID") =>
+            {
+                (ErrorKind::Usage, Some(crate::api::ID_SHAPES.into()))
+            }
             ApiError::Status { status: 400, .. } => (ErrorKind::Usage, None),
             ApiError::Status { status: 300..=399, body, .. } => (
                 ErrorKind::Failure,

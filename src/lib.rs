@@ -21,6 +21,7 @@ mod origin;
 mod output;
 mod settings;
 pub mod signals;
+mod sink;
 mod text;
 pub mod tls;
 mod token;

@@ -17,6 +17,7 @@ use serde_json::Value;
 use crate::error::{CliError, ErrorKind};
 
 mod fit;
+mod redact;
 pub(crate) use fit::Fit;
 mod prompt;
 pub use prompt::Prompter;
@@ -95,6 +96,8 @@ pub struct Printer {
     /// The progress bar drawn on stderr now, if any: a line of data for the same terminal
     /// clears it first, so the two never share a line.
     bar: Arc<Mutex<Option<indicatif::ProgressBar>>>,
+    /// Secrets the run knows (its API key), replaced in everything printed.
+    redactions: redact::Redactions,
 }
 
 /// The choices that shape a [`Printer`].
@@ -173,7 +176,15 @@ impl Printer {
             prompter: streams.prompter,
             signals: crate::signals::Signals::new(),
             bar: Arc::default(),
+            redactions: redact::Redactions::default(),
         }
+    }
+
+    /// From now on `secret` (the run's API key, once known) is printed as `shown`, on stdout
+    /// and stderr, by this printer and every clone of it: a server that echoes the key back
+    /// (in an error, a hint, a redirect, a token's name) cannot make rtctl print it.
+    pub(crate) fn redact(&self, secret: &str, shown: &str) {
+        self.redactions.add(secret, shown);
     }
 
     fn out(&self) -> std::sync::MutexGuard<'_, Box<dyn Write + Send>> {
@@ -246,9 +257,10 @@ impl Printer {
 
     /// Bytes of data as they are (a generated script, a token file).
     pub fn bytes(&self, bytes: &[u8]) -> Result<(), CliError> {
+        let bytes = self.redactions.bytes(bytes);
         let write = || {
             let mut out = self.out();
-            out.write_all(bytes).and_then(|()| out.flush())
+            out.write_all(&bytes).and_then(|()| out.flush())
         };
         // A bar on the terminal stdout shows too steps aside for the line, and is drawn
         // again below it.
@@ -443,7 +455,8 @@ impl Printer {
     /// it, so errors are ignored.
     /// (Callers escape what came from outside before adding colour of their own.)
     fn talk(&self, line: &str) {
-        let line = self.keep_command_flags(line);
+        let line = self.redactions.text(line);
+        let line = self.keep_command_flags(&line);
         let write = || {
             let mut err = self.err();
             let _ = writeln!(err, "{line}").and_then(|()| err.flush());
@@ -507,6 +520,22 @@ impl Printer {
         ));
     }
 
+    /// A line another program printed (a `--to-command` sink), on stderr under its name,
+    /// escaped like everything from outside. Shown even with `--quiet`: it may say why a
+    /// delivery failed.
+    pub(crate) fn relay(&self, source: &str, line: &str) {
+        let line = self.redactions.text(line);
+        let line = crate::text::for_terminal(&line, false);
+        let source = crate::text::for_terminal(source, false);
+        let label = self.paint(
+            &format!("{source}:"),
+            console::Style::new().dim(),
+            self.color,
+        );
+        let mut err = self.err();
+        let _ = writeln!(err, "{label} {line}").and_then(|()| err.flush());
+    }
+
     /// A line of the `-v` log.
     pub fn debug(&self, text: &str) {
         if self.verbose {
@@ -566,7 +595,10 @@ impl Printer {
         if !details.is_empty() {
             self.talk(&crate::text::for_terminal(details, true));
         }
-        let question = format!("{} [y/N] ", crate::text::for_terminal(question, false));
+        let question = format!(
+            "{} [y/N] ",
+            crate::text::for_terminal(&self.redactions.text(question), false)
+        );
         match self.prompt(move |p| p.line(&question)).await? {
             Ok(answer) if prompt::is_yes(answer.as_deref()) => Ok(()),
             Ok(_) => Err(CliError::new(
@@ -856,7 +888,7 @@ fn to_pretty(value: &Value) -> String {
 }
 
 /// A cell for TSV: tabs and line breaks would split it, so they become spaces.
-fn tsv_cell(cell: &str) -> String {
+pub(crate) fn tsv_cell(cell: &str) -> String {
     cell.chars()
         .map(|c| {
             if c == '\t' || c == '\n' || c == '\r' {
@@ -866,6 +898,16 @@ fn tsv_cell(cell: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The last `n` characters of `text` (all of it when shorter): what a masked secret shows.
+pub(crate) fn last_chars(text: &str, n: usize) -> &str {
+    let start = text
+        .char_indices()
+        .rev()
+        .nth(n.saturating_sub(1))
+        .map_or(0, |(at, _)| at);
+    &text[start..]
 }
 
 /// A secret shown masked: the prefix and the last four characters (`ct_live_****a1b2`).
@@ -936,6 +978,13 @@ mod tests {
         streamed.extend_from_slice(b"\n]");
         let whole = serde_json::to_string_pretty(&serde_json::Value::from(items.to_vec())).unwrap();
         assert_eq!(String::from_utf8(streamed).unwrap(), whole);
+    }
+
+    #[test]
+    fn last_chars_are_whole_characters() {
+        assert_eq!(last_chars("ct_live_abcd1234", 4), "1234");
+        assert_eq!(last_chars("ab", 4), "ab");
+        assert_eq!(last_chars("xx😀é", 2), "😀é");
     }
 
     #[test]

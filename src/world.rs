@@ -22,6 +22,8 @@ pub struct Timeouts {
     pub local_lock: Duration,
     /// In-flight requests once an emulator is told to stop.
     pub drain: Duration,
+    /// A `--to-command` sink told to stop (a timeout, a signal), before it is killed.
+    pub sink_grace: Duration,
 }
 
 impl Default for Timeouts {
@@ -30,6 +32,7 @@ impl Default for Timeouts {
             keyring: Duration::from_secs(3),
             local_lock: Duration::from_secs(10),
             drain: Duration::from_secs(5),
+            sink_grace: Duration::from_secs(5),
         }
     }
 }

@@ -112,14 +112,7 @@ impl ApiKey {
             .into_iter()
             .find(|p| key.starts_with(p))
             .unwrap_or("");
-        let tail: String = key
-            .chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail = crate::output::last_chars(key, 4);
         if key.chars().count() <= prefix.len() + 8 {
             format!("{prefix}****")
         } else {
@@ -149,7 +142,14 @@ pub(crate) struct ClientOptions {
     pub log: Option<HttpLog>,
     /// A note for people when a retry means waiting more than a second.
     pub notify: Option<HttpLog>,
+    /// Where the `Date` of the first reply that carries one is kept: the command's "now"
+    /// (design, "Server time").
+    pub server_date: ServerDate,
 }
+
+/// The server's time, from the `Date` header of the first reply that had a valid one; shared
+/// by every client of a run, set once.
+pub(crate) type ServerDate = std::sync::Arc<std::sync::OnceLock<jiff::Timestamp>>;
 
 pub(crate) struct Client {
     http: reqwest::Client,
@@ -161,7 +161,11 @@ pub(crate) struct Client {
     notify: Option<HttpLog>,
     /// How many 429 replies this client has had: the pager narrows its window on a new one.
     throttled: std::sync::atomic::AtomicU64,
+    server_date: ServerDate,
 }
+
+/// What ids and values look like, for a hint when an argument is neither.
+pub(crate) const ID_SHAPES: &str = "an id looks like ct_9f8e7d6c5b4a3210 (or a UUID); a whole value looks like ct_live_… as a page embeds it (rtctl tokens list shows the ids)";
 
 /// The longest id rtctl accepts, from a user or a server.
 const MAX_ID_CHARS: usize = 128;
@@ -222,7 +226,13 @@ impl Client {
             log: options.log,
             notify: options.notify,
             throttled: std::sync::atomic::AtomicU64::new(0),
+            server_date: options.server_date,
         })
+    }
+
+    /// How long one request may take (`--timeout`).
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// How many times the server has answered 429 so far.
@@ -290,10 +300,12 @@ impl Client {
                     Value::Bool(true),
                 )]));
             }
+            // A create or a regenerate is tried again only when it certainly was not carried
+            // out: it never left, or the server answered "not now" (429, 503).
             let retryable = if idempotent {
                 error.is_transient()
             } else {
-                !error.may_have_reached()
+                !error.may_have_reached() || matches!(error.status(), Some(429 | 503))
             };
             if !retryable || !attempts.wait_before_retry(&error).await {
                 return Err(error);
@@ -338,6 +350,15 @@ impl Client {
             .await
             .map_err(|e| self.transport_error(&shown, e))?;
         let status = response.status();
+        if self.server_date.get().is_none()
+            && let Some(date) = response
+                .headers()
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| jiff::fmt::rfc2822::parse(v).ok())
+        {
+            let _ = self.server_date.set(date.timestamp());
+        }
         let server_wait = retry::server_wait(response.headers(), SystemTime::now());
         let content_type = response
             .headers()
@@ -535,6 +556,20 @@ impl Client {
             .await?;
         let warnings = warnings(reply.get("warnings"));
         Ok((token(reply.remove("clientToken"))?, warnings))
+    }
+
+    /// One attempt at an update, never repeated: a write that must land right after the read
+    /// it was decided on (a rollover's mark), where a retry seconds later could overwrite
+    /// what another run wrote meanwhile. The caller reads again before trying again.
+    pub(crate) async fn update_once(&self, id: &str, request: &Values) -> Result<(), ApiError> {
+        self.send_once(
+            &Method::PUT,
+            &self.token_path(id, ""),
+            &[],
+            Some(json_body(request)),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Deletes the token. A retry that finds it gone, after an attempt whose reply was

@@ -9,6 +9,8 @@ pub(crate) mod rotate;
 pub(crate) mod surfaces;
 pub(crate) mod types;
 
-pub(crate) use client::{ApiKey, Client, ClientOptions, Deleted, HttpLog, check_id};
+pub(crate) use client::{
+    ApiKey, Client, ClientOptions, Deleted, HttpLog, ID_SHAPES, ServerDate, check_id,
+};
 pub(crate) use error::ApiError;
 pub(crate) use types::ClientToken;

@@ -341,6 +341,7 @@ mod tests {
             retries: 0,
             log: None,
             notify: None,
+            server_date: Default::default(),
         })
         .unwrap()
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::emulator::{FaultSpec, Seed};
+use crate::emulator::{AllowedHost, FaultSpec, Seed};
 
 /// Run a local Runtype API emulator
 ///
@@ -21,6 +21,13 @@ use crate::emulator::{FaultSpec, Seed};
 /// origin the token does not admit shows in the browser as a CORS error). Chat replies are
 /// canned: the emulator runs no flow or agent, and answers every message with the same text.
 ///
+/// It answers only requests whose Host header names where it listens (localhost, 127.0.0.1 or
+/// [::1] with its port, or the --host address), so a page in your browser cannot reach it
+/// through a DNS name rebound to this machine; --allowed-host NAME[:PORT] adds a name (a dev
+/// server's proxy sends Host: localhost:5173, docker -p 8080:7878 sends port 8080). The
+/// control API (/__emulator/*) refuses requests carrying an Origin header (or Sec-Fetch-Site
+/// other than none) and POSTs without Content-Type: application/json: no web page drives it.
+///
 /// Faults make the next matching requests fail on purpose. A --fault SPEC is
 /// 'METHOD PATH key=value…', where PATH may use * for one segment and a final ** for the
 /// rest, and the keys are: count=N (0: until cleared), skip=N (let N through first),
@@ -32,6 +39,7 @@ use crate::emulator::{FaultSpec, Seed};
 ///   rtctl emulator --port 0 --seed none --state ./emulator.json
 ///   rtctl emulator --fault 'GET /v1/client-tokens status=429 retry-after=2 count=2'
 ///   rtctl emulator --fault 'POST /v1/client-tokens/*/regenerate drop=after'
+///   rtctl emulator --allowed-host localhost:5173
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct EmulatorArgs {
@@ -74,6 +82,11 @@ pub(crate) struct EmulatorArgs {
     /// Make matching requests fail: 'METHOD PATH key=value…' (repeatable; see above)
     #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
     pub faults: Vec<FaultSpec>,
+
+    /// Also answer requests for this host name (a proxy's localhost:5173, a container's
+    /// published port); without :PORT, on any port (repeatable; see above)
+    #[arg(long = "allowed-host", value_name = "NAME[:PORT]")]
+    pub allowed_hosts: Vec<AllowedHost>,
 
     /// Do not log requests on stderr
     #[arg(long, short = 'q')]

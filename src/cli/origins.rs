@@ -36,7 +36,7 @@ pub(crate) enum OriginsCommand {
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ListArgs {
-    /// The token's id (ct_…)
+    /// The token's id (ct_…), or its whole value
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
 }
@@ -53,7 +53,7 @@ pub(crate) struct ListArgs {
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct AddArgs {
-    /// The token's id (ct_…)
+    /// The token's id (ct_…), or its whole value
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
 
@@ -83,7 +83,7 @@ pub(crate) struct AddArgs {
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct RemoveArgs {
-    /// The token's id (ct_…)
+    /// The token's id (ct_…), or its whole value
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
 
@@ -114,7 +114,7 @@ pub(crate) struct RemoveArgs {
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct CheckArgs {
-    /// The token's id (ct_…)
+    /// The token's id (ct_…), or its whole value
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
 
@@ -140,7 +140,7 @@ pub(crate) struct CheckArgs {
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct TrafficArgs {
-    /// The token's id (ct_…)
+    /// The token's id (ct_…), or its whole value
     #[arg(value_name = "ID", add = id_completer(), required_unless_present = "surface",
           conflicts_with = "surface")]
     pub id: Option<String>,

@@ -36,12 +36,17 @@ pub(crate) struct PlanArgs {
 ///
 /// Shows the plan, asks on a terminal (refuses without one unless --yes), then creates,
 /// updates and, with --prune, deletes. A replacement (a change to environment or product
-/// surface: the token is recreated and gets a new value) needs --allow-replace. The values of
-/// new tokens are printed once, as NAME=value lines, or written to --values-out.
+/// surface: the token is recreated and gets a new value) needs --allow-replace. Each new
+/// token's value is delivered before the next change: printed once as an ID<TAB>NAME<TAB>value
+/// line (the name as in the file, tabs and line breaks as spaces), written to --values-out as
+/// KEY=value (KEY: the name upper-cased, every run of characters other than A-Z0-9 turned
+/// into _), or handed to --to-command, which then decides (a refused value deletes that token
+/// and stops the apply).
 ///
 /// Examples:
 ///   rtctl apply -f tokens.toml
 ///   rtctl apply -f tokens.toml --yes --values-out new-values.env
+///   rtctl apply -f tokens.toml --yes --to-command 'sh -c "gh secret set \"WIDGET_$RTCTL_TOKEN_ID\""'
 ///   rtctl apply -f tokens.toml --prune --allow-replace --yes --json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
@@ -62,9 +67,13 @@ pub(crate) struct ApplyArgs {
     #[arg(long)]
     pub allow_replace: bool,
 
-    /// Write the new tokens' values to FILE (created new, mode 0600) instead of stdout
-    #[arg(long, value_name = "FILE")]
+    /// Write the new tokens' values to FILE (created new, mode 0600) as KEY=value lines
+    /// instead of stdout
+    #[arg(long, value_name = "FILE", conflicts_with = "to_command")]
     pub values_out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub sink: super::tokens::SinkArgs,
 }
 
 /// Print the account's tokens as a token file

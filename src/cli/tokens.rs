@@ -67,11 +67,13 @@ pub(crate) struct ListArgs {
 
 /// Create a client token
 ///
-/// Prints the new token's value once on stdout (with --json, an object that includes it);
-/// the server's warnings go to stderr. Without --environment the token is a test token. A live
-/// token that admits * or native asks first on a terminal, and needs --yes without one.
+/// Prints the new token's value once on stdout (with --json, an object that includes it; with
+/// --to-command, the value goes to the command and stdout gets the id); the server's warnings
+/// go to stderr. Without --environment the token is a test token. A live token that admits *
+/// or native asks first on a terminal, and needs --yes without one.
 ///
 /// Examples:
+///   id=$(rtctl tokens create --name Shop --origin https://shop.example.com --flow flow_support_01 --json --jq .id)
 ///   rtctl tokens create --name "Docs widget" --origin https://docs.example.com --flow flow_support_01
 ///   rtctl tokens create --name Shop --origin https://shop.example.com --agent agent_docs_01 \
 ///       --environment live --rate-limit-per-minute 20 --config @widget.json
@@ -90,6 +92,9 @@ pub(crate) struct CreateArgs {
     /// Create a live token that admits * or native without asking
     #[arg(long)]
     pub yes: bool,
+
+    #[command(flatten)]
+    pub sink: SinkArgs,
 }
 
 /// Show one client token
@@ -102,7 +107,7 @@ pub(crate) struct CreateArgs {
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct GetArgs {
-    /// The token's id
+    /// The token's id (or its whole value)
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
 
@@ -124,7 +129,7 @@ pub(crate) struct GetArgs {
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct UpdateArgs {
-    /// The token's id
+    /// The token's id (or its whole value)
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
 
@@ -162,7 +167,7 @@ pub(crate) struct DeleteArgs {
 /// What `rotate` and `delete` share: which tokens, whether to ask, how many at once.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct BulkArgs {
-    /// Ids of the tokens
+    /// Ids of the tokens (or their whole values)
     // A filter without --all passes here, so that its error can say to add --all.
     #[arg(value_name = "ID", conflicts_with = "all", add = id_completer(),
           required_unless_present_any = ["all", "environment", "active", "inactive", "name_contains", "surface"])]
@@ -267,27 +272,48 @@ pub(crate) struct SelectionArgs {
     pub filters: Filters,
 }
 
+/// `--to-command`: where new values go instead of stdout.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SinkArgs {
+    /// Hand each new value to CMD on its stdin instead of printing it: CMD runs once per
+    /// value, without a shell, with RTCTL_TOKEN_ID, RTCTL_TOKEN_NAME, RTCTL_TOKEN_ENVIRONMENT
+    /// (and RTCTL_PREVIOUS_ID) set; stdout then lists the ids delivered. If CMD fails, what
+    /// can be undone is undone
+    #[arg(long, value_name = "CMD")]
+    pub to_command: Option<String>,
+
+    /// With --to-command: stop CMD after SECONDS (whether it stored the value is then
+    /// unknown, and nothing is undone)
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::sink::DEFAULT_TIMEOUT_SECS, requires = "to_command",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub to_timeout: u64,
+}
+
 /// How rotate prints new values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum RotateFormat {
     /// The bare value, one per line
     Value,
-    /// NAME=value, for an env file or a secret store
+    /// NAME=value, for an env file
     Env,
 }
 
 /// Issue a new value for client tokens
 ///
 /// The previous value stops working immediately: every site using it must be given the new
-/// one. Prints each new value as its token is done, confirmed current: bare for one ID,
-/// ID<TAB>value lines otherwise (JSON with --json; NAME=value with --format env). Names ids, or selects with --all (narrowed by
-/// --environment, --inactive, --name-contains, --surface); asks once for all of them on a terminal;
-/// --yes skips it. Each token is rotated exactly once: if the reply is lost, rtctl reads the
-/// value again to learn whether the rotation happened before trying again.
+/// one (--overlap keeps it working until you retire it). Delivers each new value as its token
+/// is done, confirmed current: bare for one ID, ID<TAB>value lines otherwise (JSON with --json;
+/// NAME=value with --format env), or to --to-command, which then gets the value on stdin and
+/// stdout lists the ids. Names ids (or whole values), or selects with --all (narrowed by
+/// --environment, --inactive, --name-contains, --surface; tokens already rolling over are
+/// skipped); asks once for all of them on a terminal; --yes skips it. Each token is rotated
+/// exactly once: a regenerate whose reply was lost is never sent again.
 ///
 /// Examples:
 ///   rtctl tokens rotate ct_9f8e7d6c5b4a3210
-///   rtctl tokens rotate ct_9f8e7d6c5b4a3210 --yes | gh secret set WIDGET_TOKEN   # with pipefail
+///   rtctl tokens rotate ct_9f8e7d6c5b4a3210 --yes --to-command 'gh secret set WIDGET_TOKEN'
+///   rtctl tokens rotate --all -e live --name-contains docs --overlap --yes \
+///       --to-command 'gh secret set WIDGET_TOKEN'   # re-running starts nothing new
 ///   rtctl tokens rotate ct_9f8e7d6c5b4a3210 --yes --format env --env-var WIDGET_TOKEN > widget.env
 ///   rtctl tokens rotate --all --environment live --name-contains checkout --yes --json
 #[derive(Debug, Args)]
@@ -304,8 +330,9 @@ pub(crate) struct RotateArgs {
     #[arg(long, default_value = "RUNTYPE_CLIENT_TOKEN", value_name = "NAME")]
     pub env_var: String,
 
-    /// Keep the old value working: create a successor with every field of the token, print
-    /// its value, and mark the old token as retiring (finish with rtctl tokens retire)
+    /// Keep the old value working: create a successor with every field of the token, deliver
+    /// its value, and only then mark the old token as retiring (finish with rtctl tokens
+    /// retire); running the same command again finishes a rollover, never starts a second
     #[arg(long)]
     pub overlap: bool,
 
@@ -313,14 +340,19 @@ pub(crate) struct RotateArgs {
     #[arg(long, value_parser = crate::duration::parse, requires = "overlap",
           value_name = "DURATION")]
     pub grace: Option<std::time::Duration>,
+
+    #[command(flatten)]
+    pub sink: SinkArgs,
 }
 
 /// Retire tokens a rotation with --overlap replaced
 ///
 /// Deletes (or with --deactivate, deactivates) old tokens that `rtctl tokens rotate --overlap`
-/// marked as retiring, once their successor exists: those named, or with --due those past
-/// their deadline, and with --idle D those unused for D (counted from the later of their last
-/// use and the start of the rollover). Asks on a terminal; --yes without one.
+/// marked as retiring, once their chain of marks reaches the token in use (existing, not
+/// retiring, same environment and surface): those named, or with --due those past their
+/// deadline, and with --idle D those unused for D (counted from the later of their last use
+/// and the start of the rollover), judged by the server's clock. Asks on a terminal; --yes
+/// without one.
 ///
 /// Examples:
 ///   rtctl tokens retire ct_9f8e7d6c5b4a3210 --yes
@@ -330,7 +362,7 @@ pub(crate) struct RotateArgs {
 #[command(verbatim_doc_comment)]
 #[command(group(clap::ArgGroup::new("which").required(true).multiple(true).args(["ids", "due", "idle"])))]
 pub(crate) struct RetireArgs {
-    /// Ids of retiring tokens to retire now
+    /// Ids (or whole values) of retiring tokens to retire now
     #[arg(value_name = "ID", add = id_completer(), conflicts_with_all = ["due", "idle"])]
     pub ids: Vec<String>,
 
@@ -357,16 +389,21 @@ pub(crate) struct RetireArgs {
 
 /// Print a token's value
 ///
-/// Prints the bare value and a newline, nothing else, for use in $(…).
+/// Prints the bare value and a newline, nothing else, for use in $(…); with --to-command,
+/// hands it to the command instead (delivering a value again after a store failed).
 ///
 /// Examples:
 ///   export WIDGET_TOKEN=$(rtctl tokens value ct_9f8e7d6c5b4a3210)
+///   rtctl tokens value ct_9f8e7d6c5b4a3210 --to-command 'gh secret set WIDGET_TOKEN'
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ValueArgs {
-    /// The token's id
+    /// The token's id (or its whole value)
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
+
+    #[command(flatten)]
+    pub sink: SinkArgs,
 }
 
 /// List a token's conversations
@@ -379,7 +416,7 @@ pub(crate) struct ValueArgs {
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ConversationsArgs {
-    /// The token's id
+    /// The token's id (or its whole value)
     #[arg(value_name = "ID", add = id_completer())]
     pub id: String,
 

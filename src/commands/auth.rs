@@ -34,7 +34,7 @@ fn describe_account(ctx: &Context) -> String {
 /// (`--local` is refused before this runs: it needs no login.)
 async fn login(ctx: &Context, args: LoginArgs) -> Result<(), CliError> {
     let key = if args.with_key {
-        read_key_from_stdin(ctx)?
+        read_key_from_stdin(ctx).await?
     } else if ctx.can_prompt {
         ctx.printer.note(&format!(
             "Logging in to {}. Create an API key in the Runtype dashboard (Settings → API keys).",
@@ -86,13 +86,14 @@ async fn login(ctx: &Context, args: LoginArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn read_key_from_stdin(ctx: &Context) -> Result<ApiKey, CliError> {
+async fn read_key_from_stdin(ctx: &Context) -> Result<ApiKey, CliError> {
     if ctx.stdin_is_terminal() {
         ctx.printer
             .note("Reading the API key from stdin; paste it, then press Enter and Ctrl-D.");
     }
     let text = ctx
         .read_stdin(MAX_KEY_BYTES)
+        .await
         .map_err(|e| CliError::usage(format!("could not read the API key from stdin: {e}")))?
         .ok_or_else(|| {
             CliError::usage(format!(

@@ -4,6 +4,7 @@
 //! and `apply`). A first signal stops new work from starting; what was already sent finishes
 //! and is reported.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -17,7 +18,11 @@ use crate::api::{Client, ClientToken};
 use crate::cli::tokens::{BulkArgs, SelectionArgs};
 use crate::error::{CliError, ErrorKind};
 use crate::output::{Format, Progress};
+use crate::token::rollover::Successors;
 use crate::token::{Field, TokenView};
+
+/// How [`run_each`] reports work a signal kept from starting.
+const NOT_STARTED: &str = "not started (interrupted)";
 
 /// What came of one piece of work.
 pub(crate) struct Outcome {
@@ -89,18 +94,23 @@ pub(crate) fn report(
                 _ => e,
             })
         })
-        .partition(|e| matches!(e.kind, ErrorKind::Interrupted(_)));
+        .partition(|e| {
+            matches!(e.kind, ErrorKind::Interrupted(_)) && e.message.ends_with(NOT_STARTED)
+        });
     if let Some(first) = not_started.first() {
         for e in &failures {
             printer.error(e);
         }
         let done = total - not_started.len() - failures.len();
+        let were = |n: usize| if n == 1 { "was" } else { "were" };
         return Err(CliError::new(
             first.kind,
             format!(
-                "interrupted: {done} of {total} tokens were {verb}, {} failed, {} were not started",
+                "interrupted: {done} of {total} tokens {} {verb}, {} failed, {} {} not started",
+                were(done),
                 failures.len(),
-                not_started.len()
+                not_started.len(),
+                were(not_started.len())
             ),
         ));
     }
@@ -130,14 +140,20 @@ impl Target {
     }
 }
 
+/// What [`start`] found: whom to act on, and how.
+pub(crate) struct Started {
+    pub client: Client,
+    pub targets: Vec<Target>,
+    /// Whether to ask before acting.
+    pub consent: Consent,
+    /// With `--all`: the successors the account's retiring tokens name, read from the same
+    /// whole-account list the selection came from.
+    pub successors: Option<Successors>,
+}
+
 /// The first steps every bulk command takes, in the order that keeps refusals cheap: check
-/// the ids, decide consent before any request, then read the key and select. Returns the
-/// client, the targets and whether to ask before acting.
-pub(crate) async fn start(
-    ctx: &Context,
-    args: &BulkArgs,
-    verb: &str,
-) -> Result<(Client, Vec<Target>, Consent), CliError> {
+/// the ids, decide consent before any request, then read the key and select.
+pub(crate) async fn start(ctx: &Context, args: &BulkArgs, verb: &str) -> Result<Started, CliError> {
     check_ids(&args.ids)?;
     let filters = args.selection.filters.given();
     if !filters.is_empty() && !args.selection.all {
@@ -157,19 +173,26 @@ pub(crate) async fn start(
     // A dry run changes nothing, so it needs no consent.
     let consent = consent(ctx, args.yes || args.dry_run, verb)?;
     let client = ctx.client()?;
-    // Named twice, acted on once: a second rotation would kill the first one's value.
+    // Named twice (by id, or once by value), acted on once: a second rotation would kill the
+    // first one's value.
     let mut ids: Vec<String> = Vec::new();
-    for id in &args.ids {
-        if ids.contains(id) {
+    let mut named: HashSet<String> = HashSet::new();
+    for id in super::token_ref::resolve(ctx, &client, &args.ids).await? {
+        if named.insert(id.clone()) {
+            ids.push(id);
+        } else {
             ctx.printer.note(&format!(
                 "{id} is named more than once; it is {verb}d once."
             ));
-        } else {
-            ids.push(id.clone());
         }
     }
-    let targets = select(&client, &ids, &args.selection).await?;
-    Ok((client, targets, consent))
+    let (targets, successors) = select(&client, &ids, &args.selection).await?;
+    Ok(Started {
+        client,
+        targets,
+        consent,
+        successors,
+    })
 }
 
 /// Asks once about every target, when a terminal is there to ask on; reads the targets named
@@ -295,23 +318,27 @@ async fn read_unread(client: &Client, targets: &mut [Target]) -> Result<(), CliE
     Ok(())
 }
 
-/// The tokens named by `ids`, or with `--all` every token that passes the filters.
+/// The tokens named by `ids`, or with `--all` every token that passes the filters (and the
+/// successors the account's retiring tokens name).
 async fn select(
     client: &Client,
     ids: &[String],
     selection: &SelectionArgs,
-) -> Result<Vec<Target>, CliError> {
+) -> Result<(Vec<Target>, Option<Successors>), CliError> {
     if !selection.all {
-        return Ok(ids
+        let targets = ids
             .iter()
             .map(|id| Target {
                 id: id.clone(),
                 token: None,
             })
-            .collect());
+            .collect();
+        return Ok((targets, None));
     }
     let (filters, all) = super::surfaces::with_all_tokens(&selection.filters, client).await?;
+    let successors = Successors::of(all.iter());
     let mut targets: Vec<Target> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for token in all.into_iter().filter(|t| filters.admits(t)) {
         // Ids from the server obey the rule ids from users do: `..` or an empty id in a
         // path would send the key to another endpoint.
@@ -321,7 +348,7 @@ async fn select(
             ))
             .with_hint("name the tokens by id instead of --all, or report the reply to Runtype"));
         }
-        if targets.iter().any(|t| t.id == token.id()) {
+        if !seen.insert(token.id().to_string()) {
             continue; // listed twice: acted on once
         }
         targets.push(Target {
@@ -329,18 +356,19 @@ async fn select(
             token: Some(token),
         });
     }
-    Ok(targets)
+    Ok((targets, Some(successors)))
 }
 
 /// Runs `op` on every target, at most `concurrency` at once, and returns the outcomes in the
-/// targets' order. After a signal no new work starts; unstarted targets come back as
-/// interrupted. While it runs, a first signal is this function's to handle.
+/// targets' order. After a signal, or once `halted` gives a reason (a delivery failed, stdout
+/// was closed), no new work starts; unstarted targets come back as interrupted, or not
+/// started for that reason. While it runs, a first signal is this function's to handle.
 pub(crate) async fn run_each<F>(
     ctx: &Context,
     targets: &[Target],
     concurrency: usize,
-    doing: &str,
-    action: &'static str,
+    (doing, action): (&str, &'static str),
+    halted: &dyn Fn() -> Option<&'static str>,
     op: F,
 ) -> Vec<Outcome>
 where
@@ -357,8 +385,12 @@ where
             .map(|(index, target)| {
                 let stop = Arc::clone(&stop);
                 async move {
-                    // Stopped, or stdout is closed: new work would make values nobody gets.
-                    if stop.load(Ordering::SeqCst) || ctx.printer.stdout_closed() {
+                    // Stopped, a delivery failed, or stdout is closed: new work would make
+                    // values nobody gets.
+                    if stop.load(Ordering::SeqCst)
+                        || ctx.signals.received().is_some()
+                        || halted().is_some()
+                    {
                         return (index, None);
                     }
                     (index, Some(op(target, progress).await))
@@ -399,11 +431,13 @@ where
                 result: Err(match signal {
                     Some(signal) => CliError::new(
                         ErrorKind::Interrupted(signal),
-                        format!("{}: not started (interrupted)", target.id),
+                        format!("{}: {NOT_STARTED}", target.id),
                     ),
-                    None => {
-                        CliError::failure(format!("{}: not started (stdout was closed)", target.id))
-                    }
+                    None => CliError::failure(format!(
+                        "{}: not started ({})",
+                        target.id,
+                        halted().unwrap_or("stopped")
+                    )),
                 }),
             })
         })

@@ -26,10 +26,16 @@ pub(crate) struct Context {
     pub local: Option<LocalApi>,
     /// `--retries`: how often a failed request may be tried again.
     pub retries: u32,
-    pub clock: Clock,
+    clock: Clock,
     pub signals: Signals,
     /// `-o`, `--json` or `--jq` was given: a command's own `--format` cannot be combined.
     pub output_flag: bool,
+    /// The `Date` of the first API reply, which every client of the run records.
+    server_date: crate::api::ServerDate,
+    /// The command's one "now", fixed the first time it is asked for.
+    now: std::sync::OnceLock<jiff::Timestamp>,
+    /// How long a `--to-command` sink told to stop gets before it is killed.
+    sink_grace: std::time::Duration,
     env: std::collections::BTreeMap<String, String>,
     stdin: Stdin,
 }
@@ -111,7 +117,7 @@ impl Context {
         let env = |name: &str| world.var(name);
         let dirs = Dirs::from_env(&env);
         let config = match dirs.config_file() {
-            Some(path) => ConfigFile::load(&path)?,
+            Some(path) => ConfigFile::load(&path).await?,
             None => None,
         };
         let flags = Flags {
@@ -176,9 +182,47 @@ impl Context {
             clock: world.clock.clone(),
             signals: world.signals.clone(),
             output_flag: format_flag(global).is_some() || global.jq.is_some(),
+            server_date: Default::default(),
+            now: std::sync::OnceLock::new(),
+            sink_grace: world.timeouts.sink_grace,
             env: world.env.clone(),
             stdin: world.stdin.clone(),
         })
+    }
+
+    /// The command's "now" (design, "Server time"): the `Date` of the first API reply, so
+    /// deadlines, idle and dormant spans and new marks follow the service's clock, not a CI
+    /// runner's; the local clock when no reply carried one (said under `-v`). Fixed the first
+    /// time it is asked for, so one command judges every token against the same instant: ask
+    /// after the command's first request.
+    pub(crate) fn now(&self) -> jiff::Timestamp {
+        *self.now.get_or_init(|| match self.server_date.get() {
+            Some(date) => *date,
+            None => {
+                self.printer.debug(
+                    "no reply has carried the server's Date yet: using this machine's clock as now",
+                );
+                self.clock.now()
+            }
+        })
+    }
+
+    /// The `--to-command` sink, checked before any request (exit 2 when it cannot run).
+    pub(crate) fn sink(
+        &self,
+        args: &crate::cli::tokens::SinkArgs,
+    ) -> Result<Option<crate::sink::Sink>, CliError> {
+        args.to_command
+            .as_deref()
+            .map(|command| {
+                crate::sink::Sink::new(
+                    command,
+                    std::time::Duration::from_secs(args.to_timeout),
+                    self.sink_grace,
+                    &self.env,
+                )
+            })
+            .transpose()
     }
 
     /// Looks up an environment variable of the run.
@@ -191,12 +235,17 @@ impl Context {
         |name| self.env(name)
     }
 
-    /// Reads stdin, at most `limit` bytes; `Ok(None)` when it holds more.
-    pub(crate) fn read_stdin(&self, limit: u64) -> std::io::Result<Option<String>> {
-        let mut stdin = self.stdin.lock().unwrap_or_else(|p| p.into_inner());
-        let mut text = String::new();
-        (&mut *stdin).take(limit + 1).read_to_string(&mut text)?;
-        Ok((text.len() as u64 <= limit).then_some(text))
+    /// Reads stdin, at most `limit` bytes; `Ok(None)` when it holds more. The read waits for
+    /// whatever feeds stdin, so it runs off the runtime's thread: a signal still ends the run.
+    pub(crate) async fn read_stdin(&self, limit: u64) -> std::io::Result<Option<String>> {
+        let stdin = self.stdin.clone();
+        crate::files::off_thread(move || {
+            let mut stdin = stdin.lock().unwrap_or_else(|p| p.into_inner());
+            let mut text = String::new();
+            (&mut *stdin).take(limit + 1).read_to_string(&mut text)?;
+            Ok((text.len() as u64 <= limit).then_some(text))
+        })
+        .await
     }
 
     /// Whether stdin is a terminal (a person would be typing into it).
@@ -267,8 +316,10 @@ impl Context {
         self.client_with(resolved.key)
     }
 
-    /// An API client with a given key (`auth login` checks a key before storing it).
+    /// An API client with a given key (`auth login` checks a key before storing it). From
+    /// here on the printer knows the key, and never prints it.
     pub(crate) fn client_with(&self, key: ApiKey) -> Result<Client, CliError> {
+        self.printer.redact(key.expose(), &key.masked());
         let printer = self.printer.clone();
         let log: Option<HttpLog> = self
             .printer
@@ -283,6 +334,7 @@ impl Context {
             retries: self.retries,
             log,
             notify: Some(notify),
+            server_date: self.server_date.clone(),
         })
         .map_err(CliError::from)
     }

@@ -1,18 +1,26 @@
 //! New token values, delivered or the command fails. A created or rotated value may be the
-//! only copy, so it is printed as soon as its token is done, in the shape the design fixes:
-//! the bare value for one token named by one ID, `ID<TAB>value` lines otherwise (completion
-//! order), `NAME=value` for `--format env`, or one JSON array streamed element by element.
+//! only copy, so it is delivered as soon as its token is done, confirmed current: printed in
+//! the shape the design fixes (the bare value for one token named by one ID, `ID<TAB>value`
+//! lines otherwise, in completion order, `NAME=value` for `--format env`, or one JSON array
+//! streamed element by element), or with `--to-command` handed to a sink ([`crate::sink`]),
+//! and then stdout lists only the ids delivered.
+//!
 //! A value is printed only if it holds no control characters; a closed stdout or a `--jq`
 //! filter that drops the values fails the command and names `rtctl tokens value ID`, which
-//! reads a value back. Nothing here ever puts a value into an error message.
+//! reads a value back. A sink that fails is reported to the caller, which undoes what can be
+//! undone. Nothing here ever puts a value into an error message.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Value, json};
 
 use super::Context;
 use crate::error::{CliError, ErrorKind};
 use crate::output::{Format, JsonArray};
+use crate::signals::Signal;
+use crate::sink::{Handoff, Outcome, Sink};
+use crate::token::Field;
 
 /// How the values are printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,15 +36,80 @@ pub(crate) enum Shape {
     Env(String),
     /// One JSON array of outcomes, streamed (buffered under `--jq`).
     Json,
-    /// One JSON document for the one value (`tokens create --json`: the whole reply).
+    /// One JSON document for the one value (`tokens create --json`: the whole token).
     Document,
+}
+
+/// A new value, and the token it belongs to as a sink's environment describes it.
+pub(crate) struct NewValue<'v> {
+    pub id: &'v str,
+    pub name: Option<&'v str>,
+    pub environment: &'v str,
+    /// The token it replaces: a successor's predecessor, a replacement's original.
+    pub previous: Option<&'v str>,
+    pub value: &'v str,
+}
+
+/// Why a value did not reach its user.
+pub(crate) enum Undelivered {
+    /// The sink exited non-zero: nobody has the value, so what made it may be undone.
+    Refused { why: String },
+    /// The sink was stopped (a timeout, a signal, killed): it may have stored the value
+    /// before, so nothing is undone. `signal` is the one rtctl received, if any.
+    Unknown { why: String, signal: Option<Signal> },
+    /// stdout could not take the value (closed, or the value holds control characters): the
+    /// token stays, and its value can be read back.
+    Unprinted(CliError),
+}
+
+impl Undelivered {
+    /// Whether nobody has the value, so the token that holds it may be deleted.
+    pub(crate) fn may_undo(&self) -> bool {
+        matches!(self, Undelivered::Refused { .. })
+    }
+
+    /// What went wrong, in a few words: `gh exited with status 1`.
+    pub(crate) fn why(&self) -> &str {
+        match self {
+            Undelivered::Refused { why } | Undelivered::Unknown { why, .. } => why,
+            Undelivered::Unprinted(error) => &error.message,
+        }
+    }
+
+    /// The error when nothing was undone; `made` says what became of the token (`; it was
+    /// rotated, so its old value no longer works`), and the hint is how to deliver it again.
+    pub(crate) fn error(self, delivery: &Delivery<'_>, id: &str, made: &str) -> CliError {
+        match self {
+            Undelivered::Unprinted(error) => error,
+            Undelivered::Refused { why } => CliError::failure(format!(
+                "the value of {id} was not delivered: {why}{made}"
+            ))
+            .with_hint(format!(
+                "fix what the command needs, then deliver it with {}",
+                delivery.redeliver(id)
+            )),
+            Undelivered::Unknown { why, signal } => CliError::new(
+                signal.map_or(ErrorKind::Failure, ErrorKind::Interrupted),
+                format!(
+                    "whether the value of {id} was delivered is unknown ({why}); nothing was undone{made}"
+                ),
+            )
+            .with_hint(format!(
+                "check where it should be stored; deliver it again with {}",
+                delivery.redeliver(id)
+            )),
+        }
+    }
 }
 
 /// Where new values go, shared by work running at once.
 pub(crate) struct Delivery<'a> {
     ctx: &'a Context,
     shape: Shape,
+    sink: Option<&'a Sink>,
     state: Mutex<State<'a>>,
+    /// A delivery failed or its outcome is unknown: no new work may start.
+    halted: AtomicBool,
 }
 
 struct State<'a> {
@@ -49,8 +122,8 @@ struct State<'a> {
 }
 
 impl<'a> Delivery<'a> {
-    /// `shape` unless the output is JSON, which wins.
-    pub(crate) fn new(ctx: &'a Context, shape: Shape) -> Delivery<'a> {
+    /// `shape` unless the output is JSON, which wins; values go to `sink` when there is one.
+    pub(crate) fn new(ctx: &'a Context, shape: Shape, sink: Option<&'a Sink>) -> Delivery<'a> {
         let printer = &ctx.printer;
         let shape = match shape {
             Shape::Document if printer.format == Format::Json => Shape::Document,
@@ -62,11 +135,13 @@ impl<'a> Delivery<'a> {
         Delivery {
             ctx,
             shape,
+            sink,
             state: Mutex::new(State {
                 array,
                 buffered: Vec::new(),
                 values: Vec::new(),
             }),
+            halted: AtomicBool::new(false),
         }
     }
 
@@ -74,23 +149,109 @@ impl<'a> Delivery<'a> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Delivers the new value of token `id`; `element` is its JSON outcome (`{id, name, ok,
-    /// value, …}`). Fails, naming `rtctl tokens value ID`, when the value cannot be printed
-    /// as it is, or stdout is closed.
-    pub(crate) fn value(&self, id: &str, value: &str, element: Value) -> Result<(), CliError> {
-        if value.chars().any(char::is_control) {
-            return Err(undeliverable(
-                id,
-                "the server sent a value with control characters, which rtctl does not print",
-            ));
+    /// Why a bulk run must start no more work, if it must: a delivery failed (or may have),
+    /// or stdout, where values go without a sink, was closed.
+    pub(crate) fn halted(&self) -> Option<&'static str> {
+        if self.halted.load(Ordering::SeqCst) {
+            Some("a delivery failed")
+        } else if self.sink.is_none() && self.ctx.printer.stdout_closed() {
+            Some("stdout was closed")
+        } else {
+            None
         }
+    }
+
+    /// Whether values go to a `--to-command` sink.
+    pub(crate) fn has_sink(&self) -> bool {
+        self.sink.is_some()
+    }
+
+    /// The command that delivers `id`'s value again: `rtctl tokens value ID` (and the
+    /// `--to-command` given).
+    pub(crate) fn redeliver(&self, id: &str) -> String {
+        match self.sink {
+            Some(sink) => format!("rtctl tokens value {id} {}", sink.flag()),
+            None => format!("rtctl tokens value {id}"),
+        }
+    }
+
+    /// Delivers a new value; `element` is its JSON outcome (`{id, name, ok, value, …}`, or
+    /// the whole token for [`Shape::Document`]).
+    pub(crate) async fn value(
+        &self,
+        new: &NewValue<'_>,
+        element: Value,
+    ) -> Result<(), Undelivered> {
+        let id = new.id;
+        if new.value.chars().any(char::is_control) {
+            self.halted.store(true, Ordering::SeqCst);
+            return Err(Undelivered::Unprinted(undeliverable(
+                id,
+                "the server sent a value with control characters, which rtctl does not pass on",
+            )));
+        }
+        let result = match self.sink {
+            Some(sink) => self.hand_over(sink, new, element).await,
+            None => self.print(new, element).map_err(Undelivered::Unprinted),
+        };
+        if result.is_err() {
+            self.halted.store(true, Ordering::SeqCst);
+        }
+        result
+    }
+
+    /// Hands the value to the sink; once it took it, stdout gets the id (a closed stdout is
+    /// no failure then: the value is where it belongs).
+    async fn hand_over(
+        &self,
+        sink: &Sink,
+        new: &NewValue<'_>,
+        mut element: Value,
+    ) -> Result<(), Undelivered> {
+        let handoff = Handoff {
+            id: new.id,
+            name: new.name,
+            environment: new.environment,
+            previous: new.previous,
+            value: new.value,
+        };
+        match sink
+            .deliver(&handoff, &self.ctx.printer, &self.ctx.signals)
+            .await
+        {
+            Outcome::Delivered => {}
+            Outcome::Refused(why) => return Err(Undelivered::Refused { why }),
+            Outcome::Unknown { why, signal } => return Err(Undelivered::Unknown { why, signal }),
+        }
+        if let Some(fields) = element.as_object_mut() {
+            fields.remove("value");
+            if fields.get(Field::TokenValue.json()).is_some() {
+                let masked = crate::output::mask(
+                    fields
+                        .get(Field::TokenPrefix.json())
+                        .and_then(Value::as_str),
+                    fields.get(Field::TokenHint.json()).and_then(Value::as_str),
+                );
+                fields.insert(Field::TokenValue.json().into(), Value::String(masked));
+            }
+            fields.insert("delivered".into(), Value::Bool(true));
+        }
+        let line = match (&self.shape, new.previous) {
+            (Shape::Successors, Some(previous)) => format!("{previous}\t{}", new.id),
+            _ => new.id.to_string(),
+        };
+        let _ = self.emit(&line, element);
+        Ok(())
+    }
+
+    /// Prints the value in the command's shape. Fails, naming `rtctl tokens value ID`, when
+    /// the value cannot be printed as it is, or stdout is closed.
+    fn print(&self, new: &NewValue<'_>, element: Value) -> Result<(), CliError> {
+        let (id, value) = (new.id, new.value);
         let line = match &self.shape {
             Shape::Bare => value.to_string(),
             Shape::Lines => format!("{id}\t{value}"),
-            Shape::Successors => format!(
-                "{}\t{id}\t{value}",
-                element["previousId"].as_str().unwrap_or_default()
-            ),
+            Shape::Successors => format!("{}\t{id}\t{value}", new.previous.unwrap_or_default()),
             Shape::Env(name) => match env_value(value) {
                 Some(quoted) => format!("{name}={quoted}"),
                 None => {
@@ -102,9 +263,21 @@ impl<'a> Delivery<'a> {
             },
             Shape::Json | Shape::Document => String::new(),
         };
+        self.state()
+            .values
+            .push((id.to_string(), value.to_string()));
+        self.emit(&line, element).map_err(|e| match e.kind {
+            ErrorKind::PipeClosed => {
+                undeliverable(id, "stdout was closed before it could be printed")
+            }
+            _ => undeliverable(id, &e.message),
+        })
+    }
+
+    /// Writes a line, or the element into the JSON output.
+    fn emit(&self, line: &str, element: Value) -> Result<(), CliError> {
         let mut state = self.state();
-        state.values.push((id.to_string(), value.to_string()));
-        let printed = match (&self.shape, &mut state.array) {
+        match (&self.shape, &mut state.array) {
             (Shape::Json, Some(array)) => array.push(&element),
             (Shape::Json, None) => {
                 state.buffered.push(element);
@@ -115,14 +288,8 @@ impl<'a> Delivery<'a> {
                 Ok(())
             }
             (Shape::Document, _) => self.ctx.printer.json(&element),
-            _ => self.ctx.printer.line(&line),
-        };
-        printed.map_err(|e| match e.kind {
-            ErrorKind::PipeClosed => {
-                undeliverable(id, "stdout was closed before it could be printed")
-            }
-            _ => undeliverable(id, &e.message),
-        })
+            _ => self.ctx.printer.line(line),
+        }
     }
 
     /// Records an outcome without a value (a failure) in the JSON array.
@@ -141,7 +308,8 @@ impl<'a> Delivery<'a> {
     }
 
     /// Ends the output: closes the array, or runs `--jq` over it. A filter that fails, or
-    /// whose output leaves out a new value, is exit 7, saying the values were made.
+    /// whose output leaves out a printed value, is exit 7, saying the values were made. With a
+    /// sink the values are delivered already, and any filter goes.
     pub(crate) fn finish(self) -> Result<(), CliError> {
         let State {
             array,
@@ -164,12 +332,15 @@ impl<'a> Delivery<'a> {
             return printer.json(&document);
         };
         let problem = match crate::jq::run(program, &document) {
+            Err(failure) if self.sink.is_some() => return Err(failure.error()),
             Err(failure) => Some(redact(&failure.describe(), &values)),
             Ok(outputs) => {
                 let text: String = outputs.iter().map(Value::to_string).collect();
+                // `create --jq .id`: the id is enough, the value can be read again.
+                let kept_id = |id: &str| self.shape == Shape::Document && text.contains(id);
                 let missing: Vec<&str> = values
                     .iter()
-                    .filter(|(_, value)| !text.contains(value.as_str()))
+                    .filter(|(id, value)| !text.contains(value.as_str()) && !kept_id(id))
                     .map(|(id, _)| id.as_str())
                     .collect();
                 if missing.is_empty() {
@@ -192,11 +363,19 @@ impl<'a> Delivery<'a> {
 
     /// Before acting: runs `--jq` on a document of the shape this command will print, with a
     /// stand-in value, so a filter that fails or drops the value is refused while nothing
-    /// has changed yet.
+    /// has changed yet. `create` may keep the id instead (the value can be read again); with
+    /// a sink the value is not in the document, and any filter goes.
     pub(crate) fn check_filter(&self, sample: Value, verb: &str) -> Result<(), CliError> {
         let Some(program) = self.ctx.printer.jq() else {
             return Ok(());
         };
+        if self.sink.is_some() {
+            return Ok(());
+        }
+        let keys: Vec<String> = sample
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
         let document = match self.shape {
             Shape::Json => Value::Array(vec![sample]),
             Shape::Document => sample,
@@ -209,10 +388,11 @@ impl<'a> Delivery<'a> {
             )
             .with_hint(match self.shape {
                 Shape::Document => format!(
-                    "{verb} --json prints the reply: keep the value, for example --jq .token"
+                    "{verb} --json prints the new token: keep its id (--jq .id, then read the value with rtctl tokens value ID) or its value (--jq .tokenValue)"
                 ),
                 _ => format!(
-                    "{verb} --json prints an array of {{id, name, ok, value}}: keep the values, for example --jq '.[] | .value'"
+                    "{verb} --json prints an array of {{{}}}: keep the values, for example --jq '.[] | .value'",
+                    keys.join(", ")
                 ),
             })
         };
@@ -220,7 +400,8 @@ impl<'a> Delivery<'a> {
             Err(failure) => Err(refuse(failure.describe())),
             Ok(outputs) => {
                 let text: String = outputs.iter().map(Value::to_string).collect();
-                if text.contains(SAMPLE_VALUE) {
+                let kept_id = self.shape == Shape::Document && text.contains(SAMPLE_ID);
+                if text.contains(SAMPLE_VALUE) || kept_id {
                     Ok(())
                 } else {
                     Err(refuse("leaves out the new value".into()))
@@ -232,10 +413,12 @@ impl<'a> Delivery<'a> {
 
 /// The stand-in value of a filter's check before acting.
 pub(crate) const SAMPLE_VALUE: &str = "ct_test_00000000000000000000000000SAMPLE";
+/// The stand-in id of a filter's check before acting.
+pub(crate) const SAMPLE_ID: &str = "ct_0000000000000000";
 
 /// A JSON outcome of the shape rotate prints, for [`Delivery::check_filter`].
 pub(crate) fn sample_outcome() -> Value {
-    json!({"id": "ct_0000000000000000", "name": "Sample", "ok": true, "value": SAMPLE_VALUE})
+    json!({"id": SAMPLE_ID, "name": "Sample", "ok": true, "value": SAMPLE_VALUE})
 }
 
 /// A value as it may follow `NAME=` in a shell or a `.env` file: bare when it is only

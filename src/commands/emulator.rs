@@ -41,6 +41,7 @@ pub(crate) async fn run(
         drain: world.timeouts.drain,
         flows: args.flows.clone(),
         agents: args.agents.clone(),
+        allowed_hosts: args.allowed_hosts.clone(),
     };
     let emulator = Emulator::new(config)?;
     let addr = SocketAddr::new(args.host, args.port);
@@ -87,6 +88,9 @@ fn banner(printer: &Printer, url: &str, emulator: &Emulator, args: &EmulatorArgs
     }
     for key in emulator.read_only_keys() {
         printer.note(&format!("  read-only key:  {key}"));
+    }
+    for host in &args.allowed_hosts {
+        printer.note(&format!("  also answers:   {host}"));
     }
     match &args.state {
         Some(path) => printer.note(&format!("  state:          {}", path.display())),

@@ -15,6 +15,7 @@ pub(crate) mod local;
 pub(crate) mod origins;
 pub(crate) mod plan;
 pub(crate) mod surfaces;
+pub(crate) mod token_ref;
 pub(crate) mod tokens;
 pub(crate) mod traffic;
 
@@ -112,13 +113,29 @@ async fn with_context(
     world: &World,
     command: impl AsyncFnOnce(&Context) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
-    let ctx = match Context::new(global, world).await {
+    // Building the context may wait (a config file that is a FIFO, another `--local` command
+    // holding the state): a signal ends that wait too.
+    let built = tokio::select! {
+        built = Context::new(global, world) => built,
+        signal = world.signals.first() => Err(CliError::interrupted(signal).reported()),
+    };
+    let ctx = match built {
         Ok(ctx) => ctx,
         Err(e) => return report(&context::printer(global, world), Err(e)),
     };
     let result = tokio::select! {
         result = command(&ctx) => result,
         signal = ctx.signals.unheld() => Err(CliError::interrupted(signal).reported()),
+    };
+    // A signal that arrived while the command worked without waiting (selecting among
+    // thousands of tokens, printing) still ends the run with its code.
+    let result = match (result, ctx.signals.received()) {
+        (Ok(()), Some(signal)) => Err(CliError::interrupted(signal).reported()),
+        (Err(mut error), Some(signal)) if error.kind != crate::error::ErrorKind::Cancelled => {
+            error.kind = crate::error::ErrorKind::Interrupted(signal);
+            Err(error)
+        }
+        (result, _) => result,
     };
     let result = report(&ctx.printer, result);
     ctx.finish().await;

@@ -55,7 +55,9 @@ fn kind_of(entry: &str) -> &'static str {
 
 async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
-    let token = ctx.client()?.get(&args.id).await?;
+    let client = ctx.client()?;
+    let id = crate::commands::token_ref::resolve_one(ctx, &client, &args.id).await?;
+    let token = client.get(&id).await?;
     let origins = owned(&token);
     let printer = &ctx.printer;
     match printer.format {
@@ -169,6 +171,7 @@ async fn change(
         }
     }
     let client = ctx.client()?;
+    let id = &super::token_ref::resolve_one(ctx, &client, id).await?;
     let token = client.get(id).await?;
     // Editing a list that could not be read would replace it: refuse.
     if !token.is_string_list(Field::AllowedOrigins) {
@@ -333,7 +336,9 @@ fn parse_probe(input: &str, ctx: &Context) -> Result<Probe, CliError> {
 async fn check(ctx: &Context, args: CheckArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     let probe = parse_probe(&args.origin, ctx)?;
-    let token = ctx.client()?.get(&args.id).await?;
+    let client = ctx.client()?;
+    let id = crate::commands::token_ref::resolve_one(ctx, &client, &args.id).await?;
+    let token = client.get(&id).await?;
     let allowed = owned(&token);
     let allowed = &allowed[..];
     let environment = token.environment();

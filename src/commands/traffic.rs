@@ -172,11 +172,14 @@ struct Scope {
     bound: Vec<ClientToken>,
 }
 
-pub(crate) async fn run(ctx: &Context, args: TrafficArgs) -> Result<(), CliError> {
+pub(crate) async fn run(ctx: &Context, mut args: TrafficArgs) -> Result<(), CliError> {
     if let Some(id) = &args.id {
         super::tokens::check_ids([id])?;
     }
     let client = ctx.client()?;
+    if let Some(id) = &args.id {
+        args.id = Some(super::token_ref::resolve_one(ctx, &client, id).await?);
+    }
     let (catalogue, all) = tokio::try_join!(Catalogue::load(&client), async {
         client.list_all().await.map_err(CliError::from)
     })?;

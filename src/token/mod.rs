@@ -11,7 +11,8 @@
 //! Values are JSON values keyed by field ([`Values`]), checked by the rules in [`rules`],
 //! which the flags, the token file and the emulator share.
 
-pub(crate) mod retiring;
+pub(crate) mod marks;
+pub(crate) mod rollover;
 pub(crate) mod rules;
 
 use std::collections::BTreeMap;
@@ -564,8 +565,8 @@ pub(crate) trait TokenView {
     }
 
     /// The rollover mark in the name, when the token is being replaced by a successor.
-    fn retiring(&self) -> Option<retiring::Retiring> {
-        retiring::parse(self.name())
+    fn retiring(&self) -> Option<marks::Retiring> {
+        marks::parse(self.name())
     }
 }
 

@@ -114,6 +114,19 @@ fn origin_rules() {
         json!({"allowedOrigins": ["https://*.example.com"]}),
     );
 
+    for held in [
+        "https://0x7f.1",
+        "http://127.1:8080",
+        "https://2130706433",
+        "0177.0.0.1",
+    ] {
+        triggers("ipv4-spelling", json!({"allowedOrigins": [held]}));
+    }
+    spares(
+        "ipv4-spelling",
+        json!({"environment": "test", "allowedOrigins": ["http://127.0.0.1:8080"]}),
+    );
+
     triggers(
         "live-wildcard",
         json!({"allowedOrigins": ["https://*.example.com"]}),
@@ -389,6 +402,33 @@ fn sarif_validates_against_the_schema_and_points_at_the_tokens_lines() {
             "--json",
         ])
         .expect(2);
+}
+
+/// A path with a space, a `#` and a `%` is one relative URI reference in SARIF: escaped, so no
+/// part of it reads as a fragment or an escape.
+#[test]
+fn sarif_uris_are_escaped_paths() {
+    let server = server();
+    let dir = server.home.path().join("config #1");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("tokens 100%.toml"), FILE).unwrap();
+    let file = dir.join("tokens 100%.toml");
+    let run = server.rtctl(&["audit", "-f", file.to_str().unwrap(), "--format", "sarif"]);
+    run.expect(8);
+    let log = run.json();
+    validate_sarif(&log);
+    let uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        uri,
+        format!(
+            "{}/config%20%231/tokens%20100%25.toml",
+            server.home.path().display()
+        )
+    );
 }
 
 /// Validates `log` against the official SARIF 2.1.0 schema (vendored: tests fetch nothing).

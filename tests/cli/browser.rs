@@ -327,7 +327,12 @@ fn the_widget_in_a_real_browser_follows_origins_rotation_and_deactivation() {
     let Some(needs) = prerequisites() else {
         return;
     };
-    let server = Server::empty();
+    // The page reaches the emulator as api.rtctl.test: a name it answers only when told.
+    let server = Server::with(rtctl::emulator::Config {
+        seed: rtctl::emulator::Seed::None,
+        allowed_hosts: vec!["api.rtctl.test".parse().unwrap()],
+        ..Default::default()
+    });
     let site = server.hostile(
         Router::new()
             .route("/", get(page))

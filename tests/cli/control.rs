@@ -45,6 +45,14 @@ impl Server {
             .expect(201);
     }
 
+    /// The account's tokens whose name starts with `prefix` (whatever rollover mark follows).
+    pub fn tokens_named(&self, prefix: &str) -> Vec<Value> {
+        self.tokens()
+            .into_iter()
+            .filter(|t| t["name"].as_str().is_some_and(|n| n.starts_with(prefix)))
+            .collect()
+    }
+
     /// Stops the emulator's clock at `at` (ISO-8601).
     pub fn set_clock(&self, at: &str) {
         self.control(

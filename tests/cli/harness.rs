@@ -253,6 +253,23 @@ pub fn signal(child: &std::process::Child, signal: &str) {
     assert!(status.success());
 }
 
+/// Waits for `child` to exit; fails the test (killing it) if it has not after `limit`, a bound
+/// far above what exiting takes: for a test whose point is that the run ends at once.
+pub fn exit_within(child: &mut std::process::Child, limit: Duration, what: &str) -> i32 {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: rtctl was still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// What a run of the binary produced.
 #[derive(Debug)]
 pub struct Run {

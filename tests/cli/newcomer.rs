@@ -503,8 +503,7 @@ fn a_wrong_id_exits_5_and_a_malformed_one_2_as_the_readme_says() {
         .unwrap()
         .replace('\n', " ");
     for says in [
-        "5 for an id that names no token, 2 for one that cannot be an id",
-        "or for a malformed token id, 4 if the key is missing or rejected, 5 if the id names no token",
+        "or for a malformed token id, 4 if the key is missing or rejected, 5 if an id names no token",
         "| 5 | not found (404): a well-formed id that names no token |",
     ] {
         assert!(readme.contains(says), "the README says {says:?}");

@@ -52,6 +52,11 @@ pub(crate) const RULES: &[Rule] = &[
         summary: "A wildcard over a public suffix admits every site under it.",
     },
     Rule {
+        id: "ipv4-spelling",
+        severity: Severity::Warning,
+        summary: "An origin's host is an IPv4 address written another way (0x7f.1, 127.1), which browsers rewrite: it never matches.",
+    },
+    Rule {
         id: "live-native",
         severity: Severity::Warning,
         summary: "A live token admits requests without an Origin header (native).",
@@ -230,6 +235,16 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
                 format!("rtctl origins remove {id} native (give a mobile app a token of its own)"),
             ),
             Some(origin) => {
+                if let Some(address) = origin.ipv4_spelling() {
+                    let spelt = origin.browser_spelling().to_string();
+                    add(
+                        "ipv4-spelling",
+                        format!("{entry} names the IPv4 address {address} written another way: browsers send {spelt}, so it never matches"),
+                        // One update with the whole list: the service refuses a list that
+                        // still holds the entry, so adding first and removing after fails.
+                        format!("rtctl tokens update {id} {}", respelt(&entries).iter().map(|o| format!("--origin {}", quoted(o))).collect::<Vec<_>>().join(" ")),
+                    );
+                }
                 if let Some(suffix) = origin.wildcard_public_suffix() {
                     add(
                         "public-suffix-wildcard",
@@ -395,7 +410,7 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
             format!(
                 "rolled over to {} and past its deadline ({}), yet still here",
                 mark.successor,
-                crate::token::retiring::minute(mark.after)
+                crate::token::marks::minute(mark.after)
             ),
             format!("rtctl tokens retire {id}"),
         );
@@ -426,6 +441,23 @@ fn wildcard_fix(id: &str, entry: &str, seen: Option<&Vec<String>>) -> String {
 }
 
 /// Plain http to a real host, or a local server, as a live origin.
+/// The origin list with every IPv4 address spelt as browsers send it, repeats dropped.
+fn respelt(entries: &[(String, Option<AllowedOrigin>)]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (text, parsed) in entries {
+        let spelt = match parsed {
+            Some(origin) if origin.ipv4_spelling().is_some() => {
+                origin.browser_spelling().to_string()
+            }
+            _ => text.clone(),
+        };
+        if !out.contains(&spelt) {
+            out.push(spelt);
+        }
+    }
+    out
+}
+
 fn insecure(origin: &AllowedOrigin) -> bool {
     let local = |host: &str| host == "localhost" || host == "127.0.0.1" || host == "[::1]";
     match origin {

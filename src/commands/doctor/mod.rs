@@ -11,6 +11,7 @@ mod page;
 use serde_json::{Value, json};
 
 use super::Context;
+use super::token_ref::masked;
 use super::tokens::describe;
 use crate::api::{Client, ClientToken};
 use crate::cli::doctor::DoctorArgs;
@@ -46,6 +47,9 @@ struct EmbedReport {
 struct Problem {
     text: String,
     fix: Option<String>,
+    /// It works now, and will stop (a retiring token): the service's verdict today cannot
+    /// show it.
+    later: bool,
 }
 
 pub(crate) async fn run(ctx: &Context, args: DoctorArgs) -> Result<(), CliError> {
@@ -60,6 +64,7 @@ pub(crate) async fn run(ctx: &Context, args: DoctorArgs) -> Result<(), CliError>
             CliError::usage(format!("--origin '{origin_text}' is not an origin: {e}"))
         })?;
         let body = crate::files::read_text(path, page::MAX_PAGE_BYTES as u64)
+            .await
             .map_err(|e| CliError::usage(format!("could not read {}: {e}", path.display())))?
             .into_bytes();
         let found = embeds::in_page(&body)
@@ -231,7 +236,11 @@ async fn check_embed(
         notes: Vec::new(),
         probe: None,
     };
-    let problem = |text: String, fix: Option<String>| Problem { text, fix };
+    let problem = |text: String, fix: Option<String>| Problem {
+        text,
+        fix,
+        later: false,
+    };
     let Some(value) = embed.value.clone() else {
         report.problems.push(problem(
             "the embed has no client token (data-runtype-token)".into(),
@@ -239,6 +248,14 @@ async fn check_embed(
         ));
         return Ok(report);
     };
+    if value.trim().is_empty() {
+        // What a build leaves when the variable meant to hold the value was not set.
+        report.problems.push(problem(
+            "the embed's client token is empty: was the build's variable for it unset?".into(),
+            Some("rtctl tokens value ID prints the value to embed".into()),
+        ));
+        return Ok(report);
+    }
     let environment = if value.starts_with("ct_live_") {
         "live"
     } else {
@@ -271,7 +288,7 @@ async fn check_embed(
                         && allows(t, &embed.agent)
                 })
                 .collect();
-            let hint = &value[value.len() - 4..];
+            let hint = crate::output::last_chars(&value, 4);
             let legacy: Vec<&ClientToken> = account
                 .iter()
                 .filter(|t| {
@@ -303,6 +320,33 @@ async fn check_embed(
                     format!("{} is inactive: the widget fails to start", describe(token)),
                     Some(format!("rtctl tokens update {id} --activate")),
                 ));
+            }
+            // Still on the old token of a rollover: the page breaks when it is retired.
+            if let Some(mark) = token.retiring() {
+                let chains = crate::token::rollover::Chains::of(account);
+                let after = crate::token::marks::minute(mark.after);
+                let (text, fix) = match chains.follow(token) {
+                    Ok(in_use) => (
+                        format!(
+                            "{id} is retiring (rolled over to {}): the widget stops working when it is retired, after {after}",
+                            in_use.id()
+                        ),
+                        Some(format!(
+                            "deploy the value rtctl tokens value {} prints",
+                            in_use.id()
+                        )),
+                    ),
+                    Err(broken) => (
+                        format!("{id} is retiring after {after}, but {broken}"),
+                        Some(format!(
+                            "keep it by dropping the mark from its name: rtctl tokens update {id} --name NAME"
+                        )),
+                    ),
+                };
+                report.problems.push(Problem {
+                    later: true,
+                    ..problem(text, fix)
+                });
             }
             if !admits(token) {
                 let allowed: Vec<String> = token.origins().iter().map(|o| o.to_string()).collect();
@@ -356,7 +400,7 @@ async fn check_embed(
             .await
             .map_err(CliError::from)?;
         let works = probe.0 == 200;
-        let healthy = report.problems.is_empty();
+        let healthy = report.problems.iter().all(|p| p.later);
         if works != healthy {
             report.notes.push(format!(
                 "the service's verdict ({}) differs from rtctl's ({})",
@@ -399,15 +443,6 @@ fn is_public(origin: &Origin) -> bool {
         }
         Err(_) => true,
     }
-}
-
-fn masked(value: &str) -> String {
-    let prefix = if value.starts_with("ct_live_") {
-        "ct_live_"
-    } else {
-        "ct_test_"
-    };
-    crate::output::mask(Some(prefix), Some(&value[value.len().saturating_sub(4)..]))
 }
 
 fn print(ctx: &Context, reports: &[PageReport]) -> Result<(), CliError> {
@@ -479,4 +514,35 @@ fn print(ctx: &Context, reports: &[PageReport]) -> Result<(), CliError> {
         }
     }
     printer.bytes(crate::text::for_terminal(&text, true).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn short_empty_and_multibyte_values_are_masked_whole_characters() {
+        assert_eq!(masked(""), "****");
+        assert_eq!(masked("abc"), "****abc");
+        assert_eq!(masked("ct_live_😀abc"), "ct_live_****😀abc");
+        assert_eq!(masked("ct_live_é😀abcd"), "ct_live_****abcd");
+        assert_eq!(crate::output::last_chars("ab😀", 4), "ab😀");
+    }
+
+    proptest! {
+        /// Whatever a page's attribute holds, rtctl masks it, takes its hint and finds it in
+        /// a page without a panic.
+        #[test]
+        fn any_attribute_value_is_handled(value in "\\PC{0,12}|ct_(live|test)_\\PC{0,6}") {
+            let shown = masked(&value);
+            prop_assert!(shown.contains("****"));
+            let hint = crate::output::last_chars(&value, 4);
+            prop_assert!(value.ends_with(hint) && hint.chars().count() <= 4);
+            let attribute = value.replace('&', "&amp;").replace('"', "&quot;");
+            let page = format!("<script data-runtype-token=\"{attribute}\"></script>");
+            let found = embeds::in_page(page.as_bytes()).unwrap();
+            prop_assert_eq!(found.embeds.len(), 1);
+        }
+    }
 }

@@ -1,10 +1,13 @@
 //! `rtctl apply`: make the account match a token file.
 //!
-//! New values (creates, replacements) are delivered the moment each is confirmed current: a
-//! `ID<TAB>NAME<TAB>value` line on stdout, or a `NAME=value` line appended (and synced) to the
-//! `--values-out` file, whose keys are the names in upper snake case. A signal lets the change
-//! in flight finish, delivers its value, and starts no other; a values file that received
-//! nothing is removed, so a rerun can claim it.
+//! New values (creates, replacements) are delivered the moment each is confirmed current, and
+//! each before the next change is made: an `ID<TAB>NAME<TAB>value` line on stdout (the name as
+//! in the token file, escaped as in TSV), a `KEY=value` line appended (and synced) to the
+//! `--values-out` file (KEY: the name upper-cased, every run of characters other than `A-Z0-9`
+//! turned into `_`), or handed to a `--to-command` sink, which then decides: a sink that
+//! refuses a value deletes that new token (a replacement's original stays) and stops the
+//! apply. A signal lets the change in flight finish, delivers its value, and starts no other;
+//! a values file that received nothing is removed, so a rerun can claim it.
 
 use std::fs::File;
 use std::io::Write;
@@ -13,16 +16,17 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 
 use super::{Change, Plan, after_create, create_request, render, to_json, update_request};
-use crate::api::Client;
+use crate::api::{Client, ClientToken};
 use crate::cli::plan::ApplyArgs;
 use crate::commands::Context;
 use crate::commands::bulk::Outcome;
 use crate::commands::confirm::{Consent, consent};
-use crate::commands::deliver::env_value;
+use crate::commands::deliver::{Undelivered, env_value, undeliverable};
 use crate::commands::tokens::confirm_current;
 use crate::error::{CliError, ErrorKind};
 use crate::manifest::{DesiredToken, Manifest};
 use crate::output::Format;
+use crate::sink::{Handoff, Sink};
 use crate::token::TokenView;
 
 /// What happened to one change: a bulk outcome, whose name is always known.
@@ -43,7 +47,7 @@ fn applied(
 }
 
 /// Where new values go.
-enum Sink {
+enum NewValues<'s> {
     /// `ID<TAB>NAME<TAB>value` lines on stdout.
     Stdout,
     /// Collected into the one JSON document printed at the end.
@@ -54,62 +58,92 @@ enum Sink {
         file: File,
         written: usize,
     },
+    /// Handed to `--to-command`; stdout lists the ids (unless the output is JSON).
+    Command { sink: &'s Sink, json: bool },
 }
 
-impl Sink {
-    /// Delivers one new value, or says why it could not be.
-    fn deliver(
+impl NewValues<'_> {
+    /// Delivers one new value, or says why it did not reach anyone.
+    async fn deliver(
         &mut self,
         ctx: &Context,
-        id: &str,
+        token: &ClientToken,
         name: &str,
+        previous: Option<&str>,
         value: &str,
-    ) -> Result<(), CliError> {
-        let undeliverable = |why: &str| crate::commands::deliver::undeliverable(id, why);
+    ) -> Result<(), Undelivered> {
+        let id = token.id();
+        let unprinted = |why: &str| Undelivered::Unprinted(undeliverable(id, why));
         if value.chars().any(char::is_control) {
-            return Err(undeliverable(
-                "the server sent a value with control characters, which rtctl does not print",
+            return Err(unprinted(
+                "the server sent a value with control characters, which rtctl does not pass on",
             ));
         }
         match self {
-            Sink::Stdout => ctx
+            NewValues::Stdout => ctx
                 .printer
-                .line(&format!(
-                    "{id}\t{}\t{value}",
-                    name.replace(['\t', '\n'], " ")
-                ))
+                .line(&format!("{id}\t{}\t{value}", crate::output::tsv_cell(name)))
                 .map_err(|e| match e.kind {
-                    ErrorKind::PipeClosed => undeliverable("stdout was closed"),
-                    _ => undeliverable(&e.message),
+                    ErrorKind::PipeClosed => unprinted("stdout was closed"),
+                    _ => unprinted(&e.message),
                 }),
-            Sink::Json(values) => {
+            NewValues::Json(values) => {
                 values.insert(name.to_string(), Value::String(value.to_string()));
                 Ok(())
             }
-            Sink::File {
+            NewValues::File {
                 path,
                 file,
                 written,
             } => {
                 let Some(quoted) = env_value(value) else {
-                    return Err(undeliverable(
+                    return Err(unprinted(
                         "the value holds a quote, which no env file can carry safely",
                     ));
                 };
                 file.write_all(format!("{}={quoted}\n", env_key(name)).as_bytes())
                     .and_then(|()| file.sync_all())
-                    .map_err(|e| {
-                        undeliverable(&format!("could not write {}: {e}", path.display()))
-                    })?;
+                    .map_err(|e| unprinted(&format!("could not write {}: {e}", path.display())))?;
                 *written += 1;
                 Ok(())
             }
+            NewValues::Command { sink, json } => {
+                let handoff = Handoff {
+                    id,
+                    name: Some(name),
+                    environment: token.environment(),
+                    previous,
+                    value,
+                };
+                match sink.deliver(&handoff, &ctx.printer, &ctx.signals).await {
+                    crate::sink::Outcome::Delivered => {
+                        if !*json {
+                            // Delivered is delivered: a closed stdout changes nothing.
+                            let _ = ctx.printer.line(id);
+                        }
+                        Ok(())
+                    }
+                    crate::sink::Outcome::Refused(why) => Err(Undelivered::Refused { why }),
+                    crate::sink::Outcome::Unknown { why, signal } => {
+                        Err(Undelivered::Unknown { why, signal })
+                    }
+                }
+            }
+        }
+    }
+
+    /// The command that delivers `id`'s value again.
+    fn redeliver(&self, id: &str) -> String {
+        match self {
+            NewValues::Command { sink, .. } => format!("rtctl tokens value {id} {}", sink.flag()),
+            _ => format!("rtctl tokens value {id}"),
         }
     }
 }
 
 pub(crate) async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> {
-    let mut manifest = Manifest::load(&args.file)?;
+    let mut manifest = Manifest::read(&args.file).await?;
+    let sink = ctx.sink(&args.sink)?;
     if let Some(path) = &args.values_out
         && path.exists()
     {
@@ -132,31 +166,36 @@ pub(crate) async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> 
     if consent(ctx, args.yes, "apply the plan")? == Consent::Ask {
         ctx.printer.confirm("", "Apply these changes?").await?;
     }
+    let json = ctx.printer.format == Format::Json;
     // The values file is claimed before anything changes: new values must never be lost to a
     // file that turns out to exist or be unwritable.
-    let mut sink = match &args.values_out {
-        Some(path) => Sink::File {
+    let mut values = match (&args.values_out, &sink) {
+        (Some(path), _) => NewValues::File {
             path: path.clone(),
             file: create_private(path)?,
             written: 0,
         },
-        None if ctx.printer.format == Format::Json => Sink::Json(Map::new()),
-        None => Sink::Stdout,
+        (None, Some(sink)) => NewValues::Command { sink, json },
+        (None, None) if json => NewValues::Json(Map::new()),
+        (None, None) => NewValues::Stdout,
     };
 
     let mut applied = Vec::new();
     let mut not_started = 0;
+    let mut halted = false;
     for change in &plan.changes {
-        if ctx.signals.received().is_some() || ctx.printer.stdout_closed() {
+        if halted || ctx.signals.received().is_some() || ctx.printer.stdout_closed() {
             not_started += 1;
             continue;
         }
         let _hold = ctx.signals.hold();
-        applied.push(apply_one(&client, change, ctx, &mut sink).await);
+        let (outcome, stop) = apply_one(&client, change, ctx, &mut values).await;
+        halted = stop;
+        applied.push(outcome);
     }
 
     let total = plan.changes.len();
-    if let Sink::File { path, written, .. } = &sink {
+    if let NewValues::File { path, written, .. } = &values {
         if *written == 0 {
             // Nothing went into it: leave no empty file for a rerun to trip over.
             let _ = std::fs::remove_file(path);
@@ -168,10 +207,24 @@ pub(crate) async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> 
             ));
         }
     }
-    if let Sink::Json(values) = &sink {
-        let results: Vec<Value> = applied.iter().map(|a| a.to_json(true)).collect();
+    if json {
+        let delivered = matches!(values, NewValues::Command { .. });
+        let results: Vec<Value> = applied
+            .iter()
+            .map(|a| {
+                let mut result = a.to_json(true);
+                if delivered && a.result.is_ok() && matches!(a.action, "create" | "replace") {
+                    result["delivered"] = Value::Bool(true);
+                }
+                result
+            })
+            .collect();
+        let printed = match &values {
+            NewValues::Json(printed) => printed.clone(),
+            _ => Map::new(),
+        };
         ctx.printer
-            .json(&json!({"plan": to_json(&plan), "applied": results, "values": values}))?;
+            .json(&json!({"plan": to_json(&plan), "applied": results, "values": printed}))?;
     }
 
     let failed = applied.iter().filter(|a| a.result.is_err()).count();
@@ -196,8 +249,13 @@ pub(crate) async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> 
         ));
         return Ok(());
     }
+    let stopped = if halted && not_started > 0 {
+        format!("; {not_started} were not started after a value was not delivered")
+    } else {
+        String::new()
+    };
     Err(CliError::failure(format!(
-        "{} of {total} changes failed or were not started; the others were applied",
+        "{} of {total} changes failed or were not started; the others were applied{stopped}",
         failed + not_started
     ))
     .with_hint(format!(
@@ -225,22 +283,18 @@ fn refuse_unallowed_replacements(plan: &Plan, allowed: bool) -> Result<(), CliEr
     .with_hint("pass --allow-replace to go ahead, or change the file back"))
 }
 
-/// A token name as an env-file key: upper snake case (`Docs widget` → `DOCS_WIDGET`).
+/// A token name as an env-file key (design, "apply's values"): upper-cased, every run of
+/// characters other than `A-Z0-9` turned into one `_` (`CI made x` → `CI_MADE_X`).
 fn env_key(name: &str) -> String {
     let mut key = String::new();
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            key.push(c.to_ascii_uppercase());
+    for c in name.chars().flat_map(char::to_uppercase) {
+        if c.is_ascii_uppercase() || c.is_ascii_digit() {
+            key.push(c);
         } else if !key.ends_with('_') {
             key.push('_');
         }
     }
-    let key = key.trim_matches('_').to_string();
-    match key.chars().next() {
-        None => "TOKEN".into(),
-        Some(c) if c.is_ascii_digit() => format!("_{key}"),
-        Some(_) => key,
-    }
+    key
 }
 
 /// Two new values whose names make one env key would overwrite each other in the file:
@@ -265,17 +319,35 @@ fn refuse_colliding_keys(plan: &Plan) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn apply_one(client: &Client, change: &Change, ctx: &Context, sink: &mut Sink) -> Applied {
+/// Applies one change; the flag says whether to stop: a new value did not reach its user.
+async fn apply_one(
+    client: &Client,
+    change: &Change,
+    ctx: &Context,
+    values: &mut NewValues<'_>,
+) -> (Applied, bool) {
     match change {
-        Change::Create(desired) => match create(client, desired, ctx).await {
-            Ok((id, value)) => {
-                ctx.printer
-                    .note(&format!("Created \"{}\" ({id}).", desired.name));
-                let delivered = sink.deliver(ctx, &id, &desired.name, &value);
-                applied("create", &desired.name, Some(id), delivered.map(|()| None))
+        Change::Create(desired) => {
+            let (token, value) = match create(client, desired, ctx).await {
+                Ok(created) => created,
+                Err(e) => return (applied("create", &desired.name, None, Err(e)), false),
+            };
+            let id = token.id().to_string();
+            ctx.printer
+                .note(&format!("Created \"{}\" ({id}).", desired.name));
+            match values
+                .deliver(ctx, &token, &desired.name, None, &value)
+                .await
+            {
+                Ok(()) => (applied("create", &desired.name, Some(id), Ok(None)), false),
+                Err(undelivered) => {
+                    let error =
+                        undelivered_error(client, values, &id, None, &desired.name, undelivered)
+                            .await;
+                    (applied("create", &desired.name, Some(id), Err(error)), true)
+                }
             }
-            Err(e) => applied("create", &desired.name, None, Err(e)),
-        },
+        }
         Change::Update {
             id,
             desired,
@@ -287,21 +359,41 @@ async fn apply_one(client: &Client, change: &Change, ctx: &Context, sink: &mut S
                     .note(&format!("Updated \"{}\" ({id}).", desired.name));
             }
             let result = result.map(|_| None).map_err(CliError::from);
-            applied("update", &desired.name, Some(id.clone()), result)
+            (
+                applied("update", &desired.name, Some(id.clone()), result),
+                false,
+            )
         }
         Change::Replace { id, desired, .. } => {
             // Create first: if that fails, the old token is still there and working.
-            let (new_id, value) = match create(client, desired, ctx).await {
+            let (token, value) = match create(client, desired, ctx).await {
                 Ok(created) => created,
-                Err(e) => return applied("replace", &desired.name, Some(id.clone()), Err(e)),
+                Err(e) => {
+                    return (
+                        applied("replace", &desired.name, Some(id.clone()), Err(e)),
+                        false,
+                    );
+                }
             };
+            let new_id = token.id().to_string();
             // The new value is delivered before the old token goes.
-            let delivered = sink.deliver(ctx, &new_id, &desired.name, &value);
-            if let Err(e) = delivered {
-                let e = e.with_hint(format!(
-                    "rtctl tokens value {new_id} reads it back; the old {id} was left in place"
-                ));
-                return applied("replace", &desired.name, Some(new_id), Err(e));
+            if let Err(undelivered) = values
+                .deliver(ctx, &token, &desired.name, Some(id), &value)
+                .await
+            {
+                let error = undelivered_error(
+                    client,
+                    values,
+                    &new_id,
+                    Some(id),
+                    &desired.name,
+                    undelivered,
+                )
+                .await;
+                return (
+                    applied("replace", &desired.name, Some(new_id), Err(error)),
+                    true,
+                );
             }
             match client.delete(id).await {
                 Ok(_) => {
@@ -309,7 +401,10 @@ async fn apply_one(client: &Client, change: &Change, ctx: &Context, sink: &mut S
                         "Replaced \"{}\": {id} is deleted, {new_id} takes its place.",
                         desired.name
                     ));
-                    applied("replace", &desired.name, Some(new_id), Ok(None))
+                    (
+                        applied("replace", &desired.name, Some(new_id), Ok(None)),
+                        false,
+                    )
                 }
                 Err(e) => {
                     let error = CliError::failure(format!(
@@ -317,7 +412,10 @@ async fn apply_one(client: &Client, change: &Change, ctx: &Context, sink: &mut S
                         desired.name
                     ))
                     .with_hint(format!("delete it with rtctl tokens delete {id} --yes"));
-                    applied("replace", &desired.name, Some(new_id), Err(error))
+                    (
+                        applied("replace", &desired.name, Some(new_id), Err(error)),
+                        false,
+                    )
                 }
             }
         }
@@ -327,7 +425,56 @@ async fn apply_one(client: &Client, change: &Change, ctx: &Context, sink: &mut S
                 ctx.printer.note(&format!("Deleted \"{name}\" ({id})."));
             }
             let result = result.map(|_| None).map_err(CliError::from);
-            applied("delete", name, Some(id.clone()), result)
+            (applied("delete", name, Some(id.clone()), result), false)
+        }
+    }
+}
+
+/// The error for a new token `id` whose value did not reach its user (`replacing`: the token
+/// it was to replace, which stays). A sink that refused it: the new token is deleted, as
+/// nobody has its value. Otherwise it stays, and the error says how to deliver it again.
+async fn undelivered_error(
+    client: &Client,
+    values: &NewValues<'_>,
+    id: &str,
+    replacing: Option<&str>,
+    name: &str,
+    undelivered: Undelivered,
+) -> CliError {
+    let kept = replacing.map_or(String::new(), |old| {
+        format!("; the old {old} was left in place")
+    });
+    let why = undelivered.why().to_string();
+    match undelivered {
+        Undelivered::Refused { .. } => match client.delete(id).await {
+            Ok(_) => CliError::failure(format!(
+                "\"{name}\": the value of the new token {id} was not delivered ({why}); rtctl deleted {id}{kept}"
+            ))
+            .with_hint("fix what the command needs, then run the same apply again"),
+            Err(e) => CliError::failure(format!(
+                "\"{name}\": the value of the new token {id} was not delivered ({why}), and deleting {id} failed ({e}): the account changed{kept}"
+            ))
+            .with_hint(format!(
+                "delete it with rtctl tokens delete {id} --yes, or deliver its value with {}",
+                values.redeliver(id)
+            )),
+        },
+        Undelivered::Unknown { signal, .. } => CliError::new(
+            signal.map_or(ErrorKind::Failure, ErrorKind::Interrupted),
+            format!(
+                "\"{name}\": whether the value of the new token {id} was delivered is unknown ({why}); nothing was undone{kept}"
+            ),
+        )
+        .with_hint(format!(
+            "check where it should be stored; deliver it again with {}",
+            values.redeliver(id)
+        )),
+        Undelivered::Unprinted(error) => {
+            let hint = format!(
+                "rtctl tokens value {id} reads it back{}",
+                replacing.map_or(String::new(), |old| format!("; the old {old} was left in place"))
+            );
+            error.with_hint(hint)
         }
     }
 }
@@ -339,7 +486,7 @@ async fn create(
     client: &Client,
     desired: &DesiredToken,
     ctx: &Context,
-) -> Result<(String, String), CliError> {
+) -> Result<(ClientToken, String), CliError> {
     let created = client
         .create(&create_request(desired))
         .await
@@ -354,7 +501,7 @@ async fn create(
         ));
     }
     confirm_current(client, &id, &created.value, "created").await?;
-    Ok((id, created.value))
+    Ok((created.token, created.value))
 }
 
 /// Creates `path` new, readable only by the user.
@@ -387,8 +534,10 @@ mod tests {
     #[test]
     fn names_become_env_keys() {
         assert_eq!(env_key("Docs widget"), "DOCS_WIDGET");
-        assert_eq!(env_key("  a--b  "), "A_B");
-        assert_eq!(env_key("3rd site"), "_3RD_SITE");
-        assert_eq!(env_key("ü"), "TOKEN");
+        assert_eq!(env_key("CI made x"), "CI_MADE_X");
+        assert_eq!(env_key("  a--b  "), "_A_B_");
+        assert_eq!(env_key("3rd site"), "3RD_SITE");
+        assert_eq!(env_key("shop.example.com (EU)"), "SHOP_EXAMPLE_COM_EU_");
+        assert_eq!(env_key("ü"), "_");
     }
 }

@@ -22,9 +22,11 @@ pub(crate) async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError>
         .filter(|t| wanted(t))
         .map(describe_current)
         .collect();
+    let selected: std::collections::HashSet<&str> =
+        all.iter().filter(|t| wanted(t)).map(|t| t.id()).collect();
     let left_out: Vec<String> = unmanageable
         .iter()
-        .filter(|u| all.iter().any(|t| t.id() == u.id && wanted(t)))
+        .filter(|u| selected.contains(u.id.as_str()))
         .map(|u| format!("{} ({})", u.id, u.reason))
         .collect();
     // The surfaces' names go beside their ids, as comments; without them the file is as good.

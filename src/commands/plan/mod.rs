@@ -16,6 +16,7 @@ use crate::error::{CliError, ErrorKind};
 use crate::manifest::{DesiredToken, Manifest};
 use crate::origin::AllowedOrigin;
 use crate::output::{Format, Printer, Style};
+use crate::token::rollover::RolloverView;
 use crate::token::{Compare, Field, Kind, TokenView, Values};
 
 /// One field that differs: what the account has, what the file wants.
@@ -94,12 +95,25 @@ pub(crate) fn by_name(
     let mut named: BTreeMap<&str, Vec<&ClientToken>> = BTreeMap::new();
     let mut unmanageable = Vec::new();
     for token in current {
-        // A retiring token's successor carries its name; the old one is the rollover's.
-        if token.retiring().is_some() {
+        // A rollover's tokens are its own until it is finished: the old one (retiring, or
+        // being rolled over) and a successor whose value is not delivered yet. Once done, the
+        // successor carries the name.
+        let rollover = if token.retiring().is_some() {
+            Some("retiring (rolled over by rtctl tokens rotate --overlap)")
+        } else if token.pending().is_some() {
+            Some("being rolled over (rtctl tokens rotate --overlap finishes it)")
+        } else if token.successor_tag().is_some() {
+            Some(
+                "a successor whose rollover is not finished (rtctl tokens rotate --overlap finishes it)",
+            )
+        } else {
+            None
+        };
+        if let Some(reason) = rollover {
             unmanageable.push(Unmanageable {
                 id: token.id().to_string(),
                 name: Some(token.name().to_string()),
-                reason: "retiring (rolled over by rtctl tokens rotate --overlap)",
+                reason,
             });
             continue;
         }
@@ -225,6 +239,16 @@ pub(crate) fn compute(
         unmanageable,
         ..Plan::default()
     };
+    // Names an unfinished rollover holds: the old token's (marked pending) and its
+    // successor's (tagged), which will carry the name once the rollover is finished.
+    let mut in_rollover: BTreeMap<String, String> = BTreeMap::new();
+    for token in current {
+        if token.pending().is_some() {
+            in_rollover.insert(token.base_name(), token.id().to_string());
+        } else if let Some(tag) = token.successor_tag() {
+            in_rollover.entry(tag.base).or_insert(tag.predecessor);
+        }
+    }
     for wanted in desired {
         let token = by_name.get(wanted.name.as_str()).map(|t| t[0]);
         // A value that breaks a rule stands only where the account already holds it.
@@ -252,6 +276,15 @@ pub(crate) fn compute(
             ));
         }
         let Some(token) = token else {
+            // No token carries the name because a rollover is moving it to a successor:
+            // creating one would make a second token with it.
+            if let Some(old) = in_rollover.get(wanted.name.as_str()) {
+                plan.warnings.push(format!(
+                    "\"{}\" is being rolled over ({old}): finish that first (rtctl tokens rotate {old} --overlap); the file is not applied to it until then",
+                    wanted.name
+                ));
+                continue;
+            }
             plan.changes.push(Change::Create(wanted.clone()));
             continue;
         };
@@ -274,10 +307,10 @@ pub(crate) fn compute(
             plan.unchanged.push(wanted.name.clone());
         }
     }
-    let named: Vec<&str> = desired.iter().map(|d| d.name.as_str()).collect();
+    let named: std::collections::HashSet<&str> = desired.iter().map(|d| d.name.as_str()).collect();
     let manageable = by_name
         .iter()
-        .filter(|(name, tokens)| tokens.len() == 1 && !named.contains(name))
+        .filter(|(name, tokens)| tokens.len() == 1 && !named.contains(*name))
         .map(|(_, tokens)| tokens[0]);
     for token in manageable {
         if prune {
@@ -543,7 +576,7 @@ pub(crate) async fn plan_for(
 }
 
 pub(crate) async fn run(ctx: &Context, args: PlanArgs) -> Result<(), CliError> {
-    let mut manifest = Manifest::load(&args.file)?;
+    let mut manifest = Manifest::read(&args.file).await?;
     let client = ctx.client()?;
     let plan = plan_for(ctx, &client, &mut manifest, &args.file, args.prune).await?;
     if ctx.printer.format == Format::Json {

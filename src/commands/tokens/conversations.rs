@@ -16,9 +16,10 @@ const FIT: crate::output::Fit = crate::output::Fit {
     origins: &[3],
 };
 
-pub(super) async fn run(ctx: &Context, args: ConversationsArgs) -> Result<(), CliError> {
+pub(super) async fn run(ctx: &Context, mut args: ConversationsArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     let client = ctx.client()?;
+    args.id = crate::commands::token_ref::resolve_one(ctx, &client, &args.id).await?;
     let printer = &ctx.printer;
     let limit = (!args.all).then_some(args.limit);
     let mut json = (printer.format == Format::Json).then(|| printer.json_array());

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::{describe, flag_conflict, request_from};
 use crate::api::types::Warning;
 use crate::cli::tokens::CreateArgs;
-use crate::commands::deliver::{Delivery, SAMPLE_VALUE, Shape};
+use crate::commands::deliver::{Delivery, NewValue, SAMPLE_ID, SAMPLE_VALUE, Shape};
 use crate::commands::{Context, confirm};
 use crate::error::CliError;
 use crate::output::Printer;
@@ -14,6 +14,7 @@ use crate::token::{Field, TokenView, rules};
 pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
     let printer = &ctx.printer;
     let flags = &args.fields.0;
+    let sink = ctx.sink(&args.sink)?;
     if !flags.is_given(Field::Name) {
         return Err(CliError::usage("create needs --name")
             .with_hint("rtctl tokens create --name NAME --origin ORIGIN --flow ID"));
@@ -46,10 +47,10 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
     );
     confirm::consent_to(ctx, &subject, &risks, args.yes).await?;
 
-    let delivery = Delivery::new(ctx, Shape::Document);
+    let delivery = Delivery::new(ctx, Shape::Document, sink.as_ref());
     // `--json` prints the token as `get --json` and `list --json` do, with its new value.
     delivery.check_filter(
-        json!({"id": "ct_0000000000000000", "tokenValue": SAMPLE_VALUE}),
+        json!({"id": SAMPLE_ID, "tokenValue": SAMPLE_VALUE}),
         "create",
     )?;
     let client = ctx.client()?;
@@ -91,16 +92,50 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
     show_warnings(printer, &created.warnings);
     let id = created.token.id().to_string();
     super::rotate::confirm_current(&client, &id, &created.value, "created").await?;
-    printer.note(&format!(
+    let made = format!(
         "Created {}. Read its value again any time with rtctl tokens value {id}.",
         describe(&created.token)
-    ));
+    );
+    // Said before the value is printed; with a sink, once the sink has it (or the token
+    // goes).
+    if sink.is_none() {
+        printer.note(&made);
+    }
     let mut token = created.token.raw.clone();
     token.insert(
         Field::TokenValue.json().into(),
         Value::String(created.value.clone()),
     );
-    delivery.value(&id, &created.value, Value::Object(token))?;
+    let new = NewValue {
+        id: &id,
+        name: created.token.text(Field::Name),
+        environment: created.token.environment(),
+        previous: None,
+        value: &created.value,
+    };
+    if let Err(undelivered) = delivery.value(&new, Value::Object(token)).await {
+        if !undelivered.may_undo() {
+            return Err(undelivered.error(&delivery, &id, "; the new token stays"));
+        }
+        // Nobody has the value, and nobody uses the token yet: it goes.
+        let why = undelivered.why().to_string();
+        return Err(match client.delete(&id).await {
+            Ok(_) => CliError::failure(format!(
+                "the new token's value was not delivered ({why}); rtctl deleted the token {id}, so nothing changed"
+            ))
+            .with_hint("fix what the command needs, then run the same rtctl command again"),
+            Err(e) => CliError::failure(format!(
+                "the value of the new token {id} was not delivered ({why}), and deleting it failed ({e}): the account changed"
+            ))
+            .with_hint(format!(
+                "delete it with rtctl tokens delete {id} --yes, or deliver its value with {}",
+                delivery.redeliver(&id)
+            )),
+        });
+    }
+    if sink.is_some() {
+        printer.note(&made);
+    }
     delivery.finish()?;
     match ctx.signals.received() {
         Some(signal) => Err(CliError::interrupted(signal).reported()),

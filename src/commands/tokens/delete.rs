@@ -8,7 +8,8 @@ use crate::error::CliError;
 use crate::output::Progress;
 
 pub(super) async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError> {
-    let (client, mut targets, consent) = bulk::start(ctx, &args.bulk, "delete").await?;
+    let started = bulk::start(ctx, &args.bulk, "delete").await?;
+    let (client, mut targets, consent) = (started.client, started.targets, started.consent);
     if targets.is_empty() {
         ctx.printer
             .note("No tokens match the selection; nothing to delete.");
@@ -52,8 +53,8 @@ pub(super) async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError>
         ctx,
         &targets,
         usize::from(args.bulk.concurrency),
-        "deleting",
-        "delete",
+        ("deleting", "delete"),
+        &|| ctx.printer.stdout_closed().then_some("stdout was closed"),
         delete_one,
     )
     .await;

@@ -13,7 +13,8 @@ use crate::token::{Field, Show, TokenView};
 pub(super) async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     let client = ctx.client()?;
-    let token = client.get(&args.id).await?;
+    let id = crate::commands::token_ref::resolve_one(ctx, &client, &args.id).await?;
+    let token = client.get(&id).await?;
     let printer = &ctx.printer;
     if printer.format == Format::Json {
         return printer.json(&token_json(&token, args.reveal));
@@ -51,7 +52,7 @@ pub(super) async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
                                 other
                             },
                     },
-                    crate::token::retiring::minute(mark.after),
+                    crate::token::marks::minute(mark.after),
                     mark.successor
                 ),
                 None => status(&token).to_string(),

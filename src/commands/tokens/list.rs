@@ -1,4 +1,5 @@
-//! `rtctl tokens list`: pages through the API and renders as pages arrive.
+//! `rtctl tokens list`: pages through the API; JSON is written as pages arrive, a table
+//! once the whole list (and so every rollover's mark) has been read.
 
 use super::{LIST_FIT, LIST_HEADERS, LIST_HEADERS_WIDE, ListedToken, surface_cell, token_row};
 use crate::api::ClientToken;
@@ -7,14 +8,15 @@ use crate::commands::Context;
 use crate::commands::surfaces;
 use crate::error::CliError;
 use crate::output::Format;
+use crate::token::rollover::Successors;
 
 pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
     let printer = &ctx.printer;
     let limit = (!args.all).then_some(args.limit);
+    let json = printer.format == Format::Json;
 
-    let mut json = (printer.format == Format::Json).then(|| printer.json_array());
-    // Tables, TSV and JSON all stream page by page (a table's columns come from its first).
+    let mut array = json.then(|| printer.json_array());
     let surfaces_wanted = printer.is_wide() && printer.format == Format::Table;
     let headers = if surfaces_wanted {
         LIST_HEADERS_WIDE
@@ -24,8 +26,11 @@ pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     let mut table = printer.list_table(headers, LIST_FIT);
     let mut shown: u64 = 0;
     let mut cut_short = false;
-    // The whole list is read ahead, a window of pages in flight; a limited one page by page.
-    let mut pages = if args.all {
+    // JSON streams as pages arrive, and a limited list reads no further than it shows. A
+    // table's STATUS says which tokens are rolling over, which only their predecessors
+    // (older, so listed later) tell: tables read the whole list, keeping only the rows shown
+    // and the marks of the rest.
+    let mut pages = if args.all || !json {
         client.all_tokens()
     } else {
         client.tokens()
@@ -43,6 +48,8 @@ pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
         async { pages.next().await.map_err(CliError::from) },
     )?;
     let wanted = |t: &ClientToken| filters.admits(t);
+    let mut successors = Successors::default();
+    let mut kept: Vec<ClientToken> = Vec::new();
     let mut first = Some(first);
     loop {
         let page = match first.take() {
@@ -50,44 +57,51 @@ pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
             None => pages.next().await?,
         };
         let Some(page) = page else { break };
-        let mut rows = Vec::new();
         let received = page.len();
-        for (index, token) in page.iter().enumerate() {
-            if limit.is_some_and(|l| shown >= l) {
-                cut_short = index < received || !pages.is_finished();
-                break;
+        for (index, token) in page.into_iter().enumerate() {
+            successors.note(&token);
+            if !wanted(&token) {
+                continue;
             }
-            if !wanted(token) {
+            if limit.is_some_and(|l| shown >= l) {
+                cut_short = true;
+                if json {
+                    cut_short = index < received || !pages.is_finished();
+                    break;
+                }
                 continue;
             }
             shown += 1;
-            match &mut json {
+            match &mut array {
                 Some(array) => array.push(&ListedToken {
-                    token,
+                    token: &token,
                     reveal: args.reveal,
                 })?,
-                None => {
-                    let mut row = token_row(ctx, token);
-                    if let Some(catalogue) = &catalogue {
-                        row.push(surface_cell(catalogue, token));
-                    }
-                    rows.push(row)
-                }
+                None => kept.push(token),
             }
         }
-        if !rows.is_empty() {
-            table.rows(&rows)?;
-        }
-        if cut_short {
+        if json && cut_short {
             break;
         }
-        if limit.is_some_and(|l| shown >= l) && !pages.is_finished() {
+        if json && limit.is_some_and(|l| shown >= l) && !pages.is_finished() {
             cut_short = true; // the limit filled exactly at a page's end, and more pages follow
             break;
         }
     }
-    if let Some(array) = json {
+    if let Some(array) = array {
         array.finish()?;
+    } else if !kept.is_empty() {
+        let rows: Vec<Vec<String>> = kept
+            .iter()
+            .map(|token| {
+                let mut row = token_row(ctx, token, &successors);
+                if let Some(catalogue) = &catalogue {
+                    row.push(surface_cell(catalogue, token));
+                }
+                row
+            })
+            .collect();
+        table.rows(&rows)?;
     }
     if shown == 0 {
         printer.note("No client tokens match.");

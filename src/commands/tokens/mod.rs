@@ -18,7 +18,7 @@ pub(crate) use create::show_warnings;
 pub(crate) use rotate::confirm_current;
 
 use super::Context;
-use crate::api::{ClientToken, check_id};
+use crate::api::ClientToken;
 use crate::cli::fields::{FieldFlags, Given};
 use crate::cli::tokens::TokensCommand;
 use crate::error::CliError;
@@ -30,9 +30,15 @@ use crate::token::{Field, Kind, TokenView, Values};
 pub(crate) async fn run(ctx: &Context, command: TokensCommand) -> Result<(), CliError> {
     match command {
         TokensCommand::List(args) => list::run(ctx, args).await,
-        TokensCommand::Create(args) => create::run(ctx, args).await,
+        TokensCommand::Create(mut args) => {
+            read_config_files(&mut args.fields.0, ctx).await?;
+            create::run(ctx, args).await
+        }
         TokensCommand::Get(args) => get::run(ctx, args).await,
-        TokensCommand::Update(args) => update::run(ctx, args).await,
+        TokensCommand::Update(mut args) => {
+            read_config_files(&mut args.fields.0, ctx).await?;
+            update::run(ctx, args).await
+        }
         TokensCommand::Delete(args) => delete::run(ctx, args).await,
         TokensCommand::Rotate(args) => rotate::run(ctx, args).await,
         TokensCommand::Retire(args) => retire::run(ctx, args).await,
@@ -41,12 +47,9 @@ pub(crate) async fn run(ctx: &Context, command: TokensCommand) -> Result<(), Cli
     }
 }
 
-/// Checks every id before any request, naming the bad one.
+/// Checks every id (or whole value) before any request, naming the bad one.
 pub(crate) fn check_ids<'a>(ids: impl IntoIterator<Item = &'a String>) -> Result<(), CliError> {
-    for id in ids {
-        check_id(id).map_err(|e| CliError::usage(format!("invalid token id: {e}")))?;
-    }
-    Ok(())
+    super::token_ref::check(ids)
 }
 
 /// The flag that sets `field`, for messages: `--rate-limit-per-minute`.
@@ -90,7 +93,7 @@ pub(crate) fn request_from(flags: &FieldFlags, ctx: &Context) -> Result<Values, 
             (Kind::Origins, Given::Many(items)) => {
                 json!(normalize_origins(items, &ctx.printer, "--origin")?)
             }
-            (Kind::Object, Given::One(source)) => Value::Object(read_config(source, ctx)?),
+            (Kind::Object, Given::One(source)) => Value::Object(inline_config(source)?),
             (_, Given::One(text)) => Value::String(text.clone()),
             (_, Given::Many(items)) => json!(items),
             (_, Given::Count(n)) => json!(n),
@@ -155,12 +158,28 @@ pub(crate) fn flow_not_found(error: crate::api::ApiError, request: &Values) -> C
 /// The most `--config` reads, from a file or stdin.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
-/// Reads `--config`: inline JSON, `@FILE`, or `@-` for stdin. It must be a JSON object.
-fn read_config(source: &str, ctx: &Context) -> Result<Map<String, Value>, CliError> {
-    let (text, origin) = match source.strip_prefix('@') {
-        Some("-") => {
+/// Reads every `--config @FILE` and `@-` (stdin) among the flags, before the command builds
+/// its request: the reads are awaited (a FIFO or a pipe may keep them waiting, and a signal
+/// must still end the run), and each flag then carries the JSON object read, inline.
+async fn read_config_files(flags: &mut FieldFlags, ctx: &Context) -> Result<(), CliError> {
+    for (field, given) in flags.given.iter_mut() {
+        if let (Kind::Object, Given::One(source)) = (field.spec().kind, &*given)
+            && let Some(path) = source.strip_prefix('@')
+        {
+            let config = read_config(path, ctx).await?;
+            *given = Given::One(Value::Object(config).to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Reads `--config @FILE`, or `@-` for stdin. It must be a JSON object.
+async fn read_config(path: &str, ctx: &Context) -> Result<Map<String, Value>, CliError> {
+    let (text, origin) = match path {
+        "-" => {
             let text = ctx
                 .read_stdin(MAX_CONFIG_BYTES)
+                .await
                 .map_err(|e| CliError::usage(format!("--config @-: could not read stdin: {e}")))?
                 .ok_or_else(|| {
                     CliError::usage(format!(
@@ -169,16 +188,26 @@ fn read_config(source: &str, ctx: &Context) -> Result<Map<String, Value>, CliErr
                 })?;
             (text, "stdin".to_string())
         }
-        Some(path) => {
+        path => {
             let text = crate::files::read_text(std::path::Path::new(path), MAX_CONFIG_BYTES)
+                .await
                 .map_err(|e| {
                     CliError::usage(format!("--config @{path}: could not read the file: {e}"))
                 })?;
             (text, path.to_string())
         }
-        None => (source.to_string(), "the argument".to_string()),
     };
     parse_config(&text, &origin)
+}
+
+/// `--config` given inline (files and stdin were read by [`read_config_files`]).
+fn inline_config(source: &str) -> Result<Map<String, Value>, CliError> {
+    if source.starts_with('@') {
+        return Err(CliError::failure(format!(
+            "--config {source} was not read before the request was made"
+        )));
+    }
+    parse_config(source, "the argument")
 }
 
 fn parse_config(text: &str, origin: &str) -> Result<Map<String, Value>, CliError> {
@@ -201,10 +230,17 @@ fn parse_config(text: &str, origin: &str) -> Result<Map<String, Value>, CliError
 pub(crate) fn token_json(token: &ClientToken, reveal: bool) -> Value {
     let mut raw = token.raw.clone();
     let key = Field::TokenValue.json();
-    if !reveal && raw.get(key).is_some_and(Value::is_string) {
+    if !reveal && raw.get(key).is_some_and(is_a_value) {
         raw.insert(key.into(), Value::String(masked_value(token)));
     }
     Value::Object(raw)
+}
+
+/// Whether a `tokenValue` holds anything to mask: whatever shape it came in (a string, or an
+/// array, an object, a number from a broken server, any of which may carry the value), all
+/// but `null` is masked.
+fn is_a_value(value: &Value) -> bool {
+    !value.is_null()
 }
 
 /// A token as `list --json` writes it, serialised straight from the object received (no copy
@@ -221,7 +257,7 @@ impl serde::Serialize for ListedToken<'_> {
         let raw = &self.token.raw;
         let mut map = serializer.serialize_map(Some(raw.len()))?;
         for (name, value) in raw {
-            if name == key && !self.reveal && value.is_string() {
+            if name == key && !self.reveal && is_a_value(value) {
                 map.serialize_entry(name, &masked_value(self.token))?;
             } else {
                 map.serialize_entry(name, value)?;
@@ -264,21 +300,39 @@ pub(crate) fn time_cell(ctx: &Context, iso: Option<&str>, missing: &str) -> Stri
                 String::new()
             }
         }
-        Some(t) if printer.relative_times() => output::relative_time(t, ctx.clock.now()),
+        Some(t) if printer.relative_times() => output::relative_time(t, ctx.now()),
         Some(t) => t.to_string(),
     }
 }
 
-/// `active`, `retiring` (active, and rolled over to a successor) or `inactive`; `unknown` when the server sent something that is neither (a
-/// token is never shown active on a guess).
+/// `active`, `retiring` (active, and rolled over to a successor), `pending` (a successor
+/// whose value is not delivered yet) or `inactive`; `unknown` when the server sent something
+/// that is neither (a token is never shown active on a guess).
 pub(crate) fn status(token: &ClientToken) -> &'static str {
+    use crate::token::rollover::RolloverView;
     match token.raw.get(Field::IsActive.json()) {
         Some(Value::Bool(true)) | None | Some(Value::Null) if token.retiring().is_some() => {
             "retiring"
         }
+        Some(Value::Bool(true)) | None | Some(Value::Null) if token.successor_tag().is_some() => {
+            "pending"
+        }
         Some(Value::Bool(true)) | None | Some(Value::Null) => "active",
         Some(Value::Bool(false)) => "inactive",
         Some(_) => "unknown",
+    }
+}
+
+/// [`status`], or `rolling over` for an active token that a retiring token names as its
+/// successor, while that token's deadline has not passed (judged at the command's "now").
+pub(crate) fn status_in(
+    token: &ClientToken,
+    successors: &crate::token::rollover::Successors,
+    now: jiff::Timestamp,
+) -> &'static str {
+    match status(token) {
+        "active" if successors.rolling_over(token, now).is_some() => "rolling over",
+        other => other,
     }
 }
 
@@ -321,8 +375,12 @@ pub(crate) const LIST_FIT: crate::output::Fit = crate::output::Fit {
     origins: &[4],
 };
 
-/// A token as a row of `tokens list`.
-pub(crate) fn token_row(ctx: &Context, token: &ClientToken) -> Vec<String> {
+/// A token as a row of `tokens list`; `successors` says which tokens are rolling over.
+pub(crate) fn token_row(
+    ctx: &Context,
+    token: &ClientToken,
+    successors: &crate::token::rollover::Successors,
+) -> Vec<String> {
     // One origin a line in a table (no URL broken mid-way); commas in a pipe (one line a row).
     let separator = if ctx.printer.format == Format::Table {
         "\n"
@@ -333,7 +391,7 @@ pub(crate) fn token_row(ctx: &Context, token: &ClientToken) -> Vec<String> {
         token.id().to_string(),
         token.name().to_string(),
         token.environment().to_string(),
-        status(token).to_string(),
+        status_in(token, successors, ctx.now()).to_string(),
         token.origins().join(separator),
         time_cell(ctx, token.text(Field::LastUsedAt), "never"),
         time_cell(ctx, token.text(Field::CreatedAt), ""),

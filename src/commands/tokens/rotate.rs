@@ -1,9 +1,10 @@
 //! `rtctl tokens rotate ID… | --all …`: new values; the old ones stop working at once.
 //! Each token is rotated exactly once (`crate::api::rotate`), whatever happens to the
-//! replies, and a new value is printed only once it is confirmed to be the token's current
-//! one, as soon as its token is done (`commands::deliver`).
+//! replies, and a new value is delivered only once it is confirmed to be the token's current
+//! one, as soon as its token is done (`commands::deliver`): printed, or handed to a
+//! `--to-command` sink. A failed delivery starts no more work.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::describe;
 use super::overlap;
@@ -12,14 +13,21 @@ use crate::api::rotate::{RotateError, Rotated};
 use crate::cli::tokens::{RotateArgs, RotateFormat};
 use crate::commands::Context;
 use crate::commands::bulk::{self, Outcome, Target};
-use crate::commands::deliver::{Delivery, Shape, sample_outcome};
+use crate::commands::deliver::{Delivery, NewValue, Shape, sample_outcome};
 use crate::error::CliError;
 use crate::output::Progress;
 use crate::token::TokenView;
+use crate::token::rollover::{RolloverView, Successors};
 
 pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
+    let sink = ctx.sink(&args.sink)?;
     if args.format == RotateFormat::Env {
         ctx.own_format("--format env")?;
+        if sink.is_some() {
+            return Err(CliError::usage(
+                "--to-command hands values to a command: it cannot be combined with --format env",
+            ));
+        }
         if args.bulk.ids.len() > 1 {
             return Err(CliError::usage(
                 "--format env prints one variable: give exactly one ID",
@@ -38,15 +46,16 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError>
     } else {
         sample_outcome()
     };
-    Delivery::new(ctx, Shape::Lines).check_filter(sample, "rotate")?;
-    let (client, mut targets, consent) = bulk::start(ctx, &args.bulk, "rotate").await?;
-    if args.bulk.selection.all {
-        skip_rolled_over(ctx, &mut targets);
+    Delivery::new(ctx, Shape::Lines, sink.as_ref()).check_filter(sample, "rotate")?;
+    let started = bulk::start(ctx, &args.bulk, "rotate").await?;
+    let (client, mut targets, consent) = (started.client, started.targets, started.consent);
+    if let Some(successors) = &started.successors {
+        skip_rolled_over(ctx, successors, &mut targets, args.overlap);
     }
     if targets.is_empty() {
         ctx.printer
             .note("No tokens match the selection; nothing to rotate.");
-        return Delivery::new(ctx, Shape::Lines).finish();
+        return Delivery::new(ctx, Shape::Lines, sink.as_ref()).finish();
     }
     if args.format == RotateFormat::Env && targets.len() != 1 {
         return Err(CliError::usage(format!(
@@ -68,55 +77,74 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError>
     // with their tokens whatever the order.
     let shape = match args.format {
         RotateFormat::Env => Shape::Env(args.env_var.clone()),
+        RotateFormat::Value if args.overlap && sink.is_some() => Shape::Successors,
         RotateFormat::Value if targets.len() == 1 && !args.bulk.selection.all => Shape::Bare,
         RotateFormat::Value if args.overlap => Shape::Successors,
         RotateFormat::Value => Shape::Lines,
     };
+    let delivery = Delivery::new(ctx, shape, sink.as_ref());
+    let concurrency = usize::from(args.bulk.concurrency);
     if args.overlap {
         let grace = args.grace.unwrap_or(overlap::DEFAULT_GRACE);
-        return overlap::run(ctx, &client, &targets, &args, shape, grace).await;
+        return overlap::run(ctx, &client, &targets, concurrency, delivery, grace).await;
     }
     let client = &client;
-    let rotate_one = async |target: &Target, progress: &Progress| {
-        let (name, value) = rotate(client, &target.id, progress).await?;
-        let name = name.or(target.name());
+    let rotate_one = async |target: &Target, progress: &Progress, delivery: &Delivery<'_>| {
+        let (token, value) = rotate(client, &target.id, progress).await?;
+        let token = match token.or_else(|| target.token.clone()) {
+            Some(token) => Some(token),
+            // A sink's environment names the token: read it when nothing else did.
+            None if delivery.has_sink() => client.get(&target.id).await.ok(),
+            None => None,
+        };
+        let name = token.as_ref().map(|t| t.name().to_string());
+        let environment = token
+            .as_ref()
+            .map_or("unknown", |t| t.environment())
+            .to_string();
         let element = json!({"id": target.id, "name": name, "ok": true, "value": value});
-        Ok(Made {
-            id: target.id.clone(),
-            name,
-            value,
-            element,
-        })
+        let new = NewValue {
+            id: &target.id,
+            name: name.as_deref(),
+            environment: &environment,
+            previous: None,
+            value: &value,
+        };
+        delivery.value(&new, element).await.map_err(|undelivered| {
+            undelivered.error(
+                delivery,
+                &target.id,
+                "; it was rotated, so its old value no longer works",
+            )
+        })?;
+        Ok(name)
     };
-    let concurrency = usize::from(args.bulk.concurrency);
-    let work = ("rotating", "rotated");
-    deliver_each(ctx, &targets, concurrency, shape, work, rotate_one).await
+    deliver_each(
+        ctx,
+        &targets,
+        concurrency,
+        delivery,
+        ("rotating", "rotated"),
+        rotate_one,
+    )
+    .await
 }
 
-/// A new value one piece of work made: the token it belongs to and its JSON element.
-pub(super) struct Made {
-    pub id: String,
-    pub name: Option<String>,
-    pub value: String,
-    pub element: Value,
-}
-
-/// Runs `make` on every target, at most `concurrency` at once, delivering each new value as
-/// soon as it is made, then reports every outcome; a signal received meanwhile is the exit
-/// code even when everything sent was finished. `work` is what is being done and done
-/// ("rotating", "rotated").
+/// Runs `make` on every target, at most `concurrency` at once; `make` delivers each new value
+/// through the delivery as soon as it is made, and returns the token's name. Then reports
+/// every outcome; a signal received meanwhile is the exit code even when everything sent was
+/// finished. `work` is what is being done and done ("rotating", "rotated").
 pub(super) async fn deliver_each<F>(
     ctx: &Context,
     targets: &[Target],
     concurrency: usize,
-    shape: Shape,
+    delivery: Delivery<'_>,
     (doing, done): (&str, &str),
     make: F,
 ) -> Result<(), CliError>
 where
-    F: AsyncFn(&Target, &Progress) -> Result<Made, CliError>,
+    F: AsyncFn(&Target, &Progress, &Delivery<'_>) -> Result<Option<String>, CliError>,
 {
-    let delivery = Delivery::new(ctx, shape);
     let delivery_ref = &delivery;
     let make = &make;
     let one = async |target: &Target, progress: &Progress| {
@@ -126,13 +154,8 @@ where
             name: target.name(),
             result: Ok(None),
         };
-        match make(target, progress).await {
-            Ok(made) => {
-                outcome.name = made.name;
-                outcome.result = delivery_ref
-                    .value(&made.id, &made.value, made.element)
-                    .map(|()| None);
-            }
+        match make(target, progress, delivery_ref).await {
+            Ok(name) => outcome.name = name.or(outcome.name),
             Err(error) => {
                 outcome.result = Err(error);
                 // The array carries failures too; a second failure to print one changes
@@ -142,44 +165,81 @@ where
         }
         outcome
     };
-    let outcomes = bulk::run_each(ctx, targets, concurrency, doing, "rotate", one).await;
+    let halted = || delivery_ref.halted();
+    let outcomes = bulk::run_each(ctx, targets, concurrency, (doing, "rotate"), &halted, one).await;
     let finished = delivery.finish();
     let reported = bulk::report(ctx, outcomes, done, false);
-    finished.and(reported)?;
-    // Everything sent was finished, but the run was asked to stop: say so in the exit code.
-    match ctx.signals.received() {
-        Some(signal) => Err(CliError::interrupted(signal).reported()),
-        None => Ok(()),
+    // The run was asked to stop: say so in the exit code, whatever else it says.
+    match (finished.and(reported), ctx.signals.received()) {
+        (Err(mut error), Some(signal)) => {
+            error.kind = crate::error::ErrorKind::Interrupted(signal);
+            Err(error)
+        }
+        (Err(error), None) => Err(error),
+        (Ok(()), Some(signal)) => Err(CliError::interrupted(signal).reported()),
+        (Ok(()), None) => Ok(()),
     }
 }
 
-/// An `--all` selection leaves out tokens already rolled over (retiring) and the successors
-/// of a rollover still being finished: rotating them would start a chain.
-fn skip_rolled_over(ctx: &Context, targets: &mut Vec<Target>) {
-    let tokens: Vec<crate::api::ClientToken> =
-        targets.iter().filter_map(|t| t.token.clone()).collect();
-    let successors = overlap::unmarked_successors(&tokens);
-    let before = targets.len();
-    targets.retain(|t| {
-        let retiring = t.token.as_ref().is_some_and(|t| t.retiring().is_some());
-        !retiring && !successors.contains(&t.id)
+/// An `--all` selection leaves out rollovers already started (design: re-running a scheduled
+/// job finishes rollovers and starts none): retiring tokens, successors still rolling over
+/// (their predecessor's deadline has not passed), and tokens of an unfinished rollover:
+/// pending ones and tagged successors. With `--overlap`, unfinished rollovers are finished
+/// instead: a pending token is rolled over (its run's successor adopted), and a retiring one
+/// whose successor never got the name is finished. A note names each token left out, with
+/// the token it belongs with.
+fn skip_rolled_over(
+    ctx: &Context,
+    successors: &Successors,
+    targets: &mut Vec<Target>,
+    overlap: bool,
+) {
+    let now = ctx.now();
+    let mut notes: Vec<String> = Vec::new();
+    targets.retain(|target| {
+        let Some(token) = &target.token else {
+            return true;
+        };
+        let why = if let Some(mark) = token.retiring() {
+            if overlap && successors.is_tagged(&mark.successor) {
+                return true;
+            }
+            format!("retiring in favour of {}", mark.successor)
+        } else if let Some((predecessor, until)) = successors.rolling_over(token, now) {
+            format!(
+                "rolling over from {predecessor} until {}",
+                crate::token::marks::minute(until)
+            )
+        } else if let Some(tag) = token.successor_tag() {
+            format!(
+                "the successor of {} being made (rtctl tokens rotate {} --overlap finishes it)",
+                tag.predecessor, tag.predecessor
+            )
+        } else if let (Some(pending), false) = (token.pending(), overlap) {
+            format!("being rolled over (run {})", pending.run)
+        } else {
+            return true;
+        };
+        notes.push(format!("{}: {why}", describe(token)));
+        false
     });
-    let skipped = before - targets.len();
-    if skipped > 0 {
+    if !notes.is_empty() {
         ctx.printer.note(&format!(
-            "Skipping {skipped} token{} already rolled over (retiring, or a successor being finished).",
-            if skipped == 1 { "" } else { "s" }
+            "Skipping {} token{} already rolling over:\n  {}",
+            notes.len(),
+            if notes.len() == 1 { "" } else { "s" },
+            notes.join("\n  ")
         ));
     }
 }
 
 /// Rotates one token once, confirms the new value is the token's current one, and returns
-/// its name (when known) and the value.
+/// the token (when known) and the value.
 async fn rotate(
     client: &Client,
     id: &str,
     progress: &Progress,
-) -> Result<(Option<String>, String), CliError> {
+) -> Result<(Option<crate::api::ClientToken>, String), CliError> {
     let (token, value, how) = match client.regenerate_exactly_once(id).await {
         Ok(Rotated::Replied(rotated)) => (Some(rotated.token), rotated.value, ""),
         Ok(Rotated::Observed { value, token }) => (
@@ -195,10 +255,16 @@ async fn rotate(
             "run rtctl tokens get {id}: an updatedAt of just now means it was rotated (its new value was in the lost reply, so rotate it again to get one); otherwise rotate it again"
         ))),
         Err(RotateError::ProbeFailed { lost, probe }) => return Err(CliError::failure(format!(
-            "the reply to rotating {id} was lost ({lost}), and reading its value to find out whether it was rotated failed too: {probe}"
+            "the reply to rotating {id} was lost ({lost}), and reading its value to find out whether it was rotated failed too: {probe}; the rotation's outcome is unknown and no value is printed"
         ))
         .with_hint(format!(
-            "run rtctl tokens value {id} and compare it with the value you had before rotating again"
+            "check with rtctl tokens value {id} before rotating again: a new value means the rotation happened"
+        ))),
+        Err(RotateError::Unknown { lost }) => return Err(CliError::failure(format!(
+            "the reply to rotating {id} was lost ({lost}), and its value had not changed when rtctl stopped watching: the rotation's outcome is unknown, it may still be carried out; no value is printed"
+        ))
+        .with_hint(format!(
+            "check with rtctl tokens value {id}: a new value means the rotation happened; rotate again only if it has not"
         ))),
     };
     confirm_current(client, id, &value, "rotated").await?;
@@ -206,7 +272,7 @@ async fn rotate(
     progress.note(&format!(
         "Rotated {described}{how}. The previous value no longer works."
     ));
-    Ok((token.map(|t| t.name().to_string()), value))
+    Ok((token, value))
 }
 
 /// Checks that `value` is `id`'s current value, just after it was `made` ("rotated",

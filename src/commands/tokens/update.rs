@@ -10,7 +10,7 @@ use crate::error::CliError;
 use crate::output::Format;
 use crate::token::{Field, TokenView};
 
-pub(super) async fn run(ctx: &Context, args: UpdateArgs) -> Result<(), CliError> {
+pub(super) async fn run(ctx: &Context, mut args: UpdateArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     let printer = &ctx.printer;
     let request = request_from(&args.fields.0, ctx)?;
@@ -21,6 +21,7 @@ pub(super) async fn run(ctx: &Context, args: UpdateArgs) -> Result<(), CliError>
         );
     }
     let client = ctx.client()?;
+    args.id = crate::commands::token_ref::resolve_one(ctx, &client, &args.id).await?;
     if args.dry_run {
         return preview(ctx, &client.get(&args.id).await?, &request);
     }

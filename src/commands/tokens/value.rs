@@ -1,24 +1,49 @@
-//! `rtctl tokens value ID`: the bare value and a newline, nothing else on stdout.
+//! `rtctl tokens value ID`: the bare value and a newline, nothing else on stdout; with
+//! `--to-command`, the value handed to the command and the id on stdout (delivering a value
+//! again after a sink failed).
 
-use super::check_ids;
+use serde_json::json;
+
 use crate::api::ApiError;
 use crate::cli::tokens::ValueArgs;
 use crate::commands::Context;
+use crate::commands::deliver::{Delivery, NewValue, Shape};
+use crate::commands::token_ref;
 use crate::error::CliError;
+use crate::token::TokenView;
 
 pub(super) async fn run(ctx: &Context, args: ValueArgs) -> Result<(), CliError> {
-    check_ids([&args.id])?;
-    match ctx.client()?.value(&args.id).await {
-        Ok(value) => ctx.printer.line(&value),
+    token_ref::check([&args.id])?;
+    let sink = ctx.sink(&args.sink)?;
+    let client = ctx.client()?;
+    let id = token_ref::resolve_one(ctx, &client, &args.id).await?;
+    let value = match client.value(&id).await {
+        Ok(value) => value,
         // A token created before values were stored: the remedy is a new value.
-        Err(e @ ApiError::Status { status: 400, .. }) => Err(CliError::failure(format!(
-            "token {} has no readable value: {e}",
-            args.id
-        ))
-        .with_hint(format!(
-            "rtctl tokens rotate {} issues a new value you can read (the old one stops working at once)",
-            args.id
-        ))),
-        Err(e) => Err(e.into()),
+        Err(e @ ApiError::Status { status: 400, .. }) => {
+            return Err(CliError::failure(format!("token {id} has no readable value: {e}"))
+                .with_hint(format!(
+                    "rtctl tokens rotate {id} issues a new value you can read (the old one stops working at once)"
+                )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some(sink) = sink else {
+        return ctx.printer.line(&value);
+    };
+    // A sink's environment names the token.
+    let token = client.get(&id).await?;
+    let delivery = Delivery::new(ctx, Shape::Document, Some(&sink));
+    let new = NewValue {
+        id: &id,
+        name: Some(token.name()),
+        environment: token.environment(),
+        previous: None,
+        value: &value,
+    };
+    let element = json!({"id": id, "name": token.name(), "ok": true, "value": value});
+    if let Err(undelivered) = delivery.value(&new, element).await {
+        return Err(undelivered.error(&delivery, &id, ""));
     }
+    delivery.finish()
 }
