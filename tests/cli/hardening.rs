@@ -105,11 +105,7 @@ fn sigterm_during_a_bulk_rotation_delivers_every_finished_value() {
     for r in &rotated {
         assert_eq!(r["value"], server.value_of(r["id"].as_str().unwrap()));
     }
-    let regenerated = server
-        .journal()
-        .iter()
-        .filter(|r| r.ends_with("/regenerate"))
-        .count();
+    let regenerated = server.regenerations();
     assert_eq!(regenerated, rotated.len(), "every rotation is reported");
 }
 

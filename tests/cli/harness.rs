@@ -742,6 +742,14 @@ impl Server {
         }
     }
 
+    /// How many rotations (`POST …/regenerate`) the emulator received.
+    pub fn regenerations(&self) -> usize {
+        self.journal()
+            .iter()
+            .filter(|r| r.ends_with("/regenerate"))
+            .count()
+    }
+
     /// Requests the emulator received, as `METHOD PATH` lines.
     pub fn journal(&self) -> Vec<String> {
         let url = format!("{}/__emulator/requests", self.url);

@@ -21,13 +21,7 @@ fn a_prompt_waits_for_enter_and_takes_yes_or_no_as_words() {
     assert_eq!(server.value_of(STAGING), old);
 
     // A first key does not answer: the run waits until Enter.
-    let rotations = || {
-        server
-            .journal()
-            .iter()
-            .filter(|r| r.ends_with("/regenerate"))
-            .count()
-    };
+    let rotations = || server.regenerations();
     let rotated_before = rotations();
     let mut pty = Pty::spawn(&pty_env(&server), &["tokens", "rotate", STAGING], 100);
     let seen = pty.wait_for("[y/N] ", 0);

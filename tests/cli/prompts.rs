@@ -310,13 +310,7 @@ fn credentials_file(server: &Server) -> std::path::PathBuf {
 fn a_confirmation_reads_a_line_and_only_y_or_yes_is_yes() {
     let server = Server::demo();
     let id = server.id_of("Staging playground");
-    let rotations = || {
-        server
-            .journal()
-            .iter()
-            .filter(|r| r.ends_with("/regenerate"))
-            .count()
-    };
+    let rotations = || server.regenerations();
     // The last key does not win: `ny` is not yes, and neither is a stray word or Enter alone.
     for answer in ["ny", "yn", "yess", "", "n", " no "] {
         let (code, screen) = answer_prompt(&server, &["tokens", "rotate", &id], answer);
