@@ -59,6 +59,17 @@ impl KeySource {
             KeySource::Local => "local",
         }
     }
+
+    /// Where the key came from, to end a sentence about it ("the API key rt_test_****
+    /// built into the --local emulator").
+    pub(crate) fn place(self) -> &'static str {
+        match self {
+            KeySource::Environment => "from RUNTYPE_API_KEY",
+            KeySource::Keyring => "from the system keyring",
+            KeySource::File => "from the credentials file",
+            KeySource::Local => "built into the --local emulator",
+        }
+    }
 }
 
 /// A key and its origin.
@@ -467,15 +478,7 @@ impl CredentialsFile {
 
 /// A path as a shell word, for hints meant to be pasted.
 fn shell_quote(path: &Path) -> String {
-    let text = path.display().to_string();
-    if text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+~".contains(c))
-    {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
+    crate::text::shell_word(&path.display().to_string())
 }
 
 /// What is stored for an account, looked up in every place (for `auth status` and `logout`).

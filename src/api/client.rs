@@ -215,6 +215,7 @@ impl Client {
                 url: options.base_url.clone(),
                 detail: format!("could not set up the HTTP client: {e}"),
                 sent: false,
+                refused: false,
             })?;
         Ok(Client {
             http,
@@ -338,6 +339,7 @@ impl Client {
             url: url.to_string(),
             detail: format!("invalid request: {e}"),
             sent: false,
+            refused: false,
         })?;
         let shown = request.url().to_string();
         self.log(|| format!("> {method} {shown}\n> authorization: Bearer <redacted>"));
@@ -439,6 +441,7 @@ impl Client {
             url: url.to_string(),
             detail: root_cause(&error),
             sent: !error.is_connect(),
+            refused: refused(&error),
         }
     }
 
@@ -751,6 +754,20 @@ fn with_value(reply: Map<String, Value>) -> Result<WithValue, ApiError> {
         value,
         warnings,
     })
+}
+
+/// Whether a transport error is a refused connection: nothing listens on the port.
+fn refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// The innermost cause of a transport error: "Connection refused (os error 111)" says more

@@ -27,6 +27,8 @@ pub enum ApiError {
         /// Whether the request may have reached the server: false only when no connection
         /// was ever made (refused, unresolvable), so the server cannot have acted.
         sent: bool,
+        /// The host answered that nothing listens on the port (connection refused).
+        refused: bool,
     },
     /// A reply arrived but is not what the API sends.
     #[error("unexpected reply from the server: {0}")]

@@ -11,7 +11,8 @@ use crate::emulator::{AllowedHost, FaultSpec, Seed};
 ///
 /// Serves the client-token API of api.runtype.com on this machine, so you can try rtctl and
 /// test scripts without touching production (like stripe-mock for Stripe). The base URL is
-/// printed on stdout; the banner, the accepted API key and one line per request go to stderr.
+/// printed on stdout when that is a file or a pipe, for a script to read (on a terminal the
+/// banner shows it); the banner, the accepted API key and one line per request go to stderr.
 /// Ctrl-C stops it cleanly.
 ///
 /// Runtype's chat widget works against it from a page at another origin: point the embed's
@@ -47,7 +48,7 @@ pub(crate) struct EmulatorArgs {
     pub host: IpAddr,
 
     /// Port to listen on; 0 picks a free one
-    #[arg(long, short = 'p', default_value_t = 7878, value_name = "N")]
+    #[arg(long, short = 'p', default_value_t = crate::emulator::DEFAULT_PORT, value_name = "N")]
     pub port: u16,
 
     /// Keep state in FILE (JSON, replaced atomically, locked against a second emulator)

@@ -168,8 +168,9 @@ pub(crate) struct DeleteArgs {
 #[derive(Debug, Clone, Args)]
 pub(crate) struct BulkArgs {
     /// Ids of the tokens (or their whole values)
-    #[arg(value_name = "ID", required_unless_present = "all", conflicts_with = "all",
-          add = id_completer())]
+    // A filter without --all passes here, so that its error can say to add --all.
+    #[arg(value_name = "ID", conflicts_with = "all", add = id_completer(),
+          required_unless_present_any = ["all", "environment", "active", "inactive", "name_contains", "surface"])]
     pub ids: Vec<String>,
 
     #[command(flatten)]
@@ -238,17 +239,25 @@ impl Filters {
                 }))
     }
 
-    /// The first filter given, as its flag, for "needs --all" errors.
-    pub(crate) fn first_given(&self) -> Option<&'static str> {
+    /// The filters given, as they would be typed (`--environment test --inactive`), for
+    /// "needs --all" errors; empty when none is.
+    pub(crate) fn given(&self) -> String {
+        let word = |flag: &str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|v| format!("{flag} {}", crate::text::shell_word(v)))
+        };
         [
-            (self.environment.is_some(), "--environment"),
-            (self.active, "--active"),
-            (self.inactive, "--inactive"),
-            (self.name_contains.is_some(), "--name-contains"),
-            (self.surface.is_some(), "--surface"),
+            word("--environment", &self.environment),
+            self.active.then(|| "--active".to_string()),
+            self.inactive.then(|| "--inactive".to_string()),
+            word("--name-contains", &self.name_contains),
+            word("--surface", &self.surface),
         ]
         .into_iter()
-        .find_map(|(given, flag)| given.then_some(flag))
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 }
 

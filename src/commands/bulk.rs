@@ -155,17 +155,20 @@ pub(crate) struct Started {
 /// the ids, decide consent before any request, then read the key and select.
 pub(crate) async fn start(ctx: &Context, args: &BulkArgs, verb: &str) -> Result<Started, CliError> {
     check_ids(&args.ids)?;
-    if let Some(flag) = args
-        .selection
-        .filters
-        .first_given()
-        .filter(|_| !args.selection.all)
-    {
-        return Err(
-            CliError::usage(format!("{flag} narrows --all, and --all was not given")).with_hint(
-                format!("preview the selection with rtctl tokens list {flag} …, then add --all"),
+    let filters = args.selection.filters.given();
+    if !filters.is_empty() && !args.selection.all {
+        let hint = match args.ids.is_empty() {
+            true => format!(
+                "add --all to {verb} every token that matches (see which with rtctl tokens list {filters})"
             ),
-        );
+            false => format!(
+                "to {verb} the ids named, drop {filters}; to select, drop the ids and add --all"
+            ),
+        };
+        return Err(CliError::usage(format!(
+            "{filters} selects tokens only with --all, which was not given"
+        ))
+        .with_hint(hint));
     }
     // A dry run changes nothing, so it needs no consent.
     let consent = consent(ctx, args.yes || args.dry_run, verb)?;

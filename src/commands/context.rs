@@ -288,8 +288,8 @@ impl Context {
                 Err(CliError::new(
                     crate::error::ErrorKind::Auth,
                     format!(
-                        "the API key from the {} holds a control character or a space, so it cannot be an API key",
-                        resolved.source.as_str()
+                        "the API key {} holds a control character or a space, so it cannot be an API key",
+                        resolved.source.place()
                     ),
                 )
                 .with_hint("set RUNTYPE_API_KEY to the key alone, or run rtctl auth login"))
@@ -309,9 +309,9 @@ impl Context {
     pub(crate) fn client(&self) -> Result<Client, CliError> {
         let resolved = self.require_key()?;
         self.printer.debug(&format!(
-            "using the API key {} from the {}",
+            "using the API key {} {}",
             resolved.key.masked(),
-            resolved.source.as_str()
+            resolved.source.place()
         ));
         self.client_with(resolved.key)
     }

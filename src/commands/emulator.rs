@@ -63,10 +63,14 @@ pub(crate) async fn run(
             local.ip()
         ));
     }
-    // The URL is for a script waiting to read it: a closed pipe does not stop the emulator.
-    match printer.line(&url) {
-        Err(e) if e.kind != crate::error::ErrorKind::PipeClosed => return Err(e),
-        _ => {}
+    // The URL is for a script waiting to read it (stdout a file or a pipe); a person at the
+    // terminal has just read it in the banner. A closed pipe does not stop the emulator.
+    let terminal = printer.terminal();
+    if !(terminal.stdout && terminal.stderr) {
+        match printer.line(&url) {
+            Err(e) if e.kind != crate::error::ErrorKind::PipeClosed => return Err(e),
+            _ => {}
+        }
     }
     let signals = world.signals.clone();
     emulator::serve(listener, emulator, async move {

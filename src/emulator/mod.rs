@@ -45,6 +45,9 @@ pub use store::{StoreError, WhenLocked, describe_holder};
 /// emulator guards nothing, and scripts need a key they can write down.
 pub const DEFAULT_API_KEY: &str = "rt_test_emulator";
 
+/// The port `rtctl emulator` listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 7878;
+
 /// How an emulator is set up.
 #[derive(Clone)]
 pub struct Config {

@@ -131,6 +131,12 @@ impl Problem {
         }
     }
 
+    /// The allowed values or range, worded as rtctl's hint (the envelope's `suggestion`
+    /// starts capitalised, as the service's do).
+    pub(crate) fn hint(&self) -> Option<String> {
+        self.suggestion().map(|s| crate::text::as_hint(&s))
+    }
+
     /// The allowed values or range, for the envelope's `suggestion`.
     pub(crate) fn suggestion(&self) -> Option<String> {
         match self {

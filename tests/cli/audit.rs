@@ -257,6 +257,26 @@ fn the_exit_code_follows_fail_on_and_ignores_apply() {
     server
         .rtctl(&["audit", "--fail-on", "warning", "--ignore", "live-native"])
         .expect(0);
+    // Notes are below --fail-on warning: the failure counts what is at or above it only.
+    server.insert_raw(
+        "ct_00000000000000d3",
+        json!({"name": "Wild", "allowedOrigins": ["https://*.example.com"], "rateLimitPerMinute": 20, "rateLimitPerHour": 500, "lastUsedAt": "2026-02-27T00:00:00.000Z"}),
+    );
+    let run = server.rtctl(&["audit", "--fail-on", "warning"]);
+    run.expect(8);
+    assert!(
+        run.stderr
+            .contains("error: the audit found 1 warning at or above --fail-on warning\n"),
+        "{}",
+        run.stderr
+    );
+    let run = server.rtctl(&["audit", "--fail-on", "note"]);
+    assert!(
+        run.stderr
+            .contains("error: the audit found 1 warning and 1 note at or above --fail-on note\n"),
+        "{}",
+        run.stderr
+    );
     server.insert_raw(
         "ct_00000000000000d2",
         json!({"name": "Any", "allowedOrigins": ["*"], "rateLimitPerMinute": 20, "rateLimitPerHour": 500, "lastUsedAt": "2026-02-27T00:00:00.000Z"}),
@@ -433,4 +453,43 @@ fn the_demo_data_shows_what_audit_does() {
     let summary = &run.json()["summary"];
     assert!(summary["warning"].as_u64().unwrap() >= 2, "{summary}");
     assert!(summary["note"].as_u64().unwrap() >= 2, "{summary}");
+    // A live wildcard's fix lists the token's own sites: the ones its surface's traffic
+    // shows it admitted, or else its own domain.
+    let fix = |id: &str| {
+        run.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "live-wildcard" && f["id"] == id)
+            .map(|f| f["fix"].as_str().unwrap().to_string())
+            .expect("a live-wildcard finding")
+    };
+    assert_eq!(
+        fix("ct_0d3e00000000a002"),
+        "list the sites that use it instead: rtctl --local origins add ct_0d3e00000000a002 https://docs.example.com https://api.example.com && rtctl --local origins remove ct_0d3e00000000a002 'https://*.example.com'"
+    );
+    let legacy = fix("ct_0d3e00000000a006");
+    assert!(
+        legacy.contains("rtctl --local origins add ct_0d3e00000000a006 https://SITE.example.org && rtctl --local origins remove ct_0d3e00000000a006 '*.example.org'"),
+        "{legacy}"
+    );
+    assert!(!legacy.contains("DOMAIN"), "{legacy}");
+    // The fix works as printed.
+    let docs = fix("ct_0d3e00000000a002");
+    let commands = docs.split_once(": ").unwrap().1;
+    for command in commands.split(" && ") {
+        let words = shell_words::split(command).unwrap();
+        let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+        home.rtctl(&[&args[..], &["--yes"]].concat(), &[]).expect(0);
+    }
+    let run = home.rtctl(&["--local", "audit", "--fail-on", "never", "--json"], &[]);
+    assert!(
+        !run.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "live-wildcard" && f["id"] == "ct_0d3e00000000a002"),
+        "{}",
+        run.stdout
+    );
 }

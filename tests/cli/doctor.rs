@@ -394,3 +394,19 @@ fn empty_short_and_multibyte_token_attributes_are_problems_not_crashes() {
         }
     }
 }
+
+#[test]
+fn a_host_that_does_not_resolve_is_named() {
+    let server = Server::demo();
+    // `.invalid` never resolves (RFC 6761).
+    let run = server.rtctl(&["doctor", "https://shop.rtctl-doctor.invalid/checkout"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains(
+            "error: could not check https://shop.rtctl-doctor.invalid/checkout: cannot resolve shop.rtctl-doctor.invalid"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("dns error"), "{}", run.stderr);
+}

@@ -104,12 +104,14 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
         }
         AuditFormat::Report => report(ctx, &findings, &summary)?,
     }
-    if policy.fails(&findings) {
+    if let Some(level) = policy.threshold()
+        && policy.fails(&findings)
+    {
         return Err(CliError::new(
             ErrorKind::Problems,
             format!(
                 "the audit found {} at or above --fail-on {}",
-                summary.counted(),
+                summary.counted_from(level),
                 policy.fail_on_name()
             ),
         ));
@@ -387,6 +389,27 @@ impl Summary {
             part(self.count(Severity::Warning), "warning"),
             part(self.count(Severity::Note), "note")
         )
+    }
+
+    /// The findings at `least` or more severe, leaving out none found: `1 error and 2
+    /// warnings` (notes are below --fail-on warning, so they are not counted there).
+    fn counted_from(&self, least: Severity) -> String {
+        let parts: Vec<String> = [
+            (Severity::Error, "error"),
+            (Severity::Warning, "warning"),
+            (Severity::Note, "note"),
+        ]
+        .into_iter()
+        .filter(|(severity, _)| *severity >= least)
+        .map(|(severity, word)| (self.count(severity), word))
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, word)| format!("{n} {word}{}", if n == 1 { "" } else { "s" }))
+        .collect();
+        match parts.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => "nothing".into(),
+        }
     }
 
     fn to_json(&self) -> Value {

@@ -63,7 +63,7 @@ fn flag(field: Field) -> String {
 /// A field rule broken by a flag's value, worded for the command line.
 pub(crate) fn flag_violation(v: Violation) -> CliError {
     let error = CliError::usage(format!("{} {}", flag(v.field), v.problem.describe()));
-    match v.problem.suggestion() {
+    match v.problem.hint() {
         Some(hint) => error.with_hint(hint),
         None => error,
     }
@@ -366,11 +366,13 @@ pub(crate) fn surface_cell(
     }
 }
 
-/// On a narrow terminal CREATED goes first, then LAST USED; then name and origins are cut.
+/// On a narrow terminal origins lose their schemes, CREATED goes, then LAST USED; then name
+/// and origins are cut.
 /// Ids, environments and states stay whole.
 pub(crate) const LIST_FIT: crate::output::Fit = crate::output::Fit {
     drop: &[6, 5],
     cut: &[1, 4],
+    origins: &[4],
 };
 
 /// A token as a row of `tokens list`; `successors` says which tokens are rolling over.
