@@ -138,6 +138,13 @@ impl ApiError {
         }
     }
 
+    /// The service's answer to an id that cannot be one (400 "Invalid client token ID"), as
+    /// opposed to its 400 for a legacy token's value, which cannot be read.
+    pub fn is_invalid_id(&self) -> bool {
+        matches!(self, ApiError::Status { status: 400, body, .. }
+            if body.error.as_deref() == Some("Invalid client token ID"))
+    }
+
     /// The server's own advice, if it gave any.
     pub fn server_hint(&self) -> Option<&str> {
         match self {

@@ -64,7 +64,7 @@ impl Client {
         // then final.
         let before = match self.value(id).await {
             Ok(value) => Some(value),
-            Err(ApiError::Status { status: 400, .. }) => None,
+            Err(e @ ApiError::Status { status: 400, .. }) if !e.is_invalid_id() => None,
             Err(e) => return Err(e.into()),
         };
         // The client tries a regenerate again only while it certainly was not carried out

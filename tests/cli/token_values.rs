@@ -126,16 +126,22 @@ fn a_value_named_twice_is_acted_on_once_and_never_echoed() {
 #[test]
 fn an_id_the_service_calls_invalid_gets_the_shapes_hint() {
     let server = Server::demo();
-    let run = server.rtctl(&["tokens", "get", "ct_nothex"]);
-    run.expect(2);
-    assert!(
-        run.stderr.contains("Invalid client token ID"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("hint: an id looks like"),
-        "{}",
-        run.stderr
-    );
+    for args in [
+        &["tokens", "get", "ct_nothex"][..],
+        &["tokens", "value", "ct_nothex"],
+        &["tokens", "rotate", "ct_nothex", "--yes"],
+    ] {
+        let run = server.rtctl(args);
+        run.expect(2);
+        assert!(
+            run.stderr.contains("Invalid client token ID"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("hint: an id looks like"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
 }
