@@ -8,8 +8,10 @@
 #  3. the files are served by `python3 -m http.server` on 127.0.0.1, and the shell installer
 #     installs from there (RTCTL_DOWNLOAD_URL, and the GitHub layout through
 #     RTCTL_INSTALLER_GITHUB_BASE_URL) into temporary prefixes; a tampered archive is refused;
-#  4. the GitHub Action (action.yml, run by scripts/run_action.py) installs from there too,
-#     verifying the sha256, then again from its cache; a wrong sha256 is refused;
+#  4. the GitHub Action (action.yml, run by scripts/run_action.py) installs from a mirror,
+#     verifying the sha256 of the release (the GitHub layout, through RTCTL_GITHUB_URL), then
+#     again from its cache; a tampered mirror (with its own matching sha256), a poisoned cache
+#     and a wrong sha256 input are refused;
 #  5. every installed rtctl runs `--local tokens list` with its directories in a temp dir.
 #
 # Cross targets, the container image, Homebrew and the PowerShell installer (it comes with a
@@ -217,8 +219,16 @@ grep -q "rtctl $version for x86_64-unknown-linux-musl from http://127.0.0.1:1/rt
   "$tmp/action-resolve/log" || die "the Action did not pick x86_64-unknown-linux-musl $version: $(cat "$tmp/action-resolve/log")"
 ok "the Action picks rtctl $version for x86_64-unknown-linux-musl on a Linux x64 runner"
 
-serve "$distrib"
-inputs=(target="$host" download-url="http://127.0.0.1:$port")
+# The GitHub layout ($tmp/www) stands for github.com (RTCTL_GITHUB_URL): the Action takes the
+# expected sha256 from the release there, whatever mirror serves the archive, and checks it
+# again on a cache hit.
+mkdir -p "$tmp/www/mirror" "$tmp/www/tampered-mirror"
+cp "$distrib/$archive" "$tmp/www/mirror/"
+cp "$tmp/tampered/$archive" "$tmp/www/tampered-mirror/"
+(cd "$tmp/www/tampered-mirror" && sha256sum "$archive" >"$archive.sha256")
+serve "$tmp/www"
+export RTCTL_GITHUB_URL="http://127.0.0.1:$port"
+inputs=(target="$host" download-url="http://127.0.0.1:$port/mirror")
 action "$tmp/action-1" "${inputs[@]}" || die "the Action failed: $(cat "$tmp/action-1/log")"
 grep -q "sha256 verified" "$tmp/action-1/log" || die "the Action did not verify the sha256"
 [ "$(output_of "$tmp/action-1/outputs.json" cache-hit)" = false ] || die "the first run was a cache hit"
@@ -229,12 +239,26 @@ path=$(output_of "$tmp/action-1/outputs.json" path)
 output_of "$tmp/action-1/outputs.json" '(GITHUB_PATH)' | grep -qxF "$path" ||
   die "the Action did not add $path to GITHUB_PATH"
 cmp -s "$bin" "$root/rtctl" || die "the Action did not install the archive's rtctl"
-try_installed "$bin" "the Action (download, sha256 verified)"
+try_installed "$bin" "the Action (download, sha256 verified against the release)"
 
 action "$tmp/action-2" "${inputs[@]}" || die "the Action failed on its second run: $(cat "$tmp/action-2/log")"
 [ "$(output_of "$tmp/action-2/outputs.json" cache-hit)" = true ] || die "the second run was not a cache hit"
-grep -q "step install: skipped" "$tmp/action-2/log" || die "the second run downloaded again"
-try_installed "$(output_of "$tmp/action-2/outputs.json" bin)" "the Action (from its cache, no download)"
+grep -q "sha256 verified: .*(from the cache)" "$tmp/action-2/log" || die "the cached archive was not verified"
+try_installed "$(output_of "$tmp/action-2/outputs.json" bin)" "the Action (from its cache, verified again)"
+
+if action "$tmp/action-tampered" target="$host" download-url="http://127.0.0.1:$port/tampered-mirror" cache=false; then
+  die "the Action installed a mirror's tampered archive (the mirror served its own matching sha256)"
+fi
+grep -q "sha256 mismatch" "$tmp/action-tampered/log" || die "the Action failed, but not on the sha256: $(cat "$tmp/action-tampered/log")"
+ok "the Action refuses a mirror's tampered archive, whatever checksum the mirror serves"
+
+printf 'tampered' >>"$tmp/action-caches/rtctl-archive-$version-$host/$archive"
+if action "$tmp/action-poisoned" "${inputs[@]}"; then
+  die "the Action ran a cached archive that no longer matches the release"
+fi
+grep -q "sha256 mismatch for $archive from the cache" "$tmp/action-poisoned/log" ||
+  die "the Action failed, but not on the cached archive: $(cat "$tmp/action-poisoned/log")"
+ok "the Action refuses a cached archive that no longer matches the release"
 
 wrong=$(printf '0%.0s' $(seq 64))
 if action "$tmp/action-3" "${inputs[@]}" sha256="$wrong" cache=false; then
@@ -245,6 +269,7 @@ ok "the Action refuses an archive whose sha256 is not the sha256 input"
 right=$(cut -d ' ' -f 1 <"$distrib/$archive.sha256")
 action "$tmp/action-4" "${inputs[@]}" sha256="$right" cache=false || die "the Action refused the right sha256 input"
 ok "the Action accepts the archive with the right sha256 input"
+unset RTCTL_GITHUB_URL
 unserve
 
 printf '\ninstall-check: done in %d s\n' "$((SECONDS - started))" >&2

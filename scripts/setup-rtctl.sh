@@ -2,18 +2,26 @@
 # The work of the GitHub Action (action.yml at the repository root), kept in a script so that
 # it also runs outside GitHub: scripts/install-check.sh runs it against a loopback server.
 #
-#   setup-rtctl.sh resolve    which version, target, archive, URL and directory
-#   setup-rtctl.sh install    download the archive, verify its sha256, unpack it
+#   setup-rtctl.sh resolve    which version, target, archive, URLs and directories
+#   setup-rtctl.sh install    fetch the archive (or take the cached one), verify its sha256,
+#                             unpack it: on every run, a cache hit included
 #   setup-rtctl.sh activate   check the binary runs, put its directory on PATH
+#
+# The expected sha256 is never the mirror's: it is the sha256 input, or the ARCHIVE.sha256 of
+# the GitHub release the version names (fetched on every run), so a mirror (download-url) or
+# a cache that serves another archive is refused, whatever checksum it serves beside it.
 #
 # Inputs come as environment variables, as action.yml passes them:
 #   INPUT_VERSION       "0.1.0" or "v0.1.0"; "latest"; empty: the version in the Cargo.toml
 #                       next to this script (for the Action: the ref named in `uses:`)
 #   INPUT_REPOSITORY    OWNER/REPO of the releases; empty: Cargo.toml's `repository`
 #   INPUT_TARGET        a target triple; empty: the runner's (RUNNER_OS, RUNNER_ARCH)
-#   INPUT_SHA256        the archive's expected sha256; empty: the release's ARCHIVE.sha256
-#   INPUT_DOWNLOAD_URL  the directory holding the release's files, instead of the GitHub
+#   INPUT_SHA256        the archive's expected sha256; empty: the GitHub release's
+#                       ARCHIVE.sha256 (never the mirror's)
+#   INPUT_DOWNLOAD_URL  the directory holding the release's archives, instead of the GitHub
 #                       release (a mirror; the loopback server of the install check)
+#   RTCTL_GITHUB_URL    where GitHub is (default https://github.com): GitHub Enterprise, or
+#                       the install check's loopback copy of the release layout
 # and, from the runner: RUNNER_OS, RUNNER_ARCH, RUNNER_TEMP, RUNNER_TOOL_CACHE, GITHUB_OUTPUT,
 # GITHUB_PATH. `install` and `activate` read what `resolve` printed from RTCTL_* variables
 # (action.yml passes them from the resolve step's outputs).
@@ -66,6 +74,8 @@ resolve() {
   [[ "$repository" =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$ ]] ||
     fail "repository must be OWNER/REPO, not '$repository'"
 
+  local github="${RTCTL_GITHUB_URL:-https://github.com}"
+  github=${github%/}
   local version="${INPUT_VERSION:-}"
   if [ -z "$version" ]; then
     version=$(cargo_field version)
@@ -73,7 +83,7 @@ resolve() {
     # github.com answers /releases/latest with a redirect to /releases/tag/vX.Y.Z.
     local url
     url=$(curl --fail --silent --show-error --location --retry 3 --output /dev/null \
-      --write-out '%{url_effective}' "https://github.com/$repository/releases/latest") ||
+      --write-out '%{url_effective}' "$github/$repository/releases/latest") ||
       fail "could not find the latest release of $repository"
     version=${url##*/}
   fi
@@ -92,48 +102,75 @@ resolve() {
       *) fail "rtctl has no release build for ${RUNNER_OS:-?} on ${RUNNER_ARCH:-?}" ;;
     esac
   fi
+  # It names files and directories, and reaches a shell: a target triple and nothing else.
+  [[ "$target" =~ ^[a-z0-9_]+(-[a-z0-9_]+){2,3}$ ]] ||
+    fail "target must be a target triple such as x86_64-unknown-linux-musl, not '$target'"
   local archive exe=rtctl
   case "$target" in
     *-windows-*) archive="rtctl-$target.zip" exe=rtctl.exe ;;
     *) archive="rtctl-$target.tar.xz" ;;
   esac
 
-  local base="${INPUT_DOWNLOAD_URL:-https://github.com/$repository/releases/download/v$version}"
+  local release="$github/$repository/releases/download/v$version"
+  local base="${INPUT_DOWNLOAD_URL:-$release}"
+  # URLs become step outputs, one line each: no space or control character in them.
+  for url in "$github" "$base"; do
+    [[ "$url" =~ ^https?://[^[:space:][:cntrl:]]+$ ]] || fail "'$url' is not an http(s) URL"
+  done
   local cache_root="${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:?RUNNER_TEMP is not set}}"
-  local dir
+  local dir archives
   dir=$(native_path "$(unix_path "$cache_root")/rtctl/$version/$target")
+  archives=$(native_path "$(unix_path "$cache_root")/rtctl-archives/$version/$target")
 
   output version "$version"
   output target "$target"
   output archive "$archive"
   output exe "$exe"
   output url "${base%/}/$archive"
+  output checksum-url "$release/$archive.sha256"
   output dir "$dir"
-  output cache-key "rtctl-$version-$target"
+  output archive-dir "$archives"
+  output cache-key "rtctl-archive-$version-$target"
   echo "rtctl $version for $target from ${base%/}/$archive"
 }
 
 install() {
-  local url="${RTCTL_URL:?}" archive="${RTCTL_ARCHIVE:?}" dir
+  local url="${RTCTL_URL:?}" checksum_url="${RTCTL_CHECKSUM_URL:?}" archive="${RTCTL_ARCHIVE:?}"
+  local dir archives
   dir=$(unix_path "${RTCTL_DIR:?}")
+  archives=$(unix_path "${RTCTL_ARCHIVE_DIR:?}")
   # Global, for the EXIT trap.
   work=$(mktemp -d "$(unix_path "${RUNNER_TEMP:?RUNNER_TEMP is not set}")/rtctl.XXXXXX")
   trap 'rm -rf "$work"' EXIT
-  download "$url" "$work/$archive"
 
+  # What the archive must hash to: pinned by the sha256 input, or the release's own file.
+  # Never the mirror's: whoever can change an archive there can change its checksum too.
   local expected="${INPUT_SHA256:-}" source="the sha256 input"
   if [ -z "$expected" ]; then
-    download "$url.sha256" "$work/$archive.sha256"
+    download "$checksum_url" "$work/$archive.sha256"
     expected=$(cut -d ' ' -f 1 <"$work/$archive.sha256")
-    source="$archive.sha256"
+    source="$checksum_url"
   fi
   expected=$(printf '%s' "$expected" | tr 'A-F' 'a-f')
   [[ "$expected" =~ ^[0-9a-f]{64}$ ]] || fail "$source holds no sha256: '$expected'"
+
+  # The archive: the cached one (restored by the cache step), else a download. Either way it
+  # is verified before anything in it runs.
+  local from="$url"
+  mkdir -p "$archives"
+  if [ -f "$archives/$archive" ]; then
+    from="the cache"
+  else
+    download "$url" "$work/$archive"
+    mv "$work/$archive" "$archives/$archive"
+  fi
   local actual
-  actual=$(sha256_of "$work/$archive")
-  [ "$actual" = "$expected" ] ||
-    fail "sha256 mismatch for $archive: expected $expected ($source), got $actual"
-  echo "sha256 verified: $actual  $archive"
+  actual=$(sha256_of "$archives/$archive")
+  if [ "$actual" != "$expected" ]; then
+    rm -f "$archives/$archive"
+    fail "sha256 mismatch for $archive from $from: expected $expected ($source), got $actual"
+  fi
+  echo "sha256 verified: $actual  $archive (from $from)"
 
   rm -rf "$dir"
   mkdir -p "$dir"
@@ -141,14 +178,16 @@ install() {
     *.zip)
       # dist's zip holds the files at its root.
       if command -v unzip >/dev/null 2>&1; then
-        unzip -q "$work/$archive" -d "$dir"
+        unzip -q "$archives/$archive" -d "$dir"
       else
-        pwsh -NoProfile -NonInteractive -Command "Expand-Archive -LiteralPath '$(native_path "$work/$archive")' -DestinationPath '$(native_path "$dir")'"
+        # The paths are arguments of a script file, never text inside PowerShell code.
+        pwsh -NoProfile -NonInteractive -File "$(native_path "$here/scripts/expand-zip.ps1")" \
+          "$(native_path "$archives/$archive")" "$(native_path "$dir")"
       fi
       ;;
     *)
       # The tarball holds rtctl-TARGET/: its contents go straight into the directory.
-      tar -xJf "$work/$archive" -C "$dir" --strip-components=1
+      tar -xJf "$archives/$archive" -C "$dir" --strip-components=1
       ;;
   esac
 }

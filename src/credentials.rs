@@ -59,6 +59,17 @@ impl KeySource {
             KeySource::Local => "local",
         }
     }
+
+    /// Where the key came from, to end a sentence about it ("the API key rt_test_****
+    /// built into the --local emulator").
+    pub(crate) fn place(self) -> &'static str {
+        match self {
+            KeySource::Environment => "from RUNTYPE_API_KEY",
+            KeySource::Keyring => "from the system keyring",
+            KeySource::File => "from the credentials file",
+            KeySource::Local => "built into the --local emulator",
+        }
+    }
 }
 
 /// A key and its origin.
@@ -343,7 +354,7 @@ impl CredentialsFile {
 
     /// `check_mode: false` is for removing a key: logging out must work on a leaky file too.
     fn read_checked(&self, check_mode: bool) -> Result<FileEntries, CliError> {
-        let text = match crate::files::read_text(&self.path, 1024 * 1024) {
+        let text = match crate::files::read_own_text(&self.path, 1024 * 1024) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileEntries::new()),
             Err(e) => {
@@ -467,15 +478,7 @@ impl CredentialsFile {
 
 /// A path as a shell word, for hints meant to be pasted.
 fn shell_quote(path: &Path) -> String {
-    let text = path.display().to_string();
-    if text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+~".contains(c))
-    {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
+    crate::text::shell_word(&path.display().to_string())
 }
 
 /// What is stored for an account, looked up in every place (for `auth status` and `logout`).

@@ -128,7 +128,7 @@ impl From<crate::emulator::StoreError> for CliError {
 impl From<crate::api::ApiError> for CliError {
     fn from(e: crate::api::ApiError) -> CliError {
         use crate::api::ApiError;
-        let server_hint = e.server_hint().map(str::to_string);
+        let server_hint = e.server_hint().map(crate::text::as_hint);
         let (kind, fallback): (ErrorKind, Option<String>) = match &e {
             ApiError::Status { status: 401, .. } => (
                 ErrorKind::Auth,
@@ -148,6 +148,9 @@ impl From<crate::api::ApiError> for CliError {
                 ErrorKind::NotFound,
                 Some("run rtctl tokens list to see the token ids".into()),
             ),
+            // The service's word for an id of the wrong shape (one rtctl's own check let
+            // through): say what ids and values look like.
+            e if e.is_invalid_id() => (ErrorKind::Usage, Some(crate::api::ID_SHAPES.into())),
             ApiError::Status { status: 400, .. } => (ErrorKind::Usage, None),
             ApiError::Status { status: 300..=399, body, .. } => (
                 ErrorKind::Failure,
@@ -180,6 +183,17 @@ impl From<crate::api::ApiError> for CliError {
                 ErrorKind::Failure,
                 Some("raise --timeout, or check the network and the API URL".into()),
             ),
+            ApiError::Connect {
+                url,
+                refused: true,
+                ..
+            } if let Some(base) = loopback_base(url) => (
+                ErrorKind::Failure,
+                Some(format!(
+                    "nothing is listening at {base}: start the emulator there with {}, or check the API URL (--api-url or RUNTYPE_API_URL)",
+                    emulator_command(&base)
+                )),
+            ),
             ApiError::Connect { .. } => (
                 ErrorKind::Failure,
                 Some("check the API URL (--api-url or RUNTYPE_API_URL) and the network".into()),
@@ -198,5 +212,62 @@ impl From<crate::api::ApiError> for CliError {
             Some(hint) => error.with_hint(hint),
             None => error,
         }
+    }
+}
+
+/// `scheme://host:port` of a URL on this machine (localhost, 127.0.0.0/8, ::1), where an
+/// emulator would listen; `None` for any other host.
+fn loopback_base(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    let local = match url.host()? {
+        url::Host::Domain(name) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    let port = url.port_or_known_default()?;
+    local.then(|| format!("{}://{}:{port}", url.scheme(), url.host_str().unwrap_or("")))
+}
+
+/// The `rtctl emulator` command that listens at `base` (a loopback URL).
+fn emulator_command(base: &str) -> String {
+    let mut command = "rtctl emulator".to_string();
+    let Ok(url) = url::Url::parse(base) else {
+        return command;
+    };
+    if matches!(url.host(), Some(url::Host::Ipv6(_))) {
+        command.push_str(" --host ::1");
+    }
+    match url.port_or_known_default() {
+        Some(crate::emulator::DEFAULT_PORT) | None => {}
+        Some(port) => command.push_str(&format!(" --port {port}")),
+    }
+    command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_loopback_url_names_the_emulator_that_would_listen_there() {
+        assert_eq!(
+            loopback_base("http://127.0.0.1:7878/v1/client-tokens?limit=1").as_deref(),
+            Some("http://127.0.0.1:7878")
+        );
+        assert_eq!(emulator_command("http://127.0.0.1:7878"), "rtctl emulator");
+        assert_eq!(
+            emulator_command("http://localhost:9000"),
+            "rtctl emulator --port 9000"
+        );
+        assert_eq!(
+            emulator_command("http://[::1]:7878"),
+            "rtctl emulator --host ::1"
+        );
+        assert!(loopback_base("http://127.8.0.1:80/").is_some());
+        assert!(loopback_base("https://api.runtype.com/v1").is_none());
+        assert!(loopback_base("http://10.0.0.1:7878").is_none());
     }
 }

@@ -1,6 +1,6 @@
-//! Writing files safely: whole (a crash or a concurrent reader never sees half of one) and
-//! private (state and credentials are the user's alone). Used for the emulator's state and
-//! the credentials file.
+//! Files: written safely, whole (a crash or a concurrent reader never sees half of one) and
+//! private (state and credentials are the user's alone), and read bounded and interruptible
+//! (token files, pages, `--config @FILE`, config and credentials).
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -49,7 +49,52 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Reads a text file of at most `limit` bytes; a larger one (or an endless device such as
 /// `/dev/zero`) is an error of kind `FileTooLarge` after reading `limit + 1` bytes, never
 /// more. Invalid UTF-8 is an `InvalidData` error.
-pub(crate) fn read_text(path: &Path, limit: u64) -> io::Result<String> {
+///
+/// Any file will do, a FIFO included (`plan -f <(envsubst < tokens.toml)`): opening one waits
+/// for its writer, and reading it for the writer to write or close, and nothing interrupts a
+/// thread blocked there. So the read runs on a thread of its own and the run awaits it, where
+/// Ctrl-C or SIGTERM still ends the run at once (the thread is abandoned; it ends with the
+/// process, or when its writer comes).
+pub(crate) async fn read_text(path: &Path, limit: u64) -> io::Result<String> {
+    let path = path.to_path_buf();
+    off_thread(move || read_text_now(&path, limit)).await
+}
+
+/// [`read_text`] for a file rtctl itself writes (the credentials file), read where nothing
+/// can wait: anything but a regular file there is refused before it is opened, so a FIFO or
+/// a device cannot block the run.
+pub(crate) fn read_own_text(path: &Path, limit: u64) -> io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is not a regular file",
+        ));
+    }
+    read_text_now(path, limit)
+}
+
+/// Runs blocking `work` (a read that may wait on a FIFO, a terminal, stdin) on a plain thread
+/// and awaits its result, so the runtime stays free to notice a signal. A plain thread, not
+/// the runtime's blocking pool: the runtime's shutdown waits for the pool, and a read
+/// abandoned after a signal must not hold up the process's exit.
+pub(crate) async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("rtctl-read".into())
+        .spawn(move || {
+            let _ = tx.send(work());
+        })?;
+    rx.await.unwrap_or_else(|_| {
+        Err(io::Error::other(
+            "the reading thread ended without a result",
+        ))
+    })
+}
+
+fn read_text_now(path: &Path, limit: u64) -> io::Result<String> {
     use std::io::Read;
     let mut bytes = Vec::new();
     File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
@@ -130,11 +175,13 @@ mod tests {
     }
 
     #[cfg(unix)]
-    #[test]
-    fn reads_are_bounded_even_from_an_endless_device() {
-        let err = read_text(Path::new("/dev/zero"), 1024).unwrap_err();
+    #[tokio::test]
+    async fn reads_are_bounded_even_from_an_endless_device() {
+        let err = read_text(Path::new("/dev/zero"), 1024).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
         assert!(err.to_string().contains("1 KiB"), "{err}");
+        let err = read_own_text(Path::new("/dev/zero"), 1024).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     }
 
     #[cfg(unix)]

@@ -97,12 +97,35 @@ fn compile(code: &str, args: &[(String, String)]) -> Result<Filter, CliError> {
         .with_global_vars(names.iter().map(String::as_str))
         .compile(modules)
         .map_err(|errors| {
-            let names: Vec<String> = errors
+            let undefined: Vec<&str> = errors
                 .iter()
-                .flat_map(|(_, errs)| errs.iter().map(|(name, _)| format!("undefined: {name}")))
+                .flat_map(|(_, errs)| errs.iter().map(|(name, _)| *name))
                 .collect();
-            invalid(names.join(", "))
+            let names: Vec<String> = undefined
+                .iter()
+                .map(|n| format!("undefined: {n}"))
+                .collect();
+            let error = invalid(names.join(", "));
+            match undefined_hint(&undefined) {
+                Some(hint) => error.with_hint(hint),
+                None => error,
+            }
         })
+}
+
+/// What to do about undefined names that a filter meant to read from outside: the
+/// environment (`env`, `$ENV`), which the filter does not see, or a variable never given.
+fn undefined_hint(names: &[&str]) -> Option<String> {
+    if names.iter().any(|n| matches!(*n, "env" | "$ENV")) {
+        return Some(
+            "the filter cannot read the environment (it would reach RUNTYPE_API_KEY): pass what it needs with --jq-arg NAME=VALUE and use it as $NAME"
+                .into(),
+        );
+    }
+    let variable = names.iter().find_map(|n| n.strip_prefix('$'))?;
+    Some(format!(
+        "give ${variable} a value with --jq-arg {variable}=VALUE"
+    ))
 }
 
 fn describe_load_errors<P>(errors: &jaq_core::load::Errors<&str, P>) -> String {

@@ -112,19 +112,21 @@ pub(crate) const EXPORTED_TOKEN_BYTES: u64 = 512;
 pub(crate) const MAX_FILE_BYTES: u64 =
     (SUPPORTED_TOKENS * EXPORTED_TOKEN_BYTES).next_multiple_of(1024 * 1024);
 
+fn unreadable(path: &Path, error: &std::io::Error) -> CliError {
+    CliError::usage(format!(
+        "could not read the token file {}: {error}",
+        path.display()
+    ))
+}
+
 /// The fields a file must name.
 const REQUIRED: &[Field] = &[Field::Environment, Field::AllowedOrigins];
 
 impl Manifest {
-    /// Reads and validates `path`.
-    pub(crate) fn load(path: &Path) -> Result<Manifest, CliError> {
-        let text = crate::files::read_text(path, MAX_FILE_BYTES).map_err(|e| {
-            CliError::usage(format!(
-                "could not read the token file {}: {e}",
-                path.display()
-            ))
-        })?;
-        Manifest::parse(path, &text)
+    /// Reads and validates `path`; the read is interruptible (a FIFO waits for its writer).
+    pub(crate) async fn read(path: &Path) -> Result<Manifest, CliError> {
+        let text = crate::files::read_text(path, MAX_FILE_BYTES).await;
+        Manifest::parse(path, &text.map_err(|e| unreadable(path, &e))?)
     }
 
     /// Parses `text` as the file at `path`.
@@ -304,6 +306,7 @@ fn only_in_the_past(problem: &Problem) -> bool {
         Problem::OutOfRange { .. }
             | Problem::Origin { .. }
             | Problem::PublicSuffixWildcard { .. }
+            | Problem::Ipv4Spelling { .. }
             | Problem::NotOneOf { .. }
             | Problem::Length { .. }
     )

@@ -103,6 +103,8 @@ pub(crate) enum OriginError {
     Port(String),
     #[error("a wildcard is only allowed as a leading '*.' before a domain, or as '*' alone")]
     Wildcard,
+    #[error("'{host}' is the IPv4 address {address} written another way; browsers send {address}")]
+    Ipv4Spelling { host: String, address: String },
 }
 
 impl OriginError {
@@ -120,6 +122,9 @@ impl OriginError {
             }
             OriginError::Wildcard => {
                 Some("write https://*.example.com for every subdomain, or * for any origin")
+            }
+            OriginError::Ipv4Spelling { .. } => {
+                Some("write an IPv4 address as four decimal numbers, as browsers do")
             }
             _ => None,
         }
@@ -147,6 +152,12 @@ impl Origin {
         let (host, port) = parse_host_port(authority, false)?;
         if host.starts_with('*') {
             return Err(OriginError::Wildcard);
+        }
+        if let Some(address) = whatwg_ipv4(&host).filter(|a| a.to_string() != host) {
+            return Err(OriginError::Ipv4Spelling {
+                host,
+                address: address.to_string(),
+            });
         }
         Ok(Origin::new(scheme, host, port))
     }
@@ -358,6 +369,15 @@ pub(crate) fn nearest_miss(
     let port_name = |port: Option<u16>| port.map_or("no port".to_string(), |p| format!("port {p}"));
 
     for (text, entry) in &entries {
+        if entry.ipv4_spelling().is_some() && entry.browser_spelling().admits(origin) {
+            return Some(format!(
+                "'{text}' is {} written another way: browsers send {origin}, which it never matches",
+                origin.host
+            ));
+        }
+    }
+
+    for (text, entry) in &entries {
         let (schemes, host_ok, port): (Vec<&str>, bool, Option<u16>) = match entry {
             AllowedOrigin::Exact(o) => (vec![&o.scheme], o.host == origin.host, o.effective_port()),
             AllowedOrigin::Wildcard { scheme, base, port } => (
@@ -468,6 +488,48 @@ pub(crate) fn public_suffix(host: &str) -> Option<&str> {
 }
 
 impl AllowedOrigin {
+    /// For an entry whose host a browser reads as an IPv4 address written another way
+    /// (`https://0x7f.1`, `https://127.1`, `https://2130706433`), the address: browsers send
+    /// it as `127.0.0.1`, so the entry never matches. `None` for every other entry, a
+    /// dotted-decimal address included.
+    pub(crate) fn ipv4_spelling(&self) -> Option<std::net::Ipv4Addr> {
+        let host = match self {
+            AllowedOrigin::Exact(origin) => &origin.host,
+            AllowedOrigin::Wildcard { base, .. } => base,
+            AllowedOrigin::BareHost { host, .. } => host,
+            AllowedOrigin::Any | AllowedOrigin::Native => return None,
+        };
+        if !ends_in_a_number(host) {
+            return None;
+        }
+        whatwg_ipv4(host).filter(|address| address.to_string() != *host)
+    }
+
+    /// The entry as browsers would spell it: an IPv4 host written as its dotted address.
+    pub(crate) fn browser_spelling(&self) -> AllowedOrigin {
+        let Some(address) = self.ipv4_spelling() else {
+            return self.clone();
+        };
+        let address = address.to_string();
+        match self.clone() {
+            AllowedOrigin::Exact(origin) => AllowedOrigin::Exact(Origin {
+                host: address,
+                ..origin
+            }),
+            AllowedOrigin::Wildcard { scheme, port, .. } => AllowedOrigin::Wildcard {
+                scheme,
+                base: address,
+                port,
+            },
+            AllowedOrigin::BareHost { wildcard, port, .. } => AllowedOrigin::BareHost {
+                host: address,
+                wildcard,
+                port,
+            },
+            other => other,
+        }
+    }
+
     /// For a wildcard (`https://*.co.uk`, legacy `*.co.uk`) over a public suffix, the suffix.
     pub(crate) fn wildcard_public_suffix(&self) -> Option<&str> {
         match self {
@@ -585,13 +647,74 @@ fn validate_host(host: &str, allow_wildcard: bool) -> Result<String, OriginError
     if name.is_empty() || name.len() > 253 || !name.split('.').all(valid_label) {
         return Err(OriginError::Host(host.to_string()));
     }
-    let numeric = name
-        .split('.')
-        .all(|label| label.bytes().all(|b| b.is_ascii_digit()));
-    if numeric && name.parse::<std::net::Ipv4Addr>().is_err() {
+    // A host whose last label is a number is an IPv4 address to a browser's URL parser, in
+    // any of its spellings (`127.1`, `0x7f.0.0.1`, `2130706433`); one that is not an address
+    // (`256.1.1.1`, `a.0x1`) is no host at all. The other spellings parse, and the rules
+    // refuse to write them (see `AllowedOrigin::ipv4_spelling`).
+    if ends_in_a_number(name) && whatwg_ipv4(name).is_none() {
         return Err(OriginError::Host(host.to_string()));
     }
     Ok(lower)
+}
+
+/// The WHATWG URL standard's "ends in a number" test: whether a browser parses `host` as an
+/// IPv4 address (its last label all digits, or a `0x` hexadecimal number).
+fn ends_in_a_number(host: &str) -> bool {
+    let mut labels: Vec<&str> = host.split('.').collect();
+    if labels.len() > 1 && labels.last() == Some(&"") {
+        labels.pop();
+    }
+    let last = labels.last().copied().unwrap_or_default();
+    (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit())) || ipv4_number(last).is_some()
+}
+
+/// One part of an IPv4 address as browsers read it: decimal, octal after a leading `0`,
+/// hexadecimal after `0x` (WHATWG's "IPv4 number parser").
+fn ipv4_number(part: &str) -> Option<u64> {
+    if part.is_empty() {
+        return None;
+    }
+    let (digits, radix) =
+        if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+            (hex, 16)
+        } else if part.len() > 1 && part.starts_with('0') {
+            (&part[1..], 8)
+        } else {
+            (part, 10)
+        };
+    if digits.is_empty() {
+        return Some(0);
+    }
+    if !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    // Digits beyond what a u64 holds are out of range for an address anyway.
+    u64::from_str_radix(digits, radix).ok().or(Some(u64::MAX))
+}
+
+/// The address a browser reads `host` as (WHATWG's "IPv4 parser"): up to four parts, the
+/// last filling the bytes that remain. `None` when it is not an address.
+pub(crate) fn whatwg_ipv4(host: &str) -> Option<std::net::Ipv4Addr> {
+    let mut parts: Vec<&str> = host.split('.').collect();
+    if parts.len() > 1 && parts.last() == Some(&"") {
+        parts.pop();
+    }
+    if parts.len() > 4 {
+        return None;
+    }
+    let numbers: Vec<u64> = parts
+        .iter()
+        .map(|p| ipv4_number(p))
+        .collect::<Option<_>>()?;
+    let (last, leading) = numbers.split_last()?;
+    if leading.iter().any(|n| *n > 255) || *last >= 256u64.pow(5 - numbers.len() as u32) {
+        return None;
+    }
+    let mut address = *last;
+    for (index, n) in leading.iter().enumerate() {
+        address += n * 256u64.pow(3 - index as u32);
+    }
+    u32::try_from(address).ok().map(std::net::Ipv4Addr::from)
 }
 
 fn parse_port(port: &str) -> Result<u16, OriginError> {
@@ -675,7 +798,9 @@ mod tests {
             "https://256.1.1.1",
             "https://-a.example.com",
             "https://a-.com",
-            "https://1.2.3",
+            "https://1.2.3.4.5",
+            "https://a.0x1",
+            "https://08.1.1.1",
         ] {
             assert!(
                 AllowedOrigin::parse(no_browser_sends).is_err(),
@@ -698,6 +823,62 @@ mod tests {
         ] {
             let parsed = AllowedOrigin::parse(entry).unwrap();
             assert_eq!(parsed.wildcard_public_suffix(), suffix, "{entry}");
+        }
+    }
+
+    #[test]
+    fn ipv4_addresses_in_other_spellings_are_recognised_as_browsers_read_them() {
+        for (host, address) in [
+            ("0x7f.1", "127.0.0.1"),
+            ("127.1", "127.0.0.1"),
+            ("0177.0.0.1", "127.0.0.1"),
+            ("2130706433", "127.0.0.1"),
+            ("0x7F000001", "127.0.0.1"),
+            ("1.2.3", "1.2.0.3"),
+            ("0x", "0.0.0.0"),
+            ("01.2.3.4", "1.2.3.4"),
+        ] {
+            for entry in [
+                format!("https://{host}"),
+                format!("http://{host}:8080"),
+                format!("{host}:3000"),
+                format!("https://*.{host}"),
+            ] {
+                let parsed = AllowedOrigin::parse(&entry).unwrap();
+                assert_eq!(
+                    parsed.ipv4_spelling().map(|a| a.to_string()).as_deref(),
+                    Some(address),
+                    "{entry}"
+                );
+                assert!(parsed.browser_spelling().to_string().contains(address));
+            }
+            let error = Origin::parse(&format!("https://{host}")).unwrap_err();
+            assert!(error.to_string().contains(address), "{error}");
+        }
+        for fine in [
+            "https://127.0.0.1",
+            "https://example.com",
+            "https://0x7f.example",
+            "*",
+            "native",
+        ] {
+            assert_eq!(entry(fine).ipv4_spelling(), None, "{fine}");
+        }
+        // Never admitted: a browser sends the dotted address, which the entry does not name.
+        let odd = vec!["http://0x7f.1:8080".to_string()];
+        assert_eq!(admit(&odd, Some("http://127.0.0.1:8080"), "live"), None);
+        let why = nearest_miss(&odd, &origin("http://127.0.0.1:8080"), "live").unwrap();
+        assert!(why.contains("written another way"), "{why}");
+    }
+
+    proptest! {
+        #[test]
+        fn the_ipv4_reading_never_panics(host in "[0-9a-fA-FxX.]{0,24}") {
+            let _ = whatwg_ipv4(&host);
+            let _ = ends_in_a_number(&host);
+            if let Ok(parsed) = AllowedOrigin::parse(&format!("https://{host}")) {
+                let _ = parsed.browser_spelling();
+            }
         }
     }
 

@@ -17,7 +17,11 @@ use serde_json::Value;
 use crate::error::{CliError, ErrorKind};
 
 mod fit;
+mod redact;
 pub(crate) use fit::Fit;
+mod prompt;
+pub use prompt::Prompter;
+pub(crate) use prompt::TerminalPrompter;
 
 /// How data is rendered on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
@@ -66,73 +70,6 @@ pub struct Terminal {
     pub width: Option<u16>,
 }
 
-/// Asks a person: the terminal's prompts in the binary, scripted answers in tests. A prompt
-/// blocks; the printer runs it on a thread of its own, so a signal can end the run meanwhile.
-pub trait Prompter: Send + Sync {
-    /// Asks a yes/no question (default no).
-    fn confirm(&self, question: &str) -> io::Result<bool>;
-    /// Asks for a secret without echoing it.
-    fn secret(&self, prompt: &str) -> io::Result<String>;
-}
-
-/// Prompts on the real terminal (stderr), with dialoguer. A yes/no waits for Enter, so typing
-/// `yes⏎` is an answer and not a `y` followed by a shell command `es`.
-pub(crate) struct TerminalPrompter;
-
-impl Prompter for TerminalPrompter {
-    fn confirm(&self, question: &str) -> io::Result<bool> {
-        let answer = dialoguer::Confirm::new()
-            .with_prompt(question)
-            .default(false)
-            .wait_for_newline(true)
-            .interact_on_opt(&console::Term::stderr())
-            .map_err(|dialoguer::Error::IO(e)| e)?;
-        Ok(answer == Some(true))
-    }
-
-    fn secret(&self, prompt: &str) -> io::Result<String> {
-        dialoguer::Password::new()
-            .with_prompt(prompt)
-            .interact_on(&console::Term::stderr())
-            .map_err(|dialoguer::Error::IO(e)| e)
-    }
-}
-
-/// The terminal's modes before a prompt, to put back if a signal ends the run mid-prompt
-/// (echo off, the cursor hidden).
-struct SavedTerminal {
-    #[cfg(unix)]
-    termios: Option<libc::termios>,
-}
-
-impl SavedTerminal {
-    fn save() -> SavedTerminal {
-        #[cfg(unix)]
-        {
-            let mut termios = std::mem::MaybeUninit::<libc::termios>::uninit();
-            // SAFETY: tcgetattr writes the struct for fd 0 and reports whether it did.
-            let saved = unsafe { libc::tcgetattr(0, termios.as_mut_ptr()) } == 0;
-            SavedTerminal {
-                // SAFETY: initialised by the successful call above.
-                termios: saved.then(|| unsafe { termios.assume_init() }),
-            }
-        }
-        #[cfg(not(unix))]
-        SavedTerminal {}
-    }
-
-    fn restore(&self) {
-        #[cfg(unix)]
-        if let Some(termios) = &self.termios {
-            // SAFETY: sets fd 0's modes from a struct tcgetattr filled.
-            unsafe { libc::tcsetattr(0, libc::TCSANOW, termios) };
-        }
-        let term = console::Term::stderr();
-        let _ = term.show_cursor();
-        let _ = term.write_line("");
-    }
-}
-
 /// Decides where and how to write; built once per run.
 #[derive(Clone)]
 pub struct Printer {
@@ -156,6 +93,11 @@ pub struct Printer {
     prompter: Arc<dyn Prompter>,
     /// What ends a prompt early.
     signals: crate::signals::Signals,
+    /// The progress bar drawn on stderr now, if any: a line of data for the same terminal
+    /// clears it first, so the two never share a line.
+    bar: Arc<Mutex<Option<indicatif::ProgressBar>>>,
+    /// Secrets the run knows (its API key), replaced in everything printed.
+    redactions: redact::Redactions,
 }
 
 /// The choices that shape a [`Printer`].
@@ -233,7 +175,16 @@ impl Printer {
             stderr: streams.stderr,
             prompter: streams.prompter,
             signals: crate::signals::Signals::new(),
+            bar: Arc::default(),
+            redactions: redact::Redactions::default(),
         }
+    }
+
+    /// From now on `secret` (the run's API key, once known) is printed as `shown`, on stdout
+    /// and stderr, by this printer and every clone of it: a server that echoes the key back
+    /// (in an error, a hint, a redirect, a token's name) cannot make rtctl print it.
+    pub(crate) fn redact(&self, secret: &str, shown: &str) {
+        self.redactions.add(secret, shown);
     }
 
     fn out(&self) -> std::sync::MutexGuard<'_, Box<dyn Write + Send>> {
@@ -306,8 +257,18 @@ impl Printer {
 
     /// Bytes of data as they are (a generated script, a token file).
     pub fn bytes(&self, bytes: &[u8]) -> Result<(), CliError> {
-        let mut out = self.out();
-        let written = out.write_all(bytes).and_then(|()| out.flush());
+        let bytes = self.redactions.bytes(bytes);
+        let write = || {
+            let mut out = self.out();
+            out.write_all(&bytes).and_then(|()| out.flush())
+        };
+        // A bar on the terminal stdout shows too steps aside for the line, and is drawn
+        // again below it.
+        let bar = self.terminal.stdout.then(|| self.drawn_bar()).flatten();
+        let written = match bar {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        };
         if written
             .as_ref()
             .is_err_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
@@ -414,19 +375,33 @@ impl Printer {
         }
     }
 
-    /// A single record as `key  value` lines (a table on a terminal, TSV in a pipe).
+    /// A single record as `key  value` lines (a table on a terminal, TSV in a pipe). On a
+    /// terminal a long value wraps under itself, not back to the first column.
     pub fn record(&self, pairs: &[(&str, String)]) -> Result<(), CliError> {
         if self.format == Format::Table {
             let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+            let room = self
+                .terminal
+                .width
+                .filter(|_| !self.wide)
+                .map(|w| usize::from(w).saturating_sub(width + 2))
+                .filter(|&room| room >= MIN_WRAP_WIDTH);
+            let indent = " ".repeat(width + 2);
             // People read a record: empty fields are noise. Pipes keep every key.
-            let text: String = pairs
-                .iter()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(key, value)| {
-                    let value = crate::text::for_terminal(value, false);
-                    format!("{key:>width$}  {value}\n")
-                })
-                .collect();
+            let mut text = String::new();
+            for (key, value) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
+                let value = crate::text::for_terminal(value, false);
+                let lines = match room {
+                    Some(room) => fit::wrap(&value, room),
+                    None => vec![value.into_owned()],
+                };
+                for (index, line) in lines.iter().enumerate() {
+                    match index {
+                        0 => text.push_str(&format!("{key:>width$}  {line}\n")),
+                        _ => text.push_str(&format!("{indent}{line}\n")),
+                    }
+                }
+            }
             self.bytes(text.as_bytes())
         } else {
             let rows: Vec<Vec<String>> = pairs
@@ -480,9 +455,22 @@ impl Printer {
     /// it, so errors are ignored.
     /// (Callers escape what came from outside before adding colour of their own.)
     fn talk(&self, line: &str) {
-        let line = self.keep_command_flags(line);
-        let mut err = self.err();
-        let _ = writeln!(err, "{line}").and_then(|()| err.flush());
+        let line = self.redactions.text(line);
+        let line = self.keep_command_flags(&line);
+        let write = || {
+            let mut err = self.err();
+            let _ = writeln!(err, "{line}").and_then(|()| err.flush());
+        };
+        // Above the progress bar, not through it.
+        match self.drawn_bar() {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    }
+
+    /// The progress bar on stderr now, if any.
+    fn drawn_bar(&self) -> Option<indicatif::ProgressBar> {
+        self.bar.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Sets the global flags suggested commands must keep (see `command_flags`).
@@ -536,7 +524,8 @@ impl Printer {
     /// escaped like everything from outside. Shown even with `--quiet`: it may say why a
     /// delivery failed.
     pub(crate) fn relay(&self, source: &str, line: &str) {
-        let line = crate::text::for_terminal(line, false);
+        let line = self.redactions.text(line);
+        let line = crate::text::for_terminal(&line, false);
         let source = crate::text::for_terminal(source, false);
         let label = self.paint(
             &format!("{source}:"),
@@ -576,14 +565,15 @@ impl Printer {
 
     // ---- prompts ------------------------------------------------------------------------
 
-    /// Runs a blocking prompt on a thread of its own, so that a signal ends the wait: the
-    /// terminal is then put back as it was (echo, cursor) and the run ends with the signal.
+    /// Runs a blocking prompt on a thread of its own, so that a signal ends the wait. A
+    /// prompt given up unanswered (a signal, here or wherever the run is waiting for one) is
+    /// abandoned: the terminal is put back as it was.
     async fn prompt<T: Send + 'static>(
         &self,
         ask: impl FnOnce(&dyn Prompter) -> io::Result<T> + Send + 'static,
     ) -> Result<io::Result<T>, CliError> {
-        let saved = SavedTerminal::save();
         let prompter = Arc::clone(&self.prompter);
+        let unanswered = Unanswered(Some(Arc::clone(&self.prompter)));
         let (tx, rx) = tokio::sync::oneshot::channel();
         // A plain thread, not the runtime's blocking pool: a prompt abandoned after a signal
         // must not hold up the process's exit.
@@ -592,33 +582,29 @@ impl Printer {
         });
         tokio::select! {
             answer = rx => {
-                let answer = answer.unwrap_or_else(|_| Err(io::Error::other("the prompt ended")));
-                // A prompt that failed (Ctrl-C read as a key) may leave the cursor hidden.
-                if answer.is_err() {
-                    saved.restore();
-                }
-                Ok(answer)
+                unanswered.answered();
+                Ok(answer.unwrap_or_else(|_| Err(io::Error::other("the prompt ended"))))
             }
-            signal = self.signals.first() => {
-                saved.restore();
-                Err(CliError::interrupted(signal).reported())
-            }
+            signal = self.signals.first() => Err(CliError::interrupted(signal).reported()),
         }
     }
 
-    /// Shows `details` on stderr and asks `question` (default no). A "no" is exit 3.
+    /// Shows `details` on stderr and asks `question` (default no), answered by a line: `y`
+    /// or `yes` goes ahead, anything else is a "no", exit 3.
     pub async fn confirm(&self, details: &str, question: &str) -> Result<(), CliError> {
         if !details.is_empty() {
             self.talk(&crate::text::for_terminal(details, true));
         }
-        let question = crate::text::for_terminal(question, false).into_owned();
-        match self.prompt(move |p| p.confirm(&question)).await? {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(CliError::new(
+        let question = format!(
+            "{} [y/N] ",
+            crate::text::for_terminal(&self.redactions.text(question), false)
+        );
+        match self.prompt(move |p| p.line(&question)).await? {
+            Ok(answer) if prompt::is_yes(answer.as_deref()) => Ok(()),
+            Ok(_) => Err(CliError::new(
                 ErrorKind::Cancelled,
                 "cancelled; nothing was changed",
             )),
-            // Ctrl-C as a key (raw mode): an interruption, not a broken terminal.
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                 Err(CliError::interrupted(crate::signals::Signal::Interrupt).reported())
             }
@@ -632,6 +618,25 @@ impl Printer {
         self.prompt(move |p| p.secret(&prompt))
             .await?
             .map_err(|e| CliError::failure(format!("could not read from the terminal: {e}")))
+    }
+}
+
+/// A prompt in progress: dropped before its answer arrived, it abandons the prompt. Drop is
+/// what every way of giving up has in common (a signal seen by the prompt, or by the run's
+/// own wait, which drops the whole command).
+struct Unanswered(Option<Arc<dyn Prompter>>);
+
+impl Unanswered {
+    fn answered(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        if let Some(prompter) = self.0.take() {
+            prompter.abandon();
+        }
     }
 }
 
@@ -672,8 +677,9 @@ impl ListTable<'_> {
 }
 
 /// Progress of work on many items: a bar on stderr when a person is watching (a terminal,
-/// not `--quiet`, more than one item), nothing otherwise. Notes printed while it runs go
-/// above the bar instead of through it.
+/// not `--quiet`, more than one item), nothing otherwise. While it shows, whatever the
+/// printer writes to the terminal (notes, errors, and data when stdout is the terminal too)
+/// goes above the bar: the bar is cleared for the line and drawn again below it.
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
     printer: Printer,
@@ -693,6 +699,7 @@ impl Printer {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar.set_message(message.to_string());
+            *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar.clone());
             bar
         });
         Progress {
@@ -709,18 +716,23 @@ impl Progress {
         }
     }
 
-    /// A note, printed above the bar.
+    /// A note, printed above the bar (as everything the printer writes while it shows).
     pub fn note(&self, text: &str) {
-        match &self.bar {
-            // The bar steps aside while the note goes through the printer's own stream.
-            Some(bar) if !self.printer.quiet => bar.suspend(|| self.printer.note(text)),
-            _ => self.printer.note(text),
-        }
+        self.printer.note(text);
     }
 
-    /// Removes the bar.
-    pub fn finish(self) {
-        if let Some(bar) = self.bar {
+    /// Removes the bar (as dropping it does, on every way out).
+    pub fn finish(self) {}
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            self.printer
+                .bar
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
             bar.finish_and_clear();
         }
     }

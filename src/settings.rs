@@ -124,8 +124,8 @@ struct RawProfile {
 
 impl ConfigFile {
     /// Reads the file if it exists; a missing file is an empty config.
-    pub(crate) fn load(path: &Path) -> Result<Option<ConfigFile>, CliError> {
-        match crate::files::read_text(path, 1024 * 1024) {
+    pub(crate) async fn load(path: &Path) -> Result<Option<ConfigFile>, CliError> {
+        match crate::files::read_text(path, 1024 * 1024).await {
             Ok(text) => ConfigFile::parse(path, text).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(CliError::usage(format!(

@@ -32,6 +32,8 @@ const API_KEY_VAR: &str = "RUNTYPE_API_KEY";
 const MAX_LINE_CHARS: usize = 1000;
 /// The most lines shown from each of a sink's streams; the rest is read and dropped.
 const MAX_LINES: usize = 200;
+/// `--to-timeout` when not given, in seconds.
+pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 60;
 /// What is put in place of the value wherever a sink prints it.
 const REDACTED: &str = "[value]";
 
@@ -125,12 +127,13 @@ impl Sink {
     }
 
     /// The command as a shell would read it back, for a suggested command:
-    /// `--to-command 'gh secret set X'`.
+    /// `--to-command 'gh secret set X'` (and its `--to-timeout` when not the default).
     pub(crate) fn flag(&self) -> String {
-        format!(
-            "--to-command {}",
-            shell_words::quote(&shell_words::join(&self.words))
-        )
+        let command = shell_words::quote(&shell_words::join(&self.words)).into_owned();
+        match self.timeout.as_secs() {
+            DEFAULT_TIMEOUT_SECS => format!("--to-command {command}"),
+            seconds => format!("--to-command {command} --to-timeout {seconds}"),
+        }
     }
 
     /// Hands `handoff`'s value to the program and waits for its verdict. Its output is relayed

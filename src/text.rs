@@ -2,7 +2,8 @@
 //! terminal: control characters (escape sequences, a bare carriage return that rewrites a
 //! line, a bell) and the Unicode controls that reorder text on screen (bidi overrides) are
 //! shown as escapes instead of being obeyed. JSON output never passes through here: it is
-//! exact, and JSON escapes control characters itself.
+//! exact, and JSON escapes control characters itself. A word for a suggested command is made
+//! safe for a shell the same way ([`shell_word`]).
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -15,6 +16,33 @@ pub(crate) fn steers(c: char) -> bool {
             c,
             '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
         )
+}
+
+/// `text` worded as a hint: hints continue the sentence `hint:` starts, so they start lower
+/// case. A capitalised first word (`Use …`, a server's `This API key …`) is lowered; a name
+/// (`RUNTYPE_API_KEY`, `API`) is left as it is.
+pub(crate) fn as_hint(text: &str) -> String {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => {
+            first.to_lowercase().chain(text.chars().skip(1)).collect()
+        }
+        _ => text.to_string(),
+    }
+}
+
+/// `text` as one shell word, for a command a hint suggests: as is when it is plain, else in
+/// single quotes.
+pub(crate) fn shell_word(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "%+,-./:=@_~".contains(c))
+    {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
 }
 
 /// `text` with everything that would steer a terminal written as an escape (`\u{1b}`);
@@ -44,6 +72,32 @@ pub(crate) fn for_terminal(text: &str, keep_newlines: bool) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hints_start_lower_case_but_names_stay() {
+        assert_eq!(as_hint("Use 'test' or 'live'"), "use 'test' or 'live'");
+        assert_eq!(
+            as_hint("This API key lacks the CLIENT_TOKENS:WRITE permission"),
+            "this API key lacks the CLIENT_TOKENS:WRITE permission"
+        );
+        assert_eq!(as_hint("RUNTYPE_API_KEY is set"), "RUNTYPE_API_KEY is set");
+        assert_eq!(as_hint("API keys"), "API keys");
+        assert_eq!(as_hint("run rtctl auth login"), "run rtctl auth login");
+        assert_eq!(as_hint(""), "");
+    }
+
+    #[test]
+    fn shell_words_are_plain_or_single_quoted() {
+        assert_eq!(shell_word("test"), "test");
+        assert_eq!(
+            shell_word("/home/a/.config/c.toml"),
+            "/home/a/.config/c.toml"
+        );
+        assert_eq!(shell_word("old widget"), "'old widget'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word("$HOME;rm"), "'$HOME;rm'");
+        assert_eq!(shell_word(""), "''");
+    }
 
     #[test]
     fn escapes_what_steers_and_keeps_the_rest() {

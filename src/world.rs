@@ -77,7 +77,7 @@ impl World {
                 stdout: output::stream(std::io::stdout()),
                 stderr: output::stream(std::io::stderr()),
                 terminal,
-                prompter: Arc::new(TerminalPrompter),
+                prompter: Arc::new(TerminalPrompter::default()),
             },
             stdin: Arc::new(Mutex::new(Box::new(std::io::stdin()))),
             keyring,

@@ -176,6 +176,9 @@ pub(crate) struct Client {
     server_date: ServerDate,
 }
 
+/// What ids and values look like, for a hint when an argument is neither.
+pub(crate) const ID_SHAPES: &str = "an id looks like ct_9f8e7d6c5b4a3210 (or a UUID); a whole value looks like ct_live_… as a page embeds it (rtctl tokens list shows the ids)";
+
 /// The longest id rtctl accepts, from a user or a server.
 const MAX_ID_CHARS: usize = 128;
 
@@ -230,6 +233,7 @@ impl Client {
                 url: options.base_url.clone(),
                 detail: format!("could not set up the HTTP client: {e}"),
                 sent: false,
+                refused: false,
             })?;
         Ok(Client {
             http,
@@ -330,10 +334,12 @@ impl Client {
                 });
                 return Ok(gone());
             }
+            // A create or a regenerate is tried again only when it certainly was not carried
+            // out: it never left, or the server answered "not now" (429, 503).
             let retryable = if idempotent {
                 error.is_transient()
             } else {
-                !error.may_have_reached()
+                !error.may_have_reached() || matches!(error.status(), Some(429 | 503))
             };
             if !retryable || !attempts.wait_before_retry(&error).await {
                 return Err(error);
@@ -392,6 +398,7 @@ impl Client {
             url: url.to_string(),
             detail: format!("invalid request: {e}"),
             sent: false,
+            refused: false,
         })?;
         let shown = request.url().to_string();
         self.log(|| format!("> {method} {shown}\n> authorization: Bearer <redacted>"));
@@ -482,6 +489,7 @@ impl Client {
             url: url.to_string(),
             detail: root_cause(&error),
             sent: !error.is_connect(),
+            refused: refused(&error),
         }
     }
 
@@ -637,6 +645,20 @@ impl Client {
         Ok((token(reply.remove("clientToken"))?, warnings))
     }
 
+    /// One attempt at an update, never repeated: a write that must land right after the read
+    /// it was decided on (a rollover's mark), where a retry seconds later could overwrite
+    /// what another run wrote meanwhile. The caller reads again before trying again.
+    pub(crate) async fn update_once(&self, id: &str, request: &Values) -> Result<(), ApiError> {
+        self.send_once(
+            &Method::PUT,
+            &self.token_path(id, ""),
+            &[],
+            Some(json_body(request)),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Deletes the token. A retry that finds it gone, after an attempt whose reply was
     /// lost, is `GoneOnRetry`: deleted by that attempt, or it never existed.
     pub(crate) async fn delete(&self, id: &str) -> Result<Deleted, ApiError> {
@@ -762,6 +784,7 @@ impl Streamed<'_> {
                             self.read
                         ),
                         sent: true,
+                        refused: false,
                     },
                 })?;
             let Some(chunk) = chunk else {
@@ -923,6 +946,20 @@ fn with_value(reply: Map<String, Value>) -> Result<WithValue, ApiError> {
         value,
         warnings,
     })
+}
+
+/// Whether a transport error is a refused connection: nothing listens on the port.
+fn refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// The innermost cause of a transport error: "Connection refused (os error 111)" says more

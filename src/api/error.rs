@@ -27,6 +27,8 @@ pub enum ApiError {
         /// Whether the request may have reached the server: false only when no connection
         /// was ever made (refused, unresolvable), so the server cannot have acted.
         sent: bool,
+        /// The host answered that nothing listens on the port (connection refused).
+        refused: bool,
     },
     /// A reply arrived but is not what the API sends.
     #[error("unexpected reply from the server: {0}")]
@@ -134,6 +136,13 @@ impl ApiError {
             ApiError::Connect { sent, .. } => *sent,
             ApiError::Status { status, .. } => *status >= 500,
         }
+    }
+
+    /// The service's answer to an id that cannot be one (400 "Invalid client token ID"), as
+    /// opposed to its 400 for a legacy token's value, which cannot be read.
+    pub fn is_invalid_id(&self) -> bool {
+        matches!(self, ApiError::Status { status: 400, body, .. }
+            if body.error.as_deref() == Some("Invalid client token ID"))
     }
 
     /// The server's own advice, if it gave any.

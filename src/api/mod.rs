@@ -10,6 +10,8 @@ mod stream;
 pub(crate) mod surfaces;
 pub(crate) mod types;
 
-pub(crate) use client::{ApiKey, Client, ClientOptions, Deleted, HttpLog, ServerDate, check_id};
+pub(crate) use client::{
+    ApiKey, Client, ClientOptions, Deleted, HttpLog, ID_SHAPES, ServerDate, check_id,
+};
 pub(crate) use error::ApiError;
 pub(crate) use types::ClientToken;

@@ -64,30 +64,23 @@ impl Client {
         // then final.
         let before = match self.value(id).await {
             Ok(value) => Some(value),
-            Err(ApiError::Status { status: 400, .. }) => None,
+            Err(e @ ApiError::Status { status: 400, .. }) if !e.is_invalid_id() => None,
             Err(e) => return Err(e.into()),
         };
-        let mut attempts = self.attempts(format!("rotating {id}"));
-        loop {
-            let error = match self.regenerate(id).await {
-                Ok(rotated) => return Ok(Rotated::Replied(rotated)),
-                Err(e) => e,
-            };
-            if certainly_not_done(&error) {
-                if !attempts.wait_before_retry(&error).await {
-                    return Err(error.into());
-                }
-                continue;
-            }
-            // Answered, and not with a server failure: the server refused; nothing happened.
-            if !error.outcome_unknown() {
-                return Err(error.into());
-            }
-            let Some(old) = &before else {
-                return Err(RotateError::LostLegacy(error));
-            };
-            return self.outcome_of(id, old, error).await;
+        // The client tries a regenerate again only while it certainly was not carried out
+        // (never sent, or answered 429 or 503); what comes back here is final.
+        let error = match self.regenerate(id).await {
+            Ok(rotated) => return Ok(Rotated::Replied(rotated)),
+            Err(e) => e,
+        };
+        // Refused, or certainly not done: nothing happened.
+        if certainly_not_done(&error) || !error.outcome_unknown() {
+            return Err(error.into());
         }
+        let Some(old) = &before else {
+            return Err(RotateError::LostLegacy(error));
+        };
+        self.outcome_of(id, old, error).await
     }
 
     /// After a regenerate of `id` that may have happened: reads the value until it is no
@@ -101,7 +94,11 @@ impl Client {
         let deadline = Instant::now() + self.timeout();
         let mut wait = FIRST_PROBE_WAIT;
         loop {
-            match self.value(id).await {
+            let read = self.value(id).await;
+            if Instant::now() >= deadline && read.as_ref().is_ok_and(|now| now == old) {
+                return Err(RotateError::Unknown { lost });
+            }
+            match read {
                 Ok(now) if now != old => {
                     let token = self.get(id).await.ok();
                     return Ok(Rotated::Observed { value: now, token });

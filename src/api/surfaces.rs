@@ -10,10 +10,14 @@ use serde_json::{Map, Value};
 
 use super::client::{Client, SEGMENT, check_id};
 use super::error::ApiError;
-use super::paging::MAX_PAGES;
 
-/// The largest page of surfaces the API gives.
+/// The largest page of surfaces the API gives, and the page size rtctl asks for.
 const PAGE: u32 = 100;
+
+/// The most surfaces one account's list may hold (a hundred full pages): products have a few
+/// surfaces each, so a list beyond this is a server paging without end, and memory stays
+/// bounded.
+pub(crate) const MAX_SURFACES: usize = 10_000;
 
 /// The longest cursor rtctl sends back: a server's opaque cursor, bounded like every read.
 const MAX_CURSOR_CHARS: usize = 2048;
@@ -116,13 +120,14 @@ fn ids_in_path(product_id: &str, surface_id: &str) -> Result<(String, String), A
 
 impl Client {
     /// Every surface of the account (of `kind`, when given), following the cursor. A server
-    /// that repeats a cursor, or pages on past [`MAX_PAGES`], is an error, never a loop.
+    /// that repeats a cursor, sends a page larger than asked for, or pages on past
+    /// [`MAX_SURFACES`], is an error, never a loop or a heap without bound.
     pub(crate) async fn all_surfaces(&self, kind: Option<&str>) -> Result<Vec<Surface>, ApiError> {
         let url = format!("{}/v1/surfaces", self.base());
         let mut surfaces = Vec::new();
         let mut cursor: Option<String> = None;
         let mut seen = HashSet::new();
-        for _ in 0..MAX_PAGES {
+        loop {
             let mut query = vec![("limit", PAGE.to_string())];
             if let Some(kind) = kind {
                 query.push(("type", kind.to_string()));
@@ -144,6 +149,17 @@ impl Client {
                     "the reply has no \"data\" array of surfaces".into(),
                 ));
             };
+            if items.len() > PAGE as usize {
+                return Err(ApiError::InvalidReply(format!(
+                    "the server sent {} surfaces for a page of at most {PAGE}: a broken server",
+                    items.len()
+                )));
+            }
+            if surfaces.len() + items.len() > MAX_SURFACES {
+                return Err(ApiError::InvalidReply(format!(
+                    "the surface list goes on past {MAX_SURFACES} surfaces; rtctl stops there rather than read without end"
+                )));
+            }
             surfaces.extend(items.into_iter().filter_map(|item| match item {
                 Value::Object(raw) if raw.get("id").is_some_and(Value::is_string) => {
                     Some(Surface { raw })
@@ -172,9 +188,6 @@ impl Client {
                 _ => return Ok(surfaces),
             }
         }
-        Err(ApiError::InvalidReply(format!(
-            "the surface list goes on past {MAX_PAGES} pages"
-        )))
     }
 
     /// The flows and agents a surface exposes (`GET /v1/products/{id}/surfaces/{id}`).

@@ -5,13 +5,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::emulator::{FaultSpec, Seed};
+use crate::emulator::{AllowedHost, FaultSpec, Seed};
 
 /// Run a local Runtype API emulator
 ///
 /// Serves the client-token API of api.runtype.com on this machine, so you can try rtctl and
 /// test scripts without touching production (like stripe-mock for Stripe). The base URL is
-/// printed on stdout; the banner, the accepted API key and one line per request go to stderr.
+/// printed on stdout when that is a file or a pipe, for a script to read (on a terminal the
+/// banner shows it); the banner, the accepted API key and one line per request go to stderr.
 /// Ctrl-C stops it cleanly.
 ///
 /// Runtype's chat widget works against it from a page at another origin: point the embed's
@@ -19,6 +20,13 @@ use crate::emulator::{FaultSpec, Seed};
 /// and admit or refuse origins, rotated values and inactive tokens as the service does (an
 /// origin the token does not admit shows in the browser as a CORS error). Chat replies are
 /// canned: the emulator runs no flow or agent, and answers every message with the same text.
+///
+/// It answers only requests whose Host header names where it listens (localhost, 127.0.0.1 or
+/// [::1] with its port, or the --host address), so a page in your browser cannot reach it
+/// through a DNS name rebound to this machine; --allowed-host NAME[:PORT] adds a name (a dev
+/// server's proxy sends Host: localhost:5173, docker -p 8080:7878 sends port 8080). The
+/// control API (/__emulator/*) refuses requests carrying an Origin header (or Sec-Fetch-Site
+/// other than none) and POSTs without Content-Type: application/json: no web page drives it.
 ///
 /// Faults make the next matching requests fail on purpose. A --fault SPEC is
 /// 'METHOD PATH key=value…', where PATH may use * for one segment and a final ** for the
@@ -31,6 +39,7 @@ use crate::emulator::{FaultSpec, Seed};
 ///   rtctl emulator --port 0 --seed none --state ./emulator.json
 ///   rtctl emulator --fault 'GET /v1/client-tokens status=429 retry-after=2 count=2'
 ///   rtctl emulator --fault 'POST /v1/client-tokens/*/regenerate drop=after'
+///   rtctl emulator --allowed-host localhost:5173
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct EmulatorArgs {
@@ -39,7 +48,7 @@ pub(crate) struct EmulatorArgs {
     pub host: IpAddr,
 
     /// Port to listen on; 0 picks a free one
-    #[arg(long, short = 'p', default_value_t = 7878, value_name = "N")]
+    #[arg(long, short = 'p', default_value_t = crate::emulator::DEFAULT_PORT, value_name = "N")]
     pub port: u16,
 
     /// Keep state in FILE (JSON, replaced atomically, locked against a second emulator)
@@ -73,6 +82,11 @@ pub(crate) struct EmulatorArgs {
     /// Make matching requests fail: 'METHOD PATH key=value…' (repeatable; see above)
     #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
     pub faults: Vec<FaultSpec>,
+
+    /// Also answer requests for this host name (a proxy's localhost:5173, a container's
+    /// published port); without :PORT, on any port (repeatable; see above)
+    #[arg(long = "allowed-host", value_name = "NAME[:PORT]")]
+    pub allowed_hosts: Vec<AllowedHost>,
 
     /// Do not log requests on stderr
     #[arg(long, short = 'q')]

@@ -21,10 +21,10 @@ pub(crate) const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    success (an empty list and a no-op too)
   1    failure: server, network or unexpected reply
-  2    usage error or invalid input
+  2    usage error or invalid input (a malformed token id too)
   3    cancelled at a prompt
   4    authentication or permission (no key, 401, 403)
-  5    not found (404)
+  5    not found (404): a well-formed id that names no token
   6    drift: plan --expect-no-changes found changes
   7    the --jq filter failed (halt_error included)
   8    a check found problems (audit at --fail-on; origins check: not admitted)

@@ -170,8 +170,9 @@ pub(crate) struct DeleteArgs {
 #[derive(Debug, Clone, Args)]
 pub(crate) struct BulkArgs {
     /// Ids of the tokens (or their whole values)
-    #[arg(value_name = "ID", required_unless_present = "all", conflicts_with = "all",
-          add = id_completer())]
+    // A filter without --all passes here, so that its error can say to add --all.
+    #[arg(value_name = "ID", conflicts_with = "all", add = id_completer(),
+          required_unless_present_any = ["all", "environment", "active", "inactive", "name_contains", "surface"])]
     pub ids: Vec<String>,
 
     #[command(flatten)]
@@ -240,17 +241,25 @@ impl Filters {
                 }))
     }
 
-    /// The first filter given, as its flag, for "needs --all" errors.
-    pub(crate) fn first_given(&self) -> Option<&'static str> {
+    /// The filters given, as they would be typed (`--environment test --inactive`), for
+    /// "needs --all" errors; empty when none is.
+    pub(crate) fn given(&self) -> String {
+        let word = |flag: &str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|v| format!("{flag} {}", crate::text::shell_word(v)))
+        };
         [
-            (self.environment.is_some(), "--environment"),
-            (self.active, "--active"),
-            (self.inactive, "--inactive"),
-            (self.name_contains.is_some(), "--name-contains"),
-            (self.surface.is_some(), "--surface"),
+            word("--environment", &self.environment),
+            self.active.then(|| "--active".to_string()),
+            self.inactive.then(|| "--inactive".to_string()),
+            word("--name-contains", &self.name_contains),
+            word("--surface", &self.surface),
         ]
         .into_iter()
-        .find_map(|(given, flag)| given.then_some(flag))
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 }
 
@@ -277,7 +286,7 @@ pub(crate) struct SinkArgs {
 
     /// With --to-command: stop CMD after SECONDS (whether it stored the value is then
     /// unknown, and nothing is undone)
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, requires = "to_command",
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::sink::DEFAULT_TIMEOUT_SECS, requires = "to_command",
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub to_timeout: u64,
 }

@@ -34,13 +34,16 @@ fn describe_account(ctx: &Context) -> String {
 /// (`--local` is refused before this runs: it needs no login.)
 async fn login(ctx: &Context, args: LoginArgs) -> Result<(), CliError> {
     let key = if args.with_key {
-        read_key_from_stdin(ctx)?
+        read_key_from_stdin(ctx).await?
     } else if ctx.can_prompt {
         ctx.printer.note(&format!(
             "Logging in to {}. Create an API key in the Runtype dashboard (Settings → API keys).",
             describe_account(ctx)
         ));
-        check_key_text(ctx.printer.secret("Paste your API key").await?)?
+        check_key_text(
+            ctx.printer.secret("Paste your API key").await?,
+            KeyFrom::Prompt,
+        )?
     } else {
         return Err(CliError::usage(
             "no terminal to ask for the API key on (or --no-input was given)",
@@ -83,13 +86,14 @@ async fn login(ctx: &Context, args: LoginArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn read_key_from_stdin(ctx: &Context) -> Result<ApiKey, CliError> {
+async fn read_key_from_stdin(ctx: &Context) -> Result<ApiKey, CliError> {
     if ctx.stdin_is_terminal() {
         ctx.printer
             .note("Reading the API key from stdin; paste it, then press Enter and Ctrl-D.");
     }
     let text = ctx
         .read_stdin(MAX_KEY_BYTES)
+        .await
         .map_err(|e| CliError::usage(format!("could not read the API key from stdin: {e}")))?
         .ok_or_else(|| {
             CliError::usage(format!(
@@ -97,16 +101,32 @@ fn read_key_from_stdin(ctx: &Context) -> Result<ApiKey, CliError> {
             ))
             .with_hint("pipe in only the key: rtctl auth login --with-key < key-file")
         })?;
-    check_key_text(text)
+    check_key_text(text, KeyFrom::Stdin)
+}
+
+/// Where a key was read, for the advice when it is empty.
+#[derive(Clone, Copy)]
+enum KeyFrom {
+    Prompt,
+    Stdin,
 }
 
 /// A key is one word: surrounding whitespace (a trailing newline) is dropped, inner
 /// whitespace means something else was pasted.
-fn check_key_text(text: String) -> Result<ApiKey, CliError> {
+fn check_key_text(text: String, from: KeyFrom) -> Result<ApiKey, CliError> {
     let key = text.trim();
     if key.is_empty() {
-        return Err(CliError::usage("no API key was given")
-            .with_hint("pipe in the key: rtctl auth login --with-key < key-file"));
+        let (what, hint) = match from {
+            KeyFrom::Prompt => (
+                "nothing was pasted at the prompt",
+                "copy the key from the Runtype dashboard (Settings → API keys) and paste it at the prompt",
+            ),
+            KeyFrom::Stdin => (
+                "stdin was empty or blank",
+                "pipe in the key: rtctl auth login --with-key < key-file",
+            ),
+        };
+        return Err(CliError::usage(format!("the API key is empty: {what}")).with_hint(hint));
     }
     if key.chars().any(char::is_whitespace) {
         return Err(CliError::usage(

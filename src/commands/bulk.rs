@@ -102,12 +102,15 @@ pub(crate) fn report(
             printer.error(e);
         }
         let done = total - not_started.len() - failures.len();
+        let were = |n: usize| if n == 1 { "was" } else { "were" };
         return Err(CliError::new(
             first.kind,
             format!(
-                "interrupted: {done} of {total} tokens were {verb}, {} failed, {} were not started",
+                "interrupted: {done} of {total} tokens {} {verb}, {} failed, {} {} not started",
+                were(done),
                 failures.len(),
-                not_started.len()
+                not_started.len(),
+                were(not_started.len())
             ),
         ));
     }
@@ -152,33 +155,37 @@ pub(crate) struct Started {
 /// the ids, decide consent before any request, then read the key and select.
 pub(crate) async fn start(ctx: &Context, args: &BulkArgs, verb: &str) -> Result<Started, CliError> {
     check_ids(&args.ids)?;
-    if let Some(flag) = args
-        .selection
-        .filters
-        .first_given()
-        .filter(|_| !args.selection.all)
-    {
-        return Err(
-            CliError::usage(format!("{flag} narrows --all, and --all was not given")).with_hint(
-                format!("preview the selection with rtctl tokens list {flag} …, then add --all"),
+    let filters = args.selection.filters.given();
+    if !filters.is_empty() && !args.selection.all {
+        let hint = match args.ids.is_empty() {
+            true => format!(
+                "add --all to {verb} every token that matches (see which with rtctl tokens list {filters})"
             ),
-        );
+            false => format!(
+                "to {verb} the ids named, drop {filters}; to select, drop the ids and add --all"
+            ),
+        };
+        return Err(CliError::usage(format!(
+            "{filters} selects tokens only with --all, which was not given"
+        ))
+        .with_hint(hint));
     }
     // A dry run changes nothing, so it needs no consent.
     let consent = consent(ctx, args.yes || args.dry_run, verb)?;
     let client = ctx.client()?;
-    // Named twice, acted on once: a second rotation would kill the first one's value.
+    // Named twice (by id, or once by value), acted on once: a second rotation would kill the
+    // first one's value.
     let mut ids: Vec<String> = Vec::new();
-    for id in &args.ids {
-        if ids.contains(id) {
+    let mut named: HashSet<String> = HashSet::new();
+    for id in super::token_ref::resolve(ctx, &client, &args.ids).await? {
+        if named.insert(id.clone()) {
+            ids.push(id);
+        } else {
             ctx.printer.note(&format!(
                 "{id} is named more than once; it is {verb}d once."
             ));
-        } else {
-            ids.push(id.clone());
         }
     }
-    let ids = super::token_ref::resolve(ctx, &client, &ids).await?;
     let (targets, successors) = select(&client, &ids, &args.selection).await?;
     Ok(Started {
         client,
@@ -353,15 +360,15 @@ async fn select(
 }
 
 /// Runs `op` on every target, at most `concurrency` at once, and returns the outcomes in the
-/// targets' order. After a signal, or once `halted` says so (a delivery failed), no new work
-/// starts; unstarted targets come back as interrupted or not started. While it runs, a first
-/// signal is this function's to handle.
+/// targets' order. After a signal, or once `halted` gives a reason (a delivery failed, stdout
+/// was closed), no new work starts; unstarted targets come back as interrupted, or not
+/// started for that reason. While it runs, a first signal is this function's to handle.
 pub(crate) async fn run_each<F>(
     ctx: &Context,
     targets: &[Target],
     concurrency: usize,
     (doing, action): (&str, &'static str),
-    halted: &dyn Fn() -> bool,
+    halted: &dyn Fn() -> Option<&'static str>,
     op: F,
 ) -> Vec<Outcome>
 where
@@ -382,8 +389,7 @@ where
                     // values nobody gets.
                     if stop.load(Ordering::SeqCst)
                         || ctx.signals.received().is_some()
-                        || halted()
-                        || ctx.printer.stdout_closed()
+                        || halted().is_some()
                     {
                         return (index, None);
                     }
@@ -427,12 +433,11 @@ where
                         ErrorKind::Interrupted(signal),
                         format!("{}: {NOT_STARTED}", target.id),
                     ),
-                    None if halted() => {
-                        CliError::failure(format!("{}: not started (a delivery failed)", target.id))
-                    }
-                    None => {
-                        CliError::failure(format!("{}: not started (stdout was closed)", target.id))
-                    }
+                    None => CliError::failure(format!(
+                        "{}: not started ({})",
+                        target.id,
+                        halted().unwrap_or("stopped")
+                    )),
                 }),
             })
         })

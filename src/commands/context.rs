@@ -117,7 +117,7 @@ impl Context {
         let env = |name: &str| world.var(name);
         let dirs = Dirs::from_env(&env);
         let config = match dirs.config_file() {
-            Some(path) => ConfigFile::load(&path)?,
+            Some(path) => ConfigFile::load(&path).await?,
             None => None,
         };
         let flags = Flags {
@@ -235,12 +235,17 @@ impl Context {
         |name| self.env(name)
     }
 
-    /// Reads stdin, at most `limit` bytes; `Ok(None)` when it holds more.
-    pub(crate) fn read_stdin(&self, limit: u64) -> std::io::Result<Option<String>> {
-        let mut stdin = self.stdin.lock().unwrap_or_else(|p| p.into_inner());
-        let mut text = String::new();
-        (&mut *stdin).take(limit + 1).read_to_string(&mut text)?;
-        Ok((text.len() as u64 <= limit).then_some(text))
+    /// Reads stdin, at most `limit` bytes; `Ok(None)` when it holds more. The read waits for
+    /// whatever feeds stdin, so it runs off the runtime's thread: a signal still ends the run.
+    pub(crate) async fn read_stdin(&self, limit: u64) -> std::io::Result<Option<String>> {
+        let stdin = self.stdin.clone();
+        crate::files::off_thread(move || {
+            let mut stdin = stdin.lock().unwrap_or_else(|p| p.into_inner());
+            let mut text = String::new();
+            (&mut *stdin).take(limit + 1).read_to_string(&mut text)?;
+            Ok((text.len() as u64 <= limit).then_some(text))
+        })
+        .await
     }
 
     /// Whether stdin is a terminal (a person would be typing into it).
@@ -283,8 +288,8 @@ impl Context {
                 Err(CliError::new(
                     crate::error::ErrorKind::Auth,
                     format!(
-                        "the API key from the {} holds a control character or a space, so it cannot be an API key",
-                        resolved.source.as_str()
+                        "the API key {} holds a control character or a space, so it cannot be an API key",
+                        resolved.source.place()
                     ),
                 )
                 .with_hint("set RUNTYPE_API_KEY to the key alone, or run rtctl auth login"))
@@ -304,15 +309,17 @@ impl Context {
     pub(crate) fn client(&self) -> Result<Client, CliError> {
         let resolved = self.require_key()?;
         self.printer.debug(&format!(
-            "using the API key {} from the {}",
+            "using the API key {} {}",
             resolved.key.masked(),
-            resolved.source.as_str()
+            resolved.source.place()
         ));
         self.client_with(resolved.key)
     }
 
-    /// An API client with a given key (`auth login` checks a key before storing it).
+    /// An API client with a given key (`auth login` checks a key before storing it). From
+    /// here on the printer knows the key, and never prints it.
     pub(crate) fn client_with(&self, key: ApiKey) -> Result<Client, CliError> {
+        self.printer.redact(key.expose(), &key.masked());
         let printer = self.printer.clone();
         let log: Option<HttpLog> = self
             .printer

@@ -149,9 +149,21 @@ impl<'a> Delivery<'a> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Whether a delivery failed (or may have): a bulk run starts no more work.
-    pub(crate) fn halted(&self) -> bool {
-        self.halted.load(Ordering::SeqCst)
+    /// Why a bulk run must start no more work, if it must: a delivery failed (or may have),
+    /// or stdout, where values go without a sink, was closed.
+    pub(crate) fn halted(&self) -> Option<&'static str> {
+        if self.halted.load(Ordering::SeqCst) {
+            Some("a delivery failed")
+        } else if self.sink.is_none() && self.ctx.printer.stdout_closed() {
+            Some("stdout was closed")
+        } else {
+            None
+        }
+    }
+
+    /// Whether values go to a `--to-command` sink.
+    pub(crate) fn has_sink(&self) -> bool {
+        self.sink.is_some()
     }
 
     /// The command that delivers `id`'s value again: `rtctl tokens value ID` (and the
@@ -360,6 +372,10 @@ impl<'a> Delivery<'a> {
         if self.sink.is_some() {
             return Ok(());
         }
+        let keys: Vec<String> = sample
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
         let document = match self.shape {
             Shape::Json => Value::Array(vec![sample]),
             Shape::Document => sample,
@@ -375,7 +391,8 @@ impl<'a> Delivery<'a> {
                     "{verb} --json prints the new token: keep its id (--jq .id, then read the value with rtctl tokens value ID) or its value (--jq .tokenValue)"
                 ),
                 _ => format!(
-                    "{verb} --json prints an array of {{id, name, ok, value}}: keep the values, for example --jq '.[] | .value'"
+                    "{verb} --json prints an array of {{{}}}: keep the values, for example --jq '.[] | .value'",
+                    keys.join(", ")
                 ),
             })
         };

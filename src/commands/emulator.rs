@@ -41,6 +41,7 @@ pub(crate) async fn run(
         drain: world.timeouts.drain,
         flows: args.flows.clone(),
         agents: args.agents.clone(),
+        allowed_hosts: args.allowed_hosts.clone(),
     };
     let emulator = Emulator::new(config)?;
     let addr = SocketAddr::new(args.host, args.port);
@@ -62,10 +63,14 @@ pub(crate) async fn run(
             local.ip()
         ));
     }
-    // The URL is for a script waiting to read it: a closed pipe does not stop the emulator.
-    match printer.line(&url) {
-        Err(e) if e.kind != crate::error::ErrorKind::PipeClosed => return Err(e),
-        _ => {}
+    // The URL is for a script waiting to read it (stdout a file or a pipe); a person at the
+    // terminal has just read it in the banner. A closed pipe does not stop the emulator.
+    let terminal = printer.terminal();
+    if !(terminal.stdout && terminal.stderr) {
+        match printer.line(&url) {
+            Err(e) if e.kind != crate::error::ErrorKind::PipeClosed => return Err(e),
+            _ => {}
+        }
     }
     let signals = world.signals.clone();
     emulator::serve(listener, emulator, async move {
@@ -83,6 +88,9 @@ fn banner(printer: &Printer, url: &str, emulator: &Emulator, args: &EmulatorArgs
     }
     for key in emulator.read_only_keys() {
         printer.note(&format!("  read-only key:  {key}"));
+    }
+    for host in &args.allowed_hosts {
+        printer.note(&format!("  also answers:   {host}"));
     }
     match &args.state {
         Some(path) => printer.note(&format!("  state:          {}", path.display())),

@@ -113,7 +113,13 @@ async fn with_context(
     world: &World,
     command: impl AsyncFnOnce(&Context) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
-    let ctx = match Context::new(global, world).await {
+    // Building the context may wait (a config file that is a FIFO, another `--local` command
+    // holding the state): a signal ends that wait too.
+    let built = tokio::select! {
+        built = Context::new(global, world) => built,
+        signal = world.signals.first() => Err(CliError::interrupted(signal).reported()),
+    };
+    let ctx = match built {
         Ok(ctx) => ctx,
         Err(e) => return report(&context::printer(global, world), Err(e)),
     };

@@ -163,7 +163,7 @@ async fn change(
         for (index, input) in inputs.iter().enumerate() {
             if let Err(problem) = crate::token::rules::check_origin(index, input) {
                 let error = CliError::usage(format!("origin {}", problem.describe()));
-                return Err(match problem.suggestion() {
+                return Err(match problem.hint() {
                     Some(hint) => error.with_hint(hint),
                     None => error,
                 });

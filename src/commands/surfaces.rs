@@ -29,6 +29,12 @@ pub(crate) struct Catalogue {
 impl Catalogue {
     /// Every surface of the account (the cursor followed to the end).
     pub(crate) async fn load(client: &Client) -> Result<Catalogue, CliError> {
+        Ok(Catalogue::read(client).await?)
+    }
+
+    /// The same, with the API's own error, so a caller can tell "the key may not read them"
+    /// (403) from a failed read.
+    pub(crate) async fn read(client: &Client) -> Result<Catalogue, crate::api::ApiError> {
         Ok(Catalogue {
             surfaces: client.all_surfaces(None).await?,
         })

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::Context;
 use super::tokens::describe;
-use crate::api::{ApiError, Client, ClientToken, check_id};
+use crate::api::{ApiError, Client, ClientToken, ID_SHAPES, check_id};
 use crate::error::{CliError, ErrorKind};
 use crate::token::{Field, TokenView};
 
@@ -16,8 +16,6 @@ use crate::token::{Field, TokenView};
 const VALUE_PREFIXES: [&str; 2] = ["ct_test_", "ct_live_"];
 /// The longest value rtctl will look for.
 const MAX_VALUE_CHARS: usize = 256;
-/// What ids and values look like, for a hint.
-const SHAPES: &str = "an id looks like ct_9f8e7d6c5b4a3210 (or a UUID); a whole value looks like ct_live_… as a page embeds it (rtctl tokens list shows the ids)";
 
 /// What an argument is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +29,7 @@ fn kind(arg: &str) -> Result<Kind, CliError> {
     let Some(prefix) = VALUE_PREFIXES.iter().find(|p| arg.starts_with(**p)) else {
         return check_id(arg)
             .map(|()| Kind::Id)
-            .map_err(|e| CliError::usage(format!("invalid token id: {e}")).with_hint(SHAPES));
+            .map_err(|e| CliError::usage(format!("invalid token id: {e}")).with_hint(ID_SHAPES));
     };
     let rest = &arg[prefix.len()..];
     if rest.contains('*') {
@@ -52,7 +50,7 @@ fn kind(arg: &str) -> Result<Kind, CliError> {
         Err(CliError::usage(format!(
             "the argument starting {prefix}… is not a token value"
         ))
-        .with_hint(SHAPES))
+        .with_hint(ID_SHAPES))
     }
 }
 
@@ -74,9 +72,8 @@ pub(crate) async fn resolve_one(
     Ok(ids.remove(0))
 }
 
-/// The arguments as token ids, in order (a token named twice, once by id and once by value,
-/// once). Values are looked up in one read of the whole account; when none is a value, no
-/// request is made.
+/// The arguments as token ids, one for each, in order. Values are looked up in one read of
+/// the whole account; when none is a value, no request is made.
 pub(crate) async fn resolve(
     ctx: &Context,
     client: &Client,
@@ -89,13 +86,10 @@ pub(crate) async fn resolve(
     let account = client.list_all().await?;
     let mut ids: Vec<String> = Vec::new();
     for arg in args {
-        let id = match kind(arg)? {
+        ids.push(match kind(arg)? {
             Kind::Id => arg.clone(),
             Kind::Value => holder(ctx, client, &account, arg).await?,
-        };
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
+        });
     }
     Ok(ids)
 }
@@ -177,7 +171,7 @@ async fn holder(
 }
 
 /// A value as messages show it: `ct_live_****a1b2`.
-fn masked(value: &str) -> String {
+pub(crate) fn masked(value: &str) -> String {
     let prefix = VALUE_PREFIXES
         .iter()
         .find(|p| value.starts_with(**p))

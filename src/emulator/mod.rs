@@ -9,6 +9,7 @@ mod api_error;
 mod chat;
 mod cors;
 mod faults;
+mod guard;
 mod ids;
 mod journal;
 mod model;
@@ -24,6 +25,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -33,6 +35,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::{DropWhen, FaultSpec};
+pub use guard::AllowedHost;
 pub use journal::{Entry as RequestEntry, Exchange, Observer, RequestLog};
 pub use seed::Seed;
 pub(crate) use store::STATE_NOT_SAVED;
@@ -41,6 +44,9 @@ pub use store::{StoreError, WhenLocked, describe_holder};
 /// The API key the emulator accepts when none is configured. It is public on purpose: the
 /// emulator guards nothing, and scripts need a key they can write down.
 pub const DEFAULT_API_KEY: &str = "rt_test_emulator";
+
+/// The port `rtctl emulator` listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 7878;
 
 /// How an emulator is set up.
 #[derive(Clone)]
@@ -74,6 +80,8 @@ pub struct Config {
     pub flows: Vec<String>,
     /// Agents the account has, besides those of the seed (`--agent`).
     pub agents: Vec<String>,
+    /// Host names answered besides where it listens (`--allowed-host NAME[:PORT]`).
+    pub allowed_hosts: Vec<AllowedHost>,
 }
 
 impl Default for Config {
@@ -93,6 +101,7 @@ impl Default for Config {
             drain: Duration::from_secs(5),
             flows: Vec::new(),
             agents: Vec::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -103,11 +112,19 @@ pub struct Emulator {
     api_keys: Vec<String>,
     read_only_keys: Vec<String>,
     drain: Duration,
+    /// Where it listens, told to the host check once it is served.
+    listening: guard::Listening,
+    allowed_hosts: Vec<AllowedHost>,
 }
 
 impl Emulator {
     /// Opens the state: loads or seeds it, and takes the state file's lock.
     pub fn new(config: Config) -> Result<Emulator, StoreError> {
+        Emulator::open(config, &AtomicBool::new(false))
+    }
+
+    /// [`Emulator::new`], whose wait for another process's lock ends early once `stop` is set.
+    fn open(config: Config, stop: &AtomicBool) -> Result<Emulator, StoreError> {
         let store = match &config.state_file {
             Some(path) => store::Store::open(
                 path,
@@ -115,6 +132,7 @@ impl Emulator {
                 config.clock.now(),
                 &config.holder,
                 &config.when_locked,
+                stop,
             )?,
             None => store::Store::in_memory(config.seed, config.clock.now()),
         };
@@ -139,12 +157,15 @@ impl Emulator {
             seed: config.seed,
             clock: config.clock,
             catalogue: Arc::new((config.flows, config.agents)),
+            listening: guard::Listening::default(),
         };
         Ok(Emulator {
+            listening: app.listening.clone(),
             router: routes::router(app),
             api_keys,
             read_only_keys: config.read_only_keys,
             drain: config.drain,
+            allowed_hosts: config.allowed_hosts,
         })
     }
 
@@ -160,7 +181,13 @@ impl Emulator {
 }
 
 /// Serves `emulator` on `listener` until `shutdown` completes, then drains in-flight requests.
+/// It answers only requests whose `Host` names where `listener` listens (or an allowed host).
 pub async fn serve(listener: TcpListener, emulator: Emulator, shutdown: impl Future<Output = ()>) {
+    if let Ok(addr) = listener.local_addr() {
+        let _ = emulator
+            .listening
+            .set(guard::Hosts::new(addr, &emulator.allowed_hosts));
+    }
     server::run(listener, emulator.router, shutdown, emulator.drain).await;
 }
 
@@ -181,8 +208,30 @@ pub struct RunningEmulator {
 }
 
 /// Starts an emulator on `127.0.0.1:0` in the current runtime.
+///
+/// The state is opened on a thread of its own: waiting for another process's lock
+/// ([`WhenLocked::Wait`], `rtctl --local`) blocks, and the run must still notice a signal
+/// meanwhile. Dropping the returned future (a signal ended the run) stops that wait at once.
 pub async fn start(config: Config) -> Result<RunningEmulator, StartError> {
-    let emulator = Emulator::new(config)?;
+    /// Sets the flag when the waiting future is dropped, finished or not.
+    struct StopOnDrop(Arc<AtomicBool>);
+    impl Drop for StopOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let stop = StopOnDrop(Arc::new(AtomicBool::new(false)));
+    let (sender, opened) = oneshot::channel();
+    let flag = stop.0.clone();
+    std::thread::Builder::new()
+        .name("rtctl-emulator-open".into())
+        .spawn(move || {
+            let _ = sender.send(Emulator::open(config, &flag));
+        })?;
+    let emulator = opened
+        .await
+        .map_err(|_| std::io::Error::other("opening the emulator's state stopped"))??;
+    drop(stop);
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();

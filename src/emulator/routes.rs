@@ -1,6 +1,6 @@
 //! The emulator's HTTP surface: the eight client-token endpoints, the products' surfaces
 //! (`surfaces.rs`), the widget's `POST /v1/client/init`, and the control endpoints under
-//! `/__emulator`.
+//! `/__emulator`, behind the host check and the control API's guard (`guard.rs`).
 
 use std::sync::Arc;
 
@@ -43,6 +43,8 @@ pub(super) struct App {
     pub clock: Clock,
     /// The flows and agents added to every seed (`--flow`, `--agent`).
     pub catalogue: Arc<(Vec<String>, Vec<String>)>,
+    /// Where the emulator listens, for the host check.
+    pub listening: super::guard::Listening,
 }
 
 /// The whole router: API routes behind auth and faults, control routes beside them, and the
@@ -102,11 +104,17 @@ pub(super) fn router(app: App) -> Router {
             "/__emulator/catalogue",
             get(read_catalogue).post(add_to_catalogue),
         )
+        .route_layer(middleware::from_fn(super::guard::control_from_tools_only))
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .merge(control)
         .fallback_service(api)
         .layer(middleware::from_fn(super::cors::layer))
+        // Outside CORS (a refusal is no page's to read), inside the journal (it is logged).
+        .layer(middleware::from_fn_with_state(
+            app.listening.clone(),
+            super::guard::check_host,
+        ))
         .layer(middleware::from_fn_with_state(
             app.clock.clone(),
             date_header,

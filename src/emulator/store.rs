@@ -9,6 +9,7 @@
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::api_error::ApiError;
@@ -27,6 +28,8 @@ pub enum StoreError {
         holder: String,
         waited: std::time::Duration,
     },
+    #[error("stopped waiting for the state file {path}")]
+    Abandoned { path: PathBuf },
     #[error("the state file {path} exists and is not a regular file")]
     NotAFile { path: PathBuf },
     #[error("the state file {path} is read-only")]
@@ -94,12 +97,16 @@ impl Store {
     /// A store persisted to `path`: loads it if it exists, or seeds and writes it. Fails when
     /// the file is not emulator state, and, unless `when_locked` says to wait, when another
     /// emulator holds the file's lock.
+    ///
+    /// A wait for the lock ends early, with [`StoreError::Abandoned`], once `stop` is set:
+    /// the caller stopped waiting (a signal ended its run).
     pub(super) fn open(
         path: &Path,
         seed: Seed,
         now: jiff::Timestamp,
         holder: &str,
         when_locked: &WhenLocked,
+        stop: &AtomicBool,
     ) -> Result<Store, StoreError> {
         // Checked before the lock file is created beside it: `--state /dev/null` must leave
         // nothing behind in /dev.
@@ -118,7 +125,7 @@ impl Store {
             }
             _ => {}
         }
-        let lock = acquire_lock(path, holder, when_locked)?;
+        let lock = acquire_lock(path, holder, when_locked, stop)?;
         crate::files::remove_leftovers(path);
         let (state, fresh) = match fs::read(path) {
             Ok(bytes) => (parse_state(path, &bytes)?, false),
@@ -286,7 +293,12 @@ fn read_holder(lock_path: &Path) -> String {
     }
 }
 
-fn acquire_lock(path: &Path, holder: &str, when_locked: &WhenLocked) -> Result<File, StoreError> {
+fn acquire_lock(
+    path: &Path,
+    holder: &str,
+    when_locked: &WhenLocked,
+    stop: &AtomicBool,
+) -> Result<File, StoreError> {
     let lock_path = lock_path(path);
     let mut file = File::options()
         .create(true)
@@ -306,15 +318,18 @@ fn acquire_lock(path: &Path, holder: &str, when_locked: &WhenLocked) -> Result<F
         }),
         (Err(fs::TryLockError::WouldBlock), WhenLocked::Wait { notify, timeout }) => {
             notify(&read_holder(&lock_path));
-            wait_for_lock(&file, *timeout).map_err(|e| match e {
-                Some(source) => StoreError::Write {
+            wait_for_lock(&file, *timeout, stop).map_err(|e| match e {
+                Waited::Failed(source) => StoreError::Write {
                     path: lock_path.clone(),
                     source,
                 },
-                None => StoreError::LockTimeout {
+                Waited::TimedOut => StoreError::LockTimeout {
                     path: path.to_path_buf(),
                     holder: read_holder(&lock_path),
                     waited: *timeout,
+                },
+                Waited::Stopped => StoreError::Abandoned {
+                    path: path.to_path_buf(),
                 },
             })
         }
@@ -333,18 +348,33 @@ fn acquire_lock(path: &Path, holder: &str, when_locked: &WhenLocked) -> Result<F
     Ok(file)
 }
 
-/// Takes the lock once it is free, or gives up after `timeout` (`Err(None)`). The lock has
-/// no waiting call with a deadline, so this looks again every few milliseconds.
-fn wait_for_lock(file: &File, timeout: std::time::Duration) -> Result<(), Option<io::Error>> {
+/// Why a wait for the lock ended without it.
+enum Waited {
+    TimedOut,
+    /// The caller stopped waiting.
+    Stopped,
+    Failed(io::Error),
+}
+
+/// Takes the lock once it is free; gives up after `timeout`, or as soon as `stop` is set.
+/// The lock has no waiting call with a deadline, so this looks again every few milliseconds.
+fn wait_for_lock(
+    file: &File,
+    timeout: std::time::Duration,
+    stop: &AtomicBool,
+) -> Result<(), Waited> {
     let deadline = std::time::Instant::now() + timeout;
     loop {
+        if stop.load(Ordering::SeqCst) {
+            return Err(Waited::Stopped);
+        }
         match file.try_lock() {
             Ok(()) => return Ok(()),
             Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            Err(fs::TryLockError::WouldBlock) => return Err(None),
-            Err(fs::TryLockError::Error(e)) => return Err(Some(e)),
+            Err(fs::TryLockError::WouldBlock) => return Err(Waited::TimedOut),
+            Err(fs::TryLockError::Error(e)) => return Err(Waited::Failed(e)),
         }
     }
 }
@@ -377,12 +407,11 @@ mod tests {
     fn a_second_open_of_the_same_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        let _first = Store::open(
+        let _first = open(
             &path,
-            Seed::Demo,
-            jiff::Timestamp::now(),
             "the first (pid 1)",
             &WhenLocked::Fail,
+            &AtomicBool::new(false),
         )
         .unwrap();
         let second = Store::open(
@@ -391,6 +420,7 @@ mod tests {
             jiff::Timestamp::now(),
             "the first (pid 1)",
             &WhenLocked::Fail,
+            &AtomicBool::new(false),
         )
         .err()
         .unwrap();
@@ -409,6 +439,7 @@ mod tests {
             jiff::Timestamp::now(),
             "the first (pid 1)",
             &WhenLocked::Fail,
+            &AtomicBool::new(false),
         )
         .err()
         .unwrap();
@@ -427,6 +458,7 @@ mod tests {
             jiff::Timestamp::now(),
             "the first (pid 1)",
             &WhenLocked::Fail,
+            &AtomicBool::new(false),
         )
         .err()
         .unwrap();
@@ -437,16 +469,34 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_waiting_open_proceeds_once_the_holder_lets_go() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
-        let first = Store::open(
-            &path,
+    /// Opens `path` as `holder`, waiting as `when_locked` says until `stop` is set.
+    fn open(
+        path: &Path,
+        holder: &str,
+        when_locked: &WhenLocked,
+        stop: &AtomicBool,
+    ) -> Result<Store, StoreError> {
+        Store::open(
+            path,
             Seed::Demo,
             jiff::Timestamp::now(),
+            holder,
+            when_locked,
+            stop,
+        )
+    }
+
+    /// `path` opened by "the first (pid 1)", and how a second open waits for it (at most
+    /// `timeout`), telling the receiver whom it waits for.
+    fn held(
+        path: &Path,
+        timeout: std::time::Duration,
+    ) -> (Store, WhenLocked, std::sync::mpsc::Receiver<String>) {
+        let first = open(
+            path,
             "the first (pid 1)",
             &WhenLocked::Fail,
+            &AtomicBool::new(false),
         )
         .unwrap();
         let (told, waited) = std::sync::mpsc::channel();
@@ -454,24 +504,40 @@ mod tests {
             notify: Arc::new(move |holder: &str| {
                 let _ = told.send(holder.to_string());
             }),
-            timeout: std::time::Duration::from_secs(60),
+            timeout,
         };
+        (first, when_locked, waited)
+    }
+
+    #[test]
+    fn a_waiting_open_proceeds_once_the_holder_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let (first, when_locked, waited) = held(&path, std::time::Duration::from_secs(60));
         let second = std::thread::spawn({
             let path = path.clone();
-            move || {
-                Store::open(
-                    &path,
-                    Seed::Demo,
-                    jiff::Timestamp::now(),
-                    "the second",
-                    &when_locked,
-                )
-                .is_ok()
-            }
+            move || open(&path, "the second", &when_locked, &AtomicBool::new(false)).is_ok()
         });
         // The second open found the lock taken, knows who holds it, and is waiting.
         assert_eq!(waited.recv().unwrap(), "the first (pid 1)");
         drop(first);
         assert!(second.join().unwrap());
+    }
+
+    #[test]
+    fn a_waiting_open_stops_when_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        // Longer than any test: only `stop` can end this wait.
+        let (_first, when_locked, waited) = held(&path, std::time::Duration::from_secs(3600));
+        let stop = Arc::new(AtomicBool::new(false));
+        let second = std::thread::spawn({
+            let (path, stop) = (path.clone(), stop.clone());
+            move || open(&path, "the second", &when_locked, &stop).err()
+        });
+        waited.recv().unwrap();
+        stop.store(true, Ordering::SeqCst);
+        let error = second.join().unwrap().unwrap();
+        assert!(matches!(error, StoreError::Abandoned { .. }), "{error}");
     }
 }

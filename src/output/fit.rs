@@ -2,7 +2,9 @@
 //! rows (a page), so later pages print at once in the same columns. On a narrow terminal
 //! the table gives way in a documented order: columns are dropped (for `tokens list`:
 //! CREATED, then LAST USED), then the columns that may be cut (NAME, ORIGINS) are shortened
-//! with `…`. `-o wide` keeps every column whole.
+//! with `…`. A column of origins gives up the schemes (`https://`) before anything else:
+//! the host is the information. A host still too long keeps its start, and in a column wide
+//! enough its end too (`checkout.exa…le.com`). `-o wide` keeps every column whole.
 
 use console::{measure_text_width, truncate_str};
 
@@ -14,6 +16,8 @@ pub struct Fit {
     pub drop: &'static [usize],
     /// Columns whose cells may be cut with `…`.
     pub cut: &'static [usize],
+    /// Columns of origins (also in `cut`): their schemes go first, then hosts are cut.
+    pub origins: &'static [usize],
 }
 
 /// Below this a cut column is dropped before it is cut further.
@@ -29,6 +33,10 @@ pub(super) struct Layout {
     widths: Vec<Option<usize>>,
     /// Whether cells longer than their column are cut (never with `-o wide`).
     cut_long: bool,
+    /// Origin columns shown without schemes.
+    bare: Vec<usize>,
+    /// Origin columns, cut as hosts.
+    origins: Vec<usize>,
 }
 
 fn cell_width(text: &str) -> usize {
@@ -59,9 +67,27 @@ impl Layout {
             return Layout {
                 widths,
                 cut_long: false,
+                bare: Vec::new(),
+                origins: Vec::new(),
             };
         };
         let total = |w: &[Option<usize>]| w.iter().flatten().map(|n| n + PADDING).sum::<usize>();
+        // A column of origins without its schemes still names every site: the schemes go
+        // before any column is dropped or cut (and come back if a dropped column made room).
+        let mut bare = Vec::new();
+        if total(&widths) > width {
+            for &column in fit.origins {
+                let without = rows
+                    .iter()
+                    .filter_map(|r| r.get(column))
+                    .map(|c| cell_width(&without_schemes(c)))
+                    .chain([headers[column].len()])
+                    .max()
+                    .unwrap_or(0);
+                widths[column] = Some(without);
+                bare.push(column);
+            }
+        }
         // The excess that cutting would have to absorb, and whether it leaves every cut
         // column readable.
         let readable_after_cuts = |w: &[Option<usize>]| {
@@ -80,6 +106,17 @@ impl Layout {
             }
             widths[column] = None;
         }
+        // A dropped column may have made room for the schemes after all.
+        if !bare.is_empty() {
+            let mut whole = widths.clone();
+            for &column in &bare {
+                whole[column] = whole[column].map(|_| natural[column]);
+            }
+            if total(&whole) <= width {
+                widths = whole;
+                bare.clear();
+            }
+        }
         // Cut the widest cut column by one until the table fits or all are at the least.
         while total(&widths) > width {
             let widest = fit
@@ -96,6 +133,8 @@ impl Layout {
         Layout {
             widths,
             cut_long: true,
+            bare,
+            origins: fit.origins.to_vec(),
         }
     }
 
@@ -124,10 +163,14 @@ impl Layout {
                     .and_then(|l| l.get(line))
                     .copied()
                     .unwrap_or("");
-                let cell = if self.cut_long {
-                    truncate_str(cell, width, "…")
-                } else {
-                    cell.into()
+                let cell = match self.bare.contains(&column) {
+                    true => without_schemes(cell),
+                    false => cell.into(),
+                };
+                let cell = match (self.cut_long, self.origins.contains(&column)) {
+                    (false, _) => cell,
+                    (true, true) => cut_host(&cell, width).into(),
+                    (true, false) => truncate_str(&cell, width, "…").into_owned().into(),
                 };
                 let pad = width.saturating_sub(measure_text_width(&cell));
                 out.push(' ');
@@ -140,6 +183,74 @@ impl Layout {
     }
 }
 
+/// Every line of `cell` without its scheme (`https://shop.example.com` as
+/// `shop.example.com`).
+fn without_schemes(cell: &str) -> std::borrow::Cow<'_, str> {
+    let strip = |line: &'_ str| -> Option<usize> {
+        let (scheme, _) = line.split_once("://")?;
+        let valid = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+        valid.then_some(scheme.len() + 3)
+    };
+    if !cell.lines().any(|l| strip(l).is_some()) {
+        return cell.into();
+    }
+    let lines: Vec<&str> = cell
+        .lines()
+        .map(|l| strip(l).map_or(l, |at| &l[at..]))
+        .collect();
+    lines.join("\n").into()
+}
+
+/// A host in at most `width` columns. Its start tells sites apart (`checkout…`); a column
+/// wide enough keeps a third for its end too (`checkout.exa…le.com`), where the domain and
+/// the port are.
+fn cut_host(text: &str, width: usize) -> String {
+    /// Below this the start alone reads better than two stubs.
+    const BOTH_ENDS: usize = 13;
+    if measure_text_width(text) <= width || width < BOTH_ENDS || !text.is_ascii() {
+        return truncate_str(text, width, "…").into_owned();
+    }
+    // ASCII (a host in a URL is punycode): a byte is a column.
+    let keep = width - 1;
+    let tail = keep / 3;
+    let head = keep - tail;
+    format!("{}…{}", &text[..head], &text[text.len() - tail..])
+}
+
+/// `text` as lines of at most `width` columns: broken after a space or a comma in the second
+/// half of a line when there is one (between JSON members), anywhere otherwise.
+pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut rest = text;
+    while measure_text_width(rest) > width {
+        let mut end = 0;
+        let mut used = 0;
+        for (at, c) in rest.char_indices() {
+            let columns = measure_text_width(c.encode_utf8(&mut [0; 4]));
+            if used + columns > width {
+                break;
+            }
+            used += columns;
+            end = at + c.len_utf8();
+        }
+        // A character wider than the line goes alone.
+        if end == 0 {
+            end = rest.chars().next().map_or(rest.len(), char::len_utf8);
+        }
+        let cut = rest[..end]
+            .rfind([' ', ','])
+            .filter(|&at| at >= end / 2)
+            .map_or(end, |at| at + 1);
+        lines.push(rest[..cut].trim_end().to_string());
+        rest = &rest[cut..];
+    }
+    lines.push(rest.to_string());
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +258,7 @@ mod tests {
     const FIT: Fit = Fit {
         drop: &[3, 2],
         cut: &[1],
+        origins: &[],
     };
 
     fn rows() -> Vec<Vec<String>> {
@@ -196,9 +308,83 @@ mod tests {
             Fit {
                 drop: &[],
                 cut: &[1],
+                origins: &[],
             },
         );
         let text = layout.render(None, &[vec!["b".into(), "much longer than short".into()]]);
         assert_eq!(text, " b   much…\n");
+    }
+
+    #[test]
+    fn origins_give_up_their_schemes_before_their_hosts() {
+        let origins = Fit {
+            drop: &[],
+            cut: &[1, 2],
+            origins: &[2],
+        };
+        let rows = vec![vec![
+            "ct_0123456789abcdef".into(),
+            "A token name".into(),
+            "https://checkout.example.com\nhttp://localhost:3000".into(),
+        ]];
+        let headers = ["id", "name", "origins"];
+        // Room for the hosts: the schemes alone go.
+        let layout = Layout::new(&headers, &rows, Some(60), origins);
+        let text = layout.render(None, &rows);
+        assert!(text.contains("checkout.example.com"), "{text}");
+        assert!(text.contains("localhost:3000"), "{text}");
+        assert!(!text.contains("://"), "{text}");
+        // Less room: a host keeps its start.
+        let layout = Layout::new(&headers, &rows, Some(45), origins);
+        let text = layout.render(None, &rows);
+        assert!(text.contains("checkout"), "{text}");
+        assert!(!text.contains("https"), "{text}");
+        // Everything fits: nothing changes.
+        let layout = Layout::new(&headers, &rows, Some(120), origins);
+        assert!(
+            layout
+                .render(None, &rows)
+                .contains("https://checkout.example.com")
+        );
+    }
+
+    #[test]
+    fn hosts_keep_their_start_and_in_room_their_end() {
+        assert_eq!(cut_host("checkout.example.com", 40), "checkout.example.com");
+        assert_eq!(cut_host("checkout.example.com", 9), "checkout…");
+        assert_eq!(cut_host("checkout.example.com", 19), "checkout.exa…le.com");
+        for width in 1..30 {
+            let cut = cut_host("checkout.example.com:8443", width);
+            assert!(measure_text_width(&cut) <= width, "{width}: {cut}");
+        }
+        assert_eq!(
+            without_schemes("https://a.example\nnative\n*.b.example"),
+            "a.example\nnative\n*.b.example"
+        );
+        assert_eq!(without_schemes("no scheme here"), "no scheme here");
+    }
+
+    #[test]
+    fn wrapping_breaks_at_a_late_space_or_anywhere_and_fits() {
+        assert_eq!(wrap("short", 10), vec!["short"]);
+        assert_eq!(wrap("abcdefghijkl", 5), vec!["abcde", "fghij", "kl"]);
+        assert_eq!(
+            wrap("one two three four", 10),
+            vec!["one two", "three four"]
+        );
+        // A space early in the line would waste it: broken anywhere instead.
+        assert_eq!(wrap("a bcdefghijklmn", 10), vec!["a bcdefghi", "jklmn"]);
+        assert_eq!(
+            wrap(r#"{"a":"bc","d":1}"#, 12),
+            vec![r#"{"a":"bc","#, r#""d":1}"#]
+        );
+        for width in 1..12 {
+            for line in wrap("日本語のテキスト and text", width) {
+                assert!(
+                    measure_text_width(&line) <= width.max(2),
+                    "{width}: {line:?}"
+                );
+            }
+        }
     }
 }

@@ -104,6 +104,15 @@ fn is_run(text: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// How long a name may be for a rollover of the token `id`: its marks must fit within the
+/// API's 255 characters without cutting the name (the longer of the pending mark and the
+/// successor tag).
+pub(crate) fn room_for_rollover(id: &str) -> usize {
+    let tag = SUCCESSOR_OPEN.len() + id.chars().count() + RUN.len() + RUN_DIGITS + 1;
+    let pending = PENDING_OPEN.len() + RUN_DIGITS + 1;
+    MAX_NAME_CHARS.saturating_sub(tag.max(pending))
+}
+
 /// A new run id: random, so two runs never share one.
 pub(crate) fn new_run() -> String {
     let mut bytes = [0u8; RUN_DIGITS / 2];

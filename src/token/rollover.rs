@@ -6,6 +6,7 @@
 //! a token that exists, is not retiring, is not where the chain started, and belongs to the
 //! same environment and product surface ([`follow`]).
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
@@ -45,11 +46,23 @@ pub(crate) trait RolloverView: TokenView {
 impl<T: TokenView + ?Sized> RolloverView for T {}
 
 /// The successors that retiring tokens name, with their predecessor and deadline: what makes
-/// a token "rolling over". Built in one pass over the account (a page at a time, so a list
-/// need keep nothing else), asked in constant time.
+/// a token "rolling over"; and the successors whose rollover is not finished (still tagged).
+/// Built in one pass over the account (a page at a time, so a list need keep nothing else),
+/// asked in constant time.
 #[derive(Debug, Default)]
 pub(crate) struct Successors {
-    named: HashMap<String, (String, Timestamp)>,
+    /// Successor id → the predecessor's id, deadline, environment and product surface.
+    named: HashMap<String, Predecessor>,
+    /// Ids of tokens that carry a successor tag.
+    tagged: HashSet<String>,
+}
+
+#[derive(Debug)]
+struct Predecessor {
+    id: String,
+    after: Timestamp,
+    environment: Option<String>,
+    surface: Option<String>,
 }
 
 impl Successors {
@@ -63,33 +76,58 @@ impl Successors {
 
     /// Takes in one token of the account.
     pub(crate) fn note(&mut self, token: &(impl TokenView + ?Sized)) {
-        if let Some(Retiring {
+        if token.successor_tag().is_some() {
+            self.tagged.insert(token.id().to_string());
+        }
+        let Some(Retiring {
             after, successor, ..
         }) = token.retiring()
-        {
-            let entry = self
-                .named
-                .entry(successor)
-                .or_insert_with(|| (token.id().to_string(), after));
-            // Named by two retiring tokens: the later deadline holds.
-            if after > entry.1 {
-                *entry = (token.id().to_string(), after);
+        else {
+            return;
+        };
+        let predecessor = Predecessor {
+            id: token.id().to_string(),
+            after,
+            environment: token.text(Field::Environment).map(str::to_string),
+            surface: token.text(Field::ProductSurfaceId).map(str::to_string),
+        };
+        // Named by two retiring tokens: the later deadline holds.
+        match self.named.entry(successor) {
+            Entry::Occupied(mut held) if after > held.get().after => {
+                held.insert(predecessor);
+            }
+            Entry::Occupied(_) => {}
+            Entry::Vacant(free) => {
+                free.insert(predecessor);
             }
         }
     }
 
-    /// When `id` is the successor of a retiring token whose deadline has not passed at
-    /// `now`: that token's id and its deadline.
-    pub(crate) fn rolling_over(&self, id: &str, now: Timestamp) -> Option<(&str, Timestamp)> {
+    /// When `token` is the successor of a retiring token of its environment and product
+    /// surface whose deadline has not passed at `now`: that token's id and its deadline.
+    pub(crate) fn rolling_over(
+        &self,
+        token: &(impl TokenView + ?Sized),
+        now: Timestamp,
+    ) -> Option<(&str, Timestamp)> {
         self.named
-            .get(id)
-            .filter(|(_, after)| now < *after)
-            .map(|(predecessor, after)| (predecessor.as_str(), *after))
+            .get(token.id())
+            .filter(|p| now < p.after)
+            .filter(|p| {
+                p.environment.as_deref() == token.text(Field::Environment)
+                    && p.surface.as_deref() == token.text(Field::ProductSurfaceId)
+            })
+            .map(|p| (p.id.as_str(), p.after))
+    }
+
+    /// Whether the token `id` carries a successor tag: its rollover is not finished.
+    pub(crate) fn is_tagged(&self, id: &str) -> bool {
+        self.tagged.contains(id)
     }
 }
 
 /// Why a chain of marks leads nowhere rtctl may go.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Break {
     /// A token the chain names does not exist.
     Missing,
@@ -99,7 +137,8 @@ pub(crate) enum Break {
     Elsewhere,
 }
 
-/// A chain of marks that does not reach a token in use: the ids it passed, in order.
+/// A chain of marks that does not reach a token in use: the ids it passed, in order (the
+/// first few, then `…`, when it is long).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BrokenChain {
     pub chain: Vec<String>,
@@ -123,39 +162,93 @@ impl fmt::Display for BrokenChain {
     }
 }
 
-/// Follows `start`'s retiring marks through every retiring successor to the token now in
-/// use: one that exists, is not retiring, is not `start`, and has `start`'s environment and
-/// product surface (later edits to other fields do not matter). `lookup` finds a token by id.
-/// `start` must be retiring.
-pub(crate) fn follow<'a, T: TokenView + 'a>(
-    start: &'a T,
-    lookup: impl Fn(&str) -> Option<&'a T>,
-) -> Result<&'a T, BrokenChain> {
-    let mut chain = vec![start.id().to_string()];
-    let mut seen: HashSet<String> = HashSet::from([start.id().to_string()]);
-    let mut current = start;
-    while let Some(mark) = current.retiring() {
-        let next_id = mark.successor;
-        chain.push(next_id.clone());
-        if !seen.insert(next_id.clone()) {
-            return Err(BrokenChain {
-                chain,
-                why: Break::Cycle,
-            });
+/// How many links of a chain a message shows.
+const SHOWN_LINKS: usize = 6;
+
+/// Where every retiring token's chain of marks ends, worked out once for an account: each
+/// token is visited once however long or tangled the chains (marks are claims anyone can
+/// write, so a chain may be as long as the account).
+pub(crate) struct Chains<'a, T> {
+    by_id: HashMap<&'a str, &'a T>,
+    /// Retiring token → the first token its chain reaches that is not retiring, or why none.
+    ends: HashMap<&'a str, Result<&'a T, Break>>,
+}
+
+impl<'a, T: TokenView> Chains<'a, T> {
+    pub(crate) fn of(tokens: &'a [T]) -> Chains<'a, T> {
+        let by_id: HashMap<&'a str, &'a T> = tokens.iter().map(|t| (t.id(), t)).collect();
+        let mut ends: HashMap<&'a str, Result<&'a T, Break>> = HashMap::new();
+        for start in tokens.iter().filter(|t| t.retiring().is_some()) {
+            let mut path: Vec<&'a str> = Vec::new();
+            let mut on_path: HashSet<&'a str> = HashSet::new();
+            let mut current = start;
+            let reached = loop {
+                if let Some(known) = ends.get(current.id()) {
+                    break *known;
+                }
+                let Some(mark) = current.retiring() else {
+                    break Ok(current);
+                };
+                if !on_path.insert(current.id()) {
+                    break Err(Break::Cycle);
+                }
+                path.push(current.id());
+                match by_id.get(mark.successor.as_str()) {
+                    Some(next) => current = next,
+                    None => break Err(Break::Missing),
+                }
+            };
+            for id in path {
+                ends.insert(id, reached);
+            }
         }
-        current = lookup(&next_id).ok_or_else(|| BrokenChain {
-            chain: chain.clone(),
-            why: Break::Missing,
-        })?;
+        Chains { by_id, ends }
     }
-    let same = |field: Field| current.text(field) == start.text(field);
-    if current.id() == start.id() || !same(Field::Environment) || !same(Field::ProductSurfaceId) {
-        return Err(BrokenChain {
-            chain,
-            why: Break::Elsewhere,
-        });
+
+    /// A token of the account by id.
+    pub(crate) fn get(&self, id: &str) -> Option<&'a T> {
+        self.by_id.get(id).copied()
     }
-    Ok(current)
+
+    /// The token in use at the end of `start`'s chain of marks: one that exists, is not
+    /// retiring, is not `start`, and has `start`'s environment and product surface (later
+    /// edits to other fields do not matter). `start` must be a retiring token of the account.
+    pub(crate) fn follow(&self, start: &T) -> Result<&'a T, BrokenChain> {
+        let broken = |why: Break| BrokenChain {
+            chain: self.shown_chain(start),
+            why,
+        };
+        let end = match self.ends.get(start.id()) {
+            Some(Ok(end)) => *end,
+            Some(Err(why)) => return Err(broken(*why)),
+            None => return Err(broken(Break::Missing)),
+        };
+        let same = |field: Field| end.text(field) == start.text(field);
+        if end.id() == start.id() || !same(Field::Environment) || !same(Field::ProductSurfaceId) {
+            return Err(broken(Break::Elsewhere));
+        }
+        Ok(end)
+    }
+
+    /// The first links of `start`'s chain, for a message.
+    fn shown_chain(&self, start: &T) -> Vec<String> {
+        let mut chain = vec![start.id().to_string()];
+        let mut seen: HashSet<String> = HashSet::from([start.id().to_string()]);
+        let mut current = self.by_id.get(start.id()).copied();
+        while let Some(mark) = current.and_then(|t| t.retiring()) {
+            if chain.len() > SHOWN_LINKS {
+                chain.push("…".into());
+                break;
+            }
+            let again = !seen.insert(mark.successor.clone());
+            chain.push(mark.successor.clone());
+            if again {
+                break;
+            }
+            current = self.by_id.get(mark.successor.as_str()).copied();
+        }
+        chain
+    }
 }
 
 #[cfg(test)]
@@ -179,9 +272,10 @@ mod tests {
     }
 
     fn ends(tokens: &[Map<String, Value>], start: &str) -> Result<String, BrokenChain> {
-        let by_id: HashMap<&str, &Map<String, Value>> =
-            tokens.iter().map(|t| (t.id(), t)).collect();
-        follow(by_id[start], |id| by_id.get(id).copied()).map(|t| t.id().to_string())
+        let chains = Chains::of(tokens);
+        chains
+            .follow(chains.get(start).unwrap())
+            .map(|t| t.id().to_string())
     }
 
     #[test]
@@ -233,17 +327,22 @@ mod tests {
         let before: Timestamp = "2026-06-09T11:59:59Z".parse().unwrap();
         let after: Timestamp = "2026-06-09T12:00:00Z".parse().unwrap();
         assert_eq!(
-            successors.rolling_over("ct_b", before).map(|(p, _)| p),
+            successors.rolling_over(&tokens[1], before).map(|(p, _)| p),
             Some("ct_a")
         );
-        assert_eq!(successors.rolling_over("ct_b", after), None);
-        assert_eq!(successors.rolling_over("ct_a", before), None);
+        assert_eq!(successors.rolling_over(&tokens[1], after), None);
+        assert_eq!(successors.rolling_over(&tokens[0], before), None);
+        // A mark naming a token of another environment makes it nothing.
+        let mut elsewhere = token("ct_b", "W");
+        elsewhere.insert("environment".into(), json!("test"));
+        assert_eq!(successors.rolling_over(&elsewhere, before), None);
     }
 
     #[test]
     fn judging_a_large_account_takes_one_pass() {
-        // 100,000 tokens, every other one retiring in favour of the next: a pass over pairs
-        // (10^10 comparisons) could not finish inside this test's bound; one pass takes
+        // 100,000 tokens, every other one retiring in favour of the next, and one chain of
+        // 50,000 marks: a pass over pairs, or along each chain from each of its links (10^9
+        // steps and more), could not finish inside this test's bound; one pass takes
         // milliseconds.
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -261,21 +360,27 @@ mod tests {
             let before: Timestamp = "2026-06-09T11:00:00Z".parse().unwrap();
             let rolling = tokens
                 .iter()
-                .filter(|t| successors.rolling_over(t.id(), before).is_some())
+                .filter(|t| successors.rolling_over(*t, before).is_some())
                 .count();
-            let by_id: HashMap<&str, &Map<String, Value>> =
-                tokens.iter().map(|t| (t.id(), t)).collect();
-            let chains = tokens
+            let chains = Chains::of(&tokens);
+            let ends = tokens
                 .iter()
                 .filter(|t| t.retiring().is_some())
-                .filter(|t| follow(*t, |id| by_id.get(id).copied()).is_ok())
+                .filter(|t| chains.follow(*t).is_ok())
                 .count();
-            let _ = tx.send((rolling, chains));
+            // One chain through 50,000 marks: followed from each of its links.
+            let long: Vec<Map<String, Value>> = (0..50_000)
+                .map(|i| retiring(&format!("ct_{i:016x}"), &format!("ct_{:016x}", i + 1)))
+                .chain([token(&format!("ct_{:016x}", 50_000), "W")])
+                .collect();
+            let chains = Chains::of(&long);
+            let long_ends = long.iter().filter(|t| chains.follow(*t).is_ok()).count();
+            let _ = tx.send((rolling, ends + long_ends));
         });
         let (rolling, chains) = rx
             .recv_timeout(std::time::Duration::from_secs(120))
             .expect("one pass over 100,000 tokens");
-        assert_eq!((rolling, chains), (50_000, 50_000));
+        assert_eq!((rolling, chains), (50_000, 100_000));
     }
 
     #[test]

@@ -65,6 +65,13 @@ pub(crate) enum Problem {
         entry: String,
         suffix: String,
     },
+    /// A host a browser reads as an IPv4 address written another way (`https://0x7f.1`):
+    /// browsers send the dotted `address`, so the entry never matches.
+    Ipv4Spelling {
+        index: usize,
+        entry: String,
+        address: String,
+    },
     /// An object nested deeper than `max` levels.
     TooDeep { max: usize },
     /// `null` for a field that cannot be null.
@@ -84,7 +91,7 @@ impl Problem {
             Problem::NotOneOf { .. } => "INVALID_ENUM",
             Problem::OutOfRange { .. } => "OUT_OF_RANGE",
             Problem::NoOrigins | Problem::TooFew { .. } => "TOO_FEW_ITEMS",
-            Problem::Origin { .. } => "INVALID_ORIGIN",
+            Problem::Origin { .. } | Problem::Ipv4Spelling { .. } => "INVALID_ORIGIN",
             Problem::PublicSuffixWildcard { .. } => "PUBLIC_SUFFIX_WILDCARD",
             Problem::ReadOnly => "READ_ONLY_FIELD",
         }
@@ -115,10 +122,19 @@ impl Problem {
             Problem::PublicSuffixWildcard { entry, suffix, .. } => format!(
                 "has '{entry}', a wildcard over the public suffix {suffix}: it would admit every site under {suffix}"
             ),
+            Problem::Ipv4Spelling { entry, address, .. } => format!(
+                "has '{entry}', whose host browsers read as the IPv4 address {address}: they send {address}, so it would never match"
+            ),
             Problem::TooDeep { max } => format!("nests more than {max} levels deep"),
             Problem::Null => "cannot be null".into(),
             Problem::ReadOnly => "is set by the server and cannot be written".into(),
         }
+    }
+
+    /// The allowed values or range, worded as rtctl's hint (the envelope's `suggestion`
+    /// starts capitalised, as the service's do).
+    pub(crate) fn hint(&self) -> Option<String> {
+        self.suggestion().map(|s| crate::text::as_hint(&s))
     }
 
     /// The allowed values or range, for the envelope's `suggestion`.
@@ -138,6 +154,9 @@ impl Problem {
             Problem::NoOrigins => Some(
                 "Deactivate or delete the client token instead of removing every origin".into(),
             ),
+            Problem::Ipv4Spelling { address, .. } => Some(format!(
+                "Write the address as browsers send it: {address}"
+            )),
             _ => None,
         }
     }
@@ -163,7 +182,9 @@ impl Violation {
     /// The dotted JSON path of the offending value (`allowedOrigins.1`).
     pub(crate) fn path(&self) -> String {
         match &self.problem {
-            Problem::Origin { index, .. } | Problem::PublicSuffixWildcard { index, .. } => {
+            Problem::Origin { index, .. }
+            | Problem::PublicSuffixWildcard { index, .. }
+            | Problem::Ipv4Spelling { index, .. } => {
                 format!("{}.{index}", self.field.json())
             }
             _ => self.field.json().to_string(),
@@ -274,14 +295,22 @@ pub(crate) fn check_value(field: Field, value: &Value) -> Result<Value, Violatio
     }
 }
 
-/// The rule for one origin entry that is to be written: valid, and no wildcard over a
-/// public suffix (`https://*.com`, `https://*.co.uk`, `https://*.vercel.app`).
+/// The rule for one origin entry that is to be written: valid, no wildcard over a public
+/// suffix (`https://*.com`, `https://*.co.uk`, `https://*.vercel.app`), and no IPv4 address
+/// spelt otherwise than browsers send it (`https://0x7f.1`, `https://127.1`).
 pub(crate) fn check_origin(index: usize, entry: &str) -> Result<(), Problem> {
     let parsed = AllowedOrigin::parse(entry).map_err(|error| Problem::Origin {
         index,
         entry: entry.to_string(),
         error,
     })?;
+    if let Some(address) = parsed.ipv4_spelling() {
+        return Err(Problem::Ipv4Spelling {
+            index,
+            entry: entry.to_string(),
+            address: address.to_string(),
+        });
+    }
     match parsed.wildcard_public_suffix() {
         Some(suffix) => Err(Problem::PublicSuffixWildcard {
             index,

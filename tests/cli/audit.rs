@@ -114,6 +114,19 @@ fn origin_rules() {
         json!({"allowedOrigins": ["https://*.example.com"]}),
     );
 
+    for held in [
+        "https://0x7f.1",
+        "http://127.1:8080",
+        "https://2130706433",
+        "0177.0.0.1",
+    ] {
+        triggers("ipv4-spelling", json!({"allowedOrigins": [held]}));
+    }
+    spares(
+        "ipv4-spelling",
+        json!({"environment": "test", "allowedOrigins": ["http://127.0.0.1:8080"]}),
+    );
+
     triggers(
         "live-wildcard",
         json!({"allowedOrigins": ["https://*.example.com"]}),
@@ -244,6 +257,26 @@ fn the_exit_code_follows_fail_on_and_ignores_apply() {
     server
         .rtctl(&["audit", "--fail-on", "warning", "--ignore", "live-native"])
         .expect(0);
+    // Notes are below --fail-on warning: the failure counts what is at or above it only.
+    server.insert_raw(
+        "ct_00000000000000d3",
+        json!({"name": "Wild", "allowedOrigins": ["https://*.example.com"], "rateLimitPerMinute": 20, "rateLimitPerHour": 500, "lastUsedAt": "2026-02-27T00:00:00.000Z"}),
+    );
+    let run = server.rtctl(&["audit", "--fail-on", "warning"]);
+    run.expect(8);
+    assert!(
+        run.stderr
+            .contains("error: the audit found 1 warning at or above --fail-on warning\n"),
+        "{}",
+        run.stderr
+    );
+    let run = server.rtctl(&["audit", "--fail-on", "note"]);
+    assert!(
+        run.stderr
+            .contains("error: the audit found 1 warning and 1 note at or above --fail-on note\n"),
+        "{}",
+        run.stderr
+    );
     server.insert_raw(
         "ct_00000000000000d2",
         json!({"name": "Any", "allowedOrigins": ["*"], "rateLimitPerMinute": 20, "rateLimitPerHour": 500, "lastUsedAt": "2026-02-27T00:00:00.000Z"}),
@@ -371,6 +404,33 @@ fn sarif_validates_against_the_schema_and_points_at_the_tokens_lines() {
         .expect(2);
 }
 
+/// A path with a space, a `#` and a `%` is one relative URI reference in SARIF: escaped, so no
+/// part of it reads as a fragment or an escape.
+#[test]
+fn sarif_uris_are_escaped_paths() {
+    let server = server();
+    let dir = server.home.path().join("config #1");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("tokens 100%.toml"), FILE).unwrap();
+    let file = dir.join("tokens 100%.toml");
+    let run = server.rtctl(&["audit", "-f", file.to_str().unwrap(), "--format", "sarif"]);
+    run.expect(8);
+    let log = run.json();
+    validate_sarif(&log);
+    let uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        uri,
+        format!(
+            "{}/config%20%231/tokens%20100%25.toml",
+            server.home.path().display()
+        )
+    );
+}
+
 /// Validates `log` against the official SARIF 2.1.0 schema (vendored: tests fetch nothing).
 fn validate_sarif(log: &Value) {
     let schema: Value =
@@ -393,4 +453,43 @@ fn the_demo_data_shows_what_audit_does() {
     let summary = &run.json()["summary"];
     assert!(summary["warning"].as_u64().unwrap() >= 2, "{summary}");
     assert!(summary["note"].as_u64().unwrap() >= 2, "{summary}");
+    // A live wildcard's fix lists the token's own sites: the ones its surface's traffic
+    // shows it admitted, or else its own domain.
+    let fix = |id: &str| {
+        run.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "live-wildcard" && f["id"] == id)
+            .map(|f| f["fix"].as_str().unwrap().to_string())
+            .expect("a live-wildcard finding")
+    };
+    assert_eq!(
+        fix("ct_0d3e00000000a002"),
+        "list the sites that use it instead: rtctl --local origins add ct_0d3e00000000a002 https://docs.example.com https://api.example.com && rtctl --local origins remove ct_0d3e00000000a002 'https://*.example.com'"
+    );
+    let legacy = fix("ct_0d3e00000000a006");
+    assert!(
+        legacy.contains("rtctl --local origins add ct_0d3e00000000a006 https://SITE.example.org && rtctl --local origins remove ct_0d3e00000000a006 '*.example.org'"),
+        "{legacy}"
+    );
+    assert!(!legacy.contains("DOMAIN"), "{legacy}");
+    // The fix works as printed.
+    let docs = fix("ct_0d3e00000000a002");
+    let commands = docs.split_once(": ").unwrap().1;
+    for command in commands.split(" && ") {
+        let words = shell_words::split(command).unwrap();
+        let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+        home.rtctl(&[&args[..], &["--yes"]].concat(), &[]).expect(0);
+    }
+    let run = home.rtctl(&["--local", "audit", "--fail-on", "never", "--json"], &[]);
+    assert!(
+        !run.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "live-wildcard" && f["id"] == "ct_0d3e00000000a002"),
+        "{}",
+        run.stdout
+    );
 }

@@ -339,7 +339,12 @@ fn the_widget_in_a_real_browser_follows_origins_rotation_and_deactivation() {
     let Some(needs) = prerequisites() else {
         return;
     };
-    let server = Server::empty();
+    // The page reaches the emulator as api.rtctl.test: a name it answers only when told.
+    let server = Server::with(rtctl::emulator::Config {
+        seed: rtctl::emulator::Seed::None,
+        allowed_hosts: vec!["api.rtctl.test".parse().unwrap()],
+        ..Default::default()
+    });
     // `/snippet`: a page around what `rtctl tokens snippet` printed, set below.
     let snippet = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let printed = snippet.clone();

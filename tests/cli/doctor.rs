@@ -424,3 +424,47 @@ fn the_probe_shows_the_services_description_and_hint() {
             .starts_with("This page")
     );
 }
+
+/// A build that left its variable unset writes `data-runtype-token=""`; a typo leaves a few
+/// characters, or ones outside ASCII. Each is a problem reported (exit 8), never a crash.
+#[test]
+fn empty_short_and_multibyte_token_attributes_are_problems_not_crashes() {
+    let server = Server::demo();
+    for value in ["", " ", "a", "abc", "ct_live_😀abc", "ct_test_é", "😀"] {
+        let page = server.home.path().join("page.html");
+        std::fs::write(&page, tag(value, "")).unwrap();
+        let run = server.rtctl(&[
+            "doctor",
+            "--json",
+            "--html",
+            page.to_str().unwrap(),
+            "--origin",
+            "https://shop.example.com",
+        ]);
+        assert_eq!(run.code, 8, "{value:?}: {run:#?}");
+        let report = run.json();
+        let found = problems(&report[0]);
+        assert_eq!(found.len(), 1, "{value:?}: {found:?}");
+        if value.trim().is_empty() {
+            assert!(found[0].contains("client token is empty"), "{found:?}");
+        } else {
+            assert!(found[0].contains("no token has this value"), "{found:?}");
+        }
+    }
+}
+
+#[test]
+fn a_host_that_does_not_resolve_is_named() {
+    let server = Server::demo();
+    // `.invalid` never resolves (RFC 6761).
+    let run = server.rtctl(&["doctor", "https://shop.rtctl-doctor.invalid/checkout"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains(
+            "error: could not check https://shop.rtctl-doctor.invalid/checkout: cannot resolve shop.rtctl-doctor.invalid"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("dns error"), "{}", run.stderr);
+}

@@ -232,3 +232,73 @@ fn help_ends_with_the_exit_codes() {
         "{help}"
     );
 }
+
+/// `GET path` with an explicit `Host` header; the status and the body.
+async fn with_host(url: &str, path: &str, host: &str) -> (u16, Value) {
+    let reply = crate::support::http()
+        .get(format!("{url}{path}"))
+        .header("host", host)
+        .bearer_auth("rt_test_emulator")
+        .send()
+        .await
+        .unwrap();
+    let status = reply.status().as_u16();
+    (status, reply.json().await.unwrap_or(Value::Null))
+}
+
+/// A DNS name rebound to 127.0.0.1 reaches the emulator under a page's own origin: it answers
+/// only Host values naming where it listens, and names given with --allowed-host (a dev
+/// server's proxy, a container's published port).
+#[tokio::test]
+async fn only_hosts_naming_the_emulator_are_answered() {
+    let running = spawn(&[
+        "--allowed-host",
+        "localhost:5173",
+        "--allowed-host",
+        "api.rtctl.test",
+    ]);
+    let port = running.url.rsplit(':').next().unwrap().to_string();
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+        "localhost:5173".to_string(),
+        "api.rtctl.test:8443".to_string(),
+    ] {
+        let (status, _) = with_host(&running.url, "/v1/client-tokens", &host).await;
+        assert_eq!(status, 200, "{host}");
+    }
+    for host in [
+        format!("rebound.example:{port}"),
+        "localhost:5174".to_string(),
+        format!("localhost:{}", port.parse::<u16>().unwrap() + 1),
+    ] {
+        for path in [
+            "/v1/client-tokens",
+            "/__emulator/requests",
+            "/v1/client/init",
+        ] {
+            let (status, body) = with_host(&running.url, path, &host).await;
+            assert_eq!(status, 403, "{host} {path}");
+            assert!(
+                body["error"].as_str().unwrap().contains("--allowed-host"),
+                "{body}"
+            );
+        }
+    }
+    let (_, stderr) = running.interrupt();
+    assert!(
+        stderr.contains("also answers:   localhost:5173"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("403"), "refusals are logged: {stderr}");
+}
+
+#[test]
+fn allowed_hosts_are_checked_when_given() {
+    let output = Command::new(BIN)
+        .args(["emulator", "--allowed-host", "ev il:80"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}

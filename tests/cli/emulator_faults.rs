@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use rtctl::emulator::{Config, FaultSpec};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::Api;
 
@@ -317,7 +317,20 @@ async fn reset_restores_a_seed() {
         .await;
     assert_eq!(reply.expect(200)["clientTokens"], 0);
     assert!(api.tokens().await.is_empty());
-    let reply = api.raw(Method::POST, "/__emulator/reset", None, None).await;
+    // No body: the configured seed. (Content-Type is needed all the same: no web page can
+    // send it across origins without a preflight.)
+    let reply = api
+        .http
+        .post(format!("{}/__emulator/reset", api.url))
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let reply = crate::support::Reply {
+        status: reply.status().as_u16(),
+        headers: reply.headers().clone(),
+        text: reply.text().await.unwrap(),
+    };
     assert_eq!(
         reply.expect(200)["clientTokens"],
         6,
@@ -332,4 +345,116 @@ async fn reset_restores_a_seed() {
         )
         .await;
     bad.expect(400);
+}
+
+/// A page the user's browser opens can send the emulator requests: a `text/plain` POST needs
+/// no preflight. The control API refuses anything a page sends (an Origin header, a
+/// Sec-Fetch-Site other than none, a POST without Content-Type: application/json), so no page
+/// wipes the tokens, inserts one, or sets faults and the clock; the widget's routes keep
+/// answering any origin.
+#[tokio::test]
+async fn web_pages_cannot_drive_the_control_api() {
+    let api = Api::demo().await;
+    let send = |method: Method, path: &str, headers: &[(&str, &str)], body: &str| {
+        let mut request = api
+            .http
+            .request(method, format!("{}{path}", api.url))
+            .body(body.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    let evil = ("origin", "https://evil.example");
+    let json = ("content-type", "application/json");
+    let text = ("content-type", "text/plain");
+    /// A request: method, path, headers, body.
+    type Sent<'a> = (Method, &'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let refused: Vec<Sent> = vec![
+        (
+            Method::POST,
+            "/__emulator/reset",
+            vec![evil, text],
+            r#"{"seed":"none"}"#,
+        ),
+        (
+            Method::POST,
+            "/__emulator/reset",
+            vec![evil, json],
+            r#"{"seed":"none"}"#,
+        ),
+        (
+            Method::POST,
+            "/__emulator/reset",
+            vec![text],
+            r#"{"seed":"none"}"#,
+        ),
+        (Method::POST, "/__emulator/reset", vec![], ""),
+        (
+            Method::POST,
+            "/__emulator/tokens",
+            vec![evil, text],
+            r#"{"id":"ct_00000000000000f1","allowedOrigins":["*"],"environment":"live","tokenValue":"ct_live_x"}"#,
+        ),
+        (
+            Method::POST,
+            "/__emulator/faults",
+            vec![json, ("sec-fetch-site", "cross-site")],
+            r#"{"method":"GET","path":"/v1/client-tokens","status":500,"count":0}"#,
+        ),
+        (
+            Method::POST,
+            "/__emulator/clock",
+            vec![("origin", "null"), json],
+            r#"{"advanceSeconds":86400}"#,
+        ),
+        (Method::DELETE, "/__emulator/requests", vec![evil], ""),
+        (
+            Method::GET,
+            "/__emulator/requests",
+            vec![("sec-fetch-site", "same-site")],
+            "",
+        ),
+    ];
+    for (method, path, headers, body) in refused {
+        let reply = send(method.clone(), path, &headers, body).await.unwrap();
+        let status = reply.status().as_u16();
+        let text = reply.text().await.unwrap();
+        assert_eq!(status, 403, "{method} {path} {headers:?}: {text}");
+        let error: Value = serde_json::from_str(&text).unwrap();
+        assert!(
+            error["error"].as_str().unwrap().contains("refused"),
+            "{text}"
+        );
+    }
+    assert_eq!(api.tokens().await.len(), 6, "nothing was reset or inserted");
+    assert!(
+        api.get("/__emulator/faults").await.json()["faults"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // A tool (curl, the harness) still drives it; a URL typed in the address bar still reads.
+    let reply = send(
+        Method::GET,
+        "/__emulator/requests",
+        &[("sec-fetch-site", "none")],
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status(), 200);
+    // The widget's routes answer any origin, as before.
+    let value = api
+        .create(json!({"environment": "test", "allowedOrigins": ["https://shop.example.com"]}))
+        .await["clientToken"]["tokenValue"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        api.init(&value, Some("https://shop.example.com"))
+            .await
+            .status,
+        200
+    );
 }

@@ -105,11 +105,7 @@ fn sigterm_during_a_bulk_rotation_delivers_every_finished_value() {
     for r in &rotated {
         assert_eq!(r["value"], server.value_of(r["id"].as_str().unwrap()));
     }
-    let regenerated = server
-        .journal()
-        .iter()
-        .filter(|r| r.ends_with("/regenerate"))
-        .count();
+    let regenerated = server.regenerations();
     assert_eq!(regenerated, rotated.len(), "every rotation is reported");
 }
 
@@ -654,40 +650,127 @@ fn redirects_are_refused() {
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
+/// Asserts `origin` is refused from flags (`origins add`, `tokens create`), a token file and by
+/// the emulator (as the service's rules would); returns what `origins add` said and the
+/// emulator's refusal.
+#[track_caller]
+fn never_written(server: &Server, origin: &str) -> (String, String) {
+    let added = server.rtctl(&["origins", "add", STAGING, origin]);
+    added.expect(2);
+    server
+        .rtctl(&[
+            "tokens", "create", "--name", "W", "--origin", origin, "--flow", "f",
+        ])
+        .expect(2);
+    let file = server.home.path().join("w.toml");
+    std::fs::write(
+        &file,
+        format!("[tokens.W]\nenvironment = \"test\"\norigins = [\"{origin}\"]\nflows = [\"f\"]\n"),
+    )
+    .unwrap();
+    server
+        .rtctl(&["plan", "-f", file.to_str().unwrap()])
+        .expect(2);
+    let reply = server.api(
+        Method::PUT,
+        &format!("/v1/client-tokens/{STAGING}"),
+        Some(json!({"allowedOrigins": [origin]})),
+    );
+    assert_eq!(reply.status, 400, "{origin}: {}", reply.text);
+    (added.stderr.clone(), reply.text)
+}
+
 #[test]
 fn wildcards_over_public_suffixes_are_never_written() {
     let server = Server::demo();
     for origin in ["https://*.com", "https://*.co.uk", "https://*.github.io"] {
-        let run = server.rtctl(&["origins", "add", STAGING, origin]);
-        run.expect(2);
-        assert!(run.stderr.contains("public suffix"), "{}", run.stderr);
-        let run = server.rtctl(&[
-            "tokens", "create", "--name", "W", "--origin", origin, "--flow", "f",
-        ]);
-        run.expect(2);
-        let file = server.home.path().join("w.toml");
-        std::fs::write(
-            &file,
-            format!(
-                "[tokens.W]\nenvironment = \"test\"\norigins = [\"{origin}\"]\nflows = [\"f\"]\n"
-            ),
-        )
-        .unwrap();
-        server
-            .rtctl(&["plan", "-f", file.to_str().unwrap()])
-            .expect(2);
-        // The emulator refuses it as the service's rules would.
-        let reply = server.api(
-            Method::PUT,
-            &format!("/v1/client-tokens/{STAGING}"),
-            Some(json!({"allowedOrigins": [origin]})),
-        );
-        assert_eq!(reply.status, 400, "{origin}: {}", reply.text);
+        let (said, _) = never_written(&server, origin);
+        assert!(said.contains("public suffix"), "{said}");
     }
     for host in ["https://256.1.1.1", "https://-a.example.com"] {
         let run = server.rtctl(&["origins", "add", STAGING, host]);
         run.expect(2);
     }
+}
+
+/// Hosts a browser's URL parser reads as an IPv4 address written another way can never
+/// match (the browser sends `127.0.0.1`): refused when written from flags, a token file and
+/// the emulator alike, and removable where a token already holds one.
+#[test]
+fn ipv4_addresses_in_other_spellings_are_never_written() {
+    let server = Server::demo();
+    for origin in [
+        "https://0x7f.1",
+        "https://127.1",
+        "https://0177.0.0.1",
+        "https://2130706433",
+        "http://0x7f000001:8080",
+    ] {
+        let (said, refusal) = never_written(&server, origin);
+        assert!(
+            said.contains("the IPv4 address 127.0.0.1"),
+            "{origin}: {said}"
+        );
+        assert!(refusal.contains("127.0.0.1"), "{refusal}");
+        let reply = server.api(
+            Method::POST,
+            "/v1/client-tokens",
+            Some(json!({"name": "W", "allowedOrigins": [origin], "flowIds": ["f"]})),
+        );
+        assert_eq!(reply.status, 400, "{origin}: {}", reply.text);
+    }
+    // `origins check` and doctor take no such origin either: no browser sends it.
+    server
+        .rtctl(&["origins", "check", STAGING, "https://127.1"])
+        .expect(2);
+    // A token that already holds one: audit says so, and the fix it prints works.
+    server.insert_raw(
+        "ct_00000000000000c1",
+        json!({"allowedOrigins": ["https://0x7f.1", "https://shop.example.com"]}),
+    );
+    let run = server.rtctl(&["audit", "--json", "--fail-on", "never"]);
+    let finding = run.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "ipv4-spelling")
+        .cloned()
+        .unwrap_or_else(|| panic!("no ipv4-spelling finding: {}", run.stdout));
+    assert_eq!(
+        finding["fix"],
+        "rtctl tokens update ct_00000000000000c1 --origin 'https://127.0.0.1' --origin 'https://shop.example.com'"
+    );
+    server
+        .rtctl(&[
+            "tokens",
+            "update",
+            "ct_00000000000000c1",
+            "--origin",
+            "https://127.0.0.1",
+            "--origin",
+            "https://shop.example.com",
+            "--yes",
+        ])
+        .expect(0);
+    let token = server.token("ct_00000000000000c1").expect(200);
+    assert_eq!(
+        token["clientToken"]["allowedOrigins"],
+        json!(["https://127.0.0.1", "https://shop.example.com"])
+    );
+    // Removing the entry alone works too (the rule is about what is written).
+    server.insert_raw(
+        "ct_00000000000000c2",
+        json!({"allowedOrigins": ["https://0x7f.1", "https://shop.example.com"]}),
+    );
+    server
+        .rtctl(&[
+            "origins",
+            "remove",
+            "ct_00000000000000c2",
+            "https://0x7f.1",
+            "--yes",
+        ])
+        .expect(0);
 }
 
 // --- Bounded everywhere ----------------------------------------------------------------
@@ -842,7 +925,6 @@ fn ctrl_c_at_a_prompt_restores_the_terminal() {
     let server = Server::demo();
     let mut pty = Pty::spawn(&pty_env(&server), &["tokens", "rotate", STAGING], 100);
     pty.wait_for("[y/N]", 0);
-    pty.wait_for_raw_mode();
     pty.type_text("\u{3}");
     let code = pty.wait_exit();
     assert_eq!(code, 130, "{}", pty.text());
@@ -991,4 +1073,167 @@ fn a_credentials_file_open_to_its_group_says_exactly_who_can_do_what() {
         run.stderr
     );
     assert!(!run.stderr.contains("other users"), "{}", run.stderr);
+}
+
+/// A `tokenValue` in another shape than a string (a broken server's array, object or number)
+/// is masked in `--json` like a string, never passed through with the value inside it.
+#[test]
+fn a_token_value_of_another_shape_is_masked_in_json() {
+    let server = Server::empty();
+    let secret = "ct_live_SECRETSECRETSECRETSECRETSECRET12";
+    let token = |id: &str, value: Value| {
+        json!({"id": id, "name": "Odd", "environment": "live", "isActive": true,
+            "allowedOrigins": ["https://odd.example.com"], "flowIds": ["f"],
+            "tokenPrefix": "ct_live_", "tokenHint": "ET12", "tokenValue": value})
+    };
+    let tokens = vec![
+        token("ct_00000000000000a1", json!([secret])),
+        token("ct_00000000000000a2", json!({"value": secret})),
+        token("ct_00000000000000a3", json!(42)),
+    ];
+    let listed = tokens.clone();
+    let hostile = server.hostile(
+        Router::new()
+            .route(
+                "/v1/client-tokens",
+                get(move || {
+                    let listed = listed.clone();
+                    async move {
+                        axum::Json(
+                            json!({"clientTokens": listed, "pagination": {"hasMore": false}}),
+                        )
+                    }
+                }),
+            )
+            .route(
+                "/v1/client-tokens/{id}",
+                get(
+                    move |axum::extract::Path(id): axum::extract::Path<String>| {
+                        let found = tokens.iter().find(|t| t["id"] == id.as_str()).cloned();
+                        async move { axum::Json(json!({"clientToken": found})) }
+                    },
+                ),
+            ),
+    );
+    let env = [("RUNTYPE_API_URL", hostile.as_str())];
+    let list = server.rtctl_env(&["tokens", "list", "--all", "--json"], &env);
+    list.expect(0);
+    assert!(!list.stdout.contains("SECRET"), "{}", list.stdout);
+    for listed in list.json().as_array().unwrap() {
+        assert_eq!(listed["tokenValue"], "ct_live_****ET12", "{listed}");
+    }
+    let jq = server.rtctl_env(&["tokens", "list", "--all", "--jq", ".[].tokenValue"], &env);
+    jq.expect(0);
+    assert!(!jq.stdout.contains("SECRET"), "{}", jq.stdout);
+    for id in [
+        "ct_00000000000000a1",
+        "ct_00000000000000a2",
+        "ct_00000000000000a3",
+    ] {
+        let got = server.rtctl_env(&["tokens", "get", id, "--json"], &env);
+        got.expect(0);
+        assert_eq!(
+            got.json()["tokenValue"],
+            "ct_live_****ET12",
+            "{}",
+            got.stdout
+        );
+    }
+    // Asked for, it is shown as the server sent it.
+    let revealed = server.rtctl_env(
+        &["tokens", "get", "ct_00000000000000a1", "--json", "--reveal"],
+        &env,
+    );
+    assert_eq!(revealed.json()["tokenValue"], json!([secret]));
+}
+
+/// A server that echoes the API key back (a 401 quoting the Authorization header, details and
+/// a hint naming it, a redirect whose Location carries it, token names holding it) never
+/// makes rtctl print it, on stdout or stderr, with or without `-v`.
+#[test]
+fn the_key_echoed_back_is_never_printed() {
+    let server = Server::empty();
+    let key = "rt_live_TOPSECRETkey0123456789abcdef";
+    let echo = move |headers: axum::http::HeaderMap| {
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        async move {
+            (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({
+                    "error": format!("Invalid API key: {auth}"),
+                    "hint": format!("the key {} is not known", auth.trim_start_matches("Bearer ")),
+                    "details": [{"message": format!("got {auth}"), "path": "authorization"}],
+                })),
+            )
+                .into_response()
+        }
+    };
+    let rejecting = server.hostile(Router::new().fallback(echo));
+    let redirecting = server.hostile(Router::new().fallback(move || async move {
+        (
+            StatusCode::FOUND,
+            [(
+                "location",
+                format!("https://elsewhere.example/login?key={key}"),
+            )],
+        )
+            .into_response()
+    }));
+    let named = server.hostile(Router::new().route(
+        "/v1/client-tokens",
+        get(move || async move {
+            axum::Json(json!({"clientTokens": [{
+                "id": "ct_00000000000000d1", "name": format!("Echo {key}"), "environment": "test",
+                "isActive": true, "allowedOrigins": ["https://echo.example.com"],
+                "flowIds": ["f"], "config": {"note": key},
+            }], "pagination": {"hasMore": false}}))
+        }),
+    ));
+    let mut seen = Vec::new();
+    for (url, args, code) in [
+        (&rejecting, vec!["tokens", "list"], 4),
+        (
+            &rejecting,
+            vec!["-v", "tokens", "get", "ct_00000000000000d1"],
+            4,
+        ),
+        (&redirecting, vec!["tokens", "list", "--retries", "0"], 1),
+        (&named, vec!["tokens", "list"], 0),
+        (&named, vec!["tokens", "list", "--json"], 0),
+        (
+            &named,
+            vec!["-v", "tokens", "list", "--jq", ".[].config.note"],
+            0,
+        ),
+    ] {
+        let run = server.rtctl_env(
+            &args,
+            &[("RUNTYPE_API_URL", url.as_str()), ("RUNTYPE_API_KEY", key)],
+        );
+        assert_eq!(run.code, code, "{args:?}: {run:#?}");
+        assert!(
+            !run.stdout.contains("TOPSECRET") && !run.stderr.contains("TOPSECRET"),
+            "{args:?} printed the key: {run:#?}"
+        );
+        seen.push(format!("{}{}", run.stdout, run.stderr));
+    }
+    // What was said is still said, with the key masked as `auth status` shows it.
+    assert!(
+        seen[0].contains("Invalid API key: Bearer rt_live_****cdef"),
+        "{}",
+        seen[0]
+    );
+    assert!(
+        seen[2].contains("login?key=rt_live_****cdef"),
+        "{}",
+        seen[2]
+    );
+    assert!(seen[3].contains("Echo rt_live_****cdef"), "{}", seen[3]);
+    // `auth token` prints the key because it was asked to.
+    let token = server.rtctl_env(&["auth", "token"], &[("RUNTYPE_API_KEY", key)]);
+    assert_eq!(token.stdout.trim(), key);
 }

@@ -83,10 +83,10 @@ impl Answers {
 }
 
 impl Prompter for Answers {
-    fn confirm(&self, question: &str) -> std::io::Result<bool> {
+    fn line(&self, question: &str) -> std::io::Result<Option<String>> {
         let answer = self.next(question)?;
-        self.show(format!("{question} [y/N] {answer}"));
-        Ok(matches!(answer.as_str(), "y" | "yes"))
+        self.show(format!("{question}{answer}"));
+        Ok(Some(answer))
     }
 
     fn secret(&self, prompt: &str) -> std::io::Result<String> {
@@ -230,15 +230,15 @@ impl<'a> Invocation<'a> {
                 .unwrap()
                 .block_on(rtctl::run(args, world)),
         };
-        Run {
-            code: i32::from(code),
-            stdout: stdout.text(),
-            stderr: if self.merged {
+        Run::new(
+            i32::from(code),
+            stdout.text(),
+            if self.merged {
                 String::new()
             } else {
                 stderr.text()
             },
-        }
+        )
     }
 }
 
@@ -253,6 +253,23 @@ pub fn signal(child: &std::process::Child, signal: &str) {
     assert!(status.success());
 }
 
+/// Waits for `child` to exit; fails the test (killing it) if it has not after `limit`, a bound
+/// far above what exiting takes: for a test whose point is that the run ends at once.
+pub fn exit_within(child: &mut std::process::Child, limit: Duration, what: &str) -> i32 {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: rtctl was still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// What a run of the binary produced.
 #[derive(Debug)]
 pub struct Run {
@@ -262,6 +279,26 @@ pub struct Run {
 }
 
 impl Run {
+    /// A finished run. Every hint it printed is checked on the way: hints start lower case,
+    /// as the rest of a sentence after `hint:` (a name such as `RUNTYPE_API_KEY` may start
+    /// one), so the rule holds wherever a test happens to see a hint.
+    pub fn new(code: i32, stdout: String, stderr: String) -> Run {
+        for line in stdout.lines().chain(stderr.lines()) {
+            let line = console::strip_ansi_codes(line);
+            if let Some(hint) = line.strip_prefix("hint: ") {
+                let mut chars = hint.chars();
+                let capitalised = chars.next().is_some_and(char::is_uppercase)
+                    && chars.next().is_some_and(char::is_lowercase);
+                assert!(!capitalised, "a hint starts with a capital: {line:?}");
+            }
+        }
+        Run {
+            code,
+            stdout,
+            stderr,
+        }
+    }
+
     /// stdout, stderr and exit code in one text, with ids, values, times and ports replaced
     /// by placeholders so snapshots are stable.
     pub fn snapshot(&self) -> String {
@@ -369,6 +406,8 @@ pub fn normalize(text: &str) -> String {
         ),
         (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]"),
         (r"http://127\.0\.0\.1:\d+", "[URL]"),
+        // The emulator a hint suggests for such a URL.
+        (r"rtctl emulator --port \d+", "rtctl emulator --port [PORT]"),
         (r"fault f_[0-9a-f]{8}", "fault [FAULT]"),
         // Waits and round trips in `-v` logs.
         (r"\b\d+ ms\b", "[MS]"),
@@ -492,11 +531,11 @@ pub fn run_rtctl(args: &[&str], vars: &[(String, String)], input: Option<&str>) 
         let _ = stdin.write_all(input.as_bytes());
     }
     let output = child.wait_with_output().expect("rtctl finishes");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::new(
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// An emulator for binary tests, on a runtime of its own, and a private home for the runs.
@@ -701,6 +740,14 @@ impl Server {
             );
             std::thread::yield_now();
         }
+    }
+
+    /// How many rotations (`POST …/regenerate`) the emulator received.
+    pub fn regenerations(&self) -> usize {
+        self.journal()
+            .iter()
+            .filter(|r| r.ends_with("/regenerate"))
+            .count()
     }
 
     /// Requests the emulator received, as `METHOD PATH` lines.

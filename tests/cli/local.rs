@@ -154,3 +154,17 @@ fn local_refuses_what_makes_no_sense_for_it() {
     login.expect(2);
     assert_snapshot!("login", login.snapshot());
 }
+
+#[test]
+fn verbose_says_in_a_whole_sentence_which_key_is_used() {
+    let home = Home::new();
+    let run = local(&home, &["-v", "tokens", "list"]);
+    run.expect(0);
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l == "using the API key rt_test_**** built into the --local emulator"),
+        "{}",
+        run.stderr
+    );
+}

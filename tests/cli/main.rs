@@ -26,6 +26,7 @@ mod emulator_widget;
 mod faults;
 mod generated;
 mod hardening;
+mod interrupts;
 mod live_check;
 mod local;
 mod newcomer;

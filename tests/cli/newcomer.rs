@@ -21,20 +21,13 @@ fn a_prompt_waits_for_enter_and_takes_yes_or_no_as_words() {
     assert_eq!(server.value_of(STAGING), old);
 
     // A first key does not answer: the run waits until Enter.
-    let rotations = || {
-        server
-            .journal()
-            .iter()
-            .filter(|r| r.ends_with("/regenerate"))
-            .count()
-    };
+    let rotations = || server.regenerations();
     let rotated_before = rotations();
     let mut pty = Pty::spawn(&pty_env(&server), &["tokens", "rotate", STAGING], 100);
-    let seen = pty.wait_for("[y/N]", 0);
-    pty.wait_for_raw_mode();
+    let seen = pty.wait_for("[y/N] ", 0);
     pty.type_text("y");
-    // The prompt shows the tentative answer, and waits.
-    pty.wait_for("[Y/n]", seen);
+    // The terminal echoes the key, and the run waits for the line.
+    pty.wait_for("y", seen);
     assert_eq!(rotations(), rotated_before, "a key without Enter acted");
     pty.type_text("es\r");
     let code = pty.wait_exit();
@@ -246,10 +239,35 @@ fn the_same_filters_select_everywhere_and_dry_runs_change_nothing() {
     let run = server.rtctl(&["tokens", "delete", STAGING, "--inactive", "--yes"]);
     run.expect(2);
     assert!(
-        run.stderr.contains("--inactive narrows --all"),
+        run.stderr
+            .contains("--inactive selects tokens only with --all, which was not given"),
         "{}",
         run.stderr
     );
+    // Without ids too: the error is rtctl's, naming --all, not clap's "<ID> required".
+    let sent = server.journal().len();
+    for verb in ["rotate", "delete"] {
+        let run = server.rtctl(&["tokens", verb, "--environment", "test", "--yes"]);
+        run.expect(2);
+        assert!(
+            run.stderr.contains(&format!(
+                "hint: add --all to {verb} every token that matches (see which with rtctl tokens list --environment test)"
+            )),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("required"), "{}", run.stderr);
+    }
+    let run = server.rtctl(&["tokens", "rotate", "--name-contains", "old widget"]);
+    assert!(
+        run.stderr
+            .contains("rtctl tokens list --name-contains 'old widget'"),
+        "{}",
+        run.stderr
+    );
+    // Neither ids nor a selection: clap's own error, naming what is missing.
+    server.rtctl(&["tokens", "rotate"]).expect(2);
+    assert_eq!(server.journal().len(), sent, "nothing was sent");
 
     let before = server.value_of(STAGING);
     let run = server.rtctl(&[
@@ -362,4 +380,126 @@ fn an_emulator_listening_beyond_loopback_says_so() {
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("warning: listening on 0.0.0.0"), "{stderr}");
+}
+
+#[test]
+fn at_60_columns_origins_show_their_hosts_and_values_wrap_under_themselves() {
+    let server = Server::demo();
+    let list = server
+        .invocation(&["tokens", "list"], &[])
+        .terminal(60, &[])
+        .run();
+    list.expect(0);
+    assert!(!list.stdout.contains("https://"), "{}", list.stdout);
+    for start in ["staging.", "checkout", "www.exam", "localhos"] {
+        assert!(list.stdout.contains(start), "{start}: {}", list.stdout);
+    }
+    // Wide enough, a host keeps its end too.
+    let list = server
+        .invocation(&["tokens", "list"], &[])
+        .terminal(80, &[])
+        .run();
+    assert!(
+        list.stdout.contains("checkout.exa…le.com"),
+        "{}",
+        list.stdout
+    );
+
+    let get = server
+        .invocation(&["tokens", "get", MARKETING], &[])
+        .terminal(60, &[])
+        .run();
+    get.expect(0);
+    let indent = " ".repeat("idle timeout (min)  ".len());
+    let config: Vec<&str> = get
+        .stdout
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("config  "))
+        .collect();
+    assert!(config.len() > 1, "the config wraps: {}", get.stdout);
+    for line in get.stdout.lines() {
+        assert!(
+            console::measure_text_width(line) <= 60,
+            "{line:?}\n{}",
+            get.stdout
+        );
+    }
+    for line in &config[1..] {
+        assert!(
+            line.starts_with(&indent) && !line[indent.len()..].starts_with(' '),
+            "a wrapped line starts under its value: {line:?}\n{}",
+            get.stdout
+        );
+    }
+    let joined: String = config
+        .iter()
+        .map(|l| l.trim_start().trim_start_matches("config  "))
+        .collect::<Vec<_>>()
+        .join("");
+    assert!(
+        joined.contains(r##""primaryColor":"#4f46e5""##),
+        "nothing is lost: {joined}"
+    );
+}
+
+#[test]
+fn a_filter_reaching_for_the_environment_is_pointed_at_jq_arg() {
+    let server = Server::demo();
+    for filter in ["env.HOME", "$ENV.HOME"] {
+        let run = server.rtctl(&["tokens", "list", "--jq", filter]);
+        run.expect(2);
+        assert!(
+            run.stderr
+                .contains("--jq-arg NAME=VALUE and use it as $NAME"),
+            "{filter}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("jqlang.org"), "{}", run.stderr);
+    }
+    // A variable never given: the hint's command works as written.
+    let run = server.rtctl(&["tokens", "list", "--jq", "$home"]);
+    run.expect(2);
+    assert!(
+        run.stderr
+            .contains("hint: give $home a value with --jq-arg home=VALUE"),
+        "{}",
+        run.stderr
+    );
+    let run = server.rtctl(&[
+        "tokens",
+        "list",
+        "--jq",
+        "$home",
+        "--jq-arg",
+        "home=/home/me",
+    ]);
+    run.expect(0);
+    assert_eq!(run.stdout, "/home/me\n");
+    // Anything else undefined is a jq mistake: the manual.
+    let run = server.rtctl(&["tokens", "list", "--jq", "nosuchfilter"]);
+    assert!(run.stderr.contains("jqlang.org"), "{}", run.stderr);
+}
+
+#[test]
+fn a_wrong_id_exits_5_and_a_malformed_one_2_as_the_readme_says() {
+    let server = Server::demo();
+    // (`value` is left out: it reads the emulator's 400 as a legacy token, exit 1.)
+    for verb in ["get", "rotate", "delete"] {
+        let mut args = vec!["tokens", verb, "ct_0000000000000000"];
+        if matches!(verb, "rotate" | "delete") {
+            args.push("--yes");
+        }
+        server.rtctl(&args).expect(5);
+        args[2] = "not-a-token-id";
+        server.rtctl(&args).expect(2);
+    }
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .unwrap()
+        .replace('\n', " ");
+    for says in [
+        "or for a malformed token id, 4 if the key is missing or rejected, 5 if an id names no token",
+        "| 5 | not found (404): a well-formed id that names no token |",
+    ] {
+        assert!(readme.contains(says), "the README says {says:?}");
+    }
 }

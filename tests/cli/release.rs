@@ -175,3 +175,242 @@ fn the_ci_recipes_install_a_release_instead_of_compiling() {
         "the GitLab recipe compiles rtctl"
     );
 }
+
+// --- The Action: every use verified against the release ---------------------------------
+
+/// What running the Action needs: python3 with PyYAML (scripts/run_action.py), bash, curl,
+/// tar with xz, sha256sum. Missing ones skip the test with a note, except under CI.
+fn action_prerequisites() -> bool {
+    let works = |program: &str, args: &[&str]| {
+        std::process::Command::new(program)
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let missing: Vec<&str> = [
+        (
+            "python3 with PyYAML",
+            works("python3", &["-c", "import yaml"]),
+        ),
+        ("bash", works("bash", &["-c", "true"])),
+        ("curl", works("curl", &["--version"])),
+        ("xz", works("xz", &["--version"])),
+        ("sha256sum", works("sha256sum", &["--version"])),
+    ]
+    .iter()
+    .filter(|(_, ok)| !ok)
+    .map(|(name, _)| *name)
+    .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "the Action's tests need {missing:?} under CI"
+    );
+    eprintln!("SKIPPED: the Action's tests need {missing:?}");
+    false
+}
+
+const TARGET: &str = "x86_64-unknown-linux-musl";
+
+/// A release of a stand-in rtctl (a script printing `rtctl VERSION`) in GitHub's layout,
+/// a mirror with the same archive, and a tampered mirror serving its own matching sha256,
+/// all served from loopback.
+struct Release {
+    root: tempfile::TempDir,
+    url: String,
+    archive: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Release {
+    fn new() -> Release {
+        let root = tempfile::tempdir().unwrap();
+        let (owner, repo) = identity();
+        let version = env!("CARGO_PKG_VERSION");
+        let archive = format!("rtctl-{TARGET}.tar.xz");
+        let pack = |dir: &Path, extra: &str| {
+            let inner = root.path().join("build").join(format!("rtctl-{TARGET}"));
+            let _ = std::fs::remove_dir_all(&inner);
+            std::fs::create_dir_all(&inner).unwrap();
+            let bin = inner.join("rtctl");
+            std::fs::write(&bin, format!("#!/bin/sh\n{extra}echo 'rtctl {version}'\n")).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+            std::fs::create_dir_all(dir).unwrap();
+            let status = std::process::Command::new("tar")
+                .arg("-cJf")
+                .arg(dir.join(&archive))
+                .arg("-C")
+                .arg(root.path().join("build"))
+                .arg(format!("rtctl-{TARGET}"))
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let sum = std::process::Command::new("sha256sum")
+                .arg(&archive)
+                .current_dir(dir)
+                .output()
+                .unwrap();
+            std::fs::write(dir.join(format!("{archive}.sha256")), sum.stdout).unwrap();
+        };
+        let www = root.path().join("www");
+        let release = www.join(format!("{owner}/{repo}/releases/download/v{version}"));
+        pack(&release, "");
+        std::fs::create_dir_all(www.join("mirror")).unwrap();
+        std::fs::copy(release.join(&archive), www.join("mirror").join(&archive)).unwrap();
+        pack(&www.join("tampered"), "touch \"$HOME/pwned\"\n");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let served = www.clone();
+        let url = runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            let files = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+                let path = served.join(uri.path().trim_start_matches('/'));
+                async move {
+                    if uri.path().contains("..") {
+                        return Err(axum::http::StatusCode::NOT_FOUND);
+                    }
+                    std::fs::read(path).map_err(|_| axum::http::StatusCode::NOT_FOUND)
+                }
+            });
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, files).await;
+            });
+            url
+        });
+        Release {
+            root,
+            url,
+            archive,
+            _runtime: runtime,
+        }
+    }
+
+    /// Runs action.yml as a Linux x64 runner would, with `inputs`; the caches persist
+    /// across runs of one release. Whether it succeeded, its log, and its outputs.
+    fn action(&self, work: &str, inputs: &[&str]) -> (bool, String, serde_json::Value) {
+        let work = self.root.path().join(work);
+        let caches = self.root.path().join("caches");
+        std::fs::create_dir_all(&caches).unwrap();
+        let output = std::process::Command::new("python3")
+            .arg(root().join("scripts/run_action.py"))
+            .arg(root())
+            .arg(&caches)
+            .arg(&work)
+            .args(inputs)
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "X64")
+            .env("RTCTL_GITHUB_URL", &self.url)
+            .env("HOME", self.root.path())
+            .env_remove("GITHUB_PATH")
+            .env_remove("GITHUB_OUTPUT")
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&output.stderr).into_owned();
+        let outputs = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
+        (output.status.success(), log, outputs)
+    }
+
+    fn cached_archive(&self) -> PathBuf {
+        self.root
+            .path()
+            .join("caches")
+            .join(format!(
+                "rtctl-archive-{}-{TARGET}",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .join(&self.archive)
+    }
+}
+
+/// A mirror's own checksum proves nothing (whoever changed the archive changed it too), and a
+/// cache hit is an archive like any other: the Action checks every use against the sha256 of
+/// the GitHub release the version names.
+#[cfg(unix)]
+#[test]
+fn the_action_verifies_every_use_against_the_release() {
+    if !action_prerequisites() {
+        return;
+    }
+    let release = Release::new();
+    let mirror = format!("download-url={}/mirror", release.url);
+    let target = format!("target={TARGET}");
+
+    let (ok, log, outputs) = release.action("first", &[&target, &mirror]);
+    assert!(ok, "{log}");
+    assert!(log.contains("sha256 verified"), "{log}");
+    assert_eq!(outputs["cache-hit"], "false", "{outputs}");
+    let bin = outputs["bin"].as_str().unwrap().to_string();
+    let said = std::process::Command::new(&bin).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&said.stdout).trim(),
+        format!("rtctl {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    let (ok, log, outputs) = release.action("hit", &[&target, &mirror]);
+    assert!(ok, "{log}");
+    assert_eq!(outputs["cache-hit"], "true", "{outputs}");
+    assert!(log.contains("(from the cache)"), "verified again: {log}");
+
+    // A cache that no longer holds the release's archive is refused, not run.
+    let mut cached = std::fs::read(release.cached_archive()).unwrap();
+    cached.extend_from_slice(b"tampered");
+    std::fs::write(release.cached_archive(), cached).unwrap();
+    let (ok, log, _) = release.action("poisoned", &[&target, &mirror]);
+    assert!(!ok, "a poisoned cache was used: {log}");
+    assert!(
+        log.contains(&format!(
+            "sha256 mismatch for {} from the cache",
+            release.archive
+        )),
+        "{log}"
+    );
+
+    // A tampered mirror serving its own matching sha256: refused all the same.
+    let tampered = format!("download-url={}/tampered", release.url);
+    let (ok, log, _) = release.action("tampered", &[&target, &tampered, "cache=false"]);
+    assert!(!ok, "a tampered archive was installed: {log}");
+    assert!(log.contains("sha256 mismatch"), "{log}");
+    assert!(!release.root.path().join("pwned").exists());
+}
+
+/// Inputs reach a shell and file names: `target` is checked like `version` and `repository`,
+/// a URL must be one, and PowerShell gets the paths as arguments of a script, not as code.
+#[cfg(unix)]
+#[test]
+fn the_action_validates_its_inputs() {
+    if !action_prerequisites() {
+        return;
+    }
+    let release = Release::new();
+    for (input, says) in [
+        (
+            "target=x86_64-pc-windows-msvc'; Remove-Item -Recurse ~; '",
+            "target must be",
+        ),
+        ("target=../../etc", "target must be"),
+        ("version=1.2.3; curl evil", "version must look like"),
+        ("repository=a/b c", "repository must be"),
+        (
+            "download-url=http://x.example/\ndir=/",
+            "is not an http(s) URL",
+        ),
+    ] {
+        let (ok, log, _) = release.action("bad", &[input, "cache=false"]);
+        assert!(!ok, "{input:?} was accepted: {log}");
+        assert!(log.contains(says), "{input:?}: {log}");
+    }
+    let script = std::fs::read_to_string(root().join("scripts/setup-rtctl.sh")).unwrap();
+    assert!(
+        !script.contains("-Command"),
+        "setup-rtctl.sh passes paths to PowerShell inside code"
+    );
+}

@@ -483,3 +483,179 @@ fn a_signal_during_the_selection_ends_the_run_and_starts_nothing() {
         .run();
     assert_eq!(run.code, 130, "{run:?}");
 }
+
+#[test]
+fn a_run_that_starts_while_another_is_creating_waits_for_its_successor() {
+    let server = Server::with(rtctl::emulator::Config {
+        latency: std::time::Duration::from_millis(300),
+        ..Default::default()
+    });
+    // A's create is slow, and a later write is rate-limited: B sees A's pending mark long
+    // before A's successor exists, and its own writes are held up.
+    server.fault(json!({"method": "POST", "path": "/v1/client-tokens", "delayMs": 1000}));
+    server.fault(json!({"method": "PUT", "path": "/v1/client-tokens/*", "status": 429, "retryAfter": "1", "skip": 1}));
+    let args = ["tokens", "rotate", MARKETING, "--overlap", "--yes"];
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| server.rtctl(&args));
+        // B starts once A has marked the old token as its own.
+        server.wait_for_requests(|j| {
+            j.iter()
+                .any(|r| r == &format!("PUT /v1/client-tokens/{MARKETING}"))
+        });
+        let b = scope.spawn(|| server.rtctl(&args));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    a.expect(0);
+    b.expect(0);
+    let tokens = named(&server, "Marketing site widget");
+    assert_eq!(tokens.len(), 2, "one successor: {tokens:#?}");
+    let successor = tokens.iter().find(|t| t["id"] != MARKETING).unwrap();
+    assert_eq!(successor["name"], "Marketing site widget");
+    let value = server.value_of(successor["id"].as_str().unwrap());
+    assert_eq!(a.stdout.trim(), value, "{a:?}");
+    assert_eq!(b.stdout.trim(), value, "{b:?}");
+    let old = server.token(MARKETING).expect(200)["clientToken"]["name"].clone();
+    assert!(
+        old.as_str()
+            .unwrap()
+            .ends_with(&format!("→ {})", successor["id"].as_str().unwrap())),
+        "{old}"
+    );
+}
+
+#[test]
+fn a_rollover_stopped_before_the_successor_got_its_name_is_finished_by_the_scheduled_rerun() {
+    let server = Server::demo();
+    // The third write (naming the successor) fails for good: the old token is retiring, the
+    // successor still tagged.
+    server.fault(json!({"method": "PUT", "path": "/v1/client-tokens/*", "status": 400, "skip": 2}));
+    let first = server.rtctl(&["tokens", "rotate", MARKETING, "--overlap", "--yes"]);
+    first.expect(1);
+    assert!(
+        first.stderr.contains("run the same command again"),
+        "{}",
+        first.stderr
+    );
+    server
+        .control(Method::DELETE, "/__emulator/faults", None)
+        .expect(200);
+    // Meanwhile, retiring the old token would leave a successor nothing can finish: refused.
+    server.set_clock("2099-01-01T00:00:00Z");
+    let retire = server.rtctl(&["tokens", "retire", "--due", "--yes"]);
+    retire.expect(0);
+    assert!(
+        retire.stderr.contains("is not finished"),
+        "{}",
+        retire.stderr
+    );
+    server.token(MARKETING).expect(200);
+    // The scheduled job finishes it.
+    let again = server.rtctl(&[
+        "tokens",
+        "rotate",
+        "--all",
+        "-e",
+        "live",
+        "--overlap",
+        "--yes",
+        "--name-contains",
+        "Marketing",
+    ]);
+    again.expect(0);
+    assert_eq!(
+        first.stdout,
+        again.stdout.split('\t').nth(2).unwrap_or_default(),
+        "{again:?}"
+    );
+    let tokens = named(&server, "Marketing site widget");
+    assert_eq!(tokens.len(), 2);
+    assert!(
+        tokens.iter().any(|t| t["name"] == "Marketing site widget"),
+        "{tokens:#?}"
+    );
+    server
+        .rtctl(&["tokens", "retire", "--due", "--yes"])
+        .expect(0);
+    server.token(MARKETING).expect(404);
+}
+
+#[test]
+fn a_create_that_certainly_failed_gives_the_old_token_its_name_back() {
+    let server = Server::demo();
+    let before = server.token(MARKETING).expect(200)["clientToken"]["name"].clone();
+    server.fault(json!({"method": "POST", "path": "/v1/client-tokens", "status": 422}));
+    let run = server.rtctl(&["tokens", "rotate", MARKETING, "--overlap", "--yes"]);
+    run.expect(1);
+    assert!(run.stderr.contains("keeps its name"), "{}", run.stderr);
+    assert_eq!(
+        server.token(MARKETING).expect(200)["clientToken"]["name"],
+        before
+    );
+    // A 429 on create means it was not made: tried again, and the rollover goes through.
+    server.fault(
+        json!({"method": "POST", "path": "/v1/client-tokens", "status": 429, "retryAfter": "0"}),
+    );
+    server
+        .rtctl(&["tokens", "rotate", MARKETING, "--overlap", "--yes"])
+        .expect(0);
+    assert_eq!(named(&server, "Marketing site widget").len(), 2);
+
+    // A name the marks cannot fit beside is refused before anything changes.
+    let long = "L".repeat(250);
+    rename(&server, DOCS, &long);
+    let run = server.rtctl(&["tokens", "rotate", DOCS, "--overlap", "--yes"]);
+    run.expect(1);
+    assert!(run.stderr.contains("shorten it first"), "{}", run.stderr);
+    assert_eq!(server.token(DOCS).expect(200)["clientToken"]["name"], long);
+}
+
+#[test]
+fn every_filter_a_refusal_suggests_works_as_suggested() {
+    let server = Server::demo();
+    for (args, bad) in [
+        (vec!["tokens", "rotate", DOCS, "--yes"], ".name"),
+        (
+            vec!["tokens", "rotate", DOCS, "--overlap", "--yes"],
+            ".[] | .name",
+        ),
+        (
+            vec![
+                "tokens",
+                "create",
+                "--name",
+                "Jq",
+                "--origin",
+                "https://jq.example.com",
+                "--flow",
+                "flow_support_01",
+            ],
+            ".name",
+        ),
+    ] {
+        let mut refused = args.clone();
+        refused.extend(["--jq", bad]);
+        let run = server.rtctl(&refused);
+        run.expect(7);
+        let hint = run
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("hint:"))
+            .unwrap()
+            .to_string();
+        // Every `--jq FILTER` the hint names keeps the command working.
+        let filters: Vec<String> = shell_words::split(&hint.replace(['(', ')', ','], " "))
+            .unwrap()
+            .windows(2)
+            .filter(|w| w[0] == "--jq")
+            .map(|w| w[1].clone())
+            .collect();
+        assert!(!filters.is_empty(), "{hint}");
+        for filter in filters {
+            let mut suggested = args.clone();
+            suggested.extend(["--jq", &filter]);
+            let run = server.rtctl(&suggested);
+            assert_eq!(run.code, 0, "{filter}: {run:?}");
+            assert!(!run.stdout.trim().is_empty(), "{filter}: {run:?}");
+        }
+    }
+}

@@ -510,7 +510,7 @@ fn a_sink_that_does_not_read_its_input_is_judged_by_its_exit_status() {
     );
     run.expect(0);
     assert_eq!(run.stdout, format!("{STAGING}\n"));
-    // A closed stdout is no failure once the value is delivered.
+    // A closed stdout is no failure once the value is delivered, and stops no bulk run.
     let run = server
         .invocation(
             &["tokens", "rotate", STAGING, "--yes", "--to-command", "true"],
@@ -519,6 +519,26 @@ fn a_sink_that_does_not_read_its_input_is_judged_by_its_exit_status() {
         .closed_stdout()
         .run();
     run.expect(0);
+    let run = server
+        .invocation(
+            &[
+                "tokens",
+                "rotate",
+                "--all",
+                "-e",
+                "test",
+                "--yes",
+                "--concurrency",
+                "1",
+                "--to-command",
+                "true",
+            ],
+            &[("PATH", &path)],
+        )
+        .closed_stdout()
+        .run();
+    run.expect(0);
+    assert!(!run.stderr.contains("not started"), "{}", run.stderr);
 }
 
 #[test]

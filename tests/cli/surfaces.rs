@@ -489,6 +489,56 @@ fn audit_traffic_rules_positive_and_negative() {
     assert!(!plain.journal().iter().any(|l| l.contains("/v1/surfaces")));
 }
 
+/// A gate must not turn green because the service was down: a surface list that answers 503
+/// after every retry, or observed origins whose connection drops, fail the audit (exit 1)
+/// whatever `--fail-on` says. Only a 403 (the key may not read them) skips the rules.
+#[test]
+fn audit_fails_when_what_its_rules_need_cannot_be_read() {
+    let server = Server::empty();
+    surfaces(&server);
+    server.create(
+        "Shop widget",
+        json!({"environment": "live", "productSurfaceId": SHOP, "rateLimitPerMinute": 30,
+               "allowedOrigins": ["https://www.shop.example"]}),
+    );
+    let audit = |server: &Server| server.rtctl(&["audit", "--fail-on", "never", "--retries", "1"]);
+    audit(&server).expect(0);
+
+    server.fault(json!({"method": "GET", "path": "/v1/surfaces", "status": 503, "count": 0}));
+    let run = audit(&server);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("could not read the surfaces") && !run.stderr.contains("No findings"),
+        "{run:?}"
+    );
+    server
+        .api(Method::DELETE, "/__emulator/faults", None)
+        .expect(200);
+
+    let observed = "/v1/products/*/surfaces/*/observed-origins";
+    server.fault(json!({"method": "GET", "path": observed, "drop": "before", "count": 0}));
+    let run = audit(&server);
+    run.expect(1);
+    assert!(
+        run.stderr
+            .contains("could not read the observed origins of Shop / Chat"),
+        "{run:?}"
+    );
+    server
+        .api(Method::DELETE, "/__emulator/faults", None)
+        .expect(200);
+
+    // The key may not read them: the traffic rules are skipped with a warning, as documented.
+    server.fault(json!({"method": "GET", "path": observed, "status": 403, "count": 0}));
+    let run = audit(&server);
+    run.expect(0);
+    assert!(
+        run.stderr
+            .contains("warning: the traffic rules skipped Shop / Chat"),
+        "{run:?}"
+    );
+}
+
 #[test]
 fn token_files_name_surfaces_and_are_refused_where_chat_could_never_work() {
     let server = Server::empty();
@@ -649,6 +699,57 @@ fn a_server_that_repeats_its_cursor_is_an_error_not_a_loop() {
             !run.stdout.contains('\u{1b}') && !run.stderr.contains('\u{1b}'),
             "nothing from the server steers the terminal: {run:?}"
         );
+    }
+}
+
+/// A server that answers thousands of surfaces a page (for `limit=100`), or fresh cursors
+/// without end, is refused: memory stays bounded, per page and in all.
+#[test]
+fn the_surface_list_is_bounded_per_page_and_in_all() {
+    use axum::extract::Query;
+    use axum::{Json, Router, routing::get};
+    use std::collections::HashMap;
+    let server = Server::empty();
+    let page = |size: usize, cursor: &str| {
+        let data: Vec<Value> = (0..size)
+            .map(|i| {
+                json!({"id": format!("surf_{cursor}_{i}"), "productId": "p", "productName": "P",
+                       "name": "Chat", "type": "chat", "status": "active"})
+            })
+            .collect();
+        json!({"data": data, "pagination": {"hasMore": true, "nextCursor": format!("{cursor}x")}})
+    };
+    let tokens = || async { Json(json!({"clientTokens": [], "pagination": {"hasMore": false}})) };
+    let pages = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for per_page in [5_000, 100] {
+        let counter = pages.clone();
+        counter.store(0, std::sync::atomic::Ordering::SeqCst);
+        let url = server.hostile(
+            Router::new()
+                .route(
+                    "/v1/surfaces",
+                    get(move |query: Query<HashMap<String, String>>| {
+                        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let cursor = query.get("cursor").cloned().unwrap_or_default();
+                        async move { Json(page(per_page, &cursor)) }
+                    }),
+                )
+                .route("/v1/client-tokens", get(tokens)),
+        );
+        let run = server.rtctl_env(&["surfaces", "list"], &[("RUNTYPE_API_URL", &url)]);
+        run.expect(1);
+        let read = pages.load(std::sync::atomic::Ordering::SeqCst);
+        if per_page > 100 {
+            assert!(
+                run.stderr
+                    .contains("5000 surfaces for a page of at most 100"),
+                "{run:?}"
+            );
+            assert_eq!(read, 1, "the first oversized page ends the read");
+        } else {
+            assert!(run.stderr.contains("past 10000 surfaces"), "{run:?}");
+            assert!(read <= 101, "{read} pages read");
+        }
     }
 }
 

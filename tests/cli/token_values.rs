@@ -98,3 +98,50 @@ fn a_legacy_token_that_might_hold_the_value_is_named_but_never_acted_on() {
     assert!(!run.stderr.contains("SomeLeaked"), "{}", run.stderr);
     server.token("ct_00000000000000f1").expect(200);
 }
+
+#[test]
+fn a_value_named_twice_is_acted_on_once_and_never_echoed() {
+    let server = Server::demo();
+    let value = server.value_of(STAGING);
+    let run = server.rtctl(&[
+        "tokens",
+        "rotate",
+        &value,
+        STAGING,
+        &value,
+        "--yes",
+        "--dry-run",
+    ]);
+    run.expect(0);
+    assert_eq!(run.stdout.lines().count(), 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("{STAGING} is named more than once")),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(&value), "{}", run.stderr);
+}
+
+#[test]
+fn an_id_the_service_calls_invalid_gets_the_shapes_hint() {
+    let server = Server::demo();
+    for args in [
+        &["tokens", "get", "ct_nothex"][..],
+        &["tokens", "value", "ct_nothex"],
+        &["tokens", "rotate", "ct_nothex", "--yes"],
+    ] {
+        let run = server.rtctl(args);
+        run.expect(2);
+        assert!(
+            run.stderr.contains("Invalid client token ID"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("hint: an id looks like"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}

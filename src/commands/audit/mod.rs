@@ -39,13 +39,13 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
         }
     }
     let mut manifest = match &args.file {
-        Some(path) => Some(Manifest::load(path)?),
+        Some(path) => Some(Manifest::read(path).await?),
         None => None,
     };
     let policy = Policy::from(&args, manifest.as_ref().map(|m| &m.audit))?;
     let client = ctx.client()?;
     let (filters, account) = super::surfaces::with_all_tokens(&args.filters, &client).await?;
-    let catalogue = surfaces(ctx, &client, &account, manifest.as_ref()).await;
+    let catalogue = surfaces(ctx, &client, &account, manifest.as_ref()).await?;
     if let (Some(manifest), Some(path), Some(catalogue)) =
         (manifest.as_mut(), &args.file, catalogue.as_ref())
     {
@@ -54,7 +54,7 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
     let audited = audited_tokens(&account, manifest.as_ref(), &filters);
     let names = rules::name_counts(&account);
     let traffic = match &catalogue {
-        Some(catalogue) => traffic(ctx, &client, catalogue, &account, &audited).await,
+        Some(catalogue) => traffic(ctx, &client, catalogue, &account, &audited).await?,
         None => None,
     };
     let context = rules::Context {
@@ -90,7 +90,7 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
     match args.format {
         AuditFormat::Sarif => {
             let path = args.file.as_ref().expect("checked above");
-            let uri = path.to_string_lossy().replace('\\', "/");
+            let uri = sarif::uri_reference(path);
             let line_of = |f: &Finding| {
                 manifest
                     .as_ref()
@@ -104,12 +104,14 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
         }
         AuditFormat::Report => report(ctx, &findings, &summary)?,
     }
-    if policy.fails(&findings) {
+    if let Some(level) = policy.threshold()
+        && policy.fails(&findings)
+    {
         return Err(CliError::new(
             ErrorKind::Problems,
             format!(
                 "the audit found {} at or above --fail-on {}",
-                summary.counted(),
+                summary.counted_from(level),
                 policy.fail_on_name()
             ),
         ));
@@ -226,15 +228,23 @@ fn audited_tokens(
     tokens
 }
 
+/// Whether a read failed because the key may not read what was asked (403): the rules that
+/// need it are skipped, with a warning. Any other failure (a 503 after the retries, a dropped
+/// connection, a broken reply) fails the audit: a gate must not pass because the service was
+/// down.
+fn not_permitted(error: &crate::api::ApiError) -> bool {
+    matches!(error, crate::api::ApiError::Status { status: 403, .. })
+}
+
 /// The account's surfaces, read once for the file's surface names and the traffic rules:
-/// only when a token of the account or the file belongs to a surface. When they cannot be
-/// read, both are skipped with one warning and the rest of the audit stands.
+/// only when a token of the account or the file belongs to a surface. When the key may not
+/// read them, both are skipped with one warning and the rest of the audit stands.
 async fn surfaces(
     ctx: &Context,
     client: &crate::api::Client,
     account: &[ClientToken],
     manifest: Option<&Manifest>,
-) -> Option<super::surfaces::Catalogue> {
+) -> Result<Option<super::surfaces::Catalogue>, CliError> {
     use crate::token::Field;
     let named = manifest.is_some_and(|m| m.tokens.iter().any(|d| d.surface.is_some()));
     let bound = account
@@ -246,11 +256,11 @@ async fn surfaces(
                 .any(|d| d.values.text(Field::ProductSurfaceId).is_some())
         });
     if !named && !bound {
-        return None;
+        return Ok(None);
     }
-    match super::surfaces::Catalogue::load(client).await {
-        Ok(catalogue) => Some(catalogue),
-        Err(e) => {
+    match super::surfaces::Catalogue::read(client).await {
+        Ok(catalogue) => Ok(Some(catalogue)),
+        Err(e) if not_permitted(&e) => {
             let names = if named {
                 ", and the file's surface names were not resolved"
             } else {
@@ -258,22 +268,32 @@ async fn surfaces(
             };
             ctx.printer.warn(&format!(
                 "the surface rules were skipped{names}: could not read the surfaces ({})",
-                e.message
+                CliError::from(e).message
             ));
-            None
+            Ok(None)
+        }
+        Err(e) => {
+            let mut error = CliError::from(e);
+            error.message = format!(
+                "the audit could not read the surfaces its rules need: {}",
+                error.message
+            );
+            Err(error)
         }
     }
 }
 
 /// The surfaces of the audited tokens and the origins seen calling them (several surfaces
-/// read at once). Nothing is read when no audited token belongs to a surface.
+/// read at once). Nothing is read when no audited token belongs to a surface. A surface whose
+/// observed origins the key may not read (403) is skipped with a warning; any other failed
+/// read fails the audit.
 async fn traffic(
     ctx: &Context,
     client: &crate::api::Client,
     catalogue: &super::surfaces::Catalogue,
     account: &[ClientToken],
     audited: &[ClientToken],
-) -> Option<rules::Traffic> {
+) -> Result<Option<rules::Traffic>, CliError> {
     use crate::token::Field;
     use futures_util::StreamExt;
     let wanted: std::collections::BTreeSet<&str> = audited
@@ -281,7 +301,7 @@ async fn traffic(
         .filter_map(|t| t.text(Field::ProductSurfaceId))
         .collect();
     if wanted.is_empty() {
-        return None;
+        return Ok(None);
     }
     let mut traffic = rules::Traffic::default();
     for id in wanted {
@@ -314,13 +334,21 @@ async fn traffic(
             Ok(origins) => {
                 traffic.observed.insert(id, origins);
             }
-            Err(e) => ctx.printer.warn(&format!(
+            Err(e) if not_permitted(&e) => ctx.printer.warn(&format!(
                 "the traffic rules skipped {label}: could not read its observed origins ({})",
                 CliError::from(e).message
             )),
+            Err(e) => {
+                let mut error = CliError::from(e);
+                error.message = format!(
+                    "the audit could not read the observed origins of {label}: {}",
+                    error.message
+                );
+                return Err(error);
+            }
         }
     }
-    Some(traffic)
+    Ok(Some(traffic))
 }
 
 /// How many findings of each severity, over how many tokens.
@@ -361,6 +389,27 @@ impl Summary {
             part(self.count(Severity::Warning), "warning"),
             part(self.count(Severity::Note), "note")
         )
+    }
+
+    /// The findings at `least` or more severe, leaving out none found: `1 error and 2
+    /// warnings` (notes are below --fail-on warning, so they are not counted there).
+    fn counted_from(&self, least: Severity) -> String {
+        let parts: Vec<String> = [
+            (Severity::Error, "error"),
+            (Severity::Warning, "warning"),
+            (Severity::Note, "note"),
+        ]
+        .into_iter()
+        .filter(|(severity, _)| *severity >= least)
+        .map(|(severity, word)| (self.count(severity), word))
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, word)| format!("{n} {word}{}", if n == 1 { "" } else { "s" }))
+        .collect();
+        match parts.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => "nothing".into(),
+        }
     }
 
     fn to_json(&self) -> Value {

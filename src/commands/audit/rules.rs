@@ -52,6 +52,11 @@ pub(crate) const RULES: &[Rule] = &[
         summary: "A wildcard over a public suffix admits every site under it.",
     },
     Rule {
+        id: "ipv4-spelling",
+        severity: Severity::Warning,
+        summary: "An origin's host is an IPv4 address written another way (0x7f.1, 127.1), which browsers rewrite: it never matches.",
+    },
+    Rule {
         id: "live-native",
         severity: Severity::Warning,
         summary: "A live token admits requests without an Origin header (native).",
@@ -198,6 +203,24 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
         });
     };
     let quoted = |entry: &str| format!("'{entry}'");
+    // The token's surface, and what its observed origins make of the token's list.
+    let surface = token
+        .text(Field::ProductSurfaceId)
+        .zip(ctx.traffic)
+        .and_then(|(id, t)| t.surfaces.get(id).map(|s| (s, t)));
+    let analysis = surface.and_then(|(surface, traffic)| {
+        let observed = traffic
+            .observed
+            .get(surface.id())
+            .filter(|_| token.is_active())?;
+        let siblings: Vec<&ClientToken> = traffic
+            .bound
+            .get(surface.id())
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
+        let analysis = crate::commands::traffic::analyze(token, &siblings, observed);
+        Some((observed, analysis))
+    });
 
     for (entry, parsed) in &entries {
         match parsed {
@@ -212,6 +235,16 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
                 format!("rtctl origins remove {id} native (give a mobile app a token of its own)"),
             ),
             Some(origin) => {
+                if let Some(address) = origin.ipv4_spelling() {
+                    let spelt = origin.browser_spelling().to_string();
+                    add(
+                        "ipv4-spelling",
+                        format!("{entry} names the IPv4 address {address} written another way: browsers send {spelt}, so it never matches"),
+                        // One update with the whole list: the service refuses a list that
+                        // still holds the entry, so adding first and removing after fails.
+                        format!("rtctl tokens update {id} {}", respelt(&entries).iter().map(|o| format!("--origin {}", quoted(o))).collect::<Vec<_>>().join(" ")),
+                    );
+                }
                 if let Some(suffix) = origin.wildcard_public_suffix() {
                     add(
                         "public-suffix-wildcard",
@@ -219,10 +252,13 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
                         format!("rtctl origins remove {id} {}", quoted(entry)),
                     );
                 } else if live && matches!(origin, AllowedOrigin::Wildcard { .. } | AllowedOrigin::BareHost { wildcard: true, .. }) {
+                    let seen = analysis.as_ref().and_then(|(_, a)| {
+                        a.narrower.iter().find(|(wide, _)| wide == entry).map(|(_, sites)| sites)
+                    });
                     add(
                         "live-wildcard",
                         format!("{entry} admits every subdomain, including ones not yet made"),
-                        format!("list the sites instead: rtctl origins add {id} https://app.DOMAIN"),
+                        wildcard_fix(id, entry, seen),
                     );
                 }
                 if let AllowedOrigin::BareHost { host, wildcard, port } = origin {
@@ -325,11 +361,7 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
             format!("rtctl tokens update {id} --name NEW-NAME"),
         );
     }
-    if let Some((surface, traffic)) = token
-        .text(Field::ProductSurfaceId)
-        .zip(ctx.traffic)
-        .and_then(|(id, t)| t.surfaces.get(id).map(|s| (s, t)))
-    {
+    if let Some((surface, _)) = surface {
         if surface.status() != "active" {
             add(
                 "surface-not-active",
@@ -341,13 +373,7 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
                 "activate the surface in the dashboard, or make a token for an active one: rtctl tokens create --surface SURFACE …".into(),
             );
         }
-        if let (Some(observed), true) = (traffic.observed.get(surface.id()), token.is_active()) {
-            let siblings: Vec<&ClientToken> = traffic
-                .bound
-                .get(surface.id())
-                .map(|v| v.iter().collect())
-                .unwrap_or_default();
-            let analysis = crate::commands::traffic::analyze(token, &siblings, observed);
+        if let Some((observed, analysis)) = &analysis {
             for (seen, why) in &analysis.refused {
                 add(
                     "refused-origin-seen",
@@ -392,7 +418,46 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
     found
 }
 
+/// The fix for a live wildcard: the sites it really admitted, when the surface's traffic
+/// says; otherwise the wildcard's own domain, with the command that shows which sites call.
+fn wildcard_fix(id: &str, entry: &str, seen: Option<&Vec<String>>) -> String {
+    let remove = format!("rtctl origins remove {id} '{entry}'");
+    match seen {
+        Some(sites) => format!(
+            "list the sites that use it instead: rtctl origins add {id} {} && {remove}",
+            sites.join(" ")
+        ),
+        None => {
+            let site = match entry.split_once("*.") {
+                Some((scheme, rest)) if !scheme.is_empty() => format!("{scheme}SITE.{rest}"),
+                Some((_, rest)) => format!("https://SITE.{rest}"),
+                None => entry.to_string(),
+            };
+            format!(
+                "list the sites instead (rtctl origins traffic {id} shows which call it): rtctl origins add {id} {site} && {remove}"
+            )
+        }
+    }
+}
+
 /// Plain http to a real host, or a local server, as a live origin.
+/// The origin list with every IPv4 address spelt as browsers send it, repeats dropped.
+fn respelt(entries: &[(String, Option<AllowedOrigin>)]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (text, parsed) in entries {
+        let spelt = match parsed {
+            Some(origin) if origin.ipv4_spelling().is_some() => {
+                origin.browser_spelling().to_string()
+            }
+            _ => text.clone(),
+        };
+        if !out.contains(&spelt) {
+            out.push(spelt);
+        }
+    }
+    out
+}
+
 fn insecure(origin: &AllowedOrigin) -> bool {
     let local = |host: &str| host == "localhost" || host == "127.0.0.1" || host == "[::1]";
     match origin {

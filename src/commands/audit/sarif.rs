@@ -5,6 +5,9 @@
 //! crates (syn 1 among them) and only compiles with serde's derive switched on by another
 //! crate. The test suite validates this output against the official schema.
 
+use std::path::Path;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
 use super::rules::{Finding, RULES, Severity};
@@ -92,6 +95,28 @@ struct Region {
     start_column: usize,
 }
 
+/// What a path keeps unescaped in a URI: unreserved characters and the `/` between segments.
+/// Everything else is escaped, `:` included, so a first segment never reads as a scheme.
+const PATH: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+/// `path` as a relative URI reference, the form SARIF's `artifactLocation.uri` takes:
+/// `config #1/tokens 100%.toml` is `config%20%231/tokens%20100%25.toml`, never a URI with a
+/// fragment. Windows separators become `/`.
+pub(crate) fn uri_reference(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let text = if cfg!(windows) {
+        text.replace('\\', "/")
+    } else {
+        text.into_owned()
+    };
+    utf8_percent_encode(&text, PATH).to_string()
+}
+
 /// The SARIF log for `findings`, each at `line_of(finding)` in the file at `uri` (line 1 for
 /// a token the file does not describe; the message names its id either way).
 pub(crate) fn log(findings: &[Finding], uri: &str, line_of: impl Fn(&Finding) -> usize) -> Log {
@@ -140,5 +165,23 @@ pub(crate) fn log(findings: &[Finding], uri: &str, line_of: impl Fn(&Finding) ->
             },
             results,
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_relative_uri_references() {
+        let uri = |p: &str| uri_reference(Path::new(p));
+        assert_eq!(
+            uri("config #1/tokens 100%.toml"),
+            "config%20%231/tokens%20100%25.toml"
+        );
+        assert_eq!(uri("tokens.toml"), "tokens.toml");
+        assert_eq!(uri("/srv/repo/tokens.toml"), "/srv/repo/tokens.toml");
+        assert_eq!(uri("a:b/t?x.toml"), "a%3Ab/t%3Fx.toml");
+        assert_eq!(uri("jetons/é.toml"), "jetons/%C3%A9.toml");
     }
 }

@@ -11,6 +11,7 @@ mod page;
 use serde_json::{Value, json};
 
 use super::Context;
+use super::token_ref::masked;
 use super::tokens::describe;
 use crate::api::client::InitAnswer;
 use crate::api::{Client, ClientToken};
@@ -64,6 +65,7 @@ pub(crate) async fn run(ctx: &Context, args: DoctorArgs) -> Result<(), CliError>
             CliError::usage(format!("--origin '{origin_text}' is not an origin: {e}"))
         })?;
         let body = crate::files::read_text(path, page::MAX_PAGE_BYTES as u64)
+            .await
             .map_err(|e| CliError::usage(format!("could not read {}: {e}", path.display())))?
             .into_bytes();
         let found = embeds::in_page(&body)
@@ -247,6 +249,14 @@ async fn check_embed(
         ));
         return Ok(report);
     };
+    if value.trim().is_empty() {
+        // What a build leaves when the variable meant to hold the value was not set.
+        report.problems.push(problem(
+            "the embed's client token is empty: was the build's variable for it unset?".into(),
+            Some("rtctl tokens value ID prints the value to embed".into()),
+        ));
+        return Ok(report);
+    }
     let environment = if value.starts_with("ct_live_") {
         "live"
     } else {
@@ -279,7 +289,7 @@ async fn check_embed(
                         && allows(t, &embed.agent)
                 })
                 .collect();
-            let hint = &value[value.len() - 4..];
+            let hint = crate::output::last_chars(&value, 4);
             let legacy: Vec<&ClientToken> = account
                 .iter()
                 .filter(|t| {
@@ -314,20 +324,29 @@ async fn check_embed(
             }
             // Still on the old token of a rollover: the page breaks when it is retired.
             if let Some(mark) = token.retiring() {
-                let by_id: std::collections::HashMap<&str, &ClientToken> =
-                    account.iter().map(|t| (t.id(), t)).collect();
-                let in_use = crate::token::rollover::follow(token, |id| by_id.get(id).copied())
-                    .map(|t| t.id().to_string())
-                    .unwrap_or(mark.successor.clone());
+                let chains = crate::token::rollover::Chains::of(account);
+                let after = crate::token::marks::minute(mark.after);
+                let (text, fix) = match chains.follow(token) {
+                    Ok(in_use) => (
+                        format!(
+                            "{id} is retiring (rolled over to {}): the widget stops working when it is retired, after {after}",
+                            in_use.id()
+                        ),
+                        Some(format!(
+                            "deploy the value rtctl tokens value {} prints",
+                            in_use.id()
+                        )),
+                    ),
+                    Err(broken) => (
+                        format!("{id} is retiring after {after}, but {broken}"),
+                        Some(format!(
+                            "keep it by dropping the mark from its name: rtctl tokens update {id} --name NAME"
+                        )),
+                    ),
+                };
                 report.problems.push(Problem {
                     later: true,
-                    ..problem(
-                        format!(
-                            "{id} is retiring (rolled over to {in_use}): the widget stops working when it is retired, after {}",
-                            crate::token::marks::minute(mark.after)
-                        ),
-                        Some(format!("deploy the value of rtctl tokens value {in_use}")),
-                    )
+                    ..problem(text, fix)
                 });
             }
             if !admits(token) {
@@ -427,15 +446,6 @@ fn is_public(origin: &Origin) -> bool {
     }
 }
 
-fn masked(value: &str) -> String {
-    let prefix = if value.starts_with("ct_live_") {
-        "ct_live_"
-    } else {
-        "ct_test_"
-    };
-    crate::output::mask(Some(prefix), Some(&value[value.len().saturating_sub(4)..]))
-}
-
 fn print(ctx: &Context, reports: &[PageReport]) -> Result<(), CliError> {
     let printer = &ctx.printer;
     if printer.format == Format::Json {
@@ -512,4 +522,35 @@ fn print(ctx: &Context, reports: &[PageReport]) -> Result<(), CliError> {
         }
     }
     printer.bytes(crate::text::for_terminal(&text, true).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn short_empty_and_multibyte_values_are_masked_whole_characters() {
+        assert_eq!(masked(""), "****");
+        assert_eq!(masked("abc"), "****abc");
+        assert_eq!(masked("ct_live_😀abc"), "ct_live_****😀abc");
+        assert_eq!(masked("ct_live_é😀abcd"), "ct_live_****abcd");
+        assert_eq!(crate::output::last_chars("ab😀", 4), "ab😀");
+    }
+
+    proptest! {
+        /// Whatever a page's attribute holds, rtctl masks it, takes its hint and finds it in
+        /// a page without a panic.
+        #[test]
+        fn any_attribute_value_is_handled(value in "\\PC{0,12}|ct_(live|test)_\\PC{0,6}") {
+            let shown = masked(&value);
+            prop_assert!(shown.contains("****"));
+            let hint = crate::output::last_chars(&value, 4);
+            prop_assert!(value.ends_with(hint) && hint.chars().count() <= 4);
+            let attribute = value.replace('&', "&amp;").replace('"', "&quot;");
+            let page = format!("<script data-runtype-token=\"{attribute}\"></script>");
+            let found = embeds::in_page(page.as_bytes()).unwrap();
+            prop_assert_eq!(found.embeds.len(), 1);
+        }
+    }
 }

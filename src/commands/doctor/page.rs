@@ -73,6 +73,16 @@ fn describe(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         return "no answer in time".into();
     }
+    // A name that does not resolve is the commonest mistake (a typo, a site not yet live):
+    // said plainly, not as the HTTP stack's chain. hyper's connector words every resolver
+    // failure "dns error"; reqwest has no kind for it.
+    let mut chain = std::iter::successors(std::error::Error::source(error), |e| e.source());
+    if error.is_connect()
+        && chain.any(|e| e.to_string().starts_with("dns error"))
+        && let Some(host) = error.url().and_then(|u| u.host_str())
+    {
+        return format!("cannot resolve {host}");
+    }
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(inner) = source {

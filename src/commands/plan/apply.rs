@@ -142,7 +142,7 @@ impl NewValues<'_> {
 }
 
 pub(crate) async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> {
-    let mut manifest = Manifest::load(&args.file)?;
+    let mut manifest = Manifest::read(&args.file).await?;
     let sink = ctx.sink(&args.sink)?;
     if let Some(path) = &args.values_out
         && path.exists()

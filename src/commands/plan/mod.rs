@@ -576,7 +576,7 @@ pub(crate) async fn plan_for(
 }
 
 pub(crate) async fn run(ctx: &Context, args: PlanArgs) -> Result<(), CliError> {
-    let mut manifest = Manifest::load(&args.file)?;
+    let mut manifest = Manifest::read(&args.file).await?;
     let client = ctx.client()?;
     let plan = plan_for(ctx, &client, &mut manifest, &args.file, args.prune).await?;
     if ctx.printer.format == Format::Json {

@@ -8,10 +8,12 @@ use crate::error::CliError;
 use crate::output::Format;
 
 const HEADERS: &[&str] = &["id", "name", "flow", "origin", "messages", "created"];
-/// On a narrow terminal CREATED goes first; then name and origin are cut.
+/// On a narrow terminal origins lose their schemes, CREATED goes; then name and origin are
+/// cut.
 const FIT: crate::output::Fit = crate::output::Fit {
     drop: &[5],
     cut: &[1, 3],
+    origins: &[3],
 };
 
 pub(super) async fn run(ctx: &Context, mut args: ConversationsArgs) -> Result<(), CliError> {

@@ -92,10 +92,15 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
     show_warnings(printer, &created.warnings);
     let id = created.token.id().to_string();
     super::rotate::confirm_current(&client, &id, &created.value, "created").await?;
-    printer.note(&format!(
+    let made = format!(
         "Created {}. Read its value again any time with rtctl tokens value {id}.",
         describe(&created.token)
-    ));
+    );
+    // Said before the value is printed; with a sink, once the sink has it (or the token
+    // goes).
+    if sink.is_none() {
+        printer.note(&made);
+    }
     let mut token = created.token.raw.clone();
     token.insert(
         Field::TokenValue.json().into(),
@@ -127,6 +132,9 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
                 delivery.redeliver(&id)
             )),
         });
+    }
+    if sink.is_some() {
+        printer.note(&made);
     }
     delivery.finish()?;
     match ctx.signals.received() {

@@ -54,7 +54,7 @@ pub(super) async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError>
         &targets,
         usize::from(args.bulk.concurrency),
         ("deleting", "delete"),
-        &|| false,
+        &|| ctx.printer.stdout_closed().then_some("stdout was closed"),
         delete_one,
     )
     .await;

@@ -31,9 +31,15 @@ use crate::token::{Field, Kind, TokenView, Values};
 pub(crate) async fn run(ctx: &Context, command: TokensCommand) -> Result<(), CliError> {
     match command {
         TokensCommand::List(args) => list::run(ctx, args).await,
-        TokensCommand::Create(args) => create::run(ctx, args).await,
+        TokensCommand::Create(mut args) => {
+            read_config_files(&mut args.fields.0, ctx).await?;
+            create::run(ctx, args).await
+        }
         TokensCommand::Get(args) => get::run(ctx, args).await,
-        TokensCommand::Update(args) => update::run(ctx, args).await,
+        TokensCommand::Update(mut args) => {
+            read_config_files(&mut args.fields.0, ctx).await?;
+            update::run(ctx, args).await
+        }
         TokensCommand::Delete(args) => delete::run(ctx, args).await,
         TokensCommand::Rotate(args) => rotate::run(ctx, args).await,
         TokensCommand::Retire(args) => retire::run(ctx, args).await,
@@ -59,7 +65,7 @@ fn flag(field: Field) -> String {
 /// A field rule broken by a flag's value, worded for the command line.
 pub(crate) fn flag_violation(v: Violation) -> CliError {
     let error = CliError::usage(format!("{} {}", flag(v.field), v.problem.describe()));
-    match v.problem.suggestion() {
+    match v.problem.hint() {
         Some(hint) => error.with_hint(hint),
         None => error,
     }
@@ -89,7 +95,7 @@ pub(crate) fn request_from(flags: &FieldFlags, ctx: &Context) -> Result<Values, 
             (Kind::Origins, Given::Many(items)) => {
                 json!(normalize_origins(items, &ctx.printer, "--origin")?)
             }
-            (Kind::Object, Given::One(source)) => Value::Object(read_config(source, ctx)?),
+            (Kind::Object, Given::One(source)) => Value::Object(inline_config(source)?),
             (_, Given::One(text)) => Value::String(text.clone()),
             (_, Given::Many(items)) => json!(items),
             (_, Given::Count(n)) => json!(n),
@@ -154,12 +160,28 @@ pub(crate) fn flow_not_found(error: crate::api::ApiError, request: &Values) -> C
 /// The most `--config` reads, from a file or stdin.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
-/// Reads `--config`: inline JSON, `@FILE`, or `@-` for stdin. It must be a JSON object.
-fn read_config(source: &str, ctx: &Context) -> Result<Map<String, Value>, CliError> {
-    let (text, origin) = match source.strip_prefix('@') {
-        Some("-") => {
+/// Reads every `--config @FILE` and `@-` (stdin) among the flags, before the command builds
+/// its request: the reads are awaited (a FIFO or a pipe may keep them waiting, and a signal
+/// must still end the run), and each flag then carries the JSON object read, inline.
+async fn read_config_files(flags: &mut FieldFlags, ctx: &Context) -> Result<(), CliError> {
+    for (field, given) in flags.given.iter_mut() {
+        if let (Kind::Object, Given::One(source)) = (field.spec().kind, &*given)
+            && let Some(path) = source.strip_prefix('@')
+        {
+            let config = read_config(path, ctx).await?;
+            *given = Given::One(Value::Object(config).to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Reads `--config @FILE`, or `@-` for stdin. It must be a JSON object.
+async fn read_config(path: &str, ctx: &Context) -> Result<Map<String, Value>, CliError> {
+    let (text, origin) = match path {
+        "-" => {
             let text = ctx
                 .read_stdin(MAX_CONFIG_BYTES)
+                .await
                 .map_err(|e| CliError::usage(format!("--config @-: could not read stdin: {e}")))?
                 .ok_or_else(|| {
                     CliError::usage(format!(
@@ -168,16 +190,26 @@ fn read_config(source: &str, ctx: &Context) -> Result<Map<String, Value>, CliErr
                 })?;
             (text, "stdin".to_string())
         }
-        Some(path) => {
+        path => {
             let text = crate::files::read_text(std::path::Path::new(path), MAX_CONFIG_BYTES)
+                .await
                 .map_err(|e| {
                     CliError::usage(format!("--config @{path}: could not read the file: {e}"))
                 })?;
             (text, path.to_string())
         }
-        None => (source.to_string(), "the argument".to_string()),
     };
     parse_config(&text, &origin)
+}
+
+/// `--config` given inline (files and stdin were read by [`read_config_files`]).
+fn inline_config(source: &str) -> Result<Map<String, Value>, CliError> {
+    if source.starts_with('@') {
+        return Err(CliError::failure(format!(
+            "--config {source} was not read before the request was made"
+        )));
+    }
+    parse_config(source, "the argument")
 }
 
 fn parse_config(text: &str, origin: &str) -> Result<Map<String, Value>, CliError> {
@@ -200,10 +232,17 @@ fn parse_config(text: &str, origin: &str) -> Result<Map<String, Value>, CliError
 pub(crate) fn token_json(token: &ClientToken, reveal: bool) -> Value {
     let mut raw = token.raw.clone();
     let key = Field::TokenValue.json();
-    if !reveal && raw.get(key).is_some_and(Value::is_string) {
+    if !reveal && raw.get(key).is_some_and(is_a_value) {
         raw.insert(key.into(), Value::String(masked_value(token)));
     }
     Value::Object(raw)
+}
+
+/// Whether a `tokenValue` holds anything to mask: whatever shape it came in (a string, or an
+/// array, an object, a number from a broken server, any of which may carry the value), all
+/// but `null` is masked.
+fn is_a_value(value: &Value) -> bool {
+    !value.is_null()
 }
 
 /// A token as `list --json` writes it, serialised straight from the object received (no copy
@@ -220,7 +259,7 @@ impl serde::Serialize for ListedToken<'_> {
         let raw = &self.token.raw;
         let mut map = serializer.serialize_map(Some(raw.len()))?;
         for (name, value) in raw {
-            if name == key && !self.reveal && value.is_string() {
+            if name == key && !self.reveal && is_a_value(value) {
                 map.serialize_entry(name, &masked_value(self.token))?;
             } else {
                 map.serialize_entry(name, value)?;
@@ -294,7 +333,7 @@ pub(crate) fn status_in(
     now: jiff::Timestamp,
 ) -> &'static str {
     match status(token) {
-        "active" if successors.rolling_over(token.id(), now).is_some() => "rolling over",
+        "active" if successors.rolling_over(token, now).is_some() => "rolling over",
         other => other,
     }
 }
@@ -329,11 +368,13 @@ pub(crate) fn surface_cell(
     }
 }
 
-/// On a narrow terminal CREATED goes first, then LAST USED; then name and origins are cut.
+/// On a narrow terminal origins lose their schemes, CREATED goes, then LAST USED; then name
+/// and origins are cut.
 /// Ids, environments and states stay whole.
 pub(crate) const LIST_FIT: crate::output::Fit = crate::output::Fit {
     drop: &[6, 5],
     cut: &[1, 4],
+    origins: &[4],
 };
 
 /// A token as a row of `tokens list`; `successors` says which tokens are rolling over.

@@ -25,7 +25,6 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::describe;
 use super::rotate::deliver_each;
 use crate::api::{ApiError, Client, ClientToken};
 use crate::commands::Context;
@@ -40,15 +39,48 @@ use crate::token::{Field, TokenView, Values, marks};
 pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(24 * 3600);
 
 /// How often a run starts over after another run took a rollover from it.
-const ATTEMPTS: usize = 3;
+const ATTEMPTS: usize = 5;
 
-/// What `rotate --overlap --json` prints, for trying a `--jq` filter before acting.
+/// The first wait before reading again what another run is doing.
+const CLAIM_WAIT: Duration = Duration::from_millis(250);
+
+/// What came of marking the old token as this run's.
+enum Claim {
+    Made,
+    /// It changed since it was read: look again.
+    Changed,
+    /// The write did not land (or may not have): look again.
+    Failed(ApiError),
+}
+
+/// What became of another run's rollover while this one waited.
+enum Awaited {
+    /// Its successor exists.
+    Found(ClientToken),
+    /// The old token changed (finished, taken over): look again.
+    Changed,
+    /// Nothing appeared within the request timeout: that run stopped.
+    Nothing,
+}
+
+/// Why no successor came of a create.
+enum Created {
+    /// The server refused it: nothing was made.
+    Refused(CliError),
+    /// The reply was lost, and no successor is visible: one may still appear.
+    Unknown(CliError),
+}
+
+/// An element of what `rotate --overlap --json` prints, for trying a `--jq` filter before
+/// acting.
 pub(crate) fn sample() -> Value {
-    json!([{
-        "id": "ct_0000000000000001", "previousId": crate::commands::deliver::SAMPLE_ID,
-        "name": "Sample", "ok": true, "value": crate::commands::deliver::SAMPLE_VALUE,
-        "retireAfter": "2026-01-01T00:00:00Z",
-    }])
+    element(
+        crate::commands::deliver::SAMPLE_ID,
+        "ct_0000000000000001",
+        "Sample",
+        crate::commands::deliver::SAMPLE_VALUE,
+        Timestamp::UNIX_EPOCH,
+    )
 }
 
 /// The JSON element of one rollover.
@@ -77,6 +109,8 @@ pub(crate) async fn run(
     ctx.printer
         .debug(&format!("this run's rollover marks name it run {run}"));
     let run = &run;
+    let account = tokio::sync::OnceCell::new();
+    let account = &account;
     let roll_one = async |target: &Target, progress: &Progress, delivery: &Delivery<'_>| {
         let rollover = Rollover {
             ctx,
@@ -85,6 +119,7 @@ pub(crate) async fn run(
             grace,
             progress,
             delivery,
+            account,
         };
         rollover.roll(&target.id).await.map(Some)
     };
@@ -101,6 +136,8 @@ struct Rollover<'r, 'd> {
     grace: Duration,
     progress: &'r Progress,
     delivery: &'r Delivery<'d>,
+    /// The whole account, read once when a rollover needs its chains of marks.
+    account: &'r tokio::sync::OnceCell<Vec<ClientToken>>,
 }
 
 /// Whose successor is being delivered: one this run made may be undone; one another run
@@ -116,54 +153,52 @@ impl Rollover<'_, '_> {
     /// the name the successor carries.
     async fn roll(&self, old_id: &str) -> Result<String, CliError> {
         let client = self.client;
+        // Why the last attempt to mark the old token did not land, if that is what failed.
+        let mut unmarked: Option<ApiError> = None;
         for _ in 0..ATTEMPTS {
             let old = client.get(old_id).await?;
             if old.retiring().is_some() {
                 return self.finish_marked(&old).await;
             }
             if let Some(tag) = old.successor_tag() {
-                return Err(CliError::failure(format!(
-                    "{old_id} is the successor a rollover of {} is making, not a token to roll over",
-                    tag.predecessor
-                ))
-                .with_hint(format!(
-                    "rtctl tokens rotate {} --overlap finishes that rollover",
-                    tag.predecessor
-                )));
+                self.orphan(&old, &tag).await?;
+                continue;
             }
             let base = old.base_name();
-            if base.is_empty() {
-                return Err(CliError::failure(format!(
-                    "{old_id} has no name, and a rollover keeps the name on the successor for plan, apply and export to match"
-                ))
-                .with_hint(format!("rtctl tokens update {old_id} --name NAME")));
-            }
-            let owner = old.pending().map(|p| p.run);
-            if let Some(other) = owner.as_deref().filter(|r| *r != self.run) {
-                // Another run's rollover: its successor, once made, is the one. A run that
-                // stopped before making one is taken over.
-                if let Some(successor) = self.tagged(&old, other).await? {
-                    self.progress.note(&format!(
-                        "Found {}, the successor run {other} created for {}; finishing that rollover.",
-                        successor.id(),
-                        old.id()
-                    ));
-                    return self
-                        .complete(&old, &base, successor, Maker::AnotherRun)
-                        .await;
+            self.check_name(&old, &base)?;
+            if let Some(pending) = old.pending().filter(|p| p.run != self.run) {
+                // Another run's rollover: its successor, once made, is the one. It may not
+                // be made yet (a slow create): wait for it, for as long as a request may take.
+                match self.await_successor(&old, &pending.run).await? {
+                    Awaited::Found(successor) => {
+                        self.progress.note(&format!(
+                            "Found {}, the successor run {} created for {old_id}; finishing that rollover.",
+                            successor.id(),
+                            pending.run
+                        ));
+                        return self
+                            .complete(&old, &base, successor, Maker::AnotherRun)
+                            .await;
+                    }
+                    Awaited::Changed => continue,
+                    // That run stopped before making one: this run takes over.
+                    Awaited::Nothing => {}
                 }
             }
-            if owner.as_deref() != Some(self.run) {
-                self.rename(old_id, &marks::pending(&base, self.run))
-                    .await
-                    .map_err(|e| {
-                        CliError::failure(format!(
-                            "marking {old_id} as being rolled over failed: {e}; nothing was created"
-                        ))
-                        .with_hint("run the same command again")
-                    })?;
+            if old.pending().is_none_or(|p| p.run != self.run) {
+                match self.claim(&old, &base).await? {
+                    Claim::Made => {}
+                    Claim::Changed => continue,
+                    Claim::Failed(e) => {
+                        unmarked = Some(e);
+                        continue;
+                    }
+                }
             }
-            let successor = self.create(&old, &base).await?;
+            let successor = match self.create(&old, &base).await {
+                Ok(successor) => successor,
+                Err(error) => return Err(self.release(&old, &base, error).await),
+            };
             // Still the owner? Another run that marked the old token since owns the rollover.
             let now = client.get(old_id).await?;
             if now.pending().is_some_and(|p| p.run == self.run) {
@@ -181,10 +216,108 @@ impl Rollover<'_, '_> {
                 .with_hint(format!("delete it with rtctl tokens delete {} --yes", successor.id()))
             })?;
         }
-        Err(CliError::failure(format!(
-            "other runs kept taking over the rollover of {old_id}; nothing was delivered"
-        ))
-        .with_hint("run the command again once the other runs are done"))
+        Err(match unmarked {
+            Some(e) => CliError::failure(format!(
+                "marking {old_id} as being rolled over failed: {e}; nothing was created"
+            ))
+            .with_hint("run the same command again"),
+            None => CliError::failure(format!(
+                "other runs kept taking over the rollover of {old_id}; nothing was delivered"
+            ))
+            .with_hint("run the command again once the other runs are done"),
+        })
+    }
+
+    /// A name a rollover can carry: marks are written into it, within the API's 255
+    /// characters, and a name cut to fit could not be given back whole.
+    fn check_name(&self, old: &ClientToken, base: &str) -> Result<(), CliError> {
+        let id = old.id();
+        if base.is_empty() {
+            return Err(CliError::failure(format!(
+                "{id} has no name, and a rollover keeps the name on the successor for plan, apply and export to match"
+            ))
+            .with_hint(format!("rtctl tokens update {id} --name NAME")));
+        }
+        let room = marks::room_for_rollover(id);
+        if base.chars().count() > room {
+            return Err(CliError::failure(format!(
+                "the name of {id} is {} characters long; a rollover writes its marks into the name, which leaves room for {room}",
+                base.chars().count()
+            ))
+            .with_hint(format!("shorten it first: rtctl tokens update {id} --name NAME")));
+        }
+        Ok(())
+    }
+
+    /// Marks the old token as being rolled over by this run, read again just before so the
+    /// mark never lands on what another run wrote meanwhile.
+    async fn claim(&self, old: &ClientToken, base: &str) -> Result<Claim, CliError> {
+        let id = old.id();
+        let now = self.client.get(id).await?;
+        if now.name() != old.name() {
+            return Ok(Claim::Changed);
+        }
+        let request =
+            Values::new().with(Field::Name, Value::String(marks::pending(base, self.run)));
+        match self.client.update_once(id, &request).await {
+            Ok(()) => Ok(Claim::Made),
+            // Not done, or perhaps done: read again and decide again.
+            Err(e) if e.is_transient() => {
+                self.ctx
+                    .printer
+                    .debug(&format!("marking {id}: {e}; reading it again"));
+                tokio::time::sleep(CLAIM_WAIT).await;
+                Ok(Claim::Failed(e))
+            }
+            Err(e) => Err(CliError::failure(format!(
+                "marking {id} as being rolled over failed: {e}; nothing was created"
+            ))
+            .with_hint("run the same command again")),
+        }
+    }
+
+    /// Waits, for at most the request timeout, for the successor `run` makes for `old`.
+    async fn await_successor(&self, old: &ClientToken, run: &str) -> Result<Awaited, CliError> {
+        let deadline = tokio::time::Instant::now() + self.client.timeout();
+        let mut wait = CLAIM_WAIT;
+        loop {
+            if let Some(successor) = self.tagged(old, run).await? {
+                return Ok(Awaited::Found(successor));
+            }
+            if tokio::time::Instant::now() + wait > deadline {
+                return Ok(Awaited::Nothing);
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(4));
+            if self.client.get(old.id()).await?.name() != old.name() {
+                return Ok(Awaited::Changed);
+            }
+        }
+    }
+
+    /// A token named by id that is itself a successor being made: its predecessor finishes
+    /// it; one whose predecessor is gone is given its name back, and rolled over as any.
+    async fn orphan(&self, token: &ClientToken, tag: &marks::Successor) -> Result<(), CliError> {
+        let id = token.id();
+        match self.client.get(&tag.predecessor).await {
+            Err(ApiError::Status { status: 404, .. }) => {
+                self.rename(id, &tag.base).await?;
+                self.progress.note(&format!(
+                    "{id} was the successor of {}, which no longer exists: it is named \"{}\" again.",
+                    tag.predecessor, tag.base
+                ));
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+            Ok(_) => Err(CliError::failure(format!(
+                "{id} is the successor a rollover of {} is making, not a token to roll over",
+                tag.predecessor
+            ))
+            .with_hint(format!(
+                "rtctl tokens rotate {} --overlap finishes that rollover",
+                tag.predecessor
+            ))),
+        }
     }
 
     /// The successor `run` made for `old`, if it exists: a token tagged with both, of the
@@ -214,7 +347,7 @@ impl Rollover<'_, '_> {
 
     /// Creates the successor: every field a create carries, copied from the old token, its
     /// state, and the tag naming the old token and this run.
-    async fn create(&self, old: &ClientToken, base: &str) -> Result<ClientToken, CliError> {
+    async fn create(&self, old: &ClientToken, base: &str) -> Result<ClientToken, Created> {
         let tagged = marks::successor(base, old.id(), self.run);
         let mut request = Values::new().with(Field::Name, Value::String(tagged));
         // A field the old token leaves unset is left out: the successor gets the service's
@@ -234,18 +367,56 @@ impl Rollover<'_, '_> {
             // look for this run's tag.
             Err(e) if e.outcome_unknown() => match self.tagged(old, self.run).await {
                 Ok(Some(found)) => Ok(found),
-                Ok(None) => Err(CliError::from(e).with_hint(
+                Ok(None) => Err(Created::Unknown(CliError::from(e).with_hint(
                     "no successor is visible yet; run the same command again: it adopts one created late, or creates it",
-                )),
-                Err(list) => Err(CliError::failure(format!(
+                ))),
+                Err(list) => Err(Created::Unknown(CliError::failure(format!(
                     "the reply to creating {}'s successor was lost ({e}), and looking for it failed: {}",
                     old.id(),
                     list.message
                 ))
-                .with_hint("run the same command again: it adopts a successor created late, or creates it")),
+                .with_hint("run the same command again: it adopts a successor created late, or creates it"))),
             },
-            Err(e) => Err(e.into()),
+            Err(e) => Err(Created::Refused(e.into())),
         }
+    }
+
+    /// A create that failed: when it certainly made nothing, the old token's name is given
+    /// back (if it still carries this run's mark), so the account is as it was.
+    async fn release(&self, old: &ClientToken, base: &str, failed: Created) -> CliError {
+        let error = match failed {
+            Created::Unknown(error) => return error,
+            Created::Refused(error) => error,
+        };
+        let id = old.id();
+        match self.restore(old, base).await {
+            Ok(true) => CliError {
+                message: format!(
+                    "creating the successor of {id} failed: {}; {id} keeps its name and stays the token in use",
+                    error.message
+                ),
+                ..error
+            },
+            Ok(false) => error,
+            Err(e) => CliError {
+                message: format!(
+                    "creating the successor of {id} failed: {}, and giving {id} its name back failed too ({e}): its name still says it is being rolled over",
+                    error.message
+                ),
+                hint: Some("run the same command again".into()),
+                ..error
+            },
+        }
+    }
+
+    /// Gives the old token its name back, if it still carries this run's pending mark (and
+    /// not another run's, which must stay). Whether it did.
+    async fn restore(&self, old: &ClientToken, base: &str) -> Result<bool, ApiError> {
+        let now = self.client.get(old.id()).await?;
+        if now.pending().is_none_or(|p| p.run != self.run) {
+            return Ok(false);
+        }
+        self.rename(old.id(), base).await.map(|()| true)
     }
 
     /// Delivers the successor's value, then marks the old token retiring and names the
@@ -317,8 +488,8 @@ impl Rollover<'_, '_> {
             .with_hint(again.clone()),
         })?;
         self.progress.note(&format!(
-            "Rolled {} over to {id}: the old value works until {} at least; then run rtctl tokens retire {old_id} (or --due).",
-            describe(old),
+            "Rolled {old_id} \"{base}\" ({}) over to {id}: the old value works until {} at least; then run rtctl tokens retire {old_id} (or --due).",
+            old.environment(),
             marks::minute(retire_after)
         ));
         Ok(base.to_string())
@@ -328,10 +499,15 @@ impl Rollover<'_, '_> {
     /// then stopped). The token its chain of marks ends at is delivered again.
     async fn finish_marked(&self, old: &ClientToken) -> Result<String, CliError> {
         let old_id = old.id();
-        let account = self.client.list_all().await?;
-        let by_id: std::collections::HashMap<&str, &ClientToken> =
-            account.iter().map(|t| (t.id(), t)).collect();
-        let end = rollover::follow(old, |id| by_id.get(id).copied()).map_err(|broken| {
+        // One read of the account serves every rollover this run finishes.
+        let account = self
+            .account
+            .get_or_try_init(|| self.client.list_all())
+            .await?;
+        let chains = rollover::Chains::of(account);
+        // The old token as this read has it (its chain starts there).
+        let start = chains.get(old_id).unwrap_or(old);
+        let end = chains.follow(start).map_err(|broken| {
             CliError::failure(format!("{old_id} is retiring, but {broken}; nothing was delivered"))
                 .with_hint(format!(
                     "to keep {old_id}, drop the mark from its name (rtctl tokens update {old_id} --name NAME), then roll it over again"
@@ -365,7 +541,9 @@ impl Rollover<'_, '_> {
     }
 
     /// A refused delivery of this run's successor: deleted, and the old token's name restored,
-    /// so the account is as it was.
+    /// so the account is as it was. Only while the old token still carries this run's mark:
+    /// otherwise another run has taken the rollover over (or finished it), and what it uses
+    /// stays.
     async fn undo(
         &self,
         old: &ClientToken,
@@ -375,13 +553,30 @@ impl Rollover<'_, '_> {
     ) -> CliError {
         let old_id = old.id();
         let why = undelivered.why().to_string();
+        match self.client.get(old_id).await {
+            Ok(now) if now.pending().is_some_and(|p| p.run == self.run) => {}
+            Ok(_) => {
+                return CliError::failure(format!(
+                    "the value of {id}, the successor of {old_id}, was not delivered ({why}); another run has taken the rollover over meanwhile, so nothing was undone"
+                ))
+                .with_hint("run the same command again: it follows that run's rollover");
+            }
+            Err(e) => {
+                return CliError::failure(format!(
+                    "the value of {id}, the successor of {old_id}, was not delivered ({why}), and reading {old_id} to undo the rollover failed ({e}): nothing was undone"
+                ))
+                .with_hint(format!(
+                    "run the same command again: it adopts {id} and delivers its value (or delete it with rtctl tokens delete {id} --yes)"
+                ));
+            }
+        }
         if let Err(e) = self.delete(id).await {
             // The old token keeps its pending mark: a rerun adopts this successor.
             return CliError::failure(format!(
-                "the value of {id}, the successor of {old_id}, was not delivered ({why}), and deleting {id} failed ({e}): the account changed"
+                "the value of {id}, the successor of {old_id}, was not delivered ({why}), and deleting {id} failed ({e}): the account changed, and {old_id}'s name still says it is being rolled over"
             ))
             .with_hint(format!(
-                "delete it with rtctl tokens delete {id} --yes, or run the same command again: it adopts {id} and delivers its value"
+                "run the same command again: it adopts {id} and delivers its value (or delete it with rtctl tokens delete {id} --yes, then run the same command again)"
             ));
         }
         if let Err(e) = self.rename(old_id, base).await {
@@ -394,8 +589,7 @@ impl Rollover<'_, '_> {
             ));
         }
         CliError::failure(format!(
-            "the value of {old_id}'s successor was not delivered ({why}); rtctl deleted the successor {id}, so nothing changed: {} is still the token in use",
-            describe(old)
+            "the value of {old_id}'s successor was not delivered ({why}); rtctl deleted the successor {id}, so nothing changed: {old_id} \"{base}\" is still the token in use"
         ))
         .with_hint("fix what the command needs, then run the same rtctl command again")
     }

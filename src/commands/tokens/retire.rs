@@ -5,8 +5,6 @@
 //! is never killed before a new one could be deployed. Deadlines and idle spans are judged by
 //! the server's time (design, "Server time").
 
-use std::collections::HashMap;
-
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -19,7 +17,7 @@ use crate::commands::confirm::consent;
 use crate::commands::token_ref;
 use crate::error::CliError;
 use crate::output::Progress;
-use crate::token::rollover;
+use crate::token::rollover::{self, RolloverView};
 use crate::token::{Field, TokenView, Values};
 
 pub(crate) async fn run(ctx: &Context, args: RetireArgs) -> Result<(), CliError> {
@@ -83,7 +81,7 @@ pub(crate) async fn run(ctx: &Context, args: RetireArgs) -> Result<(), CliError>
         &targets,
         4,
         ("retiring", "retire"),
-        &|| false,
+        &|| ctx.printer.stdout_closed().then_some("stdout was closed"),
         retire_one,
     )
     .await;
@@ -132,18 +130,35 @@ fn select(
     named: bool,
     now: Timestamp,
 ) -> Result<Vec<Target>, CliError> {
-    let by_id: HashMap<&str, &ClientToken> = account.iter().map(|t| (t.id(), t)).collect();
+    let chains = rollover::Chains::of(account);
     let mut targets = Vec::new();
     for token in retiring {
         let Some(mark) = token.retiring() else {
             continue;
         };
-        if let Err(broken) = rollover::follow(token, |id| by_id.get(id).copied()) {
-            let message = format!("{} is retiring, but {broken}: it is kept", describe(token));
-            let hint = format!(
-                "to keep it in use, drop the mark from its name: rtctl tokens update {} --name NAME",
-                token.id()
-            );
+        let refusal = match chains.follow(token) {
+            Err(broken) => Some((
+                format!("{} is retiring, but {broken}: it is kept", describe(token)),
+                format!(
+                    "to keep it in use, drop the mark from its name: rtctl tokens update {} --name NAME",
+                    token.id()
+                ),
+            )),
+            // Its rollover stopped before the successor got the name: finish that first.
+            Ok(end) if end.successor_tag().is_some() => Some((
+                format!(
+                    "{} is retiring, but its successor {} is not finished (its value may not be deployed): it is kept",
+                    describe(token),
+                    end.id()
+                ),
+                format!(
+                    "rtctl tokens rotate {} --overlap finishes the rollover",
+                    token.id()
+                ),
+            )),
+            Ok(_) => None,
+        };
+        if let Some((message, hint)) = refusal {
             if named {
                 return Err(CliError::failure(message).with_hint(hint));
             }
@@ -155,8 +170,8 @@ fn select(
             // Counted from the later of its last use and the start of the rollover (the
             // successor's creation), so a quiet site's old token is not retired minutes after
             // rotating.
-            let started = by_id
-                .get(mark.successor.as_str())
+            let started = chains
+                .get(&mark.successor)
                 .and_then(|s| s.text(Field::CreatedAt));
             let since = [token.text(Field::LastUsedAt), started]
                 .into_iter()

@@ -91,7 +91,12 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError>
     let client = &client;
     let rotate_one = async |target: &Target, progress: &Progress, delivery: &Delivery<'_>| {
         let (token, value) = rotate(client, &target.id, progress).await?;
-        let token = token.or_else(|| target.token.clone());
+        let token = match token.or_else(|| target.token.clone()) {
+            Some(token) => Some(token),
+            // A sink's environment names the token: read it when nothing else did.
+            None if delivery.has_sink() => client.get(&target.id).await.ok(),
+            None => None,
+        };
         let name = token.as_ref().map(|t| t.name().to_string());
         let environment = token
             .as_ref()
@@ -178,9 +183,11 @@ where
 
 /// An `--all` selection leaves out rollovers already started (design: re-running a scheduled
 /// job finishes rollovers and starts none): retiring tokens, successors still rolling over
-/// (their predecessor's deadline has not passed), and tokens of an unfinished rollover
-/// (pending ones, which `--overlap` finishes, and successors whose value was not delivered).
-/// A note names each, with the token it belongs with.
+/// (their predecessor's deadline has not passed), and tokens of an unfinished rollover:
+/// pending ones and tagged successors. With `--overlap`, unfinished rollovers are finished
+/// instead: a pending token is rolled over (its run's successor adopted), and a retiring one
+/// whose successor never got the name is finished. A note names each token left out, with
+/// the token it belongs with.
 fn skip_rolled_over(
     ctx: &Context,
     successors: &Successors,
@@ -194,8 +201,11 @@ fn skip_rolled_over(
             return true;
         };
         let why = if let Some(mark) = token.retiring() {
+            if overlap && successors.is_tagged(&mark.successor) {
+                return true;
+            }
             format!("retiring in favour of {}", mark.successor)
-        } else if let Some((predecessor, until)) = successors.rolling_over(token.id(), now) {
+        } else if let Some((predecessor, until)) = successors.rolling_over(token, now) {
             format!(
                 "rolling over from {predecessor} until {}",
                 crate::token::marks::minute(until)

@@ -20,7 +20,7 @@ pub(super) async fn run(ctx: &Context, args: ValueArgs) -> Result<(), CliError> 
     let value = match client.value(&id).await {
         Ok(value) => value,
         // A token created before values were stored: the remedy is a new value.
-        Err(e @ ApiError::Status { status: 400, .. }) => {
+        Err(e @ ApiError::Status { status: 400, .. }) if !e.is_invalid_id() => {
             return Err(CliError::failure(format!("token {id} has no readable value: {e}"))
                 .with_hint(format!(
                     "rtctl tokens rotate {id} issues a new value you can read (the old one stops working at once)"
