@@ -97,8 +97,20 @@ struct RawFile {
     audit: AuditSettings,
 }
 
-/// The largest token file rtctl reads: thousands of tokens.
-const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// The account size rtctl supports: this many client tokens, averaging at most
+/// [`EXPORTED_TOKEN_BYTES`] in a token file. Its whole list is then one reply within the
+/// reply bound (about 600 bytes of JSON a token: 12 MB), and its export plans.
+pub(crate) const SUPPORTED_TOKENS: u64 = 20_000;
+
+/// What a token takes in a token file, on average, in the supported account: a name, a
+/// few origins and flows, limits and a small config (a typical token exports in about 300
+/// bytes; 16,000 of them in 4.4 MiB).
+pub(crate) const EXPORTED_TOKEN_BYTES: u64 = 512;
+
+/// The largest token file rtctl reads, and so the largest it exports: the supported
+/// account's export, in whole MiB (10 MiB).
+pub(crate) const MAX_FILE_BYTES: u64 =
+    (SUPPORTED_TOKENS * EXPORTED_TOKEN_BYTES).next_multiple_of(1024 * 1024);
 
 fn unreadable(path: &Path, error: &std::io::Error) -> CliError {
     CliError::usage(format!(
@@ -614,5 +626,37 @@ target_alias = "production"
             manifest.tokens[0].values,
             "comments change nothing"
         );
+    }
+
+    #[test]
+    fn the_supported_account_exports_within_the_file_limit() {
+        // A typical token: two origins, a flow, limits and a small config.
+        let typical = |i: u64| {
+            let text = format!(
+                r#"[tokens."Storefront widget {i:05}"]
+environment = "live"
+origins = ["https://shop{i}.example.com", "https://*.shop{i}.example.com"]
+flows = ["flow_storefront_assistant"]
+default_flow = "flow_storefront_assistant"
+rate_limit_per_minute = 20
+rate_limit_per_hour = 500
+max_messages_per_session = 50
+session_idle_timeout_minutes = 60
+config = {{ welcomeMessage = "Hi! How can I help with your order?", placeholder = "Ask about an order" }}
+"#
+            );
+            Manifest::parse(Path::new("t.toml"), &text)
+                .unwrap()
+                .tokens
+                .remove(0)
+        };
+        let tokens: Vec<_> = (0..1_000).map(typical).collect();
+        let each = to_toml(&tokens, &|_| None).unwrap().len() as u64 / 1_000;
+        assert!(
+            each <= EXPORTED_TOKEN_BYTES,
+            "a typical token exports in {each} bytes"
+        );
+        // The file limit is what plan reads: an export of the supported account is read.
+        const { assert!(SUPPORTED_TOKENS * EXPORTED_TOKEN_BYTES <= MAX_FILE_BYTES) };
     }
 }

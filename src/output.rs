@@ -751,18 +751,31 @@ impl JsonArray<'_> {
     /// would be (serialised straight into place, with no copy of it as a `Value`), or kept for
     /// the `--jq` filter.
     pub fn push(&mut self, item: &impl serde::Serialize) -> Result<(), CliError> {
-        if let Some(items) = &mut self.buffered {
-            let value = serde_json::to_value(item)
-                .map_err(|e| CliError::failure(format!("could not write JSON: {e}")))?;
-            items.push(value);
+        self.push_all(std::iter::once(item))
+    }
+
+    /// Adds several elements in one write (a page of a list: one write a page, not one an
+    /// element).
+    pub fn push_all<T: serde::Serialize>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+    ) -> Result<(), CliError> {
+        let failed = |e: serde_json::Error| CliError::failure(format!("could not write JSON: {e}"));
+        let mut out: Vec<u8> = Vec::with_capacity(1024);
+        for item in items {
+            if let Some(buffered) = &mut self.buffered {
+                buffered.push(serde_json::to_value(&item).map_err(failed)?);
+                continue;
+            }
+            out.extend_from_slice(if self.count == 0 { b"[\n  " } else { b",\n  " });
+            let mut serializer =
+                serde_json::Serializer::with_formatter(&mut out, Nested::default());
+            item.serialize(&mut serializer).map_err(failed)?;
+            self.count += 1;
+        }
+        if out.is_empty() {
             return Ok(());
         }
-        let mut out: Vec<u8> = Vec::with_capacity(1024);
-        out.extend_from_slice(if self.count == 0 { b"[\n  " } else { b",\n  " });
-        let mut serializer = serde_json::Serializer::with_formatter(&mut out, Nested::default());
-        item.serialize(&mut serializer)
-            .map_err(|e| CliError::failure(format!("could not write JSON: {e}")))?;
-        self.count += 1;
         self.printer.bytes(&out)
     }
 

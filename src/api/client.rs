@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::error::{ApiError, ErrorBody, ErrorDetail, describe_body};
 use super::paging::{Page, Pager, Tokens};
 use super::retry::{self, Attempts};
+use super::stream::ListReader;
 use super::types::{ClientToken, Conversation, Warning, WithValue};
 use crate::token::Values;
 
@@ -76,6 +77,17 @@ fn nesting(bytes: &[u8]) -> usize {
         }
     }
     deepest
+}
+
+/// The service's answer to a widget's init (`rtctl doctor --probe`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InitAnswer {
+    pub status: u16,
+    /// What a refusal said: `error`, and the `errorDescription` and `hint` the service may
+    /// add (the widget reads them as of persona 4.2x).
+    pub error: Option<String>,
+    pub description: Option<String>,
+    pub hint: Option<String>,
 }
 
 /// How a delete ended.
@@ -203,7 +215,13 @@ pub(crate) fn check_id(id: &str) -> Result<(), String> {
 impl Client {
     pub(crate) fn new(options: ClientOptions) -> Result<Client, ApiError> {
         crate::tls::install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if options.base_url.starts_with("http://") {
+            // Plain http (the emulator, --local) needs no TLS, and redirects are never
+            // followed: skip loading the system's certificates, a few ms of every run.
+            builder = builder.tls_certs_only(std::iter::empty());
+        }
+        let http = builder
             .user_agent(concat!("rtctl/", env!("CARGO_PKG_VERSION")))
             // The API never redirects: a redirect is a wrong URL or a hostile proxy, and
             // following it would send the key, or turn a create into a GET, somewhere else.
@@ -277,11 +295,30 @@ impl Client {
         query: &[(&str, String)],
         body: Option<Vec<u8>>,
     ) -> Result<Map<String, Value>, ApiError> {
-        let idempotent = matches!(method, Method::GET | Method::PUT | Method::DELETE);
+        let gone = || Map::from_iter([(GONE_ON_RETRY.to_string(), Value::Bool(true))]);
+        self.retrying(
+            &method,
+            &url,
+            || self.send_once(&method, &url, query, body.clone()),
+            gone,
+        )
+        .await
+    }
+
+    /// Makes `attempt` until it succeeds or may not be tried again (see [`Client::send`]).
+    /// A DELETE found gone after an attempt whose reply was lost is `gone()`.
+    async fn retrying<T, Attempt: Future<Output = Result<T, ApiError>>>(
+        &self,
+        method: &Method,
+        url: &str,
+        mut attempt: impl FnMut() -> Attempt,
+        gone: impl Fn() -> T,
+    ) -> Result<T, ApiError> {
+        let idempotent = matches!(*method, Method::GET | Method::PUT | Method::DELETE);
         let mut attempts = self.attempts(format!("{method} {url}"));
         let mut unanswered = false;
         loop {
-            let error = match self.send_once(&method, &url, query, body.clone()).await {
+            let error = match attempt().await {
                 Ok(reply) => return Ok(reply),
                 Err(error) => error,
             };
@@ -291,14 +328,11 @@ impl Client {
             }
             // An earlier DELETE may have been carried out with its reply lost: the token
             // being gone now is that DELETE's success, or it never existed; no one can tell.
-            if method == Method::DELETE && unanswered && error.status() == Some(404) {
+            if *method == Method::DELETE && unanswered && error.status() == Some(404) {
                 self.log(|| {
                     "the earlier attempt went unanswered, and now the token is gone".into()
                 });
-                return Ok(Map::from_iter([(
-                    GONE_ON_RETRY.to_string(),
-                    Value::Bool(true),
-                )]));
+                return Ok(gone());
             }
             // A create or a regenerate is tried again only when it certainly was not carried
             // out: it never left, or the server answered "not now" (429, 503).
@@ -322,6 +356,31 @@ impl Client {
         query: &[(&str, String)],
         body: Option<Vec<u8>>,
     ) -> Result<Map<String, Value>, ApiError> {
+        let (response, started) = self.start(method, url, query, body).await?;
+        let status = response.status();
+        let content_type = content_type(&response);
+        let shown = response.url().to_string();
+        let bytes = self.read_body(&shown, response).await?;
+        self.log_reply(status, started, bytes.len());
+        match parse_json(&bytes) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(ApiError::InvalidReply("expected a JSON object".into())),
+            Err(JsonTrouble::TooDeep) => Err(ApiError::InvalidReply(format!(
+                "the reply nests more than {MAX_REPLY_DEPTH} levels deep, which rtctl does not read"
+            ))),
+            Err(JsonTrouble::NotJson) => Err(not_json(status, content_type.as_deref(), &bytes)),
+        }
+    }
+
+    /// Sends one request and waits for its reply to start: a success is returned with its
+    /// body unread; an error status is read and returned as the error.
+    async fn start(
+        &self,
+        method: &Method,
+        url: &str,
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<(reqwest::Response, Instant), ApiError> {
         let mut request = self
             .http
             .request(method.clone(), url)
@@ -359,45 +418,34 @@ impl Client {
         {
             let _ = self.server_date.set(date.timestamp());
         }
+        if status.is_success() {
+            return Ok((response, started));
+        }
         let server_wait = retry::server_wait(response.headers(), SystemTime::now());
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let content_type = content_type(&response);
         let location = response
             .headers()
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(|l| l.chars().take(200).collect::<String>());
         let bytes = self.read_body(&shown, response).await?;
+        self.log_reply(status, started, bytes.len());
+        let mut error = error_reply(status, content_type.as_deref(), &bytes, server_wait);
+        if let ApiError::Status { body, .. } = &mut error {
+            body.location = location;
+        }
+        Err(error)
+    }
+
+    fn log_reply(&self, status: StatusCode, started: Instant, bytes: usize) {
         self.log(|| {
             format!(
                 "< {} in {} ms ({} bytes)",
                 status,
                 started.elapsed().as_millis(),
-                bytes.len()
+                bytes
             )
         });
-        if !status.is_success() {
-            let mut error = error_reply(status, content_type.as_deref(), &bytes, server_wait);
-            if let ApiError::Status { body, .. } = &mut error {
-                body.location = location;
-            }
-            return Err(error);
-        }
-        match parse_json(&bytes) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(ApiError::InvalidReply("expected a JSON object".into())),
-            Err(JsonTrouble::TooDeep) => Err(ApiError::InvalidReply(format!(
-                "the reply nests more than {MAX_REPLY_DEPTH} levels deep, which rtctl does not read"
-            ))),
-            Err(JsonTrouble::NotJson) => Err(ApiError::InvalidReply(format!(
-                "{} with a body that is not JSON ({})",
-                status,
-                describe_body(content_type.as_deref(), &bytes)
-            ))),
-        }
     }
 
     /// Reads a reply's body, at most [`MAX_REPLY_BYTES`]: a larger one is an error, found
@@ -454,18 +502,53 @@ impl Client {
     ) -> Result<Page<ClientToken>, ApiError> {
         let url = format!("{}/v1/client-tokens", self.base);
         let query = [("limit", limit.to_string()), ("offset", offset.to_string())];
-        let mut reply = match self.send(Method::GET, url, &query, None).await {
-            // The list itself missing: not a missing token, a URL that is not the API.
-            Err(ApiError::Status { status: 404, .. }) => {
-                return Err(ApiError::InvalidReply(format!(
-                    "{} has no /v1/client-tokens (404)",
-                    self.base
-                )));
-            }
-            other => other?,
-        };
+        let mut reply = self
+            .send(Method::GET, url, &query, None)
+            .await
+            .map_err(|e| self.list_missing(e))?;
         let tokens = token_list(reply.remove("clientTokens"), "clientTokens")?;
         Ok(Page::new(tokens, reply.get("pagination")))
+    }
+
+    /// `GET {path}` without `limit`: the whole list in one reply, under `key`, read as it
+    /// arrives (see [`Streamed`]). Retried like any GET until its reply starts.
+    pub(crate) async fn stream_list(
+        &self,
+        path: &str,
+        key: &'static str,
+    ) -> Result<Streamed<'_>, ApiError> {
+        let url = format!("{}{path}", self.base);
+        let (response, started) = self
+            .retrying(
+                &Method::GET,
+                &url,
+                || self.start(&Method::GET, &url, &[], None),
+                || unreachable!("only a DELETE is found gone"),
+            )
+            .await
+            .map_err(|e| self.list_missing(e))?;
+        Ok(Streamed {
+            client: self,
+            url: response.url().to_string(),
+            too_large: response
+                .content_length()
+                .is_some_and(|n| n > MAX_REPLY_BYTES as u64),
+            content_type: content_type(&response),
+            response,
+            reader: Some(ListReader::new(key, MAX_REPLY_DEPTH)),
+            started,
+            read: 0,
+        })
+    }
+
+    /// A 404 for the list itself: not a missing token, a URL that is not the API.
+    fn list_missing(&self, error: ApiError) -> ApiError {
+        match error {
+            ApiError::Status { status: 404, .. } => {
+                ApiError::InvalidReply(format!("{} has no /v1/client-tokens (404)", self.base))
+            }
+            other => other,
+        }
     }
 
     /// The token list, page by page at the API's largest page size.
@@ -497,7 +580,7 @@ impl Client {
         value: &str,
         flow: Option<&str>,
         origin: &str,
-    ) -> Result<(u16, Option<String>), ApiError> {
+    ) -> Result<InitAnswer, ApiError> {
         let url = format!("{}/v1/client/init", self.base);
         let mut body = serde_json::json!({ "token": value });
         if let Some(flow) = flow {
@@ -514,10 +597,14 @@ impl Client {
             .map_err(|e| self.transport_error(&url, e))?;
         let status = response.status().as_u16();
         let bytes = self.read_body(&url, response).await?;
-        let message = serde_json::from_slice::<Value>(&bytes)
-            .ok()
-            .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string));
-        Ok((status, message))
+        let body = serde_json::from_slice::<Value>(&bytes).unwrap_or_default();
+        let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
+        Ok(InitAnswer {
+            status,
+            error: text("error"),
+            description: text("errorDescription"),
+            hint: text("hint"),
+        })
     }
 
     /// `GET /v1/users/profile`: who the key belongs to.
@@ -645,12 +732,117 @@ impl Client {
     }
 }
 
+/// A list reply being read as it arrives: its elements are handed out as they complete
+/// (see `stream.rs`), its body bounded by [`MAX_REPLY_BYTES`] like any reply's.
+pub(crate) struct Streamed<'a> {
+    client: &'a Client,
+    url: String,
+    /// `Content-Length` says the body is over the bound: nothing is read.
+    too_large: bool,
+    response: reqwest::Response,
+    content_type: Option<String>,
+    /// `None` once the reply has ended.
+    reader: Option<ListReader>,
+    started: Instant,
+    read: usize,
+}
+
+/// What the next read of a [`Streamed`] reply gave.
+#[derive(Debug)]
+pub(crate) enum Batch {
+    /// Elements of the list, in order; at least one.
+    Items(Vec<Value>),
+    /// The reply is larger than rtctl reads in one: what was handed out stands, the rest
+    /// of the reply is dropped unread.
+    TooLarge,
+    /// The reply has ended, whole; its `pagination`, when it had one.
+    End(Option<Value>),
+}
+
+impl Streamed<'_> {
+    /// The elements completed by the next chunks, at least one, or how the reply ended.
+    pub(crate) async fn next(&mut self) -> Result<Batch, ApiError> {
+        let Some(reader) = self.reader.as_mut() else {
+            return Ok(Batch::End(None));
+        };
+        if self.too_large {
+            self.reader = None;
+            return Ok(Batch::TooLarge);
+        }
+        let mut items = Vec::new();
+        while items.is_empty() {
+            let chunk = self
+                .response
+                .chunk()
+                .await
+                .map_err(|e| match e.is_timeout() {
+                    true => self.client.transport_error(&self.url, e),
+                    false => ApiError::Connect {
+                        url: self.url.clone(),
+                        detail: format!(
+                            "the connection broke after {} bytes of the reply, before it was whole",
+                            self.read
+                        ),
+                        sent: true,
+                        refused: false,
+                    },
+                })?;
+            let Some(chunk) = chunk else {
+                let reader = self.reader.take().expect("read above");
+                self.client
+                    .log_reply(self.response.status(), self.started, self.read);
+                return match reader.finish() {
+                    Ok(tail) => Ok(Batch::End(tail.pagination)),
+                    Err(why) => Err(self.invalid(why)),
+                };
+            };
+            self.read += chunk.len();
+            if self.read > MAX_REPLY_BYTES {
+                self.reader = None;
+                return Ok(Batch::TooLarge);
+            }
+            if let Err(why) = reader.feed(&chunk, &mut items) {
+                if !reader.opened() {
+                    // Not JSON at all (a proxy's page): said as any reply would say it.
+                    return Err(not_json(
+                        self.response.status(),
+                        self.content_type.as_deref(),
+                        &chunk,
+                    ));
+                }
+                return Err(self.invalid(why));
+            }
+        }
+        Ok(Batch::Items(items))
+    }
+
+    fn invalid(&self, why: String) -> ApiError {
+        ApiError::InvalidReply(format!("the list from {} is broken: {why}", self.url))
+    }
+}
+
 /// `{base}/v1/client-tokens/{id}{suffix}` with the id as exactly one encoded segment.
 fn token_url(base: &str, id: &str, suffix: &str) -> String {
     format!(
         "{base}/v1/client-tokens/{}{suffix}",
         utf8_percent_encode(id, SEGMENT)
     )
+}
+
+/// A successful reply whose body is not JSON at all (a proxy's page).
+fn not_json(status: StatusCode, content_type: Option<&str>, body: &[u8]) -> ApiError {
+    ApiError::InvalidReply(format!(
+        "{status} with a body that is not JSON ({})",
+        describe_body(content_type, body)
+    ))
+}
+
+fn content_type(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 fn json_body(request: &Values) -> Vec<u8> {

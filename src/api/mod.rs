@@ -6,6 +6,7 @@ pub(crate) mod error;
 pub(crate) mod paging;
 pub(crate) mod retry;
 pub(crate) mod rotate;
+mod stream;
 pub(crate) mod surfaces;
 pub(crate) mod types;
 

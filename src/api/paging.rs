@@ -1,18 +1,29 @@
 //! Paging: one stream of pages for every list rtctl reads (tokens, conversations), used by
 //! `tokens list`, the `--all` selections, export, plan, apply, completions and
 //! `conversations`, so paging rules live in one place: follow `hasMore`, or, where a
-//! deployment omits it, stop at the first short page; stop when a server ignored `limit`.
+//! deployment omits it, stop at the first short page; a page holding more than `limit`
+//! items is a server that ignores `limit` (its pages would overlap), and fails the read.
 //!
-//! A read of the whole list ([`Pager::whole`]) hides the network: once a page comes back
-//! full, the next pages are asked for before they are needed (offsets make that possible): a
-//! window of four, doubling while pages keep coming back full, up to [`MAX_WINDOW`], halved
-//! when the server answers 429. Pages are still handed out in order, one at a time, so the
+//! A read of the whole list ([`Pager::whole`]) is one round trip where the API allows it:
+//! the token list without `limit` answers every token, read as it arrives
+//! ([`Client::stream_list`]), so the output starts before the body has all arrived and
+//! memory holds a few tokens, not the body. If that reply says `pagination.hasMore` (a
+//! deployment that pages anyway), paging goes on from where it ended; if it is larger than
+//! rtctl reads in one reply, the read starts again as a paged one, skipping the tokens
+//! already handed out.
+//!
+//! Paged reads of the whole list hide the network too: once a page comes back full, the
+//! next pages are asked for before they are needed (offsets make that possible): a window
+//! of four, doubling while pages keep coming back full, up to [`MAX_WINDOW`], halved when
+//! the server answers 429. Pages are still handed out in order, one at a time, so the
 //! output streams and memory holds at most a window of pages; the first failed page is the
 //! read's error; requests in flight past the end are dropped unread.
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
-use super::client::Client;
+use super::client::{Batch, Client, Streamed};
 use super::error::ApiError;
 use super::types::{ClientToken, Conversation};
 
@@ -65,6 +76,13 @@ pub(crate) trait Listing: Clone {
     fn key(item: &Self::Item) -> Option<&str>;
     /// The largest page the API gives.
     const MAX_PAGE: u32;
+    /// What the list holds, for messages ("tokens").
+    const NOUN: &'static str;
+    /// The path and array key of the whole list in one reply, where the API answers one
+    /// when `limit` is left out (the token list); `None` where it only pages.
+    const UNPAGED: Option<(&'static str, &'static str)> = None;
+    /// An item of an unpaged reply; `None` when the value is not one.
+    fn item(value: Value) -> Option<Self::Item>;
     /// Fetches `limit` items from `offset`.
     fn page(
         &self,
@@ -86,6 +104,13 @@ impl Listing for Tokens {
         Some(item.id())
     }
     const MAX_PAGE: u32 = 200;
+    const NOUN: &'static str = "tokens";
+    const UNPAGED: Option<(&'static str, &'static str)> =
+        Some(("/v1/client-tokens", "clientTokens"));
+
+    fn item(value: Value) -> Option<ClientToken> {
+        ClientToken::from_value(value)
+    }
 
     async fn page(
         &self,
@@ -111,6 +136,14 @@ impl Listing for Conversations<'_> {
         item.raw.get("id").and_then(serde_json::Value::as_str)
     }
     const MAX_PAGE: u32 = 100;
+    const NOUN: &'static str = "conversations";
+
+    fn item(value: Value) -> Option<Conversation> {
+        match value {
+            Value::Object(raw) => Some(Conversation { raw }),
+            _ => None,
+        }
+    }
 
     async fn page(
         &self,
@@ -146,6 +179,22 @@ pub(crate) struct Pager<'a, L: Listing> {
     throttled: u64,
     /// The widest the window may grow: [`MAX_WINDOW`], narrowed by 429s.
     widest: usize,
+    /// The whole list as one reply, before any page.
+    unpaged: Unpaged<'a>,
+    /// The keys handed out from the unpaged reply: the first page after it must bring new
+    /// ones, and a paged read started again after an oversized reply skips them.
+    seen: Option<HashSet<String>>,
+    /// Whether pages skip what `seen` holds (the read started again), rather than check it.
+    restarted: bool,
+}
+
+/// Where a whole read stands with its one-reply list.
+enum Unpaged<'a> {
+    /// To be asked for, before any page.
+    Wanted,
+    Reading(Box<Streamed<'a>>),
+    /// Read, or never wanted: pages from here on.
+    Over,
 }
 
 impl<'a, L: Listing + 'a> Pager<'a, L> {
@@ -163,12 +212,19 @@ impl<'a, L: Listing + 'a> Pager<'a, L> {
             next_request: 0,
             throttled: client.throttled(),
             widest: MAX_WINDOW,
+            unpaged: Unpaged::Over,
+            seen: None,
+            restarted: false,
         }
     }
 
-    /// Reads the whole list, fetching pages ahead while they come back full.
+    /// Reads the whole list: in one reply where the API has one, and otherwise (or after
+    /// it) page by page, fetching pages ahead while they come back full.
     pub(crate) fn whole(mut self) -> Pager<'a, L> {
         self.ahead = true;
+        if L::UNPAGED.is_some() {
+            self.unpaged = Unpaged::Wanted;
+        }
         self
     }
 
@@ -182,9 +238,82 @@ impl<'a, L: Listing + 'a> Pager<'a, L> {
         &mut self,
         limit: u32,
     ) -> Result<Option<Vec<L::Item>>, ApiError> {
-        if self.finished {
+        loop {
+            if let Some(items) = self.next_unpaged().await? {
+                return Ok(Some(items));
+            }
+            if self.finished {
+                return Ok(None);
+            }
+            let items = self.next_page(limit).await?;
+            if !items.is_empty() || self.finished {
+                return Ok(Some(items));
+            }
+            // Every item of the page was handed out before the read started again.
+        }
+    }
+
+    /// The next items of the one-reply list; `None` once it is over (then `finished` says
+    /// whether pages follow).
+    async fn next_unpaged(&mut self) -> Result<Option<Vec<L::Item>>, ApiError> {
+        let Some((path, key)) = L::UNPAGED else {
+            return Ok(None);
+        };
+        loop {
+            let reply = match &mut self.unpaged {
+                Unpaged::Over => return Ok(None),
+                Unpaged::Wanted => {
+                    self.unpaged =
+                        Unpaged::Reading(Box::new(self.client.stream_list(path, key).await?));
+                    continue;
+                }
+                Unpaged::Reading(reply) => reply,
+            };
+            match reply.next().await? {
+                Batch::Items(values) => {
+                    let items = values
+                        .into_iter()
+                        .map(|value| {
+                            L::item(value).ok_or_else(|| {
+                                ApiError::InvalidReply(format!(
+                                    "the list of {} holds an element that is not one",
+                                    L::NOUN
+                                ))
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    self.seen
+                        .get_or_insert_default()
+                        .extend(items.iter().filter_map(|i| L::key(i).map(str::to_string)));
+                    self.offset += items.len() as u64;
+                    return Ok(Some(items));
+                }
+                Batch::TooLarge => {
+                    // Paged from the start; what was handed out is skipped, by key.
+                    self.unpaged = Unpaged::Over;
+                    self.restarted = true;
+                    self.offset = 0;
+                    self.next_request = 0;
+                }
+                Batch::End(pagination) => {
+                    self.unpaged = Unpaged::Over;
+                    self.pages += 1;
+                    if more_after_whole(pagination.as_ref(), self.offset) {
+                        // The list is long: page on from here, the window open.
+                        self.next_request = self.offset;
+                        self.window = 4.min(self.widest);
+                    } else {
+                        self.finished = true;
+                        self.seen = None;
+                    }
+                }
+            }
             return Ok(None);
         }
+    }
+
+    /// The next page from the API, without what a restarted read already handed out.
+    async fn next_page(&mut self, limit: u32) -> Result<Vec<L::Item>, ApiError> {
         if self.pages >= MAX_PAGES {
             return Err(ApiError::InvalidReply(format!(
                 "the list goes on past {MAX_PAGES} pages; rtctl stops there rather than page forever"
@@ -207,20 +336,36 @@ impl<'a, L: Listing + 'a> Pager<'a, L> {
             self.next_request += u64::from(limit);
         }
         let Some((at, page)) = futures_util::StreamExt::next(&mut self.in_flight).await else {
-            return Ok(None);
+            self.finished = true;
+            return Ok(Vec::new());
         };
         debug_assert_eq!(at, self.offset);
         let page = page?;
+        if page.items.len() > limit as usize {
+            return Err(ApiError::InvalidReply(format!(
+                "asked for at most {limit} {noun} at offset {offset}, the server sent {sent}: it does not honour `limit`, so its pages would overlap; rtctl stops rather than show {noun} twice",
+                noun = L::NOUN,
+                offset = self.offset,
+                sent = page.items.len(),
+            )));
+        }
         let keys: Vec<String> = page
             .items
             .iter()
             .filter_map(|item| L::key(item).map(str::to_string))
             .collect();
-        if !keys.is_empty() && keys == self.last_keys {
+        let again = match (&self.seen, self.restarted) {
+            (Some(seen), false) => keys.iter().all(|k| seen.contains(k)),
+            _ => keys == self.last_keys,
+        };
+        if !keys.is_empty() && again {
             return Err(ApiError::InvalidReply(format!(
                 "the server sent the same page again at offset {}; rtctl stops rather than page forever",
                 self.offset
             )));
+        }
+        if !self.restarted {
+            self.seen = None;
         }
         self.pages += 1;
         self.last_keys = keys;
@@ -238,7 +383,11 @@ impl<'a, L: Listing + 'a> Pager<'a, L> {
         } else {
             self.size_window();
         }
-        Ok(Some(page.items))
+        let mut items = page.items;
+        if let Some(seen) = self.seen.as_ref().filter(|_| self.restarted) {
+            items.retain(|item| L::key(item).is_none_or(|k| !seen.contains(k)));
+        }
+        Ok(items)
     }
 
     /// Doubles the window after a full page; halves it after a new 429, and from then on
@@ -262,6 +411,22 @@ impl<'a, L: Listing + 'a> Pager<'a, L> {
     }
 }
 
+/// Whether pages follow a whole-list reply of `received` items: it says `hasMore`, or it
+/// omits that but names a `limit` it filled.
+fn more_after_whole(pagination: Option<&Value>, received: u64) -> bool {
+    let Some(pagination) = pagination.and_then(Value::as_object) else {
+        return false;
+    };
+    received > 0
+        && match pagination.get("hasMore").and_then(Value::as_bool) {
+            Some(more) => more,
+            None => pagination
+                .get("limit")
+                .and_then(Value::as_u64)
+                .is_some_and(|limit| received >= limit),
+        }
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
@@ -281,6 +446,8 @@ mod tests {
         fail_at: Option<u64>,
         throttle_at: Option<u64>,
         repeat: bool,
+        /// Pages hold this many more items than asked for.
+        oversize: u64,
     }
 
     impl Fake {
@@ -292,6 +459,7 @@ mod tests {
                 fail_at: None,
                 throttle_at: None,
                 repeat: false,
+                oversize: 0,
             }
         }
     }
@@ -302,6 +470,10 @@ mod tests {
             Some(item)
         }
         const MAX_PAGE: u32 = 200;
+        const NOUN: &'static str = "items";
+        fn item(value: Value) -> Option<String> {
+            value.as_str().map(str::to_string)
+        }
         async fn page(
             &self,
             client: &Client,
@@ -323,7 +495,7 @@ mod tests {
                 client.note_throttled();
             }
             let start = if self.repeat { 0 } else { offset };
-            let end = (start + u64::from(limit)).min(self.total);
+            let end = (start + u64::from(limit) + self.oversize).min(self.total);
             let items: Vec<String> = (start..end).map(|i| format!("item {i}")).collect();
             let more = end < self.total;
             Ok(Page::new(
@@ -421,6 +593,51 @@ mod tests {
             windows[narrowed..].iter().all(|w| *w <= MAX_WINDOW / 2),
             "halved after the 429, and kept narrower: {windows:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_page_larger_than_asked_for_fails_the_read() {
+        let client = client();
+        let mut fake = Fake::new(1000);
+        fake.oversize = 1;
+        for whole in [false, true] {
+            let pager = Pager::new(&client, fake.clone());
+            let mut pager = if whole { pager.whole() } else { pager };
+            let error = read_all(&mut pager).await.unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains("asked for at most 200 items at offset 0, the server sent 201"),
+                "{error}"
+            );
+        }
+        // Exactly `limit` is a full page, not a broken one.
+        fake.oversize = 0;
+        assert_eq!(
+            read_all(&mut Pager::new(&client, fake))
+                .await
+                .unwrap()
+                .len(),
+            1000
+        );
+    }
+
+    #[test]
+    fn a_whole_reply_pages_on_when_it_says_so() {
+        let more = |p: Value, n| more_after_whole(Some(&p), n);
+        assert!(more(serde_json::json!({"hasMore": true}), 50));
+        assert!(!more(serde_json::json!({"hasMore": false}), 50));
+        assert!(
+            !more(serde_json::json!({"hasMore": true}), 0),
+            "an empty reply ends"
+        );
+        assert!(
+            more(serde_json::json!({"limit": 50}), 50),
+            "a full page without hasMore"
+        );
+        assert!(!more(serde_json::json!({"limit": 50}), 49));
+        assert!(!more(serde_json::json!(null), 50));
+        assert!(!more_after_whole(None, 50), "no pagination: the whole list");
     }
 
     #[tokio::test]

@@ -1,4 +1,5 @@
-//! `rtctl tokens …`: list, create, get, update, delete, rotate, value, conversations.
+//! `rtctl tokens …`: list, create, get, update, delete, rotate, value, snippet,
+//! conversations.
 
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -8,8 +9,8 @@ use super::id_completer;
 /// Manage client tokens
 ///
 /// Client tokens are the public, origin-restricted tokens a website embeds to run a Runtype
-/// chat widget. Values are masked everywhere except `value`, `create` and `rotate` (and
-/// --reveal).
+/// chat widget. Values are masked everywhere except `value`, `create`, `rotate` and
+/// `snippet` (and --reveal).
 ///
 /// Examples:
 ///   rtctl tokens list
@@ -26,6 +27,7 @@ pub(crate) enum TokensCommand {
     Rotate(RotateArgs),
     Retire(RetireArgs),
     Value(ValueArgs),
+    Snippet(SnippetArgs),
     Conversations(ConversationsArgs),
 }
 
@@ -404,6 +406,56 @@ pub(crate) struct ValueArgs {
 
     #[command(flatten)]
     pub sink: SinkArgs,
+}
+
+/// Print the embed code for a token
+///
+/// The widget's embed code as Runtype documents it, for this token: its current value, the
+/// API URL rtctl uses, and the token's flow (its default, else its first) or agent. The last
+/// step of a rotation: paste it where the old one was. The value is in the code: treat the
+/// output like `rtctl tokens value`.
+///
+/// Formats: `script` (a script tag for any page, the widget's installer from a CDN), `esm`
+/// (a module for a bundler, after `npm install @runtypelabs/persona`), `react` (a component).
+///
+/// Examples:
+///   rtctl tokens snippet ct_9f8e7d6c5b4a3210
+///   rtctl tokens snippet ct_9f8e7d6c5b4a3210 --format react > src/ChatWidget.tsx
+///   rtctl tokens snippet ct_9f8e7d6c5b4a3210 --widget-url https://cdn.runtype.com/persona/4.24.0/install.global.js
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub(crate) struct SnippetArgs {
+    /// The token's id
+    #[arg(value_name = "ID", add = id_completer())]
+    pub id: String,
+
+    /// What kind of code to print
+    #[arg(long, value_enum, default_value_t = SnippetFormat::Script, value_name = "FORMAT")]
+    pub format: SnippetFormat,
+
+    /// Name this flow of the token's in the embed, rather than its default
+    #[arg(long, value_name = "ID", conflicts_with = "agent")]
+    pub flow: Option<String>,
+
+    /// Name this agent of the token's in the embed
+    #[arg(long, value_name = "ID")]
+    pub agent: Option<String>,
+
+    /// Where the page loads the widget's installer from (`script` only): a pinned version or a
+    /// copy you host
+    #[arg(long, value_name = "URL")]
+    pub widget_url: Option<String>,
+}
+
+/// The kinds of embed code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SnippetFormat {
+    /// A script tag for any page
+    Script,
+    /// An ES module for a bundler
+    Esm,
+    /// A React component
+    React,
 }
 
 /// List a token's conversations

@@ -51,9 +51,11 @@ pub(crate) fn token_ids(current: &OsStr) -> Vec<CompletionCandidate> {
     };
     within_budget(async move |ctx: &Context| {
         let client = ctx.client().ok()?;
-        let page = client.tokens().next().await.ok().flatten()?;
+        // The whole account, in one round trip where the API allows it.
+        let tokens = client.list_all().await.ok()?;
         Some(
-            page.iter()
+            tokens
+                .iter()
                 .filter(|t| t.id().starts_with(&prefix))
                 // A candidate is typed into the user's command line: only real ids, and
                 // names that cannot steer the terminal.

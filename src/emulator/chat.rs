@@ -11,7 +11,8 @@
 //! Emulator decisions: a session lives until its last use plus the token's
 //! `sessionIdleTimeoutMinutes`, at least 5 minutes (the widget itself treats a session within
 //! a minute of expiry as expired), and each chat renews it. Chat on an unknown or expired
-//! session answers 401 `{"error": "Session expired"}`. A session opened before a rotation,
+//! session answers 401 `{"error": "Session not found or expired"}`, what the service says as
+//! of persona 4.2x, which then initialises once more. A session opened before a rotation,
 //! a deactivation or the token's deletion (an overlap's retirement is one) goes on until it
 //! expires, on the limits its token had (kept with the session for when the token is gone):
 //! only new inits are refused (a page must be reloaded to see a refused value). Chat from
@@ -32,6 +33,9 @@ use super::model::iso_millis;
 use super::routes::{App, Reply};
 use super::state::State as EmulatorState;
 use super::validate::parse_object;
+
+/// A chat on a session that is unknown or has expired: the widget initialises again.
+pub(super) const SESSION_EXPIRED: &str = "Session not found or expired";
 
 /// What the emulator answers every message with.
 pub(super) const CANNED_REPLY: &str = "This is a canned reply from the rtctl emulator: it runs no flow or agent, so every message gets this answer.";
@@ -143,7 +147,7 @@ impl EmulatorState {
         first_message: Option<String>,
         now: Timestamp,
     ) -> Result<(), ApiError> {
-        let expired = || ApiError::new(StatusCode::UNAUTHORIZED, "Session expired");
+        let expired = || ApiError::new(StatusCode::UNAUTHORIZED, SESSION_EXPIRED);
         let session = self
             .sessions
             .iter()

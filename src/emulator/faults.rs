@@ -75,14 +75,24 @@ pub struct FaultSpec {
     /// still carried out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_after: Option<u32>,
-    /// On the token list: answer the first page whatever the offset, with `hasMore: true`,
-    /// so a client that follows `hasMore` never ends.
+    /// On the token list: answer the first page whatever the offset, with `hasMore: true`
+    /// (the whole list too, as if the service paged it), so a client that follows
+    /// `hasMore` never ends.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub endless: bool,
     /// Append this many bytes of whitespace to the reply (still valid JSON): an oversized
     /// body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pad_bytes: Option<u64>,
+    /// Send only this many bytes of the reply's body, then break the connection: a reply
+    /// lost part way (a proxy timing out mid-transfer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_after: Option<u64>,
+    /// Remove this key from the reply's JSON body, as a dotted path (`*` for each element
+    /// of an array): `clientToken.tokenHint`, `clientTokens.*.lastUsedAt`. A service that
+    /// drifted from the contract, for `scripts/live-check` to find.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omit: Option<String>,
 }
 
 fn any_method() -> String {
@@ -133,6 +143,11 @@ impl FaultSpec {
         {
             return Err("lateAfter cannot be combined with status, garbage or drop".into());
         }
+        if self.cut_after.is_some()
+            && (self.drop.is_some() || self.late_after.is_some() || self.garbage)
+        {
+            return Err("cutAfter cannot be combined with drop, lateAfter or garbage".into());
+        }
         if self.late_after == Some(0) {
             return Err("lateAfter must be at least 1".into());
         }
@@ -145,10 +160,19 @@ impl FaultSpec {
             || self.garbage
             || self.late_after.is_some()
             || self.endless
-            || self.pad_bytes.is_some();
+            || self.pad_bytes.is_some()
+            || self.cut_after.is_some()
+            || self.omit.is_some();
+        if self
+            .omit
+            .as_deref()
+            .is_some_and(|path| path.is_empty() || path.split('.').any(str::is_empty))
+        {
+            return Err("omit is a dotted path of keys, such as clientToken.tokenHint".into());
+        }
         if !acts {
             return Err(
-                "a fault needs at least one of status, delayMs, drop, garbage, lateAfter, endless or padBytes"
+                "a fault needs at least one of status, delayMs, drop, garbage, lateAfter, endless, padBytes, cutAfter or omit"
                     .into(),
             );
         }
@@ -179,6 +203,8 @@ impl FaultSpec {
             late_after: None,
             endless: false,
             pad_bytes: None,
+            cut_after: None,
+            omit: None,
         };
         for word in words {
             let (key, value) = word.split_once('=').unwrap_or((word, ""));
@@ -222,9 +248,11 @@ impl FaultSpec {
                 }
                 "endless" => spec.endless = matches!(value, "" | "true"),
                 "pad" => spec.pad_bytes = Some(number(value)?),
+                "cut" => spec.cut_after = Some(number(value)?),
+                "omit" => spec.omit = Some(value.to_string()),
                 other => {
                     return Err(format!(
-                        "unknown key '{other}' (expected count, skip, status, retry-after, retry-after-ms, ratelimit-reset, code, delay-ms, drop, garbage, late, endless, pad)"
+                        "unknown key '{other}' (expected count, skip, status, retry-after, retry-after-ms, ratelimit-reset, code, delay-ms, drop, garbage, late, endless, pad, cut, omit)"
                     ));
                 }
             }
@@ -454,14 +482,26 @@ pub(super) async fn apply(
     };
     if spec.endless {
         response = rewrite_json(response, |body| {
-            if let Some(pagination) = body.get_mut("pagination") {
-                pagination["hasMore"] = serde_json::Value::Bool(true);
+            if let Some(body) = body.as_object_mut() {
+                let pagination = body
+                    .entry("pagination")
+                    .or_insert_with(|| serde_json::json!({}));
+                if let Some(pagination) = pagination.as_object_mut() {
+                    pagination.insert("hasMore".into(), serde_json::Value::Bool(true));
+                }
             }
         })
         .await;
     }
+    if let Some(path) = &spec.omit {
+        let keys: Vec<&str> = path.split('.').collect();
+        response = rewrite_json(response, |body| remove_path(body, &keys)).await;
+    }
     if let Some(pad) = spec.pad_bytes {
         response = padded(response, pad).await;
+    }
+    if let Some(cut) = spec.cut_after {
+        response = cut_short(response, cut).await;
     }
     add_retry_headers(&mut response, spec);
     response.extensions_mut().insert(label);
@@ -503,6 +543,27 @@ async fn rewrite_json(response: Response, change: impl FnOnce(&mut serde_json::V
     Response::from_parts(parts, body)
 }
 
+/// Removes the key at `path` (`*` stepping into each element of an array).
+fn remove_path(value: &mut serde_json::Value, path: &[&str]) {
+    match (path, value) {
+        ([], _) => {}
+        (["*", rest @ ..], serde_json::Value::Array(items)) => {
+            for item in items {
+                remove_path(item, rest);
+            }
+        }
+        ([last], serde_json::Value::Object(map)) => {
+            map.remove(*last);
+        }
+        ([key, rest @ ..], serde_json::Value::Object(map)) => {
+            if let Some(inner) = map.get_mut(*key) {
+                remove_path(inner, rest);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The response with `pad` bytes of whitespace after its body.
 async fn padded(response: Response, pad: u64) -> Response {
     let (mut parts, body) = response.into_parts();
@@ -513,6 +574,32 @@ async fn padded(response: Response, pad: u64) -> Response {
     bytes.resize(bytes.len() + usize::try_from(pad).unwrap_or(0), b' ');
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The response with only the first `cut` bytes of its body sent, then the connection
+/// broken (the body is sent chunked, so the client sees it end unfinished).
+async fn cut_short(response: Response, cut: u64) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let mut bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    bytes.truncate(usize::try_from(cut).unwrap_or(usize::MAX));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    // The part is sent, and written out while the stream waits a turn, before the error
+    // breaks the connection.
+    let stream = futures_util::stream::unfold(Some(bytes), |part| async move {
+        match part {
+            Some(bytes) => Some((Ok(bytes), None)),
+            None => {
+                tokio::task::yield_now().await;
+                Some((
+                    Err(std::io::Error::other("the reply was cut short by a fault")),
+                    None,
+                ))
+            }
+        }
+    });
+    Response::from_parts(parts, Body::from_stream(stream))
 }
 
 fn html(status: StatusCode) -> Response {
@@ -587,6 +674,12 @@ fn describe(fault: &Fault) -> String {
     if let Some(n) = spec.pad_bytes {
         parts.push(format!("pad {n}"));
     }
+    if let Some(n) = spec.cut_after {
+        parts.push(format!("cut after {n} bytes"));
+    }
+    if let Some(path) = &spec.omit {
+        parts.push(format!("omit {path}"));
+    }
     parts.join(", ")
 }
 
@@ -638,6 +731,24 @@ mod tests {
                 .contains("unknown key")
         );
         assert!(FaultSpec::parse_compact("GET").is_err());
+    }
+
+    #[test]
+    fn omit_removes_a_key_at_a_dotted_path() {
+        let mut body = serde_json::json!({
+            "clientTokens": [{"id": "a", "tokenHint": "x"}, {"id": "b"}],
+            "clientToken": {"id": "c", "tokenHint": "y"},
+        });
+        remove_path(&mut body, &["clientTokens", "*", "tokenHint"]);
+        remove_path(&mut body, &["clientToken", "tokenHint"]);
+        remove_path(&mut body, &["nowhere", "x"]);
+        assert_eq!(
+            body,
+            serde_json::json!({"clientTokens": [{"id": "a"}, {"id": "b"}], "clientToken": {"id": "c"}})
+        );
+        let spec = FaultSpec::parse_compact("GET /v1/users/profile omit=features.x").unwrap();
+        assert_eq!(spec.omit.as_deref(), Some("features.x"));
+        assert!(FaultSpec::parse_compact("GET /x omit=a..b").is_err());
     }
 
     #[test]

@@ -383,7 +383,8 @@ async fn conversations(State(app): State<App>, TokenId(id): TokenId, uri: Uri) -
 // The widget side
 
 /// `POST /v1/client/init`. Unlike the admin endpoints it ignores unknown body fields: its
-/// client is the chat widget, whose requests we do not control.
+/// client is the chat widget, whose requests we do not control. `durableRecovery: true` is
+/// answered `durableRecovery: {enabled: false}`.
 async fn client_init(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Reply {
     let map = parse_object(&body, false)?;
     let token = match map.get("token") {
@@ -399,6 +400,9 @@ async fn client_init(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
         Some(Value::String(s)) => Some(s.clone()),
         _ => None,
     };
+    // Persona 4.21 and later ask for durable recovery (resuming a stream the page lost); the
+    // emulator has no join or steer routes, and says so.
+    let durable = map.get("durableRecovery") == Some(&Value::Bool(true));
     let origin = headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
@@ -417,7 +421,11 @@ async fn client_init(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
             ))
         })
         .await??;
-    ok(state::init_reply(&outcome))
+    let mut reply = state::init_reply(&outcome);
+    if durable {
+        reply["durableRecovery"] = json!({ "enabled": false });
+    }
+    ok(reply)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 //! chromedriver, loads a page served from loopback that embeds Runtype's own chat widget
 //! (`@runtypelabs/persona` 4.17.0 from the npm registry, its whole `dist/` served beside the
 //! page) with `data-api-url` pointing at an emulator, and everything asserted is what the
-//! browser itself reports: the widget's bubbles and the browser's console.
+//! browser itself reports: the widget's bubbles and the browser's console. One page is the
+//! embed code `rtctl tokens snippet` prints, served as printed.
 //!
 //! Hostnames are real-looking (`shop.rtctl.test`, `other.rtctl.test`, `api.rtctl.test`) and
 //! mapped to 127.0.0.1 with Chromium's `--host-resolver-rules`, so a live token's origin list
@@ -293,6 +294,17 @@ async fn page(Query(q): Query<PageQuery>) -> Response {
     .into_response()
 }
 
+/// A page holding `snippet` as `rtctl tokens snippet` printed it. A script before it opens
+/// the widget at once and keeps no state between visits, as the test's other page does with
+/// `data-config` (the installer merges `window.siteAgentConfig` with the tag's attributes).
+fn snippet_page(snippet: &str) -> String {
+    format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>rtctl snippet test</title></head><body>
+<script>window.siteAgentConfig = {{ windowKey: "persona", config: {{ launcher: {{ autoExpand: true }}, persistState: false }} }};</script>
+{snippet}</body></html>"#
+    )
+}
+
 /// The widget package's `dist/` files, with the types module scripts need.
 fn assets(dist: PathBuf) -> Router {
     Router::new().route(
@@ -333,9 +345,19 @@ fn the_widget_in_a_real_browser_follows_origins_rotation_and_deactivation() {
         allowed_hosts: vec!["api.rtctl.test".parse().unwrap()],
         ..Default::default()
     });
+    // `/snippet`: a page around what `rtctl tokens snippet` printed, set below.
+    let snippet = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let printed = snippet.clone();
     let site = server.hostile(
         Router::new()
             .route("/", get(page))
+            .route(
+                "/snippet",
+                get(move || {
+                    let body = printed.lock().unwrap().clone();
+                    async move { Html(snippet_page(&body)) }
+                }),
+            )
             .merge(assets(needs.dist.clone())),
     );
     let port = |url: &str| url.rsplit(':').next().unwrap().to_string();
@@ -379,6 +401,24 @@ fn the_widget_in_a_real_browser_follows_origins_rotation_and_deactivation() {
     assert!(old.contains("Invalid client token"), "{old}");
     let value = server.value_of(&id);
     assert!(ask(at(&shop, &value)).contains("canned reply"));
+
+    // The embed code rtctl prints for the rotated token, served as printed (only the
+    // installer's URL is this site's copy, with --widget-url), chats.
+    let printed = server.rtctl(&[
+        "tokens",
+        "snippet",
+        &id,
+        "--widget-url",
+        &format!("{shop}/persona/install.global.js"),
+    ]);
+    let printed = printed.expect(0).stdout.clone();
+    assert!(printed.contains(&format!("data-runtype-token=\"{value}\"")));
+    *snippet.lock().unwrap() = printed;
+    let reply = ask(format!("{shop}/snippet"));
+    assert!(
+        reply.contains("canned reply"),
+        "through the snippet: {reply}"
+    );
 
     // Inactive: refused, readably; reactivated, it works again.
     server

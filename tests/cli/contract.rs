@@ -4,146 +4,52 @@
 //! request schema. Emulators started by the harness carry an observer that does this, and
 //! fail the test that started them when anything breaks the document.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-
-use boon::{Compiler, Draft, SchemaIndex, Schemas};
 
 use rtctl::emulator::{Exchange, Observer};
 use serde_json::{Value, json};
 
-/// Where the document is registered; nothing is fetched from it.
-const DOC_URL: &str = "https://rtctl.invalid/openapi.json";
-const DOC: &str = include_str!("../../openapi/runtype-client-tokens.json");
+use crate::schema::{Document, segment};
 
-/// The document, and every request and response schema in it, compiled once.
-struct Contract {
-    doc: Value,
-    schemas: Schemas,
-    compiled: HashMap<String, SchemaIndex>,
+/// The document, compiled once for the whole suite.
+fn contract() -> &'static Mutex<Document> {
+    static CONTRACT: OnceLock<Mutex<Document>> = OnceLock::new();
+    CONTRACT.get_or_init(|| Mutex::new(Document::load()))
 }
 
-fn contract() -> &'static Mutex<Contract> {
-    static CONTRACT: OnceLock<Mutex<Contract>> = OnceLock::new();
-    CONTRACT.get_or_init(|| {
-        let doc: Value = serde_json::from_str(DOC).expect("the vendored document is JSON");
-        let mut compiler = Compiler::new();
-        compiler.set_default_draft(Draft::V2020_12);
-        compiler
-            .add_resource(DOC_URL, doc.clone())
-            .expect("the document registers");
-        let mut schemas = Schemas::new();
-        let mut compiled = HashMap::new();
-        for (path, operations) in doc["paths"].as_object().expect("paths") {
-            for (method, operation) in operations.as_object().expect("operations") {
-                let base = format!("/paths/{}/{method}", segment(path));
-                let mut pointers = Vec::new();
-                if !operation["requestBody"].is_null() {
-                    pointers.push(format!(
-                        "{base}/requestBody/content/application~1json/schema"
-                    ));
-                }
-                for (status, response) in operation["responses"].as_object().expect("responses") {
-                    if !response["content"]["application/json"]["schema"].is_null() {
-                        pointers.push(format!(
-                            "{base}/responses/{status}/content/application~1json/schema"
-                        ));
-                    }
-                }
-                for pointer in pointers {
-                    let index = compiler
-                        .compile(&format!("{DOC_URL}#{pointer}"), &mut schemas)
-                        .unwrap_or_else(|e| panic!("the schema at {pointer} compiles: {e:#}"));
-                    compiled.insert(pointer, index);
-                }
-            }
-        }
-        Mutex::new(Contract {
-            doc,
-            schemas,
-            compiled,
-        })
-    })
-}
-
-/// A JSON pointer segment: `/` and `~` escaped.
-fn segment(text: &str) -> String {
-    text.replace('~', "~0").replace('/', "~1")
-}
-
-impl Contract {
-    /// The document's path template that `path` matches (`/v1/client-tokens/{id}`).
-    fn template(&self, path: &str) -> Option<String> {
-        let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-        self.doc["paths"]
-            .as_object()?
-            .keys()
-            .find(|template| {
-                let pattern: Vec<&str> = template.split('/').collect();
-                pattern.len() == parts.len()
-                    && pattern
-                        .iter()
-                        .zip(&parts)
-                        .all(|(p, s)| (p.starts_with('{') && !s.is_empty()) || p == s)
-            })
-            .cloned()
-    }
-
-    /// Validates `value` against the schema at `pointer`; the errors as text.
-    fn validate(&self, pointer: &str, value: &Value) -> Result<(), String> {
-        let index = *self
-            .compiled
-            .get(pointer)
-            .ok_or_else(|| format!("the document has no schema at {pointer}"))?;
-        self.schemas
-            .validate(value, index)
-            .map_err(|e| format!("{e:#}"))
-    }
-
+impl Document {
     /// What is wrong with one exchange, by the document; `None` when nothing is.
-    fn check(&self, exchange: &Exchange<'_>) -> Vec<String> {
+    pub fn check(&self, exchange: &Exchange<'_>) -> Vec<String> {
         let entry = exchange.entry;
         // A fault shapes a reply on purpose (a 429, a proxy's HTML, a dropped connection).
         if entry.fault.is_some() {
             return Vec::new();
         }
-        if WIDGET_ROUTES.contains(&entry.path.as_str()) {
-            return widget_problems(exchange);
-        }
+        // The widget's routes are held to what the widget reads too (their event streams).
+        let mut problems = if WIDGET_ROUTES.contains(&entry.path.as_str()) {
+            widget_problems(exchange)
+        } else {
+            Vec::new()
+        };
         let Some(template) = self.template(&entry.path) else {
-            return Vec::new(); // not an operation of the document (an unknown route)
+            return problems; // not an operation of the document (an unknown route)
         };
         let method = entry.method.to_lowercase();
         let operation = &self.doc["paths"][&template][&method];
         if operation.is_null() {
-            return Vec::new(); // a method the path does not have: the 405 is the router's
+            return problems; // a method the path does not have: the 405 is the router's
         }
         let what = format!("{} {}", entry.method, entry.path);
-        let mut problems = Vec::new();
         let base = format!("/paths/{}/{method}", segment(&template));
         if let Some(status) = entry.status {
-            let status = status.to_string();
-            if operation["responses"][&status].is_null() {
-                problems.push(format!(
-                    "{what} answered {status}, which the document does not list for {template}"
-                ));
-            } else if exchange
-                .response_type
-                .is_some_and(|t| t.starts_with("application/json"))
-            {
-                match serde_json::from_slice::<Value>(exchange.response_body) {
-                    Ok(reply) => {
-                        let pointer =
-                            format!("{base}/responses/{status}/content/application~1json/schema");
-                        if let Err(e) = self.validate(&pointer, &reply) {
-                            problems.push(format!(
-                                "the {status} reply to {what} breaks the document:\n{e}\n{reply}"
-                            ));
-                        }
-                    }
-                    Err(e) => problems.push(format!("the reply to {what} is not JSON: {e}")),
-                }
-            }
+            problems.extend(self.reply_problems(
+                &entry.method,
+                &entry.path,
+                status,
+                exchange.response_type,
+                exchange.response_body,
+                true,
+            ));
         }
         let from_rtctl = entry
             .user_agent
@@ -166,9 +72,10 @@ impl Contract {
     }
 }
 
-/// The widget's routes that the published document does not describe. Their exchanges are
-/// checked against the chat widget's own contract (`@runtypelabs/persona` 4.17.0, what the
-/// widget sends and parses), not skipped.
+/// The widget's routes. Their exchanges are checked against the chat widget's own contract
+/// (`@runtypelabs/persona` 4.17.0, what the widget sends and parses), and, where the
+/// document describes the route (`/v1/client/chat`, added with its `x-rtctl-source`), against
+/// the document too.
 const WIDGET_ROUTES: &[&str] = &["/v1/client/chat", "/v1/client/feedback"];
 
 /// What is wrong with an exchange on a widget route, by the widget's contract: a preflight is
@@ -290,6 +197,56 @@ async fn a_reply_that_breaks_one_field_fails_the_contract() {
 }
 
 #[test]
+fn the_widget_fields_of_persona_4_2x_are_in_the_contract() {
+    let init = "/v1/client/init";
+    let reply = json!({
+        "sessionId": "sess_1", "expiresAt": "2026-01-01T00:00:00.000Z", "conversationId": "conv_1",
+        "conversationRevision": "1", "config": {"placeholder": "…", "welcomeMessage": null},
+        "durableRecovery": {"enabled": false},
+    });
+    check_reply("post", init, 200, &reply).unwrap();
+    let mut broken = reply.clone();
+    broken["durableRecovery"] = json!({"join": {}});
+    let error = check_reply("post", init, 200, &broken).unwrap_err();
+    assert!(error.contains("enabled"), "{error}");
+    broken["durableRecovery"] = json!(true);
+    assert!(check_reply("post", init, 200, &broken).is_err());
+    // The chat's refusals, with the error fields the widget reads.
+    let chat = "/v1/client/chat";
+    let expired = json!({"error": "Session not found or expired", "errorDescription": "The session ended", "hint": "Reload"});
+    check_reply("post", chat, 401, &expired).unwrap();
+    assert!(
+        check_reply(
+            "post",
+            chat,
+            401,
+            &json!({"error": "x", "errorDescription": 1})
+        )
+        .is_err()
+    );
+    assert!(check_reply("post", chat, 401, &json!({"error": "x", "hint": []})).is_err());
+    // Each addition says where it came from.
+    let contract = contract().lock().unwrap();
+    let doc = &contract.doc;
+    for pointer in [
+        "/paths/~1v1~1client~1chat/post",
+        "/paths/~1v1~1client~1chat/post/responses/401",
+        "/paths/~1v1~1client~1init/post/requestBody/content/application~1json/schema/properties/durableRecovery",
+        "/paths/~1v1~1client~1init/post/responses/200/content/application~1json/schema/properties/durableRecovery",
+        "/components/schemas/Error/properties/errorDescription",
+        "/components/schemas/Error/properties/hint",
+    ] {
+        let source = doc
+            .pointer(pointer)
+            .and_then(|v| v["x-rtctl-source"].as_str());
+        assert!(
+            source.is_some_and(|s| s.contains("persona") || s.contains("reference")),
+            "{pointer}"
+        );
+    }
+}
+
+#[test]
 fn an_undocumented_status_is_a_finding() {
     let contract = contract().lock().unwrap();
     let entry = rtctl::emulator::RequestEntry {
@@ -350,7 +307,7 @@ fn a_widget_reply_the_widget_could_not_read_is_a_finding() {
     assert!(
         check(
             &expired,
-            r#"{"error":"Session expired"}"#,
+            r#"{"error":"Session not found or expired"}"#,
             "application/json"
         )
         .is_empty()

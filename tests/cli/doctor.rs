@@ -367,6 +367,64 @@ fn a_new_user_checks_a_local_page_with_local() {
     );
 }
 
+#[test]
+fn the_probe_shows_the_services_description_and_hint() {
+    let server = Server::empty();
+    let value = format!("ct_live_{}", "Ab3".repeat(10) + "xy");
+    // The page, on a loopback origin the token admits: rtctl's own verdict is healthy.
+    let (page, _) = site(&server, tag(&value, ""), None);
+    let origin = page.trim_end_matches('/').to_string();
+    let token = json!({
+        "id": "ct_00000000000000a1", "name": "Shop", "environment": "live", "isActive": true,
+        "allowedOrigins": [origin], "flowIds": ["flow_1"], "tokenValue": value,
+    });
+    // A service that refuses the init the way persona 4.2x reads it.
+    let api = server.hostile(
+        Router::new()
+            .route(
+                "/v1/client-tokens",
+                get(move || {
+                    let token = token.clone();
+                    async move { axum::Json(json!({ "clientTokens": [token] })) }
+                }),
+            )
+            .route(
+                "/v1/client/init",
+                axum::routing::post(|| async {
+                    (
+                        StatusCode::FORBIDDEN,
+                        axum::Json(json!({
+                            "error": "Origin not allowed",
+                            "errorDescription": "This page's origin is not on the token's list\u{1b}[2J",
+                            "hint": "Add it under the surface's Auth tab",
+                        })),
+                    )
+                }),
+            ),
+    );
+    let env = [("RUNTYPE_API_URL", api.as_str())];
+    let run = server.rtctl_env(&["doctor", &page, "--probe"], &env);
+    run.expect(8);
+    assert!(
+        run.stdout.contains(
+            "    probe: the service answered 403 (Origin not allowed)\n      description: This page's origin is not on the token's list\\u{1b}[2J\n      hint: Add it under the surface's Auth tab\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = server.rtctl_env(&["doctor", &page, "--probe", "--json"], &env);
+    let report: Value = serde_json::from_str(&run.expect(8).stdout).unwrap();
+    let probe = &report[0]["embeds"][0]["probe"];
+    assert_eq!(probe["status"], 403);
+    assert_eq!(probe["hint"], "Add it under the surface's Auth tab");
+    assert!(
+        probe["errorDescription"]
+            .as_str()
+            .unwrap()
+            .starts_with("This page")
+    );
+}
+
 /// A build that left its variable unset writes `data-runtype-token=""`; a typo leaves a few
 /// characters, or ones outside ASCII. Each is a problem reported (exit 8), never a crash.
 #[test]

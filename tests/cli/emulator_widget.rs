@@ -9,11 +9,23 @@ use crate::support::{Api, Reply};
 const PAGE: &str = "https://shop.example.com";
 
 async fn widget(api: &Api, method: Method, path: &str, origin: &str, body: Option<Value>) -> Reply {
+    widget_of("4.17.0", api, method, path, origin, body).await
+}
+
+/// A request as the widget of persona `version` sends it.
+async fn widget_of(
+    version: &str,
+    api: &Api,
+    method: Method,
+    path: &str,
+    origin: &str,
+    body: Option<Value>,
+) -> Reply {
     let mut request = api
         .http
         .request(method, format!("{}{path}", api.url))
         .header("origin", origin)
-        .header("x-persona-version", "4.17.0");
+        .header("x-persona-version", version);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -239,7 +251,10 @@ async fn chat_streams_the_canned_reply_and_sessions_expire_at_last_use_plus_the_
     api.advance_clock(5 * 60 + 1).await;
     let expired = chat(session_id.clone()).await;
     assert_eq!(expired.status, 401);
-    assert_eq!(expired.json(), json!({"error": "Session expired"}));
+    assert_eq!(
+        expired.json(),
+        json!({"error": "Session not found or expired"})
+    );
     assert_eq!(expired.header("access-control-allow-origin"), Some(PAGE));
     assert_eq!(chat("sess_unknown".into()).await.status, 401);
     // Feedback (the copy button) is accepted.
@@ -342,5 +357,55 @@ async fn chat_from_another_origin_than_the_sessions_is_refused_like_an_origin() 
     .await;
     assert_eq!(other.status, 403);
     assert_eq!(other.header("access-control-allow-origin"), None);
+    api.shutdown().await;
+}
+
+/// The widget as of persona 4.21–4.24, at the HTTP level (the npm registry here serves only
+/// 4.17.0, which the browser test runs): init asks for durable recovery and gets it refused;
+/// a chat on an expired session gets the service's 401, and the widget initialises once
+/// more, sending the session it had, and chats on the new one.
+#[tokio::test]
+async fn the_widget_of_persona_4_2x_asks_for_durable_recovery_and_re_initialises_once() {
+    let api = Api::empty().await;
+    let (_, value) = live_token(&api).await;
+    let send = |path: &'static str, body: Value| {
+        widget_of("4.24.0", &api, Method::POST, path, PAGE, Some(body))
+    };
+    let first = send(
+        "/v1/client/init",
+        json!({"token": value, "durableRecovery": true}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(first["durableRecovery"], json!({"enabled": false}));
+    let session = first["sessionId"].as_str().unwrap().to_string();
+    let chat = |session: String| {
+        send(
+            "/v1/client/chat",
+            json!({"sessionId": session, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+    };
+    assert_eq!(chat(session.clone()).await.status, 200);
+    // A widget that does not ask gets no such key.
+    let older = send("/v1/client/init", json!({"token": value}))
+        .await
+        .expect(200);
+    assert!(older.get("durableRecovery").is_none(), "{older}");
+
+    api.advance_clock(5 * 60 + 1).await;
+    let expired = chat(session.clone()).await;
+    assert_eq!(expired.status, 401);
+    assert_eq!(expired.json()["error"], "Session not found or expired");
+    // The one re-initialisation: it sends the expired session, and gets a new one.
+    let again = send(
+        "/v1/client/init",
+        json!({"token": value, "sessionId": session, "durableRecovery": true}),
+    )
+    .await
+    .expect(200);
+    let renewed = again["sessionId"].as_str().unwrap().to_string();
+    assert_ne!(renewed, session);
+    assert_eq!(again["durableRecovery"]["enabled"], false);
+    assert_eq!(chat(renewed).await.status, 200);
     api.shutdown().await;
 }

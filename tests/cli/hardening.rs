@@ -818,7 +818,8 @@ fn a_list_that_never_ends_stops_at_the_page_cap() {
 #[test]
 fn oversized_replies_and_inputs_are_refused() {
     let server = Server::demo();
-    server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "padBytes": 17_000_000u64}));
+    // Every list reply: a whole-list read that finds one oversized pages instead.
+    server.fault(json!({"method": "GET", "path": "/v1/client-tokens", "padBytes": 17_000_000u64, "count": 0}));
     let run = server.rtctl(&["tokens", "list", "--retries", "0"]);
     run.expect(1);
     assert!(run.stderr.contains("MiB"), "{}", run.stderr);

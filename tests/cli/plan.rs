@@ -331,3 +331,48 @@ fn a_duplicate_name_is_an_error_only_for_a_file_that_uses_it() {
     run.expect(2);
     assert_snapshot!("plan_uses_a_duplicate_name", run.snapshot());
 }
+
+#[test]
+fn an_export_always_plans_the_two_limits_are_one() {
+    // A file larger than the old 4 MiB limit (an export of 16,000 tokens is 4.4 MiB) plans.
+    let server = Server::demo();
+    let export = server.rtctl(&["export"]);
+    let padding = "# padding\n".repeat(470_000);
+    let file = write(
+        &server,
+        "big.toml",
+        &format!("{}{padding}", export.expect(0).stdout),
+    );
+    assert!(std::fs::metadata(&file).unwrap().len() > 4_500_000);
+    let run = server.rtctl(&["plan", "-f", p(&file), "--expect-no-changes"]);
+    run.expect(0);
+
+    // An account whose export plan could not read is not exported (11 tokens of 1 MB each,
+    // beyond the supported account's 10 MiB).
+    let server = Server::empty();
+    for i in 0..11 {
+        let body = json!({
+            "id": format!("ct_{i:016x}"), "name": format!("Large {i}"), "environment": "test",
+            "allowedOrigins": ["https://l.example.com"], "flowIds": ["flow_1"], "isActive": true,
+            "config": {"note": "x".repeat(1_000_000)},
+        });
+        server
+            .api(reqwest::Method::POST, "/__emulator/tokens", Some(body))
+            .expect(201);
+    }
+    let run = server.rtctl(&["export"]);
+    run.expect(1);
+    assert_eq!(run.stdout, "", "nothing written");
+    assert!(
+        run.stderr
+            .contains("the export of 11 tokens is 10.5 MiB, more than the 10 MiB a token file may be (rtctl supports 20000 tokens of 512 bytes each on average): it would not plan"),
+        "{}",
+        run.stderr
+    );
+    // Part of it still exports, and plans.
+    let run = server.rtctl(&["export", "--name-contains", "Large 1"]);
+    let file = write(&server, "part.toml", &run.expect(0).stdout);
+    server
+        .rtctl(&["plan", "-f", p(&file), "--expect-no-changes"])
+        .expect(0);
+}

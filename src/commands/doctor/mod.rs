@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::Context;
 use super::token_ref::masked;
 use super::tokens::describe;
+use crate::api::client::InitAnswer;
 use crate::api::{Client, ClientToken};
 use crate::cli::doctor::DoctorArgs;
 use crate::error::{CliError, ErrorKind};
@@ -40,7 +41,7 @@ struct EmbedReport {
     token: Option<ClientToken>,
     problems: Vec<Problem>,
     notes: Vec<String>,
-    probe: Option<(u16, Option<String>)>,
+    probe: Option<InitAnswer>,
 }
 
 /// Something that stops the widget working, and the command that fixes it.
@@ -399,7 +400,7 @@ async fn check_embed(
             .widget_init(&value, flow, &origin.to_string())
             .await
             .map_err(CliError::from)?;
-        let works = probe.0 == 200;
+        let works = probe.status == 200;
         let healthy = report.problems.iter().all(|p| p.later);
         if works != healthy {
             report.notes.push(format!(
@@ -412,8 +413,8 @@ async fn check_embed(
             report.problems.push(problem(
                 format!(
                     "the service refused a widget init from {origin}: {} {}",
-                    probe.0,
-                    probe.1.clone().unwrap_or_default()
+                    probe.status,
+                    probe.error.clone().unwrap_or_default()
                 ),
                 None,
             ));
@@ -464,7 +465,7 @@ fn print(ctx: &Context, reports: &[PageReport]) -> Result<(), CliError> {
                         "ok": e.problems.is_empty(),
                         "problems": e.problems.iter().map(|p| json!({"problem": p.text, "fix": p.fix.as_deref().map(|f| printer.command(f))})).collect::<Vec<_>>(),
                         "notes": e.notes,
-                        "probe": e.probe.as_ref().map(|(status, message)| json!({"status": status, "error": message})),
+                        "probe": e.probe.as_ref().map(|p| json!({"status": p.status, "error": p.error, "errorDescription": p.description, "hint": p.hint})),
                     })).collect::<Vec<_>>(),
                 })
             })
@@ -503,13 +504,20 @@ fn print(ctx: &Context, reports: &[PageReport]) -> Result<(), CliError> {
             for note in &e.notes {
                 text.push_str(&format!("    note: {note}\n"));
             }
-            if let Some((status, message)) = &e.probe {
+            if let Some(probe) = &e.probe {
                 text.push_str(&format!(
-                    "    probe: the service answered {status}{}\n",
-                    message
+                    "    probe: the service answered {}{}\n",
+                    probe.status,
+                    probe
+                        .error
                         .as_deref()
                         .map_or(String::new(), |m| format!(" ({m})"))
                 ));
+                for (label, said) in [("description", &probe.description), ("hint", &probe.hint)] {
+                    if let Some(said) = said {
+                        text.push_str(&format!("      {label}: {said}\n"));
+                    }
+                }
             }
         }
     }

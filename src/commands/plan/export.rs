@@ -6,7 +6,7 @@ use super::{by_name, describe_current};
 use crate::cli::plan::ExportArgs;
 use crate::commands::Context;
 use crate::error::CliError;
-use crate::manifest::to_toml;
+use crate::manifest::{EXPORTED_TOKEN_BYTES, MAX_FILE_BYTES, SUPPORTED_TOKENS, to_toml};
 use crate::token::TokenView;
 
 pub(crate) async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError> {
@@ -48,6 +48,18 @@ pub(crate) async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError>
     };
     let label = |id: &str| catalogue.as_ref().and_then(|c| c.label(id));
     let text = to_toml(&described, &label).map_err(CliError::failure)?;
+    // What plan cannot read is not written: the two limits are one.
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(CliError::failure(format!(
+            "the export of {} tokens is {:.1} MiB, more than the {} a token file may be (rtctl supports {} tokens of {} bytes each on average): it would not plan",
+            described.len(),
+            text.len() as f64 / (1024.0 * 1024.0),
+            crate::files::size(MAX_FILE_BYTES),
+            SUPPORTED_TOKENS,
+            EXPORTED_TOKEN_BYTES,
+        ))
+        .with_hint("export part of the account: --environment, --surface or another filter"));
+    }
     ctx.printer.note(&format!(
         "Exported {} token{}.",
         described.len(),

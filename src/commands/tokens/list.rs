@@ -58,6 +58,8 @@ pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
         };
         let Some(page) = page else { break };
         let received = page.len();
+        // JSON is written a page at a time: one write, not one a token.
+        let mut listed = Vec::new();
         for (index, token) in page.into_iter().enumerate() {
             successors.note(&token);
             if !wanted(&token) {
@@ -72,13 +74,16 @@ pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
                 continue;
             }
             shown += 1;
-            match &mut array {
-                Some(array) => array.push(&ListedToken {
-                    token: &token,
-                    reveal: args.reveal,
-                })?,
-                None => kept.push(token),
+            match json {
+                true => listed.push(token),
+                false => kept.push(token),
             }
+        }
+        if let Some(array) = &mut array {
+            array.push_all(listed.iter().map(|token| ListedToken {
+                token,
+                reveal: args.reveal,
+            }))?;
         }
         if json && cut_short {
             break;

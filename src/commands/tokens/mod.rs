@@ -9,6 +9,7 @@ mod list;
 mod overlap;
 mod retire;
 mod rotate;
+mod snippet;
 mod update;
 mod value;
 
@@ -43,6 +44,7 @@ pub(crate) async fn run(ctx: &Context, command: TokensCommand) -> Result<(), Cli
         TokensCommand::Rotate(args) => rotate::run(ctx, args).await,
         TokensCommand::Retire(args) => retire::run(ctx, args).await,
         TokensCommand::Value(args) => value::run(ctx, args).await,
+        TokensCommand::Snippet(args) => snippet::run(ctx, args).await,
         TokensCommand::Conversations(args) => conversations::run(ctx, args).await,
     }
 }
