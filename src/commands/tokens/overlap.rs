@@ -488,7 +488,7 @@ impl Rollover<'_, '_> {
             .with_hint(again.clone()),
         })?;
         self.progress.note(&format!(
-            "Rolled {old_id} \"{base}\" ({}) over to {id}: the old value works until {} at least; then run rtctl tokens retire {old_id} (or --due).",
+            "Rolled {old_id} \"{base}\" ({}) over to {id}: the old value works until {} at least. Deploy the successor's embed (rtctl tokens snippet {id} prints it), then run rtctl tokens retire {old_id} (or --due) once pages use it.",
             old.environment(),
             marks::minute(retire_after)
         ));

@@ -270,7 +270,7 @@ async fn rotate(
     confirm_current(client, id, &value, "rotated").await?;
     let described = token.as_ref().map_or_else(|| id.to_string(), describe);
     progress.note(&format!(
-        "Rotated {described}{how}. The previous value no longer works."
+        "Rotated {described}{how}. The previous value no longer works: update your embed with the new value (rtctl tokens snippet {id} prints it)."
     ));
     Ok((token, value))
 }

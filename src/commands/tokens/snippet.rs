@@ -50,7 +50,7 @@ struct Embed<'a> {
     widget_url: &'a str,
 }
 
-pub(super) async fn run(ctx: &Context, args: SnippetArgs) -> Result<(), CliError> {
+pub(super) async fn run(ctx: &Context, mut args: SnippetArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     if ctx.output_flag {
         return Err(CliError::usage(
@@ -68,6 +68,7 @@ pub(super) async fn run(ctx: &Context, args: SnippetArgs) -> Result<(), CliError
         None => INSTALLER_URL.to_string(),
     };
     let client = ctx.client()?;
+    args.id = crate::commands::token_ref::resolve_one(ctx, &client, &args.id).await?;
     let (token, value) = tokio::try_join!(
         async { client.get(&args.id).await.map_err(CliError::from) },
         async {
