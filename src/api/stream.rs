@@ -193,6 +193,12 @@ impl ListReader {
         self.state != State::Start
     }
 
+    /// Whether the reply's object began and its body ended before the object did: cut short,
+    /// not malformed (a value that breaks the syntax fails [`ListReader::feed`] instead).
+    pub(super) fn cut_short(&self) -> bool {
+        !matches!(self.state, State::Start | State::Done)
+    }
+
     fn in_value(&self) -> bool {
         matches!(self.state, State::Element | State::Value)
     }
