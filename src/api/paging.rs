@@ -387,7 +387,13 @@ impl<'a, L: Listing + 'a> Pager<'a, L> {
             .iter()
             .filter_map(|item| L::key(item).map(str::to_string))
             .collect();
-        if !keys.is_empty() && keys == self.last_keys {
+        // A page all of whose items were handed out already (and not by an abandoned
+        // one-reply read) is the same page again, whether it follows a page or the whole list.
+        let repeated = self.ahead
+            && keys
+                .iter()
+                .all(|k| self.handed.contains(k) && !self.skip.contains(k));
+        if !keys.is_empty() && (keys == self.last_keys || repeated) {
             return Err(ApiError::InvalidReply(format!(
                 "the server sent the same page again at offset {}; rtctl stops rather than page forever",
                 self.offset
