@@ -150,7 +150,7 @@ impl From<crate::api::ApiError> for CliError {
             ),
             // The service's word for an id of the wrong shape (one rtctl's own check let
             // through): say what ids and values look like.
-            e if e.is_invalid_id() => (ErrorKind::Usage, Some(crate::api::ID_SHAPES.into())),
+            e if e.is_invalid_id() => (ErrorKind::Usage, Some(crate::ids::ID_SHAPES.into())),
             ApiError::Status { status: 400, .. } => (ErrorKind::Usage, None),
             ApiError::Status { status: 300..=399, body, .. } => (
                 ErrorKind::Failure,

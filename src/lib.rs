@@ -8,24 +8,24 @@
 
 mod api;
 mod cli;
-pub mod clock;
 mod commands;
 mod credentials;
-mod duration;
-pub mod emulator;
 mod error;
-mod files;
 mod jq;
 mod manifest;
-mod origin;
 mod output;
 mod settings;
 pub mod signals;
 mod sink;
-mod text;
 pub mod tls;
-mod token;
 pub mod world;
+
+// The crates rtctl is built from (see CONTRIBUTING.md): the model (what a token is and its
+// rules) and the emulator (the API served locally). The emulator is re-exported so
+// `rtctl::emulator::start` keeps working for code written against earlier versions.
+pub use rtctl_emulator as emulator;
+pub use rtctl_model::clock;
+use rtctl_model::{duration, files, ids, origin, token, untrusted as text};
 
 pub use cli::command;
 pub use cli::completions::Shell;

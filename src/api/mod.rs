@@ -10,8 +10,6 @@ mod stream;
 pub(crate) mod surfaces;
 pub(crate) mod types;
 
-pub(crate) use client::{
-    ApiKey, Client, ClientOptions, Deleted, HttpLog, ID_SHAPES, ServerDate, check_id,
-};
+pub(crate) use client::{ApiKey, Client, ClientOptions, Deleted, HttpLog, ServerDate};
 pub(crate) use error::{ApiError, Cut};
 pub(crate) use types::ClientToken;

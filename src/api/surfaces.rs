@@ -8,8 +8,9 @@ use percent_encoding::utf8_percent_encode;
 use reqwest::Method;
 use serde_json::{Map, Value};
 
-use super::client::{Client, SEGMENT, check_id};
+use super::client::{Client, SEGMENT};
 use super::error::ApiError;
+use crate::ids::check_id;
 
 /// The largest page of surfaces the API gives, and the page size rtctl asks for.
 const PAGE: u32 = 100;

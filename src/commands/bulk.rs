@@ -342,7 +342,7 @@ async fn select(
     for token in all.into_iter().filter(|t| filters.admits(t)) {
         // Ids from the server obey the rule ids from users do: `..` or an empty id in a
         // path would send the key to another endpoint.
-        if let Err(why) = crate::api::check_id(token.id()) {
+        if let Err(why) = crate::ids::check_id(token.id()) {
             return Err(CliError::failure(format!(
                 "the server listed a token whose id cannot be one ({why}); refusing to act on the selection"
             ))

@@ -59,7 +59,7 @@ pub(crate) fn token_ids(current: &OsStr) -> Vec<CompletionCandidate> {
                 .filter(|t| t.id().starts_with(&prefix))
                 // A candidate is typed into the user's command line: only real ids, and
                 // names that cannot steer the terminal.
-                .filter(|t| crate::api::check_id(t.id()).is_ok())
+                .filter(|t| crate::ids::check_id(t.id()).is_ok())
                 .map(|t| {
                     let name = Some(t.name()).filter(|n| !n.is_empty());
                     let help =
@@ -86,7 +86,7 @@ pub(crate) fn surface_names(current: &OsStr) -> Vec<CompletionCandidate> {
                 .filter(|(name, _)| name.starts_with(&prefix))
                 // Never type what could steer the terminal into the command line.
                 .filter(|(name, id)| {
-                    !name.chars().any(char::is_control) && crate::api::check_id(id).is_ok()
+                    !name.chars().any(char::is_control) && crate::ids::check_id(id).is_ok()
                 })
                 .map(|(name, id)| CompletionCandidate::new(name).help(Some(id.to_string().into())))
                 .collect(),
@@ -107,7 +107,7 @@ pub(crate) fn token_origins(current: &OsStr) -> Vec<CompletionCandidate> {
         .iter()
         .skip_while(|w| *w != "remove")
         .skip(1)
-        .find(|w| !w.starts_with('-') && crate::api::check_id(w).is_ok())
+        .find(|w| !w.starts_with('-') && crate::ids::check_id(w).is_ok())
         .cloned()
     else {
         return Vec::new();

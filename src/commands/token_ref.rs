@@ -8,8 +8,9 @@ use serde_json::Value;
 
 use super::Context;
 use super::tokens::describe;
-use crate::api::{ApiError, Client, ClientToken, ID_SHAPES, check_id};
+use crate::api::{ApiError, Client, ClientToken};
 use crate::error::{CliError, ErrorKind};
+use crate::ids::{ID_SHAPES, check_id};
 use crate::token::{Field, TokenView};
 
 /// The prefixes of client-token values; an id never starts with one.

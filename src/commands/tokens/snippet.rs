@@ -9,10 +9,11 @@
 //! is printed.
 
 use super::check_ids;
-use crate::api::{ApiError, check_id};
+use crate::api::ApiError;
 use crate::cli::tokens::{SnippetArgs, SnippetFormat};
 use crate::commands::Context;
 use crate::error::CliError;
+use crate::ids::check_id;
 use crate::token::{Field, TokenView};
 
 /// Where the script tag loads the widget's installer from, as the widget's installation

@@ -72,7 +72,7 @@ pub(crate) struct SessionLimits {
 
 impl SessionLimits {
     pub(super) fn of(token: &super::model::TokenRecord) -> SessionLimits {
-        use crate::token::{Field, TokenView};
+        use rtctl_model::token::{Field, TokenView};
         SessionLimits {
             max_messages: token.count(Field::MaxMessagesPerSession),
             idle_minutes: token.count(Field::SessionIdleTimeoutMinutes),
@@ -161,10 +161,10 @@ impl EmulatorState {
         let token = self
             .client_tokens
             .iter_mut()
-            .find(|t| crate::token::TokenView::id(*t) == session.token_id);
+            .find(|t| rtctl_model::token::TokenView::id(*t) == session.token_id);
         let limits = match token {
             Some(token) => {
-                token.set_time(crate::token::Field::LastUsedAt, now);
+                token.set_time(rtctl_model::token::Field::LastUsedAt, now);
                 SessionLimits::of(token)
             }
             None => session.limits.clone(),

@@ -24,7 +24,7 @@ use super::state;
 use super::store::Store;
 use super::surfaces;
 use super::validate::{Op, parse_object, token_body};
-use crate::clock::Clock;
+use rtctl_model::clock::Clock;
 
 /// The API keys the emulator accepts.
 pub(super) struct Keys {

@@ -16,7 +16,7 @@ use super::marks::{self, Pending, Retiring, Successor};
 use super::{Field, TokenView};
 
 /// What a token's own name says about its part in a rollover.
-pub(crate) trait RolloverView: TokenView {
+pub trait RolloverView: TokenView {
     /// Being rolled over by a run that has not finished (the old token keeps working).
     fn pending(&self) -> Option<Pending> {
         marks::parse_pending(self.name())
@@ -50,7 +50,7 @@ impl<T: TokenView + ?Sized> RolloverView for T {}
 /// Built in one pass over the account (a page at a time, so a list need keep nothing else),
 /// asked in constant time.
 #[derive(Debug, Default)]
-pub(crate) struct Successors {
+pub struct Successors {
     /// Successor id → the predecessor's id, deadline, environment and product surface.
     named: HashMap<String, Predecessor>,
     /// Ids of tokens that carry a successor tag.
@@ -66,7 +66,7 @@ struct Predecessor {
 }
 
 impl Successors {
-    pub(crate) fn of<'a, T: TokenView + 'a>(tokens: impl IntoIterator<Item = &'a T>) -> Successors {
+    pub fn of<'a, T: TokenView + 'a>(tokens: impl IntoIterator<Item = &'a T>) -> Successors {
         let mut successors = Successors::default();
         for token in tokens {
             successors.note(token);
@@ -75,7 +75,7 @@ impl Successors {
     }
 
     /// Takes in one token of the account.
-    pub(crate) fn note(&mut self, token: &(impl TokenView + ?Sized)) {
+    pub fn note(&mut self, token: &(impl TokenView + ?Sized)) {
         if token.successor_tag().is_some() {
             self.tagged.insert(token.id().to_string());
         }
@@ -105,7 +105,7 @@ impl Successors {
 
     /// When `token` is the successor of a retiring token of its environment and product
     /// surface whose deadline has not passed at `now`: that token's id and its deadline.
-    pub(crate) fn rolling_over(
+    pub fn rolling_over(
         &self,
         token: &(impl TokenView + ?Sized),
         now: Timestamp,
@@ -121,14 +121,14 @@ impl Successors {
     }
 
     /// Whether the token `id` carries a successor tag: its rollover is not finished.
-    pub(crate) fn is_tagged(&self, id: &str) -> bool {
+    pub fn is_tagged(&self, id: &str) -> bool {
         self.tagged.contains(id)
     }
 }
 
 /// Why a chain of marks leads nowhere rtctl may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Break {
+pub enum Break {
     /// A token the chain names does not exist.
     Missing,
     /// The chain comes back to a token it already passed.
@@ -140,7 +140,7 @@ pub(crate) enum Break {
 /// A chain of marks that does not reach a token in use: the ids it passed, in order (the
 /// first few, then `…`, when it is long).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct BrokenChain {
+pub struct BrokenChain {
     pub chain: Vec<String>,
     pub why: Break,
 }
@@ -168,14 +168,14 @@ const SHOWN_LINKS: usize = 6;
 /// Where every retiring token's chain of marks ends, worked out once for an account: each
 /// token is visited once however long or tangled the chains (marks are claims anyone can
 /// write, so a chain may be as long as the account).
-pub(crate) struct Chains<'a, T> {
+pub struct Chains<'a, T> {
     by_id: HashMap<&'a str, &'a T>,
     /// Retiring token → the first token its chain reaches that is not retiring, or why none.
     ends: HashMap<&'a str, Result<&'a T, Break>>,
 }
 
 impl<'a, T: TokenView> Chains<'a, T> {
-    pub(crate) fn of(tokens: &'a [T]) -> Chains<'a, T> {
+    pub fn of(tokens: &'a [T]) -> Chains<'a, T> {
         let by_id: HashMap<&'a str, &'a T> = tokens.iter().map(|t| (t.id(), t)).collect();
         let mut ends: HashMap<&'a str, Result<&'a T, Break>> = HashMap::new();
         for start in tokens.iter().filter(|t| t.retiring().is_some()) {
@@ -206,14 +206,14 @@ impl<'a, T: TokenView> Chains<'a, T> {
     }
 
     /// A token of the account by id.
-    pub(crate) fn get(&self, id: &str) -> Option<&'a T> {
+    pub fn get(&self, id: &str) -> Option<&'a T> {
         self.by_id.get(id).copied()
     }
 
     /// The token in use at the end of `start`'s chain of marks: one that exists, is not
     /// retiring, is not `start`, and has `start`'s environment and product surface (later
     /// edits to other fields do not matter). `start` must be a retiring token of the account.
-    pub(crate) fn follow(&self, start: &T) -> Result<&'a T, BrokenChain> {
+    pub fn follow(&self, start: &T) -> Result<&'a T, BrokenChain> {
         let broken = |why: Break| BrokenChain {
             chain: self.shown_chain(start),
             why,

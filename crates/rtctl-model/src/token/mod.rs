@@ -11,9 +11,9 @@
 //! Values are JSON values keyed by field ([`Values`]), checked by the rules in [`rules`],
 //! which the flags, the token file and the emulator share.
 
-pub(crate) mod marks;
-pub(crate) mod rollover;
-pub(crate) mod rules;
+pub mod marks;
+pub mod rollover;
+pub mod rules;
 
 use std::collections::BTreeMap;
 
@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 /// What the values of a field look like. Decides how they are checked, compared and shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
     /// An identifier the server assigns.
     Id,
     /// A name: text, trimmed, 1 to `max` characters.
@@ -53,7 +53,7 @@ pub(crate) enum Kind {
 
 /// How two values of a field compare in a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Compare {
+pub enum Compare {
     /// Equal as JSON.
     Exact,
     /// Equal as sets of strings.
@@ -64,7 +64,7 @@ pub(crate) enum Compare {
 
 /// Which requests may carry a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Write {
+pub enum Write {
     /// Only the server writes it.
     Never,
     /// Fixed at creation: create may set it, update may not.
@@ -77,7 +77,7 @@ pub(crate) enum Write {
 
 /// How `tokens get` shows a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Show {
+pub enum Show {
     /// As text; lists joined with ", ", objects as compact JSON.
     Plain,
     /// `active` or `inactive`.
@@ -92,7 +92,7 @@ pub(crate) enum Show {
 
 /// The command-line form of a field on `create` and `update`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Flag {
+pub enum Flag {
     /// No flag.
     None,
     /// `--long VALUE`.
@@ -119,7 +119,7 @@ pub(crate) enum Flag {
 
 /// What a new token holds in a field the create request left out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Initial {
+pub enum Initial {
     /// `null`.
     Null,
     Text(&'static str),
@@ -135,7 +135,7 @@ pub(crate) enum Initial {
 
 impl Initial {
     /// The value, for all but [`Initial::Assigned`].
-    pub(crate) fn value(self) -> Option<Value> {
+    pub fn value(self) -> Option<Value> {
         Some(match self {
             Initial::Null => Value::Null,
             Initial::Text(text) => Value::String(text.to_string()),
@@ -150,7 +150,7 @@ impl Initial {
 
 /// Everything rtctl knows about one field.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Spec {
+pub struct Spec {
     /// The key in the API's JSON.
     pub json: &'static str,
     /// The key in a token file; `None` when a file cannot set it.
@@ -171,7 +171,7 @@ pub(crate) struct Spec {
 
 impl Spec {
     /// How a plan compares the field.
-    pub(crate) fn compare(&self) -> Compare {
+    pub fn compare(&self) -> Compare {
         match self.kind {
             Kind::Refs { .. } => Compare::Set,
             Kind::Origins => Compare::Origins,
@@ -180,17 +180,17 @@ impl Spec {
     }
 
     /// Whether a create request may carry the field.
-    pub(crate) fn on_create(&self) -> bool {
+    pub fn on_create(&self) -> bool {
         matches!(self.write, Write::Create | Write::Both)
     }
 
     /// Whether an update request may carry the field.
-    pub(crate) fn on_update(&self) -> bool {
+    pub fn on_update(&self) -> bool {
         matches!(self.write, Write::Update | Write::Both)
     }
 
     /// The words a choice field takes (empty for other kinds).
-    pub(crate) fn choices(&self) -> &'static [&'static str] {
+    pub fn choices(&self) -> &'static [&'static str] {
         match self.kind {
             Kind::Choice(words) => words,
             _ => &[],
@@ -198,7 +198,7 @@ impl Spec {
     }
 
     /// The long flag that sets the field, for messages (`--rate-limit-per-minute`).
-    pub(crate) fn flag_name(&self) -> Option<&'static str> {
+    pub fn flag_name(&self) -> Option<&'static str> {
         match self.flag {
             Flag::Value { long, .. } | Flag::Repeated { long, .. } => Some(long),
             Flag::Toggle { on, .. } => Some(on),
@@ -212,16 +212,16 @@ macro_rules! fields {
     ($($(#[$doc:meta])* $variant:ident => $spec:expr,)*) => {
         /// A field of the client-token object, in the order `tokens get` shows them.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub(crate) enum Field {
+        pub enum Field {
             $($(#[$doc])* $variant,)*
         }
 
         impl Field {
             /// Every field, in display order.
-            pub(crate) const ALL: &'static [Field] = &[$(Field::$variant,)*];
+            pub const ALL: &'static [Field] = &[$(Field::$variant,)*];
 
             /// The field's description.
-            pub(crate) fn spec(self) -> &'static Spec {
+            pub fn spec(self) -> &'static Spec {
                 match self {
                     $(Field::$variant => {
                         const SPEC: Spec = $spec;
@@ -412,12 +412,12 @@ fields! {
 
 impl Field {
     /// The field whose JSON key is `key`.
-    pub(crate) fn from_json(key: &str) -> Option<Field> {
+    pub fn from_json(key: &str) -> Option<Field> {
         Field::ALL.iter().copied().find(|f| f.spec().json == key)
     }
 
     /// The field whose token-file key is `key`.
-    pub(crate) fn from_file(key: &str) -> Option<Field> {
+    pub fn from_file(key: &str) -> Option<Field> {
         Field::ALL
             .iter()
             .copied()
@@ -425,12 +425,12 @@ impl Field {
     }
 
     /// The field's JSON key.
-    pub(crate) fn json(self) -> &'static str {
+    pub fn json(self) -> &'static str {
         self.spec().json
     }
 
     /// The fields a token file may set, in file order.
-    pub(crate) fn in_file() -> impl Iterator<Item = Field> {
+    pub fn in_file() -> impl Iterator<Item = Field> {
         Field::ALL
             .iter()
             .copied()
@@ -440,40 +440,40 @@ impl Field {
 
 /// Field values, keyed by field: a request body, a token file's wishes, a plan's target.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Values(BTreeMap<Field, Value>);
+pub struct Values(BTreeMap<Field, Value>);
 
 impl Values {
-    pub(crate) fn new() -> Values {
+    pub fn new() -> Values {
         Values::default()
     }
 
-    pub(crate) fn set(&mut self, field: Field, value: Value) {
+    pub fn set(&mut self, field: Field, value: Value) {
         self.0.insert(field, value);
     }
 
-    pub(crate) fn with(mut self, field: Field, value: Value) -> Values {
+    pub fn with(mut self, field: Field, value: Value) -> Values {
         self.set(field, value);
         self
     }
 
-    pub(crate) fn get(&self, field: Field) -> Option<&Value> {
+    pub fn get(&self, field: Field) -> Option<&Value> {
         self.0.get(&field)
     }
 
-    pub(crate) fn contains(&self, field: Field) -> bool {
+    pub fn contains(&self, field: Field) -> bool {
         self.0.contains_key(&field)
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (Field, &Value)> {
+    pub fn iter(&self) -> impl Iterator<Item = (Field, &Value)> {
         self.0.iter().map(|(f, v)| (*f, v))
     }
 
     /// The values of the fields `keep` accepts.
-    pub(crate) fn only(&self, keep: impl Fn(Field) -> bool) -> Values {
+    pub fn only(&self, keep: impl Fn(Field) -> bool) -> Values {
         Values(
             self.0
                 .iter()
@@ -484,17 +484,17 @@ impl Values {
     }
 
     /// The text of a field, when it is a string.
-    pub(crate) fn text(&self, field: Field) -> Option<&str> {
+    pub fn text(&self, field: Field) -> Option<&str> {
         self.get(field).and_then(Value::as_str)
     }
 
     /// The strings of a list field (empty when unset or not a list).
-    pub(crate) fn strings(&self, field: Field) -> Vec<&str> {
+    pub fn strings(&self, field: Field) -> Vec<&str> {
         strings(self.get(field))
     }
 
     /// The JSON object of a request body, in the API's keys.
-    pub(crate) fn to_object(&self) -> Map<String, Value> {
+    pub fn to_object(&self) -> Map<String, Value> {
         self.0
             .iter()
             .map(|(f, v)| (f.json().to_string(), v.clone()))
@@ -512,7 +512,7 @@ fn strings(value: Option<&Value>) -> Vec<&str> {
 
 /// Typed, tolerant reads of a client-token object, field by field: a field of an
 /// unexpected type reads as missing, and costs that field, not the whole token.
-pub(crate) trait TokenView {
+pub trait TokenView {
     /// The field's value, `None` when absent or `null`.
     fn field(&self, field: Field) -> Option<&Value>;
 

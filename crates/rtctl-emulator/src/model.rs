@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::token::{Field, TokenView};
+use rtctl_model::token::{Field, TokenView};
 
 /// A client token as the emulator keeps it: the API's object itself, so the state file reads
 /// like the API and every field follows the one token description. Records inserted raw

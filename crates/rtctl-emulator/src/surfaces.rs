@@ -23,8 +23,8 @@ use super::model::iso_millis;
 use super::routes::{App, Reply, integer, ok, param, query};
 use super::state::State as EmulatorState;
 use super::validate::parse_object;
-use crate::origin;
-use crate::token::{Field, TokenView};
+use rtctl_model::origin;
+use rtctl_model::token::{Field, TokenView};
 
 /// How far back the observed origins reach.
 pub(super) const WINDOW_DAYS: i64 = 7;

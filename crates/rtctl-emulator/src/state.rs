@@ -13,8 +13,8 @@ use super::ids;
 use super::model::{ConversationRecord, TokenRecord};
 use super::surfaces::{Sighting, SurfaceRecord};
 use super::validate;
-use crate::origin;
-use crate::token::{Field, TokenView, Values, rules};
+use rtctl_model::origin;
+use rtctl_model::token::{Field, TokenView, Values, rules};
 
 /// Marks a state file as ours, so a stray JSON file is not mistaken for one.
 pub(super) const STATE_FORMAT: &str = "rtctl-emulator-state";

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::api_error::ApiError;
 use super::seed::{self, Seed};
 use super::state::{STATE_FORMAT, State};
-use crate::files::write_atomically;
+use rtctl_model::files::write_atomically;
 
 /// Why the emulator could not open its state.
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +126,7 @@ impl Store {
             _ => {}
         }
         let lock = acquire_lock(path, holder, when_locked, stop)?;
-        crate::files::remove_leftovers(path);
+        rtctl_model::files::remove_leftovers(path);
         let (state, fresh) = match fs::read(path) {
             Ok(bytes) => (parse_state(path, &bytes)?, false),
             Err(e) if e.kind() == io::ErrorKind::NotFound => (seed::state(seed, now), true),
@@ -238,7 +238,7 @@ impl Store {
 }
 
 /// The code of the reply to a change that could not be saved, and so was undone.
-pub(crate) const STATE_NOT_SAVED: &str = "STATE_NOT_SAVED";
+pub const STATE_NOT_SAVED: &str = "STATE_NOT_SAVED";
 
 fn save_failed(path: &Path, detail: &str) -> ApiError {
     let mut error = ApiError::new(
@@ -289,7 +289,7 @@ fn read_holder(lock_path: &Path) -> String {
     if text.is_empty() {
         "another rtctl process".to_string()
     } else {
-        crate::text::for_terminal(text, false).into_owned()
+        rtctl_model::untrusted::for_terminal(text, false).into_owned()
     }
 }
 

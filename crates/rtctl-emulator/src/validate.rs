@@ -1,5 +1,5 @@
 //! Request-body validation for create and update, by the token rules rtctl shares with its
-//! flags and token files (`crate::token::rules`), worded as the API words its errors.
+//! flags and token files (`rtctl_model::token::rules`), worded as the API words its errors.
 //!
 //! The emulator is deliberately stricter than the real service where strictness catches
 //! client bugs (runtype-api.md, "Emulator decisions"): an unknown field is a 400 naming the
@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 
 use super::api_error::{ApiError, Detail};
 use super::model::TokenRecord;
-use crate::token::rules::{self, Conflict, Violation};
-use crate::token::{Field, Values, Write};
+use rtctl_model::token::rules::{self, Conflict, Violation};
+use rtctl_model::token::{Field, Values, Write};
 
 /// Which request a body belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

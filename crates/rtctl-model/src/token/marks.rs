@@ -31,7 +31,7 @@ const RUN_DIGITS: usize = 8;
 
 /// What a retiring token's name says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Retiring {
+pub struct Retiring {
     /// The name before the mark (shortened with `…` if the whole would not fit).
     pub base: String,
     /// Not retired before this minute.
@@ -42,14 +42,14 @@ pub(crate) struct Retiring {
 
 /// What the name of a token being rolled over says: which run owns its rollover.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Pending {
+pub struct Pending {
     pub base: String,
     pub run: String,
 }
 
 /// What the name of a successor whose value is not delivered yet says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Successor {
+pub struct Successor {
     pub base: String,
     /// The token it replaces.
     pub predecessor: String,
@@ -58,11 +58,11 @@ pub(crate) struct Successor {
 }
 
 /// The retiring mark in `name`, if it ends with exactly one.
-pub(crate) fn parse(name: &str) -> Option<Retiring> {
+pub fn parse(name: &str) -> Option<Retiring> {
     let (base, rest) = suffix(name, OPEN)?;
     let (when, successor) = rest.split_once(ARROW)?;
     let after = parse_minute(when)?;
-    crate::api::check_id(successor).ok()?;
+    crate::ids::check_id(successor).ok()?;
     Some(Retiring {
         base: base.to_string(),
         after,
@@ -71,7 +71,7 @@ pub(crate) fn parse(name: &str) -> Option<Retiring> {
 }
 
 /// The pending mark in `name`, if it ends with exactly one.
-pub(crate) fn parse_pending(name: &str) -> Option<Pending> {
+pub fn parse_pending(name: &str) -> Option<Pending> {
     let (base, run) = suffix(name, PENDING_OPEN)?;
     is_run(run).then(|| Pending {
         base: base.to_string(),
@@ -80,10 +80,10 @@ pub(crate) fn parse_pending(name: &str) -> Option<Pending> {
 }
 
 /// The successor tag in `name`, if it ends with exactly one.
-pub(crate) fn parse_successor(name: &str) -> Option<Successor> {
+pub fn parse_successor(name: &str) -> Option<Successor> {
     let (base, rest) = suffix(name, SUCCESSOR_OPEN)?;
     let (predecessor, run) = rest.split_once(RUN)?;
-    (crate::api::check_id(predecessor).is_ok() && is_run(run)).then(|| Successor {
+    (crate::ids::check_id(predecessor).is_ok() && is_run(run)).then(|| Successor {
         base: base.to_string(),
         predecessor: predecessor.to_string(),
         run: run.to_string(),
@@ -107,14 +107,14 @@ fn is_run(text: &str) -> bool {
 /// How long a name may be for a rollover of the token `id`: its marks must fit within the
 /// API's 255 characters without cutting the name (the longer of the pending mark and the
 /// successor tag).
-pub(crate) fn room_for_rollover(id: &str) -> usize {
+pub fn room_for_rollover(id: &str) -> usize {
     let tag = SUCCESSOR_OPEN.len() + id.chars().count() + RUN.len() + RUN_DIGITS + 1;
     let pending = PENDING_OPEN.len() + RUN_DIGITS + 1;
     MAX_NAME_CHARS.saturating_sub(tag.max(pending))
 }
 
 /// A new run id: random, so two runs never share one.
-pub(crate) fn new_run() -> String {
+pub fn new_run() -> String {
     let mut bytes = [0u8; RUN_DIGITS / 2];
     // Without randomness two runs could share an id; the time's nanoseconds still differ.
     if getrandom::fill(&mut bytes).is_err() {
@@ -129,17 +129,17 @@ pub(crate) fn new_run() -> String {
 
 /// `name` marked as retiring after `after` (rounded up to the minute, so never early) in
 /// favour of `successor`, within the API's 255 characters.
-pub(crate) fn mark(name: &str, after: Timestamp, successor: &str) -> String {
+pub fn mark(name: &str, after: Timestamp, successor: &str) -> String {
     with_suffix(name, &format!("{OPEN}{}{ARROW}{successor})", minute(after)))
 }
 
 /// `name` marked as being rolled over by `run`.
-pub(crate) fn pending(name: &str, run: &str) -> String {
+pub fn pending(name: &str, run: &str) -> String {
     with_suffix(name, &format!("{PENDING_OPEN}{run})"))
 }
 
 /// `name` tagged as the successor of `predecessor`, made by `run`.
-pub(crate) fn successor(name: &str, predecessor: &str, run: &str) -> String {
+pub fn successor(name: &str, predecessor: &str, run: &str) -> String {
     with_suffix(name, &format!("{SUCCESSOR_OPEN}{predecessor}{RUN}{run})"))
 }
 
@@ -156,7 +156,7 @@ fn with_suffix(name: &str, suffix: &str) -> String {
 }
 
 /// `at`, rounded up to the next whole minute.
-pub(crate) fn round_up(at: Timestamp) -> Timestamp {
+pub fn round_up(at: Timestamp) -> Timestamp {
     let seconds = at.as_second();
     let whole = at.subsec_nanosecond() == 0 && seconds % 60 == 0;
     let rounded = if whole {
@@ -168,7 +168,7 @@ pub(crate) fn round_up(at: Timestamp) -> Timestamp {
 }
 
 /// `2026-06-09T12:00Z`.
-pub(crate) fn minute(at: Timestamp) -> String {
+pub fn minute(at: Timestamp) -> String {
     round_up(at).strftime("%Y-%m-%dT%H:%MZ").to_string()
 }
 

@@ -23,7 +23,7 @@ use std::net::Ipv6Addr;
 
 /// One parsed `allowedOrigins` entry, in normalised form (lowercase, default port dropped).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum AllowedOrigin {
+pub enum AllowedOrigin {
     /// `*`: any origin a browser sends.
     Any,
     /// `native`: requests without an `Origin` header (native apps).
@@ -46,7 +46,7 @@ pub(crate) enum AllowedOrigin {
 
 /// The kind of an entry, as `rtctl origins list` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OriginKind {
+pub enum OriginKind {
     Exact,
     Wildcard,
     Any,
@@ -55,7 +55,7 @@ pub(crate) enum OriginKind {
 }
 
 impl OriginKind {
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             OriginKind::Exact => "exact",
             OriginKind::Wildcard => "wildcard",
@@ -69,7 +69,7 @@ impl OriginKind {
 /// A concrete origin, as a browser sends it in the `Origin` header: normalised, so that two
 /// spellings of the same origin compare equal.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Origin {
+pub struct Origin {
     /// Lowercase scheme.
     pub scheme: String,
     /// Lowercase host; an IPv6 address keeps its brackets.
@@ -80,7 +80,7 @@ pub(crate) struct Origin {
 
 /// Why a string is not a valid `allowedOrigins` entry or origin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum OriginError {
+pub enum OriginError {
     #[error("an origin cannot be empty")]
     Empty,
     #[error("an origin cannot contain spaces or control characters")]
@@ -109,7 +109,7 @@ pub(crate) enum OriginError {
 
 impl OriginError {
     /// A remedy to show under the error, where there is one.
-    pub(crate) fn hint(&self) -> Option<&'static str> {
+    pub fn hint(&self) -> Option<&'static str> {
         match self {
             OriginError::TrailingSlash | OriginError::Path(_) => {
                 Some("use only scheme://host[:port], for example https://app.example.com")
@@ -132,7 +132,7 @@ impl OriginError {
 }
 
 /// The port a scheme uses when the origin names none.
-pub(crate) fn default_port(scheme: &str) -> Option<u16> {
+pub fn default_port(scheme: &str) -> Option<u16> {
     match scheme {
         "http" | "ws" => Some(80),
         "https" | "wss" => Some(443),
@@ -142,7 +142,7 @@ pub(crate) fn default_port(scheme: &str) -> Option<u16> {
 
 impl Origin {
     /// Parses an `Origin` header value (`scheme://host[:port]`); no wildcard, no path.
-    pub(crate) fn parse(input: &str) -> Result<Origin, OriginError> {
+    pub fn parse(input: &str) -> Result<Origin, OriginError> {
         check_characters(input)?;
         let Some((scheme, rest)) = input.split_once("://") else {
             return Err(OriginError::Scheme(input.to_string()));
@@ -162,13 +162,13 @@ impl Origin {
         Ok(Origin::new(scheme, host, port))
     }
 
-    pub(crate) fn new(scheme: String, host: String, port: Option<u16>) -> Origin {
+    pub fn new(scheme: String, host: String, port: Option<u16>) -> Origin {
         let port = port.filter(|p| Some(*p) != default_port(&scheme));
         Origin { scheme, host, port }
     }
 
     /// The port the origin really uses: explicit, or the scheme's default.
-    pub(crate) fn effective_port(&self) -> Option<u16> {
+    pub fn effective_port(&self) -> Option<u16> {
         self.port.or_else(|| default_port(&self.scheme))
     }
 }
@@ -186,7 +186,7 @@ impl fmt::Display for Origin {
 impl AllowedOrigin {
     /// Parses an entry exactly as the API stores it. A trailing slash is an error here: the
     /// server rejects it, so a client must normalise first (see [`AllowedOrigin::normalize`]).
-    pub(crate) fn parse(input: &str) -> Result<AllowedOrigin, OriginError> {
+    pub fn parse(input: &str) -> Result<AllowedOrigin, OriginError> {
         check_characters(input)?;
         if input == "*" {
             return Ok(AllowedOrigin::Any);
@@ -229,7 +229,7 @@ impl AllowedOrigin {
 
     /// Normalises user input into the form the API expects: scheme and host lowercased, a
     /// default port and a single trailing slash dropped. Anything else invalid is an error.
-    pub(crate) fn normalize(input: &str) -> Result<AllowedOrigin, OriginError> {
+    pub fn normalize(input: &str) -> Result<AllowedOrigin, OriginError> {
         let trimmed = match input.split_once("://") {
             Some((_, rest)) if rest.ends_with('/') && rest.find('/') == Some(rest.len() - 1) => {
                 &input[..input.len() - 1]
@@ -239,7 +239,7 @@ impl AllowedOrigin {
         AllowedOrigin::parse(trimmed)
     }
 
-    pub(crate) fn kind(&self) -> OriginKind {
+    pub fn kind(&self) -> OriginKind {
         match self {
             AllowedOrigin::Any => OriginKind::Any,
             AllowedOrigin::Native => OriginKind::Native,
@@ -251,7 +251,7 @@ impl AllowedOrigin {
 
     /// Whether a request from `origin` (a parsed `Origin` header) is admitted by this entry.
     /// `native` never admits a request that carries an origin.
-    pub(crate) fn admits(&self, origin: &Origin) -> bool {
+    pub fn admits(&self, origin: &Origin) -> bool {
         match self {
             AllowedOrigin::Any => true,
             AllowedOrigin::Native => false,
@@ -313,7 +313,7 @@ impl fmt::Display for AllowedOrigin {
 
 /// Why a request was admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Admission {
+pub enum Admission {
     /// The entry at this index of `allowedOrigins` admitted it.
     Entry(usize),
     /// A test-environment token admits `http://localhost` and `http://127.0.0.1` on any port.
@@ -323,7 +323,7 @@ pub(crate) enum Admission {
 /// Decides whether a request with the given `Origin` header (or none) is admitted by a token
 /// with these `allowedOrigins` in this environment. Entries that do not parse (stored by an
 /// older dashboard, say) admit nothing rather than failing the whole check.
-pub(crate) fn admit(
+pub fn admit(
     allowed: &[String],
     origin_header: Option<&str>,
     environment: &str,
@@ -357,11 +357,7 @@ pub(crate) fn admit(
 /// entry is near. Checked in order of how often each mistake happens: the right host with the
 /// wrong scheme or port, then www against the apex, then a wildcard expected to cover its apex,
 /// then `native` or a test token's localhost on a live token.
-pub(crate) fn nearest_miss(
-    allowed: &[String],
-    origin: &Origin,
-    environment: &str,
-) -> Option<String> {
+pub fn nearest_miss(allowed: &[String], origin: &Origin, environment: &str) -> Option<String> {
     let entries: Vec<(&str, AllowedOrigin)> = allowed
         .iter()
         .filter_map(|e| AllowedOrigin::parse(e).ok().map(|p| (e.as_str(), p)))
@@ -480,7 +476,7 @@ pub(crate) fn nearest_miss(
 
 /// The public suffix `host` is, exactly, if it is one (`com`, `co.uk`, and from the list's
 /// private section `vercel.app`, `github.io`): a wildcard over it admits every site there.
-pub(crate) fn public_suffix(host: &str) -> Option<&str> {
+pub fn public_suffix(host: &str) -> Option<&str> {
     use psl::Psl;
     let host = host.strip_suffix('.').unwrap_or(host);
     let suffix = psl::List.suffix(host.as_bytes())?;
@@ -492,7 +488,7 @@ impl AllowedOrigin {
     /// (`https://0x7f.1`, `https://127.1`, `https://2130706433`), the address: browsers send
     /// it as `127.0.0.1`, so the entry never matches. `None` for every other entry, a
     /// dotted-decimal address included.
-    pub(crate) fn ipv4_spelling(&self) -> Option<std::net::Ipv4Addr> {
+    pub fn ipv4_spelling(&self) -> Option<std::net::Ipv4Addr> {
         let host = match self {
             AllowedOrigin::Exact(origin) => &origin.host,
             AllowedOrigin::Wildcard { base, .. } => base,
@@ -506,7 +502,7 @@ impl AllowedOrigin {
     }
 
     /// The entry as browsers would spell it: an IPv4 host written as its dotted address.
-    pub(crate) fn browser_spelling(&self) -> AllowedOrigin {
+    pub fn browser_spelling(&self) -> AllowedOrigin {
         let Some(address) = self.ipv4_spelling() else {
             return self.clone();
         };
@@ -531,7 +527,7 @@ impl AllowedOrigin {
     }
 
     /// For a wildcard (`https://*.co.uk`, legacy `*.co.uk`) over a public suffix, the suffix.
-    pub(crate) fn wildcard_public_suffix(&self) -> Option<&str> {
+    pub fn wildcard_public_suffix(&self) -> Option<&str> {
         match self {
             AllowedOrigin::Wildcard { base, .. } => public_suffix(base),
             AllowedOrigin::BareHost {
@@ -545,7 +541,7 @@ impl AllowedOrigin {
 }
 
 /// Test tokens admit local development servers without listing them.
-pub(crate) fn is_test_localhost(origin: &Origin) -> bool {
+pub fn is_test_localhost(origin: &Origin) -> bool {
     origin.scheme == "http" && (origin.host == "localhost" || origin.host == "127.0.0.1")
 }
 
@@ -694,7 +690,7 @@ fn ipv4_number(part: &str) -> Option<u64> {
 
 /// The address a browser reads `host` as (WHATWG's "IPv4 parser"): up to four parts, the
 /// last filling the bytes that remain. `None` when it is not an address.
-pub(crate) fn whatwg_ipv4(host: &str) -> Option<std::net::Ipv4Addr> {
+pub fn whatwg_ipv4(host: &str) -> Option<std::net::Ipv4Addr> {
     let mut parts: Vec<&str> = host.split('.').collect();
     if parts.len() > 1 && parts.last() == Some(&"") {
         parts.pop();

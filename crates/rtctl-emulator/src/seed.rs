@@ -9,7 +9,7 @@ use super::ids;
 use super::model::{ConversationRecord, TokenRecord, iso_millis};
 use super::state::State;
 use super::surfaces::{Sighting, SurfaceItem, SurfaceRecord};
-use crate::token::Field;
+use rtctl_model::token::Field;
 
 /// What a new state starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +152,7 @@ pub(super) fn state(seed: Seed, now: Timestamp) -> State {
 /// latest such sighting (when later than its last conversation), so `tokens get` and
 /// `origins traffic` tell a new user the same story.
 fn last_used_from_sightings(state: &mut State) {
-    use crate::token::TokenView;
+    use rtctl_model::token::TokenView;
     let sightings = state.observed_origins.clone();
     for token in state.client_tokens.iter_mut() {
         let Some(surface) = token.text(Field::ProductSurfaceId).map(str::to_string) else {
@@ -165,7 +165,7 @@ fn last_used_from_sightings(state: &mut State) {
             .filter(|s| s.surface_id == surface && token.is_active())
             .filter(|s| {
                 let header = (s.origin != "native").then_some(s.origin.as_str());
-                crate::origin::admit(&allowed, header, &environment).is_some()
+                rtctl_model::origin::admit(&allowed, header, &environment).is_some()
             })
             .map(|s| s.last_seen_at)
             .max();
@@ -335,7 +335,7 @@ fn add_demo(state: &mut State, now: Timestamp) {
             // that sighting's.
             let allowed: Vec<String> = demo.origins.iter().map(|o| o.to_string()).collect();
             let admitted = demo.active
-                && crate::origin::admit(&allowed, Some(origin), demo.environment).is_some();
+                && rtctl_model::origin::admit(&allowed, Some(origin), demo.environment).is_some();
             let seen = SIGHTINGS
                 .iter()
                 .find(|(surface, from, _, _)| demo.surface == Some(*surface) && from == origin)
@@ -413,7 +413,7 @@ fn demo_config(name: &str) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token::TokenView;
+    use rtctl_model::token::TokenView;
 
     #[test]
     fn a_demo_token_was_last_used_when_its_surface_last_saw_an_origin_it_admits() {

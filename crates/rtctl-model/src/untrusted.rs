@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 /// Whether `c` would steer a terminal rather than show as a character. A tab only moves to
 /// the next stop, and separates fields in rtctl's own lines: it stays.
-pub(crate) fn steers(c: char) -> bool {
+pub fn steers(c: char) -> bool {
     (c.is_control() && c != '\t')
         || matches!(
             c,
@@ -21,7 +21,7 @@ pub(crate) fn steers(c: char) -> bool {
 /// `text` worded as a hint: hints continue the sentence `hint:` starts, so they start lower
 /// case. A capitalised first word (`Use …`, a server's `This API key …`) is lowered; a name
 /// (`RUNTYPE_API_KEY`, `API`) is left as it is.
-pub(crate) fn as_hint(text: &str) -> String {
+pub fn as_hint(text: &str) -> String {
     let mut chars = text.chars();
     match (chars.next(), chars.next()) {
         (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => {
@@ -33,7 +33,7 @@ pub(crate) fn as_hint(text: &str) -> String {
 
 /// `text` as one shell word, for a command a hint suggests: as is when it is plain, else in
 /// single quotes.
-pub(crate) fn shell_word(text: &str) -> String {
+pub fn shell_word(text: &str) -> String {
     if !text.is_empty()
         && text
             .chars()

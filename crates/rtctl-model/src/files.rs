@@ -15,7 +15,7 @@ use std::path::Path;
 /// Only a regular file is replaced: renaming over a device or a FIFO (`--state /dev/null` run as
 /// root) would destroy it, so that is refused. A symlink is followed, so a state or credentials
 /// file kept elsewhere through a link stays linked.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let resolved;
     let path = match std::fs::metadata(path) {
         Ok(meta) if !meta.is_file() => {
@@ -55,7 +55,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// thread blocked there. So the read runs on a thread of its own and the run awaits it, where
 /// Ctrl-C or SIGTERM still ends the run at once (the thread is abandoned; it ends with the
 /// process, or when its writer comes).
-pub(crate) async fn read_text(path: &Path, limit: u64) -> io::Result<String> {
+pub async fn read_text(path: &Path, limit: u64) -> io::Result<String> {
     let path = path.to_path_buf();
     off_thread(move || read_text_now(&path, limit)).await
 }
@@ -63,7 +63,7 @@ pub(crate) async fn read_text(path: &Path, limit: u64) -> io::Result<String> {
 /// [`read_text`] for a file rtctl itself writes (the credentials file), read where nothing
 /// can wait: anything but a regular file there is refused before it is opened, so a FIFO or
 /// a device cannot block the run.
-pub(crate) fn read_own_text(path: &Path, limit: u64) -> io::Result<String> {
+pub fn read_own_text(path: &Path, limit: u64) -> io::Result<String> {
     let meta = std::fs::metadata(path)?;
     if !meta.is_file() {
         return Err(io::Error::new(
@@ -78,7 +78,7 @@ pub(crate) fn read_own_text(path: &Path, limit: u64) -> io::Result<String> {
 /// and awaits its result, so the runtime stays free to notice a signal. A plain thread, not
 /// the runtime's blocking pool: the runtime's shutdown waits for the pool, and a read
 /// abandoned after a signal must not hold up the process's exit.
-pub(crate) async fn off_thread<T: Send + 'static>(
+pub async fn off_thread<T: Send + 'static>(
     work: impl FnOnce() -> io::Result<T> + Send + 'static,
 ) -> io::Result<T> {
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -94,7 +94,7 @@ pub(crate) async fn off_thread<T: Send + 'static>(
     })
 }
 
-pub(crate) fn read_text_now(path: &Path, limit: u64) -> io::Result<String> {
+pub fn read_text_now(path: &Path, limit: u64) -> io::Result<String> {
     use std::io::Read;
     let mut bytes = Vec::new();
     File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;
@@ -109,7 +109,7 @@ pub(crate) fn read_text_now(path: &Path, limit: u64) -> io::Result<String> {
 }
 
 /// `1 MiB`, `64 KiB`.
-pub(crate) fn size(bytes: u64) -> String {
+pub fn size(bytes: u64) -> String {
     if bytes >= 1024 * 1024 {
         format!("{} MiB", bytes / (1024 * 1024))
     } else {
@@ -129,7 +129,7 @@ fn temporary_prefix(path: &Path) -> String {
 
 /// Removes temporary copies of `path` left by writes that were cut short. Only for a caller
 /// that holds `path`'s lock: nobody else can be writing one.
-pub(crate) fn remove_leftovers(path: &Path) {
+pub fn remove_leftovers(path: &Path) {
     let prefix = temporary_prefix(path);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -146,7 +146,7 @@ pub(crate) fn remove_leftovers(path: &Path) {
 }
 
 /// Creates `dir` and its parents, readable only by the user where they are new (0700).
-pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -10,7 +10,7 @@ use crate::origin::{AllowedOrigin, OriginError};
 
 /// The deepest a widget configuration may nest: far more than any theme needs, and little
 /// enough that every client can read the account back (JSON parsers stop near 128).
-pub(crate) const MAX_OBJECT_DEPTH: usize = 32;
+pub const MAX_OBJECT_DEPTH: usize = 32;
 
 /// How many levels of arrays and objects `value` is (a scalar is 0).
 fn depth(value: &Value) -> usize {
@@ -35,7 +35,7 @@ const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// What is wrong with one value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Problem {
+pub enum Problem {
     /// The value has the wrong JSON type; `expected` reads "a string", "an array of strings"…
     Type { expected: &'static str },
     /// Text (or an id in a list) that is empty or only spaces.
@@ -82,7 +82,7 @@ pub(crate) enum Problem {
 
 impl Problem {
     /// The stable validation code of the published error envelope.
-    pub(crate) fn code(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             Problem::Type { .. } | Problem::Null => "INVALID_TYPE",
             Problem::TooDeep { .. } => "TOO_DEEP",
@@ -98,7 +98,7 @@ impl Problem {
     }
 
     /// The problem as the end of a sentence whose subject is the field: "must be …".
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         match self {
             Problem::Type { expected } => format!("must be {expected}"),
             Problem::Empty => "cannot be empty".into(),
@@ -133,12 +133,12 @@ impl Problem {
 
     /// The allowed values or range, worded as rtctl's hint (the envelope's `suggestion`
     /// starts capitalised, as the service's do).
-    pub(crate) fn hint(&self) -> Option<String> {
-        self.suggestion().map(|s| crate::text::as_hint(&s))
+    pub fn hint(&self) -> Option<String> {
+        self.suggestion().map(|s| crate::untrusted::as_hint(&s))
     }
 
     /// The allowed values or range, for the envelope's `suggestion`.
-    pub(crate) fn suggestion(&self) -> Option<String> {
+    pub fn suggestion(&self) -> Option<String> {
         match self {
             Problem::NotOneOf { allowed, .. } => Some(format!("Use {}", one_of(allowed))),
             Problem::OutOfRange { min, max, .. } if *max != u64::MAX => {
@@ -173,14 +173,14 @@ fn one_of(allowed: &[&str]) -> String {
 
 /// A value that breaks a rule of its field.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Violation {
+pub struct Violation {
     pub field: Field,
     pub problem: Problem,
 }
 
 impl Violation {
     /// The dotted JSON path of the offending value (`allowedOrigins.1`).
-    pub(crate) fn path(&self) -> String {
+    pub fn path(&self) -> String {
         match &self.problem {
             Problem::Origin { index, .. }
             | Problem::PublicSuffixWildcard { index, .. }
@@ -194,7 +194,7 @@ impl Violation {
 
 /// Checks one value of `field` as a request would carry it, and returns it in the form to
 /// send or store: names trimmed, whole floats as integers.
-pub(crate) fn check_value(field: Field, value: &Value) -> Result<Value, Violation> {
+pub fn check_value(field: Field, value: &Value) -> Result<Value, Violation> {
     let spec = field.spec();
     let fail = |problem| Err(Violation { field, problem });
     if value.is_null() {
@@ -298,7 +298,7 @@ pub(crate) fn check_value(field: Field, value: &Value) -> Result<Value, Violatio
 /// The rule for one origin entry that is to be written: valid, no wildcard over a public
 /// suffix (`https://*.com`, `https://*.co.uk`, `https://*.vercel.app`), and no IPv4 address
 /// spelt otherwise than browsers send it (`https://0x7f.1`, `https://127.1`).
-pub(crate) fn check_origin(index: usize, entry: &str) -> Result<(), Problem> {
+pub fn check_origin(index: usize, entry: &str) -> Result<(), Problem> {
     let parsed = AllowedOrigin::parse(entry).map_err(|error| Problem::Origin {
         index,
         entry: entry.to_string(),
@@ -322,7 +322,7 @@ pub(crate) fn check_origin(index: usize, entry: &str) -> Result<(), Problem> {
 }
 
 /// [`check_value`] for an update, which must send some lists with a minimum of entries.
-pub(crate) fn check_update_value(field: Field, value: &Value) -> Result<Value, Violation> {
+pub fn check_update_value(field: Field, value: &Value) -> Result<Value, Violation> {
     let value = check_value(field, value)?;
     if let Kind::Refs { update_min } = field.spec().kind
         && value
@@ -338,7 +338,7 @@ pub(crate) fn check_update_value(field: Field, value: &Value) -> Result<Value, V
 }
 
 /// Checks a whole number given as text (a flag's value) against `field`'s range.
-pub(crate) fn parse_count(field: Field, text: &str) -> Result<u64, Violation> {
+pub fn parse_count(field: Field, text: &str) -> Result<u64, Violation> {
     let Kind::Count { min, max } = field.spec().kind else {
         return Err(Violation {
             field,
@@ -373,7 +373,7 @@ fn string_list(value: &Value) -> Result<Vec<&str>, Problem> {
 
 /// A rule across fields that a token, as it would be stored, breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Conflict {
+pub enum Conflict {
     /// Neither a flow nor an agent: the widget would have nothing to run.
     NoFlowOrAgent,
     /// `targetAlias` and `targetVersionId` together.
@@ -384,7 +384,7 @@ pub(crate) enum Conflict {
 
 impl Conflict {
     /// The field the conflict is reported on.
-    pub(crate) fn field(self) -> Field {
+    pub fn field(self) -> Field {
         match self {
             Conflict::NoFlowOrAgent => Field::FlowIds,
             Conflict::AliasAndVersion => Field::TargetAlias,
@@ -394,7 +394,7 @@ impl Conflict {
 }
 
 /// The rules across fields, on a token as it would be stored after a change.
-pub(crate) fn check_token(token: &impl TokenView) -> Result<(), Conflict> {
+pub fn check_token(token: &impl TokenView) -> Result<(), Conflict> {
     if token.strings(Field::FlowIds).is_empty() && token.strings(Field::AgentIds).is_empty() {
         return Err(Conflict::NoFlowOrAgent);
     }
@@ -411,7 +411,7 @@ pub(crate) fn check_token(token: &impl TokenView) -> Result<(), Conflict> {
 
 /// The rules across fields that a partial request breaks whatever the token holds: fields
 /// that exclude each other, sent together.
-pub(crate) fn check_request(request: &Values) -> Result<(), Conflict> {
+pub fn check_request(request: &Values) -> Result<(), Conflict> {
     let sent = |field| request.get(field).is_some_and(|v| !v.is_null());
     if sent(Field::TargetAlias) && sent(Field::TargetVersionId) {
         return Err(Conflict::AliasAndVersion);

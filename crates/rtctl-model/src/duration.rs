@@ -8,7 +8,7 @@ use std::time::Duration;
 const MAX_DAYS: u64 = 3650;
 
 /// Parses `30m`, `36h`, `7d` or `2w`; the message says what is expected (for clap).
-pub(crate) fn parse(text: &str) -> Result<Duration, String> {
+pub fn parse(text: &str) -> Result<Duration, String> {
     let expected = || {
         format!(
             "'{text}' is not a duration: use a whole number and m, h, d or w, like 30m, 36h or 7d"

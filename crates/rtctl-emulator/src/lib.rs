@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-pub use crate::clock::Clock;
+pub use rtctl_model::clock::Clock;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -38,7 +38,7 @@ pub use faults::{DropWhen, FaultSpec};
 pub use guard::AllowedHost;
 pub use journal::{Entry as RequestEntry, Exchange, Observer, RequestLog};
 pub use seed::Seed;
-pub(crate) use store::STATE_NOT_SAVED;
+pub use store::STATE_NOT_SAVED;
 pub use store::{StoreError, WhenLocked, describe_holder};
 
 /// The API key the emulator accepts when none is configured. It is public on purpose: the
