@@ -1237,3 +1237,66 @@ fn the_key_echoed_back_is_never_printed() {
     let token = server.rtctl_env(&["auth", "token"], &[("RUNTYPE_API_KEY", key)]);
     assert_eq!(token.stdout.trim(), key);
 }
+
+/// The key echoed back inside a long text is replaced before the text is laid out: a value
+/// wrapped under its key (`tokens get`) or a cell cut to its column (`tokens list`) on a
+/// narrow terminal never shows a piece of it, at any width.
+#[test]
+fn the_key_is_never_split_by_wrapping_or_cutting() {
+    let server = Server::empty();
+    let key = "rt_live_TOPSECRETkeyQWZXJVPLMNBGcdef";
+    let token = json!({
+        "id": "ct_00000000000000d2", "name": format!("{}{key}", "x".repeat(4)),
+        "environment": "test", "isActive": true,
+        "allowedOrigins": [format!("https://{}.example.com", "o".repeat(20))],
+        "flowIds": ["f"], "config": {"welcomeMessage": format!("{} {key}", "w".repeat(41))},
+    });
+    let listed = token.clone();
+    let hostile = server.hostile(
+        Router::new()
+            .route(
+                "/v1/client-tokens",
+                get(move || {
+                    let listed = listed.clone();
+                    async move {
+                        axum::Json(
+                            json!({"clientTokens": [listed], "pagination": {"hasMore": false}}),
+                        )
+                    }
+                }),
+            )
+            .route(
+                "/v1/client-tokens/{id}",
+                get(move || {
+                    let token = token.clone();
+                    async move { axum::Json(json!({ "clientToken": token })) }
+                }),
+            ),
+    );
+    let secret = "TOPSECRETkeyQWZXJVPLMNBG";
+    let pieces: Vec<&str> = (0..=secret.len() - 4).map(|at| &secret[at..at + 4]).collect();
+    for width in (40..=120).step_by(4) {
+        for args in [
+            vec!["tokens", "get", "ct_00000000000000d2"],
+            vec!["tokens", "list"],
+            vec!["tokens", "list", "--all"],
+        ] {
+            let run = server
+                .invocation(
+                    &args,
+                    &[("RUNTYPE_API_URL", hostile.as_str()), ("RUNTYPE_API_KEY", key)],
+                )
+                .terminal(width, &[])
+                .run();
+            run.expect(0);
+            let shown = format!("{}{}", run.stdout, run.stderr);
+            if let Some(piece) = pieces.iter().find(|p| shown.contains(**p)) {
+                panic!("{args:?} at {width} columns shows {piece:?} of the key: {shown}");
+            }
+            if args[1] == "get" {
+                // What was said is still said, with the key masked.
+                assert!(shown.contains("rt_live_****cdef"), "{width}: {shown}");
+            }
+        }
+    }
+}
