@@ -137,6 +137,20 @@ impl From<crate::api::ApiError> for CliError {
                         .into(),
                 ),
             ),
+            // The emulator's refusal of a Host that does not name it (a proxy's, a rebound
+            // name's): nothing to do with the key, so not exit 4, and never the permission
+            // advice; its own hint names the --allowed-host that answers it.
+            ApiError::Status { status: 403, body, .. }
+                if body.code.as_deref() == Some(crate::emulator::HOST_NOT_ANSWERED) =>
+            {
+                (
+                    ErrorKind::Failure,
+                    Some(
+                        "the emulator answers only the host names it listens on: check the API URL (--api-url or RUNTYPE_API_URL), or start it with --allowed-host"
+                            .into(),
+                    ),
+                )
+            }
             ApiError::Status { status: 403, .. } => (
                 ErrorKind::Auth,
                 Some(

@@ -503,3 +503,80 @@ fn a_wrong_id_exits_5_and_a_malformed_one_2_as_the_readme_says() {
         assert!(readme.contains(says), "the README says {says:?}");
     }
 }
+
+/// An emulator bound to a loopback address other than 127.0.0.1 answers its own URL (it
+/// refused it, 403, as a Host that did not name it).
+#[cfg(target_os = "linux")]
+#[test]
+fn an_emulator_on_another_loopback_address_answers_its_own_url() {
+    let server = Server::empty();
+    let mut child = std::process::Command::new(crate::harness::BIN)
+        .args(["emulator", "--host", "127.0.0.2", "--port", "0"])
+        .env_clear()
+        .envs(server.home.env())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut url = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut url).unwrap();
+    let url = url.trim().to_string();
+    assert!(url.starts_with("http://127.0.0.2:"), "{url}");
+    let run = server.binary(
+        &["--api-url", &url, "tokens", "list"],
+        &[("RUNTYPE_API_KEY", rtctl::emulator::DEFAULT_API_KEY)],
+        None,
+    );
+    crate::harness::signal(&child, "-INT");
+    let _ = child.wait_with_output();
+    run.expect(0);
+    assert!(run.stdout.contains("ct_0d3e00000000a001"), "{run:?}");
+}
+
+/// A proxy that passes on its own Host (a dev server's, a container's published port): the
+/// emulator's refusal is no missing permission. rtctl keeps the emulator's advice, the
+/// `--allowed-host` that answers it, and exits 1, not 4.
+#[test]
+fn a_host_the_emulator_does_not_answer_gets_its_advice_not_the_permission_hint() {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, Method, StatusCode, Uri};
+    let server = Server::demo();
+    let upstream = server.url.clone();
+    let proxy = server.hostile(axum::Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let upstream = upstream.clone();
+            async move {
+                let mut request = crate::support::http()
+                    .request(method, format!("{upstream}{uri}"))
+                    .body(body);
+                for (name, value) in &headers {
+                    request = request.header(name, value);
+                }
+                let reply = request.send().await.unwrap();
+                let status = StatusCode::from_u16(reply.status().as_u16()).unwrap();
+                (status, reply.bytes().await.unwrap())
+            }
+        },
+    ));
+    let host = proxy.trim_start_matches("http://").to_string();
+    for args in [vec!["tokens", "list"], vec!["tokens", "delete", "ct_0d3e00000000a003", "--yes"]] {
+        let run = server.rtctl_env(&args, &[("RUNTYPE_API_URL", &proxy)]);
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert!(
+            run.stderr
+                .contains(&format!("Host '{host}' does not name this emulator")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(&format!(
+                "hint: to answer it, start the emulator with --allowed-host {host}"
+            )),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("CLIENT_TOKENS"), "{}", run.stderr);
+    }
+}
