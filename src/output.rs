@@ -471,6 +471,12 @@ impl Printer {
     fn talk(&self, line: &str) {
         let line = self.redactions.text(line);
         let line = self.keep_command_flags(&line);
+        self.stderr_line(&line);
+    }
+
+    /// Writes one line to stderr (already redacted and escaped), above the progress bar when
+    /// one is drawn: every write to stderr goes through here, so none shares the bar's line.
+    fn stderr_line(&self, line: &str) {
         let write = || {
             let mut err = self.err();
             let _ = writeln!(err, "{line}").and_then(|()| err.flush());
@@ -546,8 +552,7 @@ impl Printer {
             console::Style::new().dim(),
             self.color,
         );
-        let mut err = self.err();
-        let _ = writeln!(err, "{label} {line}").and_then(|()| err.flush());
+        self.stderr_line(&format!("{label} {line}"));
     }
 
     /// A line of the `-v` log.
