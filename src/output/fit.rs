@@ -222,19 +222,30 @@ fn cut_host(text: &str, width: usize) -> String {
 
 /// `text` as lines of at most `width` columns: broken after a space or a comma in the second
 /// half of a line when there is one (between JSON members), anywhere otherwise.
+///
+/// Linear: each line is measured a character at a time only as far as it reaches, so a
+/// character is measured about once (again only when a break at a space hands it to the next
+/// line), never the whole rest of the text a line.
 pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut rest = text;
-    while measure_text_width(rest) > width {
+    loop {
+        // The longest start of `rest` that fits, and whether that is all of it.
         let mut end = 0;
         let mut used = 0;
+        let mut whole = true;
         for (at, c) in rest.char_indices() {
-            let columns = measure_text_width(c.encode_utf8(&mut [0; 4]));
+            let columns = char_width(c);
             if used + columns > width {
+                whole = false;
                 break;
             }
             used += columns;
             end = at + c.len_utf8();
+        }
+        if whole {
+            lines.push(rest.to_string());
+            return lines;
         }
         // A character wider than the line goes alone.
         if end == 0 {
@@ -247,8 +258,25 @@ pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
         lines.push(rest[..cut].trim_end().to_string());
         rest = &rest[cut..];
     }
-    lines.push(rest.to_string());
-    lines
+}
+
+/// The columns one character takes.
+fn char_width(c: char) -> usize {
+    width_of(c.encode_utf8(&mut [0; 4]))
+}
+
+/// The columns `text` takes; every measure wrapping makes goes through here, counted in
+/// tests.
+fn width_of(text: &str) -> usize {
+    #[cfg(test)]
+    MEASURED.with(|m| m.set(m.get() + text.len()));
+    measure_text_width(text)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Bytes measured by [`width_of`] on this thread: the work wrapping does.
+    static MEASURED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(test)]
@@ -378,6 +406,8 @@ mod tests {
             wrap(r#"{"a":"bc","d":1}"#, 12),
             vec![r#"{"a":"bc","#, r#""d":1}"#]
         );
+        assert_eq!(wrap("", 10), vec![""]);
+        assert_eq!(wrap("exactly10!", 10), vec!["exactly10!"]);
         for width in 1..12 {
             for line in wrap("日本語のテキスト and text", width) {
                 assert!(
@@ -385,6 +415,27 @@ mod tests {
                     "{width}: {line:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn wrapping_measures_each_character_about_once() {
+        // A megabyte of JSON-like text at 80 columns: measuring the rest of the text for
+        // each line, as before, would be 13,000 lines times up to a megabyte.
+        let text = r#"{"welcomeMessage":"Hello there, how can I help?","n":12345},"#.repeat(17_000);
+        for (width, breaks) in [(80, &text), (80, &"x".repeat(1 << 20)), (7, &text)] {
+            MEASURED.with(|m| m.set(0));
+            let lines = wrap(breaks, width);
+            let measured = MEASURED.with(std::cell::Cell::get);
+            assert!(
+                measured <= 2 * breaks.len(),
+                "{measured} bytes measured for {} bytes in {} lines",
+                breaks.len(),
+                lines.len()
+            );
+            let unspaced = |t: &str| t.replace(' ', "");
+            assert_eq!(unspaced(&lines.concat()), unspaced(breaks), "nothing is lost");
+            assert!(lines.iter().all(|l| measure_text_width(l) <= width));
         }
     }
 }
