@@ -194,9 +194,9 @@ impl Printer {
     fn shown<'t>(&self, text: &'t str, keep_newlines: bool) -> std::borrow::Cow<'t, str> {
         match self.redactions.text(text) {
             std::borrow::Cow::Borrowed(text) => crate::text::for_terminal(text, keep_newlines),
-            std::borrow::Cow::Owned(text) => {
-                crate::text::for_terminal(&text, keep_newlines).into_owned().into()
-            }
+            std::borrow::Cow::Owned(text) => crate::text::for_terminal(&text, keep_newlines)
+                .into_owned()
+                .into(),
         }
     }
 
@@ -338,7 +338,11 @@ impl Printer {
                 .set_header(headers.iter().map(|h| h.to_uppercase()));
             let rows: Vec<Vec<String>> = rows
                 .iter()
-                .map(|row| row.iter().map(|c| self.shown(c, true).into_owned()).collect())
+                .map(|row| {
+                    row.iter()
+                        .map(|c| self.shown(c, true).into_owned())
+                        .collect()
+                })
                 .collect();
             for row in &rows {
                 table.add_row(row);
@@ -679,7 +683,11 @@ impl ListTable<'_> {
         }
         let rows: Vec<Vec<String>> = rows
             .iter()
-            .map(|r| r.iter().map(|c| printer.shown(c, true).into_owned()).collect())
+            .map(|r| {
+                r.iter()
+                    .map(|c| printer.shown(c, true).into_owned())
+                    .collect()
+            })
             .collect();
         let first = self.layout.is_none();
         let width = printer.terminal.width.filter(|_| !printer.wide);

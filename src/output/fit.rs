@@ -434,7 +434,11 @@ mod tests {
                 lines.len()
             );
             let unspaced = |t: &str| t.replace(' ', "");
-            assert_eq!(unspaced(&lines.concat()), unspaced(breaks), "nothing is lost");
+            assert_eq!(
+                unspaced(&lines.concat()),
+                unspaced(breaks),
+                "nothing is lost"
+            );
             assert!(lines.iter().all(|l| measure_text_width(l) <= width));
         }
     }

@@ -1274,7 +1274,9 @@ fn the_key_is_never_split_by_wrapping_or_cutting() {
             ),
     );
     let secret = "TOPSECRETkeyQWZXJVPLMNBG";
-    let pieces: Vec<&str> = (0..=secret.len() - 4).map(|at| &secret[at..at + 4]).collect();
+    let pieces: Vec<&str> = (0..=secret.len() - 4)
+        .map(|at| &secret[at..at + 4])
+        .collect();
     for width in (40..=120).step_by(4) {
         for args in [
             vec!["tokens", "get", "ct_00000000000000d2"],
@@ -1284,7 +1286,10 @@ fn the_key_is_never_split_by_wrapping_or_cutting() {
             let run = server
                 .invocation(
                     &args,
-                    &[("RUNTYPE_API_URL", hostile.as_str()), ("RUNTYPE_API_KEY", key)],
+                    &[
+                        ("RUNTYPE_API_URL", hostile.as_str()),
+                        ("RUNTYPE_API_KEY", key),
+                    ],
                 )
                 .terminal(width, &[])
                 .run();

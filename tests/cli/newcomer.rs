@@ -561,7 +561,10 @@ fn a_host_the_emulator_does_not_answer_gets_its_advice_not_the_permission_hint()
         },
     ));
     let host = proxy.trim_start_matches("http://").to_string();
-    for args in [vec!["tokens", "list"], vec!["tokens", "delete", "ct_0d3e00000000a003", "--yes"]] {
+    for args in [
+        vec!["tokens", "list"],
+        vec!["tokens", "delete", "ct_0d3e00000000a003", "--yes"],
+    ] {
         let run = server.rtctl_env(&args, &[("RUNTYPE_API_URL", &proxy)]);
         assert_eq!(run.code, 1, "{args:?}: {run:?}");
         assert!(

@@ -696,6 +696,10 @@ fn a_sinks_output_never_shares_a_line_with_the_progress_bar() {
     let relayed: Vec<&str> = drawn.lines().filter(|l| l.contains("stored")).collect();
     assert_eq!(relayed.len(), 2, "{drawn}");
     for line in relayed {
-        assert_eq!(line.trim_end(), "store: stored", "a line of its own: {drawn}");
+        assert_eq!(
+            line.trim_end(),
+            "store: stored",
+            "a line of its own: {drawn}"
+        );
     }
 }

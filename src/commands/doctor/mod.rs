@@ -355,9 +355,11 @@ async fn check_embed(
                     .unwrap_or_else(|| {
                         format!("no allowed origin is close ({})", allowed.join(", "))
                     });
+                let fix = super::origins::whole_list_edit(id, &allowed, &[origin.to_string()], &[])
+                    .unwrap_or_else(|| format!("rtctl origins add {id} {origin}"));
                 report.problems.push(problem(
                     format!("the page's origin {origin} is not admitted: {reason}"),
-                    Some(format!("rtctl origins add {id} {origin}")),
+                    Some(fix),
                 ));
             }
             if token.environment() == "test" && is_public(origin) {
