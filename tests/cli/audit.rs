@@ -468,33 +468,82 @@ fn the_demo_data_shows_what_audit_does() {
         fix("ct_0d3e00000000a002"),
         "list the sites that use it instead: rtctl --local origins add ct_0d3e00000000a002 https://docs.example.com https://api.example.com && rtctl --local origins remove ct_0d3e00000000a002 'https://*.example.com'"
     );
-    // Without traffic to show its sites, it says so, with no command to run as it stands
-    // (a placeholder run literally adds a junk origin; `origins traffic` needs a surface).
+    // Without a surface, its own conversations name its sites (no placeholder, no pointer
+    // at `origins traffic`, which needs a surface).
     let legacy = fix("ct_0d3e00000000a006");
+    assert_eq!(
+        legacy,
+        "list the sites its latest conversations came from instead: rtctl --local origins add ct_0d3e00000000a006 https://help.example.org && rtctl --local origins remove ct_0d3e00000000a006 '*.example.org'"
+    );
+    // The fixes work as printed.
+    for id in ["ct_0d3e00000000a002", "ct_0d3e00000000a006"] {
+        for args in commands_in(&fix(id)).unwrap() {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            home.rtctl(&[&args[..], &["--yes"]].concat(), &[]).expect(0);
+        }
+        let run = home.rtctl(&["--local", "audit", "--fail-on", "never", "--json"], &[]);
+        assert!(
+            !run.json()["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["rule"] == "live-wildcard" && f["id"] == id),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+/// A live wildcard whose sites neither traffic nor conversations show: the fix says so, with
+/// no command to run as it stands (a placeholder run literally adds a junk origin).
+#[test]
+fn a_live_wildcard_with_no_known_sites_says_so() {
+    let server = server();
+    server.insert_raw(
+        "ct_00000000000000b3",
+        json!({"allowedOrigins": ["https://*.example.net"], "lastUsedAt": "2026-02-27T00:00:00.000Z"}),
+    );
+    let run = server.rtctl(&["audit", "--json", "--fail-on", "never"]);
+    run.expect(0);
+    let findings = run.json()["findings"].as_array().unwrap().clone();
+    let fix = findings
+        .iter()
+        .find(|f| f["rule"] == "live-wildcard")
+        .map(|f| f["fix"].as_str().unwrap().to_string())
+        .unwrap();
     assert!(
-        legacy.starts_with("no traffic shows which sites use it"),
-        "{legacy}"
+        fix.starts_with("no traffic or conversation shows which sites use it"),
+        "{fix}"
     );
     for placeholder in ["SITE", "DOMAIN", "origins traffic", " && "] {
-        assert!(!legacy.contains(placeholder), "{legacy}");
+        assert!(!fix.contains(placeholder), "{fix}");
     }
-    // The fix works as printed.
-    let docs = fix("ct_0d3e00000000a002");
-    let commands = docs.split_once(": ").unwrap().1;
-    for command in commands.split(" && ") {
-        let words = shell_words::split(command).unwrap();
-        let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
-        home.rtctl(&[&args[..], &["--yes"]].concat(), &[]).expect(0);
-    }
-    let run = home.rtctl(&["--local", "audit", "--fail-on", "never", "--json"], &[]);
+    // Its conversations are read once, and only its: no other token holds a wildcard.
+    let reads: Vec<String> = server
+        .journal()
+        .into_iter()
+        .filter(|r| r.contains("/conversations"))
+        .collect();
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert!(reads[0].contains("ct_00000000000000b3"), "{reads:?}");
+    // Conversations the key may not read leave the sites unknown; an unreadable answer
+    // fails the audit, as every read it needs.
+    let conversations = "/v1/client-tokens/*/conversations";
+    server.fault(json!({"method": "GET", "path": conversations, "status": 403, "count": 1}));
+    let run = server.rtctl(&["audit", "--json", "--fail-on", "never"]);
+    run.expect(0);
     assert!(
-        !run.json()["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["rule"] == "live-wildcard" && f["id"] == "ct_0d3e00000000a002"),
+        run.stdout.contains("no traffic or conversation shows"),
+        "{run:?}"
+    );
+    server.fault(json!({"method": "GET", "path": conversations, "status": 503, "count": 0}));
+    let run = server.rtctl(&["audit", "--fail-on", "never", "--retries", "0"]);
+    run.expect(1);
+    assert!(
+        run.stderr
+            .contains("the audit could not read the conversations of ct_00000000000000b3"),
         "{}",
-        run.stdout
+        run.stderr
     );
 }
 

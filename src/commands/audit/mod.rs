@@ -57,11 +57,13 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
         Some(catalogue) => traffic(ctx, &client, catalogue, &account, &audited).await?,
         None => None,
     };
+    let conversations = conversation_origins(&client, &audited).await?;
     let context = rules::Context {
         now: ctx.now(),
         dormant: policy.dormant,
         names: &names,
         traffic: traffic.as_ref(),
+        conversations: &conversations,
     };
     let silenced = |token: &ClientToken| -> Vec<String> {
         manifest
@@ -349,6 +351,59 @@ async fn traffic(
         }
     }
     Ok(Some(traffic))
+}
+
+/// The most recent conversations read of a token, for the sites it serves.
+const CONVERSATIONS_READ: u32 = 100;
+
+/// The origins of the latest conversations of each audited live token holding a wildcard of
+/// subdomains, newest first, each once: the sites the token really serves, which a
+/// `live-wildcard` fix lists where its surface's traffic does not say (or it has no surface).
+/// Only those tokens are read, several at once. A token whose conversations the key may not
+/// read (403) has none known; any other failed read fails the audit, as every read it needs.
+async fn conversation_origins(
+    client: &crate::api::Client,
+    audited: &[ClientToken],
+) -> Result<std::collections::HashMap<String, Vec<String>>, CliError> {
+    use futures_util::StreamExt;
+    let wanted = audited.iter().filter(|t| {
+        t.environment() == "live"
+            && t.id() != NOT_CREATED
+            && t.origins()
+                .iter()
+                .any(|entry| rules::is_live_wildcard(entry))
+    });
+    let reads = wanted.map(|token| async move {
+        let page = client
+            .conversation_page(token.id(), None, CONVERSATIONS_READ, 0)
+            .await;
+        (token.id().to_string(), page)
+    });
+    let mut reads = futures_util::stream::iter(reads).buffer_unordered(8);
+    let mut origins = std::collections::HashMap::new();
+    while let Some((id, read)) = reads.next().await {
+        let page = match read {
+            Ok(page) => page,
+            Err(e) if not_permitted(&e) => continue,
+            Err(e) => {
+                let mut error = CliError::from(e);
+                error.message = format!(
+                    "the audit could not read the conversations of {id}: {}",
+                    error.message
+                );
+                return Err(error);
+            }
+        };
+        let mut seen: Vec<String> = Vec::new();
+        for conversation in &page.items {
+            let origin = conversation.text("origin");
+            if !origin.is_empty() && !seen.contains(&origin) {
+                seen.push(origin);
+            }
+        }
+        origins.insert(id, seen);
+    }
+    Ok(origins)
 }
 
 /// How many findings of each severity, over how many tokens.

@@ -158,6 +158,44 @@ pub(crate) struct Context<'a> {
     pub names: &'a std::collections::HashMap<String, usize>,
     /// The surfaces and their observed origins, when the account's could be read.
     pub traffic: Option<&'a Traffic>,
+    /// The origins a token's latest conversations came from, by token id (live tokens with a
+    /// wildcard only: see [`is_live_wildcard`]).
+    pub conversations: &'a std::collections::HashMap<String, Vec<String>>,
+}
+
+/// Whether `entry` is a wildcard the `live-wildcard` rule judges (on a live token): of the
+/// subdomains of a domain, neither of a public suffix (an error of its own) nor of an address
+/// (which has none).
+pub(crate) fn is_live_wildcard(entry: &str) -> bool {
+    let base = match AllowedOrigin::parse(entry) {
+        Ok(AllowedOrigin::Wildcard { base, .. }) => base,
+        Ok(AllowedOrigin::BareHost {
+            host,
+            wildcard: true,
+            ..
+        }) => host,
+        _ => return false,
+    };
+    crate::origin::public_suffix(&base).is_none() && !crate::origin::is_address(&base)
+}
+
+/// The sites among `origins` (a token's conversations') that `entry` admits and no other
+/// entry of `list` does: what a narrower list must name in its place.
+fn served_by(entry: &str, list: &[String], origins: &[String]) -> Vec<String> {
+    let admits =
+        |entry: &str, origin: &Origin| AllowedOrigin::parse(entry).is_ok_and(|e| e.admits(origin));
+    origins
+        .iter()
+        .filter(|site| {
+            Origin::parse(site).is_ok_and(|origin| {
+                admits(entry, &origin)
+                    && !list
+                        .iter()
+                        .any(|other| other != entry && admits(other, &origin))
+            })
+        })
+        .cloned()
+        .collect()
 }
 
 /// What the traffic rules need: each surface, the origins seen calling it, and its tokens.
@@ -256,29 +294,32 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
                         crate::commands::origins::whole_list_edit(id, &list, &[], &[]).unwrap_or_default(),
                     );
                 }
-                let base = match origin {
-                    AllowedOrigin::Wildcard { base, .. } => Some(base),
-                    AllowedOrigin::BareHost { host, wildcard: true, .. } => Some(host),
-                    _ => None,
-                };
                 if let Some(suffix) = origin.wildcard_public_suffix() {
                     add(
                         "public-suffix-wildcard",
                         format!("{entry} is a wildcard over the public suffix {suffix}: it admits every site there"),
                         edit(&[], &[entry], format!("rtctl origins remove {id} {}", quoted(entry))),
                     );
-                } else if live && base.is_some_and(|base| !crate::origin::is_address(base)) {
-                    // (A wildcard over an address admits nothing at all: not this rule's
-                    // concern.)
+                } else if live && is_live_wildcard(entry) {
+                    // The token's own sites: those its surface's traffic shows it admitted,
+                    // else those its latest conversations came from.
                     let seen = analysis.as_ref().and_then(|(_, a)| {
-                        a.narrower.iter().find(|(wide, _)| wide == entry).map(|(_, sites)| sites)
+                        a.narrower.iter().find(|(wide, _)| wide == entry).map(|(_, sites)| sites.clone())
                     });
-                    let fix = match seen {
-                        Some(sites) => format!(
+                    let conversed = || {
+                        let origins = ctx.conversations.get(id)?;
+                        Some(served_by(entry, &list, origins)).filter(|sites| !sites.is_empty())
+                    };
+                    let fix = match (seen, conversed()) {
+                        (Some(sites), _) => format!(
                             "list the sites that use it instead: {}",
-                            crate::commands::traffic::fix_narrower(token, entry, sites)
+                            crate::commands::traffic::fix_narrower(token, entry, &sites)
                         ),
-                        None => unknown_sites(id, entry),
+                        (None, Some(sites)) => format!(
+                            "list the sites its latest conversations came from instead: {}",
+                            crate::commands::traffic::fix_narrower(token, entry, &sites)
+                        ),
+                        (None, None) => unknown_sites(id, entry),
                     };
                     add(
                         "live-wildcard",
@@ -458,12 +499,13 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
     found
 }
 
-/// The fix for a live wildcard when no traffic shows which sites use it: said so, with no
+/// The fix for a live wildcard when neither traffic nor conversations show which sites use
+/// it: said so, with no
 /// command that could be run as it stands (a placeholder run literally would add a junk
 /// origin).
 fn unknown_sites(id: &str, entry: &str) -> String {
     format!(
-        "no traffic shows which sites use it: find them in your deployments, add each with rtctl origins add {id}, then remove '{entry}' with rtctl origins remove"
+        "no traffic or conversation shows which sites use it: find them in your deployments, add each with rtctl origins add {id}, then remove '{entry}' with rtctl origins remove"
     )
 }
 
