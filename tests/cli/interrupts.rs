@@ -107,6 +107,35 @@ fn a_signal_ends_a_wait_for_a_fifos_writer() {
     }
 }
 
+/// A page that takes seconds to parse (4.6 MB of 270,000 script tags, within the limit):
+/// SIGTERM during the parse ends the run at once (143); the parse ran where no signal was
+/// seen, and the run ended 8 when it was done.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signal_ends_doctor_while_it_parses_a_page() {
+    let server = Server::demo();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("page.html");
+    mkfifo(&fifo);
+    let mut child = server.spawn(&[
+        "doctor",
+        "--html",
+        fifo.to_str().unwrap(),
+        "--origin",
+        "https://shop.example.com",
+    ]);
+    until_blocked_in_open(&mut child);
+    // Written whole and closed: rtctl has read all but the pipe's last buffer, and parses
+    // right after.
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    writer
+        .write_all("<script></script>\n".repeat(270_000).as_bytes())
+        .unwrap();
+    drop(writer);
+    signal(&child, "-TERM");
+    assert_eq!(exit_within(&mut child, BOUND, "doctor --html"), 143);
+}
+
 /// The same while the writer has opened the FIFO but not yet written: rtctl waits in
 /// `read()`, and a signal ends that wait too.
 #[cfg(unix)]

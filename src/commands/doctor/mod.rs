@@ -68,7 +68,8 @@ pub(crate) async fn run(ctx: &Context, args: DoctorArgs) -> Result<(), CliError>
             .await
             .map_err(|e| CliError::usage(format!("could not read {}: {e}", path.display())))?
             .into_bytes();
-        let found = embeds::in_page(&body)
+        let found = embeds_in(body)
+            .await
             .map_err(|e| CliError::usage(format!("could not parse {}: {e}", path.display())))?;
         reports.push(
             check_page(
@@ -154,7 +155,7 @@ async fn fetch_page(
             fetched.url
         ));
     }
-    let found = embeds::in_page(&fetched.body)?;
+    let found = embeds_in(fetched.body).await?;
     let mut embeds = found.embeds;
     let mut bundles = 0;
     for src in &found.script_sources {
@@ -169,8 +170,16 @@ async fn fetch_page(
         }
         bundles += 1;
         if let Ok(bundle) = page::fetch(http, &bundle_url).await {
-            let text = String::from_utf8_lossy(&bundle.body);
-            for embed in embeds::in_script(&text, bundle_url.as_str()) {
+            let source = bundle_url.to_string();
+            let found = crate::files::off_thread(move || {
+                Ok(embeds::in_script(
+                    &String::from_utf8_lossy(&bundle.body),
+                    &source,
+                ))
+            })
+            .await
+            .map_err(|e| format!("could not scan {bundle_url}: {e}"))?;
+            for embed in found {
                 if !embeds.iter().any(|e| e.value == embed.value) {
                     embeds.push(embed);
                 }
@@ -178,6 +187,15 @@ async fn fetch_page(
         }
     }
     Ok((fetched.url, embeds, bundles, notes))
+}
+
+/// The embeds in a page, found on a thread of its own: a page of megabytes takes seconds to
+/// parse, and the run must still notice Ctrl-C or SIGTERM meanwhile (abandoned, the thread
+/// ends with the process).
+async fn embeds_in(page: Vec<u8>) -> Result<embeds::Found, String> {
+    crate::files::off_thread(move || Ok(embeds::in_page(&page)))
+        .await
+        .map_err(|e| format!("could not parse the page: {e}"))?
 }
 
 fn origin_of(url: &reqwest::Url) -> Origin {
