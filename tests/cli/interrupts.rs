@@ -136,6 +136,114 @@ fn a_signal_ends_doctor_while_it_parses_a_page() {
     assert_eq!(exit_within(&mut child, BOUND, "doctor --html"), 143);
 }
 
+/// `config.toml` as a FIFO (a config a tool renders on demand): read whole when it is
+/// written, and while nobody writes it, Ctrl-C or SIGTERM ends the wait (130, 143).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_config_file_that_is_a_fifo_is_read_and_a_signal_ends_its_wait() {
+    let server = Server::demo();
+    std::fs::create_dir_all(server.home.config_dir()).unwrap();
+    let fifo = server.home.config_dir().join("config.toml");
+    mkfifo(&fifo);
+    for (sent, code) in [("-INT", 130), ("-TERM", 143)] {
+        let mut child = server.spawn(&["tokens", "list"]);
+        until_blocked_in_open(&mut child);
+        signal(&child, sent);
+        assert_eq!(exit_within(&mut child, BOUND, "config.toml FIFO"), code);
+    }
+    let writer = std::thread::spawn(move || {
+        let mut writer = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+        writer
+            .write_all(b"[profiles.default]\noutput = \"json\"\n")
+            .unwrap();
+    });
+    let run = server.binary(&["tokens", "list"], &[], None);
+    writer.join().unwrap();
+    run.expect(0);
+    assert!(run.json().is_array(), "the config's output = json: {run:?}");
+}
+
+/// Whether a thread of process `pid` is blocked in `read()` on its stdin (the system call
+/// it is in, and its first argument, descriptor 0).
+#[cfg(target_os = "linux")]
+fn reads_stdin(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    let read = if cfg!(target_arch = "x86_64") {
+        "0"
+    } else {
+        "63"
+    };
+    tasks.flatten().any(|task| {
+        let call = std::fs::read_to_string(task.path().join("syscall")).unwrap_or_default();
+        let mut fields = call.split(' ');
+        fields.next() == Some(read) && fields.next() == Some("0x0")
+    })
+}
+
+/// `--config @-` and `auth login --with-key` read stdin to its end; from a pipe whose writer
+/// stays open, Ctrl-C or SIGTERM ends the wait (130, 143), with nothing written.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signal_ends_a_wait_for_stdin_that_never_closes() {
+    let server = Server::demo();
+    let runs: [(&[&str], &str, i32); 4] = [
+        (
+            &["tokens", "update", "ct_0d3e00000000a003", "--config", "@-"],
+            "-INT",
+            130,
+        ),
+        (
+            &["tokens", "update", "ct_0d3e00000000a003", "--config", "@-"],
+            "-TERM",
+            143,
+        ),
+        (&["auth", "login", "--with-key"], "-INT", 130),
+        (&["auth", "login", "--with-key"], "-TERM", 143),
+    ];
+    for (args, sent, code) in runs {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(server.home.env())
+            .env("RUNTYPE_API_URL", &server.url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Part of an input, and then nothing more: the writer stays open.
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"{\"welcomeMessage\": ").unwrap();
+        let deadline = std::time::Instant::now() + BOUND;
+        while !reads_stdin(child.id()) {
+            assert!(child.try_wait().unwrap().is_none(), "{args:?} ended early");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{args:?} never read stdin"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        signal(&child, sent);
+        assert_eq!(
+            exit_within(&mut child, BOUND, &args.join(" ")),
+            code,
+            "{args:?}"
+        );
+        drop(stdin);
+    }
+    assert!(
+        !server.home.config_dir().join("credentials.toml").exists(),
+        "no key was stored"
+    );
+    assert!(
+        !server.journal().iter().any(|r| r.starts_with("PUT ")),
+        "no update was sent"
+    );
+}
+
 /// The same while the writer has opened the FIFO but not yet written: rtctl waits in
 /// `read()`, and a signal ends that wait too.
 #[cfg(unix)]
