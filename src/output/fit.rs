@@ -2,8 +2,8 @@
 //! rows (a page), so later pages print at once in the same columns. On a narrow terminal
 //! the table gives way in a documented order: columns are dropped (for `tokens list`:
 //! CREATED, then LAST USED), then the columns that may be cut (NAME, ORIGINS) are shortened
-//! with `…`. A column of origins gives up the schemes (`https://`) before anything else:
-//! the host is the information. A host still too long keeps its start, and in a column wide
+//! with `…`. A column of origins gives up `https://` before anything else: the host is the
+//! information (`http://` stays, so the two read apart). A host still too long keeps its start, and in a column wide
 //! enough its end too (`checkout.exa…le.com`). `-o wide` keeps every column whole.
 
 use console::{measure_text_width, truncate_str};
@@ -16,7 +16,7 @@ pub struct Fit {
     pub drop: &'static [usize],
     /// Columns whose cells may be cut with `…`.
     pub cut: &'static [usize],
-    /// Columns of origins (also in `cut`): their schemes go first, then hosts are cut.
+    /// Columns of origins (also in `cut`): `https://` goes first, then hosts are cut.
     pub origins: &'static [usize],
 }
 
@@ -33,7 +33,7 @@ pub(super) struct Layout {
     widths: Vec<Option<usize>>,
     /// Whether cells longer than their column are cut (never with `-o wide`).
     cut_long: bool,
-    /// Origin columns shown without schemes.
+    /// Origin columns shown without `https://`.
     bare: Vec<usize>,
     /// Origin columns, cut as hosts.
     origins: Vec<usize>,
@@ -72,7 +72,7 @@ impl Layout {
             };
         };
         let total = |w: &[Option<usize>]| w.iter().flatten().map(|n| n + PADDING).sum::<usize>();
-        // A column of origins without its schemes still names every site: the schemes go
+        // A column of origins without `https://` still names every site: it goes
         // before any column is dropped or cut (and come back if a dropped column made room).
         let mut bare = Vec::new();
         if total(&widths) > width {
@@ -106,7 +106,7 @@ impl Layout {
             }
             widths[column] = None;
         }
-        // A dropped column may have made room for the schemes after all.
+        // A dropped column may have made room for `https://` after all.
         if !bare.is_empty() {
             let mut whole = widths.clone();
             for &column in &bare {
@@ -183,23 +183,21 @@ impl Layout {
     }
 }
 
-/// Every line of `cell` without its scheme (`https://shop.example.com` as
-/// `shop.example.com`).
+/// Every line of `cell` without `https://` (`https://shop.example.com` as
+/// `shop.example.com`): the scheme nearly every origin has. Other schemes stay, so
+/// `http://shop.example.com` still reads apart from it.
 fn without_schemes(cell: &str) -> std::borrow::Cow<'_, str> {
-    let strip = |line: &'_ str| -> Option<usize> {
-        let (scheme, _) = line.split_once("://")?;
-        let valid = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
-        valid.then_some(scheme.len() + 3)
+    const HTTPS: &str = "https://";
+    let strip = |line: &str| -> bool {
+        line.get(..HTTPS.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(HTTPS))
     };
-    if !cell.lines().any(|l| strip(l).is_some()) {
+    if !cell.lines().any(strip) {
         return cell.into();
     }
     let lines: Vec<&str> = cell
         .lines()
-        .map(|l| strip(l).map_or(l, |at| &l[at..]))
+        .map(|l| if strip(l) { &l[HTTPS.len()..] } else { l })
         .collect();
     lines.join("\n").into()
 }
@@ -356,12 +354,12 @@ mod tests {
             "https://checkout.example.com\nhttp://localhost:3000".into(),
         ]];
         let headers = ["id", "name", "origins"];
-        // Room for the hosts: the schemes alone go.
+        // Room for the hosts: `https://` alone goes; `http://` stays, telling them apart.
         let layout = Layout::new(&headers, &rows, Some(60), origins);
         let text = layout.render(None, &rows);
         assert!(text.contains("checkout.example.com"), "{text}");
-        assert!(text.contains("localhost:3000"), "{text}");
-        assert!(!text.contains("://"), "{text}");
+        assert!(text.contains("http://localhost:3000"), "{text}");
+        assert!(!text.contains("https://"), "{text}");
         // Less room: a host keeps its start.
         let layout = Layout::new(&headers, &rows, Some(45), origins);
         let text = layout.render(None, &rows);
@@ -386,8 +384,8 @@ mod tests {
             assert!(measure_text_width(&cut) <= width, "{width}: {cut}");
         }
         assert_eq!(
-            without_schemes("https://a.example\nnative\n*.b.example"),
-            "a.example\nnative\n*.b.example"
+            without_schemes("https://a.example\nnative\n*.b.example\nhttp://c.example"),
+            "a.example\nnative\n*.b.example\nhttp://c.example"
         );
         assert_eq!(without_schemes("no scheme here"), "no scheme here");
     }
