@@ -275,6 +275,14 @@ async fn check_embed(
         ));
         return Ok(report);
     }
+    if !super::token_ref::is_value(&value) {
+        // A placeholder, or another variable's value: no token can hold it.
+        report.problems.push(problem(
+            "the embed's client token is not a client token value (they start ct_live_ or ct_test_): a placeholder, or the wrong variable in the build?".into(),
+            Some("rtctl tokens value ID prints the value to embed".into()),
+        ));
+        return Ok(report);
+    }
     let environment = if value.starts_with("ct_live_") {
         "live"
     } else {
@@ -552,9 +560,12 @@ mod tests {
     #[test]
     fn short_empty_and_multibyte_values_are_masked_whole_characters() {
         assert_eq!(masked(""), "****");
-        assert_eq!(masked("abc"), "****abc");
-        assert_eq!(masked("ct_live_😀abc"), "ct_live_****😀abc");
+        // Never the whole of a short value, never a piece of the prefix.
+        assert_eq!(masked("abc"), "****");
+        assert_eq!(masked("ct_live_é"), "ct_live_****");
+        assert_eq!(masked("ct_live_😀abc"), "ct_live_****");
         assert_eq!(masked("ct_live_é😀abcd"), "ct_live_****abcd");
+        assert_eq!(masked("xct_live_abcdef"), "****cdef");
         assert_eq!(crate::output::last_chars("ab😀", 4), "ab😀");
     }
 
