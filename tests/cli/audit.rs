@@ -429,6 +429,14 @@ fn sarif_uris_are_escaped_paths() {
             server.home.path().display()
         )
     );
+    // The same file named with a doubled leading slash is the same path, not a network-path
+    // reference (`//authority/…`).
+    let doubled = format!("/{}", file.display());
+    let run = server.rtctl(&["audit", "-f", &doubled, "--format", "sarif"]);
+    run.expect(8);
+    let again = &run.json()["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"];
+    assert_eq!(again.as_str(), Some(uri.as_str()));
 }
 
 /// Validates `log` against the official SARIF 2.1.0 schema (vendored: tests fetch nothing).
