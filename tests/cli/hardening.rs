@@ -1075,24 +1075,10 @@ fn a_credentials_file_open_to_its_group_says_exactly_who_can_do_what() {
     assert!(!run.stderr.contains("other users"), "{}", run.stderr);
 }
 
-/// A `tokenValue` in another shape than a string (a broken server's array, object or number)
-/// is masked in `--json` like a string, never passed through with the value inside it.
-#[test]
-fn a_token_value_of_another_shape_is_masked_in_json() {
-    let server = Server::empty();
-    let secret = "ct_live_SECRETSECRETSECRETSECRETSECRET12";
-    let token = |id: &str, value: Value| {
-        json!({"id": id, "name": "Odd", "environment": "live", "isActive": true,
-            "allowedOrigins": ["https://odd.example.com"], "flowIds": ["f"],
-            "tokenPrefix": "ct_live_", "tokenHint": "ET12", "tokenValue": value})
-    };
-    let tokens = vec![
-        token("ct_00000000000000a1", json!([secret])),
-        token("ct_00000000000000a2", json!({"value": secret})),
-        token("ct_00000000000000a3", json!(42)),
-    ];
+/// A server that lists `tokens` (one page) and gets each by its id, as given.
+fn serving(server: &Server, tokens: Vec<Value>) -> String {
     let listed = tokens.clone();
-    let hostile = server.hostile(
+    server.hostile(
         Router::new()
             .route(
                 "/v1/client-tokens",
@@ -1114,7 +1100,26 @@ fn a_token_value_of_another_shape_is_masked_in_json() {
                     },
                 ),
             ),
-    );
+    )
+}
+
+/// A `tokenValue` in another shape than a string (a broken server's array, object or number)
+/// is masked in `--json` like a string, never passed through with the value inside it.
+#[test]
+fn a_token_value_of_another_shape_is_masked_in_json() {
+    let server = Server::empty();
+    let secret = "ct_live_SECRETSECRETSECRETSECRETSECRET12";
+    let token = |id: &str, value: Value| {
+        json!({"id": id, "name": "Odd", "environment": "live", "isActive": true,
+            "allowedOrigins": ["https://odd.example.com"], "flowIds": ["f"],
+            "tokenPrefix": "ct_live_", "tokenHint": "ET12", "tokenValue": value})
+    };
+    let tokens = vec![
+        token("ct_00000000000000a1", json!([secret])),
+        token("ct_00000000000000a2", json!({"value": secret})),
+        token("ct_00000000000000a3", json!(42)),
+    ];
+    let hostile = serving(&server, tokens);
     let env = [("RUNTYPE_API_URL", hostile.as_str())];
     let list = server.rtctl_env(&["tokens", "list", "--all", "--json"], &env);
     list.expect(0);
@@ -1251,28 +1256,7 @@ fn the_key_is_never_split_by_wrapping_or_cutting() {
         "allowedOrigins": [format!("https://{}.example.com", "o".repeat(20))],
         "flowIds": ["f"], "config": {"welcomeMessage": format!("{} {key}", "w".repeat(41))},
     });
-    let listed = token.clone();
-    let hostile = server.hostile(
-        Router::new()
-            .route(
-                "/v1/client-tokens",
-                get(move || {
-                    let listed = listed.clone();
-                    async move {
-                        axum::Json(
-                            json!({"clientTokens": [listed], "pagination": {"hasMore": false}}),
-                        )
-                    }
-                }),
-            )
-            .route(
-                "/v1/client-tokens/{id}",
-                get(move || {
-                    let token = token.clone();
-                    async move { axum::Json(json!({ "clientToken": token })) }
-                }),
-            ),
-    );
+    let hostile = serving(&server, vec![token]);
     let secret = "TOPSECRETkeyQWZXJVPLMNBG";
     let pieces: Vec<&str> = (0..=secret.len() - 4)
         .map(|at| &secret[at..at + 4])

@@ -22,20 +22,29 @@ fn mkfifo(path: &Path) {
 /// that is hidden, the system call it is in (`openat`).
 #[cfg(target_os = "linux")]
 fn waits_for_a_writer(pid: u32) -> bool {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return false;
-    };
     let openat = if cfg!(target_arch = "x86_64") {
         "257"
     } else {
         "56"
     };
-    tasks.flatten().any(|task| {
-        let read = |name: &str| std::fs::read_to_string(task.path().join(name)).unwrap_or_default();
+    any_thread(pid, |read| {
         let wchan = read("wchan");
         wchan.contains("partner")
             || wchan.contains("fifo")
             || (wchan == "0" && read("syscall").split(' ').next() == Some(openat))
+    })
+}
+
+/// Whether a thread of process `pid` is as `looks` says, given a reader of its files in
+/// `/proc/PID/task/TID/` (`wchan`, `syscall`).
+#[cfg(target_os = "linux")]
+fn any_thread(pid: u32, looks: impl Fn(&dyn Fn(&str) -> String) -> bool) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|task| {
+        let read = |name: &str| std::fs::read_to_string(task.path().join(name)).unwrap_or_default();
+        looks(&read)
     })
 }
 
@@ -167,18 +176,15 @@ fn a_config_file_that_is_a_fifo_is_read_and_a_signal_ends_its_wait() {
 /// it is in, and its first argument, descriptor 0).
 #[cfg(target_os = "linux")]
 fn reads_stdin(pid: u32) -> bool {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return false;
-    };
-    let read = if cfg!(target_arch = "x86_64") {
+    let read_call = if cfg!(target_arch = "x86_64") {
         "0"
     } else {
         "63"
     };
-    tasks.flatten().any(|task| {
-        let call = std::fs::read_to_string(task.path().join("syscall")).unwrap_or_default();
+    any_thread(pid, |read| {
+        let call = read("syscall");
         let mut fields = call.split(' ');
-        fields.next() == Some(read) && fields.next() == Some("0x0")
+        fields.next() == Some(read_call) && fields.next() == Some("0x0")
     })
 }
 

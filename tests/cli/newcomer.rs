@@ -359,11 +359,11 @@ fn suggested_commands_keep_the_flags_that_choose_the_account() {
     );
 }
 
-#[test]
-fn an_emulator_listening_beyond_loopback_says_so() {
-    let server = Server::empty();
+/// `rtctl emulator --host HOST` on a port of its own, in `server`'s home, and the URL it
+/// printed on stdout (once it has: the banner and any warning were written before it).
+fn emulator_on(server: &Server, host: &str) -> (std::process::Child, String) {
     let mut child = std::process::Command::new(crate::harness::BIN)
-        .args(["emulator", "--host", "0.0.0.0", "--port", "0"])
+        .args(["emulator", "--host", host, "--port", "0"])
         .env_clear()
         .envs(server.home.env())
         .stdin(std::process::Stdio::null())
@@ -371,10 +371,16 @@ fn an_emulator_listening_beyond_loopback_says_so() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // The URL on stdout means the banner and the warning were written before it.
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut url = String::new();
     std::io::BufRead::read_line(&mut stdout, &mut url).unwrap();
+    (child, url.trim().to_string())
+}
+
+#[test]
+fn an_emulator_listening_beyond_loopback_says_so() {
+    let server = Server::empty();
+    let (child, url) = emulator_on(&server, "0.0.0.0");
     assert!(url.starts_with("http://0.0.0.0:"), "{url}");
     crate::harness::signal(&child, "-INT");
     let output = child.wait_with_output().unwrap();
@@ -512,19 +518,7 @@ fn a_wrong_id_exits_5_and_a_malformed_one_2_as_the_readme_says() {
 #[test]
 fn an_emulator_on_another_loopback_address_answers_its_own_url() {
     let server = Server::empty();
-    let mut child = std::process::Command::new(crate::harness::BIN)
-        .args(["emulator", "--host", "127.0.0.2", "--port", "0"])
-        .env_clear()
-        .envs(server.home.env())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut url = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut url).unwrap();
-    let url = url.trim().to_string();
+    let (child, url) = emulator_on(&server, "127.0.0.2");
     assert!(url.starts_with("http://127.0.0.2:"), "{url}");
     let run = server.binary(
         &["--api-url", &url, "tokens", "list"],

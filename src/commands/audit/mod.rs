@@ -238,6 +238,14 @@ fn not_permitted(error: &crate::api::ApiError) -> bool {
     matches!(error, crate::api::ApiError::Status { status: 403, .. })
 }
 
+/// A read the audit needs that failed otherwise than by permission: the audit fails, saying
+/// `what` it could not read.
+fn unreadable(e: crate::api::ApiError, what: &str) -> CliError {
+    let mut error = CliError::from(e);
+    error.message = format!("the audit could not read {what}: {}", error.message);
+    error
+}
+
 /// The account's surfaces, read once for the file's surface names and the traffic rules:
 /// only when a token of the account or the file belongs to a surface. When the key may not
 /// read them, both are skipped with one warning and the rest of the audit stands.
@@ -274,14 +282,7 @@ async fn surfaces(
             ));
             Ok(None)
         }
-        Err(e) => {
-            let mut error = CliError::from(e);
-            error.message = format!(
-                "the audit could not read the surfaces its rules need: {}",
-                error.message
-            );
-            Err(error)
-        }
+        Err(e) => Err(unreadable(e, "the surfaces its rules need")),
     }
 }
 
@@ -340,14 +341,7 @@ async fn traffic(
                 "the traffic rules skipped {label}: could not read its observed origins ({})",
                 CliError::from(e).message
             )),
-            Err(e) => {
-                let mut error = CliError::from(e);
-                error.message = format!(
-                    "the audit could not read the observed origins of {label}: {}",
-                    error.message
-                );
-                return Err(error);
-            }
+            Err(e) => return Err(unreadable(e, &format!("the observed origins of {label}"))),
         }
     }
     Ok(Some(traffic))
@@ -385,14 +379,7 @@ async fn conversation_origins(
         let page = match read {
             Ok(page) => page,
             Err(e) if not_permitted(&e) => continue,
-            Err(e) => {
-                let mut error = CliError::from(e);
-                error.message = format!(
-                    "the audit could not read the conversations of {id}: {}",
-                    error.message
-                );
-                return Err(error);
-            }
+            Err(e) => return Err(unreadable(e, &format!("the conversations of {id}"))),
         };
         let mut seen: Vec<String> = Vec::new();
         for conversation in &page.items {
