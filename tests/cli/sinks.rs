@@ -684,10 +684,13 @@ fn a_sinks_output_never_shares_a_line_with_the_progress_bar() {
         100,
     );
     pty.wait_for("rotating [", 0);
-    // Open while the run lasts, so a line written for the second sink waits for it.
-    let mut opener = std::fs::OpenOptions::new();
-    opener.write(true);
-    let mut writer = opener.open(&gate).unwrap();
+    // Open while the run lasts, so a line written for the second sink waits for it (read and
+    // write: the open never waits for a reader, whatever the run does).
+    let mut writer = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&gate)
+        .unwrap();
     writer.write_all(b"go\ngo\n").unwrap();
     let (code, drawn) = pty.finish_drawn();
     drop(writer);
