@@ -206,6 +206,23 @@ impl From<crate::api::ApiError> for CliError {
                 ErrorKind::Failure,
                 Some("check the API URL (--api-url or RUNTYPE_API_URL) and the network".into()),
             ),
+            ApiError::Cut {
+                why: crate::api::Cut::TimedOut(_),
+                ..
+            } => (
+                ErrorKind::Failure,
+                Some(
+                    "the reply was still arriving when --timeout ran out: raise --timeout on a slow connection"
+                        .into(),
+                ),
+            ),
+            ApiError::Cut { .. } => (
+                ErrorKind::Failure,
+                Some(
+                    "the connection, or a proxy on the way, cut the reply short; run the command again"
+                        .into(),
+                ),
+            ),
             ApiError::InvalidReply(_) => (
                 ErrorKind::Failure,
                 Some(

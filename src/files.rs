@@ -94,7 +94,7 @@ pub(crate) async fn off_thread<T: Send + 'static>(
     })
 }
 
-fn read_text_now(path: &Path, limit: u64) -> io::Result<String> {
+pub(crate) fn read_text_now(path: &Path, limit: u64) -> io::Result<String> {
     use std::io::Read;
     let mut bytes = Vec::new();
     File::open(path)?.take(limit + 1).read_to_end(&mut bytes)?;

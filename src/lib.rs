@@ -35,6 +35,7 @@ pub use credentials::MockKeyring;
 pub use credentials::{Keyring, KeyringError};
 pub use jq::{CHILD_ARG as JQ_CHILD_ARG, child_main as jq_child_main};
 pub use output::{Printer, Prompter, Stream, Streams, Terminal, stream};
+pub use text::for_terminal;
 
 use std::ffi::OsString;
 

@@ -436,6 +436,7 @@ impl Printer {
             printer: self,
             buffered: self.jq.as_ref().map(|_| Vec::new()),
             count: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -767,6 +768,9 @@ pub struct JsonArray<'a> {
     printer: &'a Printer,
     buffered: Option<Vec<Value>>,
     count: usize,
+    /// The bytes of one write, kept between writes: a list's pages are written into the same
+    /// buffer rather than each growing a new one.
+    scratch: Vec<u8>,
 }
 
 impl JsonArray<'_> {
@@ -784,7 +788,8 @@ impl JsonArray<'_> {
         items: impl IntoIterator<Item = T>,
     ) -> Result<(), CliError> {
         let failed = |e: serde_json::Error| CliError::failure(format!("could not write JSON: {e}"));
-        let mut out: Vec<u8> = Vec::with_capacity(1024);
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
         for item in items {
             if let Some(buffered) = &mut self.buffered {
                 buffered.push(serde_json::to_value(&item).map_err(failed)?);
@@ -796,10 +801,12 @@ impl JsonArray<'_> {
             item.serialize(&mut serializer).map_err(failed)?;
             self.count += 1;
         }
-        if out.is_empty() {
-            return Ok(());
-        }
-        self.printer.bytes(&out)
+        let written = match out.is_empty() {
+            true => Ok(()),
+            false => self.printer.bytes(&out),
+        };
+        self.scratch = out;
+        written
     }
 
     pub fn finish(self) -> Result<(), CliError> {

@@ -47,7 +47,7 @@ pub(crate) fn shell_word(text: &str) -> String {
 
 /// `text` with everything that would steer a terminal written as an escape (`\u{1b}`);
 /// line breaks are kept where `keep_newlines` (multi-line messages), escaped otherwise.
-pub(crate) fn for_terminal(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+pub fn for_terminal(text: &str, keep_newlines: bool) -> Cow<'_, str> {
     if !text
         .chars()
         .any(|c| steers(c) && !(keep_newlines && c == '\n'))

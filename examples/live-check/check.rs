@@ -26,6 +26,7 @@ use crate::schema::Document;
 /// Exit codes, as rtctl's (design, "Exit codes").
 pub const SAME: u8 = 0;
 pub const FAILED: u8 = 1;
+pub const USAGE: u8 = 2;
 pub const KEY_REJECTED: u8 = 4;
 pub const DIFFERENT: u8 = 8;
 
@@ -77,6 +78,8 @@ pub struct Difference {
 enum Stop {
     Failed(String),
     KeyRejected(String),
+    /// A signal came while a create was let finish; the run ends once it has.
+    Interrupted,
 }
 
 /// One request, as sent to either side.
@@ -134,7 +137,15 @@ struct Reply {
     content_type: Option<String>,
     body: Vec<u8>,
     json: Option<Value>,
+    /// How long a 429 asked to wait (`retry-after-ms`, or `Retry-After` in seconds).
+    retry_after: Option<Duration>,
 }
+
+/// How many times a 429 is waited out before the check gives up on the request.
+const THROTTLED_RETRIES: u32 = 2;
+
+/// The longest wait a 429 may ask for: a check is run by hand.
+const LONGEST_WAIT: Duration = Duration::from_secs(30);
 
 /// One side: the live service or the emulator.
 struct Side {
@@ -161,16 +172,30 @@ impl Side {
         })
     }
 
-    /// Sends `request`, waiting out a 429 twice at most (a few seconds each).
+    /// Sends `request`, waiting out a 429 twice at most (as long as the reply asks, up to
+    /// 30 s, else a few seconds). A side still rate-limited after that cannot be measured:
+    /// the check could not run, which is not a difference in status.
     async fn send(&self, request: &Request) -> Result<Reply, Stop> {
         let mut throttled = 0;
         loop {
             let reply = self.send_once(request).await?;
-            if reply.status != 429 || throttled == 2 {
+            if reply.status != 429 {
                 return Ok(reply);
             }
+            if throttled == THROTTLED_RETRIES {
+                return Err(Stop::Failed(format!(
+                    "{} {} on the {}: still rate-limited (429) after {} tries; run the check again later",
+                    request.method,
+                    request.path,
+                    self.name,
+                    throttled + 1
+                )));
+            }
             throttled += 1;
-            tokio::time::sleep(Duration::from_secs(2 * throttled)).await;
+            let wait = reply
+                .retry_after
+                .unwrap_or(Duration::from_secs(2 * u64::from(throttled)));
+            tokio::time::sleep(wait.min(LONGEST_WAIT)).await;
         }
     }
 
@@ -194,6 +219,16 @@ impl Side {
         };
         let mut response = builder.send().await.map_err(failed)?;
         let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let retry_after = header("retry-after-ms")
+            .map(Duration::from_millis)
+            .or_else(|| header("retry-after").map(Duration::from_secs));
         let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -215,6 +250,7 @@ impl Side {
             content_type,
             body,
             json,
+            retry_after,
         })
     }
 
@@ -279,6 +315,11 @@ struct Ids {
 struct Cleanup {
     /// Ids created on the live service and not yet deleted.
     created: Vec<String>,
+    /// A create went unanswered (its connection broke, or it timed out): the service may
+    /// have carried it out, or may yet, under the run's name.
+    unanswered: bool,
+    /// The sweep by name found a token of the run (and deleted it).
+    found_by_name: bool,
     done: bool,
 }
 
@@ -291,26 +332,33 @@ pub async fn run(
 ) -> u8 {
     let cleanup = RefCell::new(Cleanup::default());
     let secrets = RefCell::new(BTreeSet::from([options.live_key.clone()]));
+    // A first signal ends the check at once, except while a create is in flight: that is
+    // let finish (its reply says what to delete), and the check ends right after it.
     let outcome = tokio::select! {
-        outcome = check(options, &cleanup, &secrets, talk) => Some(outcome),
-        _ = signals.first() => None,
+        outcome = check(options, signals, &cleanup, &secrets, talk) => Some(outcome),
+        _ = signals.unheld() => None,
     };
+    let outcome = outcome.filter(|_| signals.received().is_none());
     let code = match &outcome {
-        None => signals.received().map_or(130, Signal::exit_code),
+        None | Some(Err(Stop::Interrupted)) => signals.received().map_or(130, Signal::exit_code),
         Some(Ok(found)) if found.differences.is_empty() => SAME,
         Some(Ok(_)) => DIFFERENT,
         Some(Err(Stop::KeyRejected(_))) => KEY_REJECTED,
         Some(Err(Stop::Failed(_))) => FAILED,
     };
+    // Server text (an error body, a name) is escaped like everything rtctl prints.
     let redact = |text: &str| redacted(text, &secrets.borrow());
+    let shown_text = |text: &str| rtctl::for_terminal(&redact(text), false).into_owned();
     if outcome.is_none() {
         let _ = writeln!(talk, "live-check: interrupted; cleaning up before exiting");
     }
     // The test token goes, whatever happened (a second signal abandons the cleanup).
     let cleaned = if options.write && !cleanup.borrow().done {
+        // A second signal, even one that came before the cleanup began, abandons it.
         tokio::select! {
-            result = clean_up(options, &cleanup) => result,
+            biased;
             _ = signals.after(1) => Err(cleanup.borrow().created.clone()),
+            result = clean_up(options, &cleanup) => result,
         }
     } else {
         Ok(())
@@ -330,11 +378,17 @@ pub async fn run(
                 options.run_id
             );
         }
+    } else if cleanup.borrow().unanswered && !cleanup.borrow().found_by_name {
+        let _ = writeln!(
+            talk,
+            "live-check: warning: a create of a test token went unanswered, and the service may still carry it out: look for tokens named {NAME_PREFIX}{} later, and delete them with rtctl tokens delete ID --yes",
+            options.run_id
+        );
     }
     match outcome {
-        None => code,
+        None | Some(Err(Stop::Interrupted)) => code,
         Some(Err(Stop::Failed(why) | Stop::KeyRejected(why))) => {
-            let _ = writeln!(talk, "live-check: error: {}", redact(&why));
+            let _ = writeln!(talk, "live-check: error: {}", shown_text(&why));
             code
         }
         Some(Ok(found)) => {
@@ -419,19 +473,14 @@ fn table(differences: &[Difference]) -> String {
     text
 }
 
-/// A cell on one line, nothing in it able to steer a terminal.
+/// A cell on one line, nothing in it able to steer a terminal (rtctl's own escaping:
+/// control characters and bidirectional overrides).
 fn shown(text: &str) -> String {
-    let flat: String = text
+    let spaced: String = text
         .chars()
         .map(|c| if c == '\n' { ' ' } else { c })
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
         .collect();
+    let flat = rtctl::for_terminal(&spaced, false).into_owned();
     if flat.chars().count() > 160 {
         flat.chars().take(157).collect::<String>() + "..."
     } else {
@@ -451,6 +500,7 @@ fn redacted(text: &str, secrets: &BTreeSet<String>) -> String {
 /// The check proper: the live side's reads (and scenario, cleaned up), then the emulator's.
 async fn check(
     options: &Options,
+    signals: &Signals,
     cleanup: &RefCell<Cleanup>,
     secrets: &RefCell<BTreeSet<String>>,
     talk: &mut dyn Write,
@@ -470,7 +520,7 @@ async fn check(
     let _ = writeln!(
         talk,
         "live-check: reading the live account at {}",
-        live.base
+        rtctl::for_terminal(&live.base, false)
     );
     let mut exchanges = Vec::new();
     let record = |exchanges: &mut Vec<Exchange>, step: String, request: Request, reply: Reply| {
@@ -505,10 +555,16 @@ async fn check(
     let reply = live.send(&paged).await?;
     record(&mut exchanges, paged.label(&[]), paged, reply);
 
-    // One token, its conversations; an id that is no token, and one that is no id.
-    let first = account
+    // One token, its conversations; an id that is no token, and one that is no id. The token
+    // used last (the first of those), as the likeliest to have conversations and a surface
+    // with traffic to compare.
+    let used_last = account
         .iter()
-        .find_map(|t| t["id"].as_str().filter(|id| is_plain_id(id)));
+        .filter(|t| t["id"].as_str().is_some_and(is_plain_id))
+        .rev()
+        .max_by_key(|t| t["lastUsedAt"].as_str().unwrap_or_default());
+    let first = used_last.and_then(|t| t["id"].as_str());
+    let mut seeds = Seeds::default();
     if let Some(id) = first {
         let ids = [(id, "{id}")];
         for request in [
@@ -517,6 +573,12 @@ async fn check(
                 .values(&["pagination.limit", "pagination.offset"]),
         ] {
             let reply = live.send(&request).await?;
+            if request.path.contains("/conversations") {
+                seeds.conversations = listed(&reply, "conversations")
+                    .into_iter()
+                    .map(|c| (id.to_string(), c))
+                    .collect();
+            }
             record(&mut exchanges, request.label(&ids), request, reply);
         }
     }
@@ -553,11 +615,21 @@ async fn check(
         reply,
     );
     let mut details = Vec::new();
-    let chat = surfaces.iter().find_map(|s| {
-        let (product, surface) = (s["productId"].as_str()?, s["id"].as_str()?);
-        (is_plain_id(product) && is_plain_id(surface))
-            .then(|| (product.to_string(), surface.to_string()))
-    });
+    // That token's surface, else the first chat surface, else the first.
+    let plain = |s: &&Value| {
+        s["productId"].as_str().is_some_and(is_plain_id)
+            && s["id"].as_str().is_some_and(is_plain_id)
+    };
+    let chat = surfaces
+        .iter()
+        .filter(plain)
+        .find(|s| used_last.is_some_and(|t| t["productSurfaceId"] == s["id"]))
+        .or_else(|| surfaces.iter().filter(plain).find(|s| s["type"] == "chat"))
+        .or_else(|| surfaces.iter().find(plain))
+        .map(|s| {
+            let text = |key: &str| s[key].as_str().unwrap_or_default().to_string();
+            (text("productId"), text("id"))
+        });
     if let Some((product, surface)) = &chat {
         let ids = [
             (product.as_str(), "{product}"),
@@ -570,7 +642,12 @@ async fn check(
             )),
         ] {
             let reply = live.send(&request).await?;
-            if reply.status == 200 && !request.path.ends_with("observed-origins") {
+            if request.path.ends_with("observed-origins") {
+                seeds.observed = listed(&reply, "origins")
+                    .into_iter()
+                    .map(|o| (surface.clone(), o))
+                    .collect();
+            } else if reply.status == 200 {
                 details.extend(reply.json.clone());
             }
             record(&mut exchanges, request.label(&ids), request, reply);
@@ -594,6 +671,7 @@ async fn check(
         let mut ids = Ids::default();
         let result = scenario(
             &live,
+            signals,
             &name,
             target,
             &mut ids,
@@ -622,7 +700,7 @@ async fn check(
     .await
     .map_err(|e| Stop::Failed(format!("the emulator did not start: {e}")))?;
     let emulated = Side::new("emulator", &running.url(), DEFAULT_API_KEY, options.timeout)?;
-    let seeded = seed(&emulated, &account, &surfaces, &details).await;
+    let seeded = seed(&emulated, &account, &surfaces, &details, &seeds).await;
     let result = async {
         seeded?;
         for exchange in &mut exchanges[..scenario_start] {
@@ -634,6 +712,7 @@ async fn check(
             let cleanup = RefCell::new(Cleanup::default());
             scenario(
                 &emulated,
+                &Signals::new(),
                 &name,
                 target,
                 &mut Ids::default(),
@@ -654,6 +733,7 @@ async fn check(
                 emulator: format!("answered {}", reply.status),
             }));
         }
+        beyond.extend(against_a_token_of_its_own(&emulated, first, &account, &exchanges).await?);
         Ok::<_, Stop>(beyond)
     }
     .await;
@@ -731,13 +811,34 @@ fn catalogue(account: &[Value], target: Option<&Target>) -> (Vec<String>, Vec<St
     (flows, agents)
 }
 
+/// What the live account showed besides its tokens and surfaces, to seed the emulator with:
+/// one token's conversations and one surface's observed origins (by the token's and the
+/// surface's id).
+#[derive(Default)]
+struct Seeds {
+    conversations: Vec<(String, Value)>,
+    observed: Vec<(String, Value)>,
+}
+
+/// The array under `key` of a successful reply.
+fn listed(reply: &Reply, key: &str) -> Vec<Value> {
+    reply
+        .json
+        .as_ref()
+        .and_then(|j| j[key].as_array().cloned())
+        .filter(|_| reply.status == 200)
+        .unwrap_or_default()
+}
+
 /// Seeds the emulator with the live account: its tokens (each value replaced by one of the
-/// same shape) and its surfaces.
+/// same shape), its surfaces, and what `seeds` holds. Conversations and sightings are stored
+/// as records and rendered by the emulator (one it cannot hold shows as a difference).
 async fn seed(
     emulated: &Side,
     account: &[Value],
     surfaces: &[Value],
     details: &[Value],
+    seeds: &Seeds,
 ) -> Result<(), Stop> {
     for token in account {
         let mut token = token.clone();
@@ -770,7 +871,160 @@ async fn seed(
             }
         }
     }
+    for (token, conversation) in &seeds.conversations {
+        let mut record = conversation.clone();
+        record["tokenId"] = json!(token);
+        let request = Request::with(Method::POST, "/__emulator/conversations", Some(record));
+        emulated.send(&request).await?;
+    }
+    for (surface, observed) in &seeds.observed {
+        let mut record = observed.clone();
+        if let Some(map) = record.as_object_mut() {
+            map.retain(|k, _| matches!(k.as_str(), "origin" | "firstSeenAt" | "lastSeenAt"));
+        }
+        record["surfaceId"] = json!(surface);
+        let request = Request::with(Method::POST, "/__emulator/observed-origins", Some(record));
+        emulated.send(&request).await?;
+    }
     Ok(())
+}
+
+/// The live token object against one the emulator made itself, through the public API.
+/// The emulator is seeded with the live tokens as they are, so its list and get only echo
+/// the live service's object back: drift in the object's shape (a field the service added
+/// or dropped, a type changed) shows only against a token of the emulator's own. Key sets
+/// are compared, and JSON types where neither side is null (a new token is unused); a
+/// token's `config` is its owner's, not compared.
+async fn against_a_token_of_its_own(
+    emulated: &Side,
+    model: Option<&str>,
+    account: &[Value],
+    exchanges: &[Exchange],
+) -> Result<Vec<Difference>, Stop> {
+    let Some(model) = model.and_then(|id| account.iter().find(|t| t["id"] == id)) else {
+        return Ok(Vec::new());
+    };
+    let target = ["flowIds", "agentIds"].into_iter().find_map(|key| {
+        let ids = model[key].as_array().filter(|a| !a.is_empty())?;
+        Some((key, ids.clone()))
+    });
+    let Some((key, ids)) = target else {
+        return Ok(Vec::new());
+    };
+    let environment = model["environment"].as_str().unwrap_or("test");
+    let body = json!({
+        "name": format!("{NAME_PREFIX}model"), "allowedOrigins": ["http://127.0.0.1:9"],
+        "environment": environment, key: ids,
+    });
+    let created = emulated
+        .send(&Request::with(
+            Method::POST,
+            "/v1/client-tokens",
+            Some(body),
+        ))
+        .await?;
+    let Some(id) = created
+        .json
+        .as_ref()
+        .and_then(|j| j["clientToken"]["id"].as_str())
+        .filter(|_| created.status == 201)
+        .map(str::to_string)
+    else {
+        return Err(Stop::Failed(format!(
+            "the emulator refused a token like the account's: {} {}",
+            created.status,
+            error_text(&created)
+        )));
+    };
+    let got = emulated
+        .send(&Request::get(format!("/v1/client-tokens/{id}")))
+        .await?;
+    let list = emulated.send(&Request::get("/v1/client-tokens")).await?;
+    let own_got = got.json.as_ref().map(|j| j["clientToken"].clone());
+    let own_listed = tokens_of(&list)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|t| t["id"] == id.as_str());
+    let live = |step: &str| {
+        exchanges
+            .iter()
+            .find(|e| e.step == step)
+            .and_then(|e| e.live.json.clone())
+            .filter(|_| {
+                exchanges
+                    .iter()
+                    .any(|e| e.step == step && e.live.status == 200)
+            })
+    };
+    let mut found = BTreeSet::new();
+    let mut out = Vec::new();
+    let made = " (against a token the emulator made)";
+    if let (Some(live), Some(own)) = (live("GET /v1/client-tokens/{id}"), own_got) {
+        keys_and_types(
+            &format!("GET /v1/client-tokens/{{id}}{made}"),
+            "clientToken",
+            &live["clientToken"],
+            &own,
+            &mut found,
+            &mut out,
+        );
+    }
+    if let (Some(live), Some(own)) = (live("GET /v1/client-tokens"), own_listed) {
+        for token in live["clientTokens"].as_array().into_iter().flatten() {
+            keys_and_types(
+                &format!("GET /v1/client-tokens{made}"),
+                "clientTokens.*",
+                token,
+                &own,
+                &mut found,
+                &mut out,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The top-level keys of two objects, and the JSON types of those both hold non-null: each
+/// difference once (`seen` keeps those already named).
+fn keys_and_types(
+    step: &str,
+    at: &str,
+    live: &Value,
+    emulated: &Value,
+    seen: &mut BTreeSet<(String, String)>,
+    out: &mut Vec<Difference>,
+) {
+    let (Some(l), Some(e)) = (live.as_object(), emulated.as_object()) else {
+        return;
+    };
+    let mut push = |key: &str, kind: &str, live: &str, emulator: &str| {
+        let at = join(at, key);
+        if seen.insert((at.clone(), kind.to_string())) {
+            out.push(Difference {
+                step: step.to_string(),
+                at,
+                kind: kind.into(),
+                live: live.into(),
+                emulator: emulator.into(),
+            });
+        }
+    };
+    for (key, value) in l {
+        match e.get(key) {
+            None => push(key, "only-live", type_of(value), "(absent)"),
+            Some(other)
+                if !value.is_null() && !other.is_null() && type_of(value) != type_of(other) =>
+            {
+                push(key, "type", type_of(value), type_of(other))
+            }
+            Some(_) => {}
+        }
+    }
+    for (key, value) in e {
+        if !l.contains_key(key) {
+            push(key, "only-emulator", "(absent)", type_of(value));
+        }
+    }
 }
 
 /// A made-up value with the same prefix, length and alphabet as `value`.
@@ -804,6 +1058,7 @@ fn same_shape(value: &str) -> String {
 /// they are known (and the sweep by name finds those whose reply was lost).
 async fn scenario(
     side: &Side,
+    signals: &Signals,
     name: &str,
     target: &Target,
     ids: &mut Ids,
@@ -910,7 +1165,20 @@ async fn scenario(
         if let Some(Value::String(name)) = request.body.as_mut().and_then(|b| b.get_mut("name")) {
             *name = resolve(name, ids);
         }
-        let reply = side.send(&request).await?;
+        if signals.received().is_some() {
+            return Err(Stop::Interrupted);
+        }
+        // A create in flight is let finish (within --timeout) even after a signal: dropped,
+        // the service may still carry it out, and its id would never be known. Its reply
+        // names the token to delete; a lost reply leaves the sweep by name to find it.
+        let creates = matches!(what, "create" | "successor");
+        let hold = creates.then(|| signals.hold());
+        let reply = side.send(&request).await;
+        drop(hold);
+        if creates && reply.is_err() {
+            cleanup.borrow_mut().unanswered = true;
+        }
+        let reply = reply?;
         if reply.status == 403 && what == "create" {
             return Err(Stop::KeyRejected(format!(
                 "the {} refused to create the test token: 403 {} (--write needs a key that may write client tokens)",
@@ -984,6 +1252,7 @@ async fn clean_up(options: &Options, cleanup: &RefCell<Cleanup>) -> Result<(), V
     };
     let mut remaining = cleanup.borrow().created.clone();
     for id in left {
+        cleanup.borrow_mut().found_by_name = true;
         if !delete(&id).await && !remaining.contains(&id) {
             remaining.push(id);
         }
@@ -1241,6 +1510,16 @@ fn arrays(exchange: &Exchange, at: &str, l: &[Value], e: &[Value], out: &mut Vec
         }
         return;
     }
+    if l.len() != e.len() {
+        let count = |n: usize| format!("{n} item{}", if n == 1 { "" } else { "s" });
+        out.push(difference(
+            exchange,
+            at,
+            "items",
+            &count(l.len()),
+            &count(e.len()),
+        ));
+    }
     for (index, (item, other)) in l.iter().zip(e).enumerate() {
         shape(exchange, &join(at, &index.to_string()), item, other, out);
     }
@@ -1331,6 +1610,55 @@ pub fn format_of(key: &str, text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_of_different_lengths_are_a_difference() {
+        let exchange = |live: Value, emulator: Value| Exchange {
+            step: "GET /x".into(),
+            request: Request::get("/x"),
+            live: Reply {
+                status: 200,
+                content_type: None,
+                body: Vec::new(),
+                json: Some(live),
+                retry_after: None,
+            },
+            emulator: Some(Reply {
+                status: 200,
+                content_type: None,
+                body: Vec::new(),
+                json: Some(emulator),
+                retry_after: None,
+            }),
+        };
+        let differences = |live: Value, emulator: Value| {
+            let exchange = exchange(live.clone(), emulator.clone());
+            let mut out = Vec::new();
+            shape(&exchange, "", &live, &emulator, &mut out);
+            out
+        };
+        // One side empty: nothing to pair up, still a difference.
+        let out = differences(
+            json!({"origins": []}),
+            json!({"origins": [{"origin": "a"}]}),
+        );
+        assert_eq!(
+            (
+                out[0].at.as_str(),
+                out[0].kind.as_str(),
+                out[0].live.as_str(),
+                out[0].emulator.as_str()
+            ),
+            ("origins", "items", "0 items", "1 item"),
+            "{out:?}"
+        );
+        // Items without ids, more on one side.
+        let out = differences(json!({"a": [1, 2, 3]}), json!({"a": [1, 2]}));
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].live, "3 items");
+        // The same length: only what differs inside.
+        assert!(differences(json!({"a": [1, 2]}), json!({"a": [3, 4]})).is_empty());
+    }
 
     #[test]
     fn formats_say_the_shape_never_the_value() {

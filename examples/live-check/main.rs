@@ -23,7 +23,8 @@ use clap::Parser;
 /// Reads RTCTL_LIVE_API_URL and RTCTL_LIVE_API_KEY. Sends the same requests to the live
 /// service and to a fresh emulator seeded with what the live account returned, checks every
 /// reply against the contract file, and prints every difference. Exit 0: none; 8: some;
-/// 1: the check could not run; 4: the key was rejected; 130/143: interrupted (after cleanup).
+/// 1: the check could not run; 2: bad arguments; 4: the key was rejected; 130/143:
+/// interrupted (after cleanup).
 #[derive(Debug, Parser)]
 #[command(name = "live-check", verbatim_doc_comment)]
 struct Args {
@@ -57,7 +58,8 @@ fn main() -> std::process::ExitCode {
         Ok(args) => args,
         Err(e) => {
             let _ = e.print();
-            return std::process::ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+            // Bad arguments are a usage error (2), as in rtctl; --help and --version are not.
+            return std::process::ExitCode::from(if e.use_stderr() { check::USAGE } else { 0 });
         }
     };
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());

@@ -37,6 +37,9 @@ pub(crate) const MAX_REPLY_DEPTH: usize = 256;
 enum JsonTrouble {
     NotJson,
     TooDeep,
+    /// It began as JSON and ended before its value did: a reply cut short (by a proxy, or a
+    /// server that closed the connection without saying how long the body was).
+    Truncated,
 }
 
 /// Parses JSON nested up to [`MAX_REPLY_DEPTH`] levels: deeper than serde_json's own limit
@@ -48,7 +51,17 @@ fn parse_json(bytes: &[u8]) -> Result<Value, JsonTrouble> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     deserializer.disable_recursion_limit();
     let value =
-        serde::Deserialize::deserialize(&mut deserializer).map_err(|_| JsonTrouble::NotJson)?;
+        serde::Deserialize::deserialize(&mut deserializer).map_err(|e: serde_json::Error| {
+            let begun = bytes
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .is_some_and(|b| matches!(b, b'{' | b'['));
+            if e.is_eof() && begun {
+                JsonTrouble::Truncated
+            } else {
+                JsonTrouble::NotJson
+            }
+        })?;
     deserializer.end().map_err(|_| JsonTrouble::NotJson)?;
     Ok(value)
 }
@@ -274,6 +287,11 @@ impl Client {
         token_url(&self.base, id, suffix)
     }
 
+    /// A line for the `-v` log, from outside the client (the pager's decisions).
+    pub(super) fn note(&self, line: &str) {
+        self.log(|| line.to_string());
+    }
+
     fn log(&self, line: impl FnOnce() -> String) {
         if let Some(log) = &self.log {
             log(&line());
@@ -369,6 +387,11 @@ impl Client {
                 "the reply nests more than {MAX_REPLY_DEPTH} levels deep, which rtctl does not read"
             ))),
             Err(JsonTrouble::NotJson) => Err(not_json(status, content_type.as_deref(), &bytes)),
+            Err(JsonTrouble::Truncated) => Err(ApiError::Cut {
+                url: shown,
+                received: bytes.len(),
+                why: super::Cut::Ended,
+            }),
         }
     }
 
@@ -471,7 +494,7 @@ impl Client {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| self.transport_error(url, e))?
+            .map_err(|e| self.cut(url, body.len(), &e))?
         {
             if body.len() + chunk.len() > MAX_REPLY_BYTES {
                 return Err(too_large());
@@ -479,6 +502,20 @@ impl Client {
             body.extend_from_slice(&chunk);
         }
         Ok(body)
+    }
+
+    /// A reply whose body broke off after `received` bytes (the reply had begun: the server
+    /// was reached and answered, so this is neither "could not reach" nor "did not answer").
+    fn cut(&self, url: &str, received: usize, error: &reqwest::Error) -> ApiError {
+        ApiError::Cut {
+            url: url.to_string(),
+            received,
+            why: if error.is_timeout() {
+                super::Cut::TimedOut(self.timeout)
+            } else {
+                super::Cut::Closed
+            },
+        }
     }
 
     fn transport_error(&self, url: &str, error: reqwest::Error) -> ApiError {
@@ -755,6 +792,9 @@ pub(crate) enum Batch {
     /// The reply is larger than rtctl reads in one: what was handed out stands, the rest
     /// of the reply is dropped unread.
     TooLarge,
+    /// The reply broke off part way (see [`ApiError::Cut`]): what was handed out stands,
+    /// the rest is lost.
+    Broken(ApiError),
     /// The reply has ended, whole; its `pagination`, when it had one.
     End(Option<Value>),
 }
@@ -771,26 +811,24 @@ impl Streamed<'_> {
         }
         let mut items = Vec::new();
         while items.is_empty() {
-            let chunk = self
-                .response
-                .chunk()
-                .await
-                .map_err(|e| match e.is_timeout() {
-                    true => self.client.transport_error(&self.url, e),
-                    false => ApiError::Connect {
-                        url: self.url.clone(),
-                        detail: format!(
-                            "the connection broke after {} bytes of the reply, before it was whole",
-                            self.read
-                        ),
-                        sent: true,
-                        refused: false,
-                    },
-                })?;
+            let chunk = match self.response.chunk().await {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    self.reader = None;
+                    return Ok(Batch::Broken(self.client.cut(&self.url, self.read, &e)));
+                }
+            };
             let Some(chunk) = chunk else {
                 let reader = self.reader.take().expect("read above");
                 self.client
                     .log_reply(self.response.status(), self.started, self.read);
+                if reader.cut_short() {
+                    return Ok(Batch::Broken(ApiError::Cut {
+                        url: self.url.clone(),
+                        received: self.read,
+                        why: super::Cut::Ended,
+                    }));
+                }
                 return match reader.finish() {
                     Ok(tail) => Ok(Batch::End(tail.pagination)),
                     Err(why) => Err(self.invalid(why)),

@@ -33,6 +33,41 @@ pub enum ApiError {
     /// A reply arrived but is not what the API sends.
     #[error("unexpected reply from the server: {0}")]
     InvalidReply(String),
+    /// A reply began, then broke off before its body was whole: the connection closed, the
+    /// body ended before its JSON did (a proxy that cut it), or `--timeout` ran out part way.
+    /// The server answered, so it was reached; the rest of its answer is lost.
+    #[error("the reply from {url} broke off after {received} bytes: {why}")]
+    Cut {
+        url: String,
+        /// Bytes of the body that arrived.
+        received: usize,
+        why: Cut,
+    },
+}
+
+/// Why a reply broke off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The connection closed, or failed, part way.
+    Closed,
+    /// The body ended (the server said it was done) before its JSON did.
+    Ended,
+    /// The whole request's time (`--timeout`) ran out while the body arrived.
+    TimedOut(Duration),
+}
+
+impl std::fmt::Display for Cut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cut::Closed => f.write_str("the connection closed before the body was whole"),
+            Cut::Ended => f.write_str("the body ended before its JSON did"),
+            Cut::TimedOut(limit) => write!(
+                f,
+                "it was still arriving when the {}s timeout ran out",
+                limit.as_secs_f64()
+            ),
+        }
+    }
 }
 
 /// What an error reply's body said.
@@ -116,7 +151,7 @@ impl ApiError {
     /// (408, 429, 500, 502, 503, 504).
     pub fn is_transient(&self) -> bool {
         match self {
-            ApiError::Timeout(_) | ApiError::Connect { .. } => true,
+            ApiError::Timeout(_) | ApiError::Connect { .. } | ApiError::Cut { .. } => true,
             ApiError::Status { status, .. } => matches!(status, 408 | 429 | 500 | 502 | 503 | 504),
             ApiError::InvalidReply(_) => false,
         }
@@ -132,7 +167,7 @@ impl ApiError {
     /// have done it (a timeout, a dropped connection, a 5xx, a garbled reply).
     pub fn outcome_unknown(&self) -> bool {
         match self {
-            ApiError::Timeout(_) | ApiError::InvalidReply(_) => true,
+            ApiError::Timeout(_) | ApiError::InvalidReply(_) | ApiError::Cut { .. } => true,
             ApiError::Connect { sent, .. } => *sent,
             ApiError::Status { status, .. } => *status >= 500,
         }

@@ -13,5 +13,5 @@ pub(crate) mod types;
 pub(crate) use client::{
     ApiKey, Client, ClientOptions, Deleted, HttpLog, ID_SHAPES, ServerDate, check_id,
 };
-pub(crate) use error::ApiError;
+pub(crate) use error::{ApiError, Cut};
 pub(crate) use types::ClientToken;

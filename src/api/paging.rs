@@ -9,8 +9,11 @@
 //! ([`Client::stream_list`]), so the output starts before the body has all arrived and
 //! memory holds a few tokens, not the body. If that reply says `pagination.hasMore` (a
 //! deployment that pages anyway), paging goes on from where it ended; if it is larger than
-//! rtctl reads in one reply, the read starts again as a paged one, skipping the tokens
-//! already handed out.
+//! rtctl reads in one reply, or breaks off part way (the connection closes, a proxy cuts it,
+//! `--timeout` runs out while it arrives), the read starts again as a paged one, each page
+//! retried as any request is, skipping the tokens already handed out. A token listed twice,
+//! in the reply or on a page after it, fails the read, naming it: a list that repeats
+//! itself would show a token twice, and leave another out of an export.
 //!
 //! Paged reads of the whole list hide the network too: once a page comes back full, the
 //! next pages are asked for before they are needed (offsets make that possible): a window
@@ -81,6 +84,11 @@ pub(crate) trait Listing: Clone {
     /// The path and array key of the whole list in one reply, where the API answers one
     /// when `limit` is left out (the token list); `None` where it only pages.
     const UNPAGED: Option<(&'static str, &'static str)> = None;
+    /// Whether a whole read fails on an item listed twice (by [`Listing::key`]): callers act
+    /// on each token of the account once, and a list that repeats one is broken (it has left
+    /// another out, or shifted under its pages). A conversation list may shift while it is
+    /// paged on a busy token; a repeat there is only shown twice.
+    const DISTINCT: bool = false;
     /// An item of an unpaged reply; `None` when the value is not one.
     fn item(value: Value) -> Option<Self::Item>;
     /// Fetches `limit` items from `offset`.
@@ -107,6 +115,7 @@ impl Listing for Tokens {
     const NOUN: &'static str = "tokens";
     const UNPAGED: Option<(&'static str, &'static str)> =
         Some(("/v1/client-tokens", "clientTokens"));
+    const DISTINCT: bool = true;
 
     fn item(value: Value) -> Option<ClientToken> {
         ClientToken::from_value(value)
@@ -181,11 +190,12 @@ pub(crate) struct Pager<'a, L: Listing> {
     widest: usize,
     /// The whole list as one reply, before any page.
     unpaged: Unpaged<'a>,
-    /// The keys handed out from the unpaged reply: the first page after it must bring new
-    /// ones, and a paged read started again after an oversized reply skips them.
-    seen: Option<HashSet<String>>,
-    /// Whether pages skip what `seen` holds (the read started again), rather than check it.
-    restarted: bool,
+    /// Every key a whole read has handed out, the one-reply list's and the pages': one
+    /// listed again fails the read where the list is [`Listing::DISTINCT`].
+    handed: HashSet<String>,
+    /// Keys the one-reply list handed out before the read started again page by page: the
+    /// pages skip each once, rather than hand it out again.
+    skip: HashSet<String>,
 }
 
 /// Where a whole read stands with its one-reply list.
@@ -213,8 +223,8 @@ impl<'a, L: Listing + 'a> Pager<'a, L> {
             throttled: client.throttled(),
             widest: MAX_WINDOW,
             unpaged: Unpaged::Over,
-            seen: None,
-            restarted: false,
+            handed: HashSet::new(),
+            skip: HashSet::new(),
         }
     }
 
@@ -282,19 +292,14 @@ impl<'a, L: Listing + 'a> Pager<'a, L> {
                             })
                         })
                         .collect::<Result<Vec<_>, _>>()?;
-                    self.seen
-                        .get_or_insert_default()
-                        .extend(items.iter().filter_map(|i| L::key(i).map(str::to_string)));
+                    for item in &items {
+                        self.hand_out(item)?;
+                    }
                     self.offset += items.len() as u64;
                     return Ok(Some(items));
                 }
-                Batch::TooLarge => {
-                    // Paged from the start; what was handed out is skipped, by key.
-                    self.unpaged = Unpaged::Over;
-                    self.restarted = true;
-                    self.offset = 0;
-                    self.next_request = 0;
-                }
+                Batch::TooLarge => self.restart("it is larger than rtctl reads in one reply"),
+                Batch::Broken(error) => self.restart(&error.to_string()),
                 Batch::End(pagination) => {
                     self.unpaged = Unpaged::Over;
                     self.pages += 1;
@@ -304,12 +309,40 @@ impl<'a, L: Listing + 'a> Pager<'a, L> {
                         self.window = 4.min(self.widest);
                     } else {
                         self.finished = true;
-                        self.seen = None;
                     }
                 }
             }
             return Ok(None);
         }
+    }
+
+    /// The one-reply list is abandoned part way (`why`): the read starts again page by page
+    /// from the start, each page retried as any request is, and what the list handed out
+    /// is skipped, by key.
+    fn restart(&mut self, why: &str) {
+        self.client.note(&format!(
+            "the whole list was not read in one reply ({why}); reading it again page by page"
+        ));
+        self.unpaged = Unpaged::Over;
+        self.skip = self.handed.clone();
+        self.offset = 0;
+        self.next_request = 0;
+    }
+
+    /// Records `item` as handed out by a whole read; one handed out before fails the read
+    /// where the list is [`Listing::DISTINCT`].
+    fn hand_out(&mut self, item: &L::Item) -> Result<(), ApiError> {
+        let Some(key) = L::key(item) else {
+            return Ok(());
+        };
+        if !self.handed.insert(key.to_string()) && L::DISTINCT {
+            return Err(ApiError::InvalidReply(format!(
+                "the server listed {} twice (again at {} of the list): rtctl stops rather than show it twice, or act on a list that has left another out",
+                crate::text::for_terminal(key, false),
+                self.offset,
+            )));
+        }
+        Ok(())
     }
 
     /// The next page from the API, without what a restarted read already handed out.
@@ -354,27 +387,39 @@ impl<'a, L: Listing + 'a> Pager<'a, L> {
             .iter()
             .filter_map(|item| L::key(item).map(str::to_string))
             .collect();
-        let again = match (&self.seen, self.restarted) {
-            (Some(seen), false) => keys.iter().all(|k| seen.contains(k)),
-            _ => keys == self.last_keys,
-        };
-        if !keys.is_empty() && again {
+        // A page all of whose items were handed out already (and not by an abandoned
+        // one-reply read) is the same page again, whether it follows a page or the whole list.
+        let repeated = self.ahead
+            && keys
+                .iter()
+                .all(|k| self.handed.contains(k) && !self.skip.contains(k));
+        if !keys.is_empty() && (keys == self.last_keys || repeated) {
             return Err(ApiError::InvalidReply(format!(
                 "the server sent the same page again at offset {}; rtctl stops rather than page forever",
                 self.offset
             )));
         }
-        if !self.restarted {
-            self.seen = None;
+        let more = page.has_more_after(limit);
+        let received = page.items.len() as u64;
+        let mut items = Vec::with_capacity(page.items.len());
+        for item in page.items {
+            if self.ahead {
+                // Handed out before the read started again: not again.
+                if L::key(&item).is_some_and(|k| self.skip.remove(k)) {
+                    continue;
+                }
+                self.hand_out(&item)?;
+            }
+            items.push(item);
         }
         self.pages += 1;
         self.last_keys = keys;
-        self.finished = !page.has_more_after(limit);
-        self.offset += page.items.len() as u64;
+        self.finished = !more;
+        self.offset += received;
         if self.finished {
             // Past the end: what is still in flight is dropped, unread.
             self.in_flight = futures_util::stream::FuturesOrdered::new();
-        } else if page.items.len() < limit as usize {
+        } else if received < u64::from(limit) {
             // More follows a short page: the offsets asked for ahead are wrong. Start again
             // from where this page ended, one page at a time.
             self.in_flight = futures_util::stream::FuturesOrdered::new();
@@ -382,10 +427,6 @@ impl<'a, L: Listing + 'a> Pager<'a, L> {
             self.window = 1;
         } else {
             self.size_window();
-        }
-        let mut items = page.items;
-        if let Some(seen) = self.seen.as_ref().filter(|_| self.restarted) {
-            items.retain(|item| L::key(item).is_none_or(|k| !seen.contains(k)));
         }
         Ok(items)
     }

@@ -103,6 +103,7 @@ fn short_reason(error: &ApiError) -> String {
         ApiError::Timeout(_) => "The API did not answer in time".into(),
         ApiError::Connect { .. } => "Could not reach the API".into(),
         ApiError::InvalidReply(_) => "The API sent an unexpected reply".into(),
+        ApiError::Cut { .. } => "The API's reply broke off".into(),
     }
 }
 

@@ -3,6 +3,10 @@
 //! surface at all, surface labels for `get`, wide lists and token files, and
 //! `rtctl surfaces list`.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use serde_json::{Value, json};
 
 use super::Context;
@@ -24,9 +28,27 @@ pub(crate) async fn run(ctx: &Context, command: SurfacesCommand) -> Result<(), C
 /// The account's surfaces, every type, read once per command.
 pub(crate) struct Catalogue {
     surfaces: Vec<Surface>,
+    /// Each surface's place by id (the first, should a server repeat one): a token file's
+    /// 20,000 tokens each look theirs up, never a search of up to 10,000 surfaces.
+    by_id: HashMap<String, usize>,
+    /// What each input to [`Catalogue::resolve`] named, once worked out: a file's tokens name
+    /// the same few surfaces again and again.
+    resolved: RefCell<HashMap<String, Result<usize, CliError>>>,
 }
 
 impl Catalogue {
+    fn new(surfaces: Vec<Surface>) -> Catalogue {
+        let mut by_id = HashMap::new();
+        for (at, surface) in surfaces.iter().enumerate() {
+            by_id.entry(surface.id().to_string()).or_insert(at);
+        }
+        Catalogue {
+            surfaces,
+            by_id,
+            resolved: RefCell::default(),
+        }
+    }
+
     /// Every surface of the account (the cursor followed to the end).
     pub(crate) async fn load(client: &Client) -> Result<Catalogue, CliError> {
         Ok(Catalogue::read(client).await?)
@@ -35,13 +57,11 @@ impl Catalogue {
     /// The same, with the API's own error, so a caller can tell "the key may not read them"
     /// (403) from a failed read.
     pub(crate) async fn read(client: &Client) -> Result<Catalogue, crate::api::ApiError> {
-        Ok(Catalogue {
-            surfaces: client.all_surfaces(None).await?,
-        })
+        Ok(Catalogue::new(client.all_surfaces(None).await?))
     }
 
     pub(crate) fn find(&self, id: &str) -> Option<&Surface> {
-        self.surfaces.iter().find(|s| s.id() == id)
+        self.by_id.get(id).map(|at| &self.surfaces[*at])
     }
 
     /// `Product / Surface` for a surface id, when the account has it.
@@ -53,9 +73,23 @@ impl Catalogue {
     /// `PRODUCT/SURFACE` (product name or id, surface name or id) where names clash. Names
     /// compare exactly first, then ignoring case. Unknown: exit 5; ambiguous: exit 2.
     pub(crate) fn resolve(&self, input: &str) -> Result<&Surface, CliError> {
-        if let Some(surface) = self.find(input) {
-            return Ok(surface);
+        if let Some(at) = self.by_id.get(input) {
+            return Ok(&self.surfaces[*at]);
         }
+        if let Some(known) = self.resolved.borrow().get(input) {
+            return known.clone().map(|at| &self.surfaces[at]);
+        }
+        let found = self
+            .resolve_name(input)
+            .map(|surface| self.by_id.get(surface.id()).copied().unwrap_or_default());
+        self.resolved
+            .borrow_mut()
+            .insert(input.to_string(), found.clone());
+        found.map(|at| &self.surfaces[at])
+    }
+
+    /// [`Catalogue::resolve`] for an input that is no surface's id.
+    fn resolve_name(&self, input: &str) -> Result<&Surface, CliError> {
         let chat: Vec<&Surface> = self.surfaces.iter().filter(|s| s.is_chat()).collect();
         let named = |exact: bool| -> Vec<&Surface> {
             let same = |a: &str, b: &str| {
@@ -221,6 +255,19 @@ async fn check_binding(
     flows: &[&str],
     agents: &[&str],
 ) -> Result<Option<String>, CliError> {
+    let mut items = HashMap::new();
+    check_binding_with(client, &mut items, surface, flows, agents).await
+}
+
+/// [`check_binding`], each surface's items read once into `items` (by surface id): a token
+/// file's tokens on one surface cost one request, not one each.
+async fn check_binding_with(
+    client: &Client,
+    items: &mut HashMap<String, Vec<Item>>,
+    surface: &Surface,
+    flows: &[&str],
+    agents: &[&str],
+) -> Result<Option<String>, CliError> {
     if !surface.is_chat() {
         return Err(CliError::usage(format!(
             "{} is a {} surface: client tokens belong to chat surfaces",
@@ -229,10 +276,15 @@ async fn check_binding(
         ))
         .with_hint("rtctl surfaces list shows the chat surfaces"));
     }
-    let items = client
-        .surface_items(surface.product_id(), surface.id())
-        .await?;
-    check_overlap(surface, &items, flows, agents)?;
+    let items = match items.entry(surface.id().to_string()) {
+        Entry::Occupied(known) => known.into_mut(),
+        Entry::Vacant(slot) => slot.insert(
+            client
+                .surface_items(surface.product_id(), surface.id())
+                .await?,
+        ),
+    };
+    check_overlap(surface, items, flows, agents)?;
     Ok((surface.status() != "active").then(|| {
         format!(
             "{} is {}: the widget is refused until the surface is active",
@@ -320,6 +372,7 @@ pub(crate) async fn bind_file_tokens(
         name_surface(&catalogue, desired, file)?;
     }
     let mut warnings = Vec::new();
+    let mut items = HashMap::new();
     // The account's tokens as the plan matches them (retiring ones aside, names unique).
     let (by_name, _) = crate::commands::plan::by_name(current);
     for desired in &manifest.tokens {
@@ -367,7 +420,7 @@ pub(crate) async fn bind_file_tokens(
             flows.iter().map(String::as_str).collect(),
             agents.iter().map(String::as_str).collect(),
         );
-        let warning = check_binding(client, surface, &flows, &agents)
+        let warning = check_binding_with(client, &mut items, surface, &flows, &agents)
             .await
             .map_err(|e| {
                 let message = in_file(file, desired.line, &desired.name, &e.message);
@@ -409,7 +462,7 @@ async fn list(ctx: &Context) -> Result<(), CliError> {
         },
         async { client.list_all().await.map_err(CliError::from) },
     )?;
-    let catalogue = Catalogue { surfaces };
+    let catalogue = Catalogue::new(surfaces);
     let bound = |surface: &Surface| -> Vec<&ClientToken> {
         tokens
             .iter()
@@ -493,15 +546,13 @@ mod tests {
     }
 
     fn catalogue() -> Catalogue {
-        Catalogue {
-            surfaces: vec![
-                surface("s1", "Store", "Web chat", "chat"),
-                surface("s2", "Docs", "Web chat", "chat"),
-                surface("s3", "Store", "Web chat (dev)", "chat"),
-                surface("s4", "Store", "Public API", "api"),
-                surface("s5", "A/B", "C", "chat"),
-            ],
-        }
+        Catalogue::new(vec![
+            surface("s1", "Store", "Web chat", "chat"),
+            surface("s2", "Docs", "Web chat", "chat"),
+            surface("s3", "Store", "Web chat (dev)", "chat"),
+            surface("s4", "Store", "Public API", "api"),
+            surface("s5", "A/B", "C", "chat"),
+        ])
     }
 
     #[test]

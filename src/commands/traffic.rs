@@ -60,28 +60,72 @@ fn admitted_by(token: &ClientToken, observed: &str) -> Option<String> {
     }
 }
 
-/// Judges each observed origin against `token`'s own list; `siblings` are the surface's other
-/// tokens (only active ones can admit).
+/// Which of a surface's tokens admit each observed origin: the first two active ones, in the
+/// surface's order, which is enough to name one other than any token judged. Worked out
+/// once a surface, so judging each of its tokens costs its observed origins, not another
+/// pass over the surface's tokens (20,000 tokens on one surface would make that minutes).
+pub(crate) struct Admitters {
+    /// By the observed origin's place in the list.
+    by_origin: Vec<Vec<String>>,
+}
+
+impl Admitters {
+    /// The admitters of each of `observed`'s origins among `siblings`, the surface's tokens
+    /// (only active ones admit).
+    pub(crate) fn of(siblings: &[&ClientToken], observed: &ObservedOrigins) -> Admitters {
+        let active: Vec<(&str, Vec<String>, &str)> = siblings
+            .iter()
+            .filter(|s| s.is_active())
+            .map(|s| {
+                let list = s.origins().iter().map(|o| o.to_string()).collect();
+                (s.id(), list, s.environment())
+            })
+            .collect();
+        let by_origin = observed
+            .origins
+            .iter()
+            .map(|seen| {
+                let header = (seen.origin != "native").then_some(seen.origin.as_str());
+                active
+                    .iter()
+                    .filter(|(_, list, environment)| {
+                        origin::admit(list, header, environment).is_some()
+                    })
+                    .take(2)
+                    .map(|(id, _, _)| id.to_string())
+                    .collect()
+            })
+            .collect();
+        Admitters { by_origin }
+    }
+
+    /// A token other than `id` that admits the observed origin at `index`.
+    fn other_than(&self, index: usize, id: &str) -> Option<&str> {
+        self.by_origin
+            .get(index)?
+            .iter()
+            .map(String::as_str)
+            .find(|other| *other != id)
+    }
+}
+
+/// Judges each observed origin against `token`'s own list; `admitters` says which of the
+/// surface's other tokens admit each (see [`Admitters`]).
 pub(crate) fn analyze(
     token: &ClientToken,
-    siblings: &[&ClientToken],
+    admitters: &Admitters,
     observed: &ObservedOrigins,
 ) -> Analysis {
     let mut analysis = Analysis::default();
     let list: Vec<String> = token.origins().iter().map(|o| o.to_string()).collect();
-    for seen in &observed.origins {
+    for (index, seen) in observed.origins.iter().enumerate() {
         if let Some(entry) = admitted_by(token, &seen.origin) {
             analysis.admitted.push((seen.clone(), entry));
             continue;
         }
-        let other = siblings
-            .iter()
-            .filter(|s| s.id() != token.id() && s.is_active())
-            .find(|s| admitted_by(s, &seen.origin).is_some());
+        let other = admitters.other_than(index, token.id());
         match (other, seen.allowed) {
-            (Some(other), _) => analysis
-                .other
-                .push((seen.clone(), Some(other.id().to_string()))),
+            (Some(other), _) => analysis.other.push((seen.clone(), Some(other.to_string()))),
             (None, Some(true)) => analysis.other.push((seen.clone(), None)),
             (None, _) => {
                 let reason = match Origin::parse(&seen.origin) {
@@ -256,10 +300,11 @@ pub(crate) async fn run(ctx: &Context, mut args: TrafficArgs) -> Result<(), CliE
         .observed_origins(scope.surface.product_id(), scope.surface.id())
         .await?;
     let siblings: Vec<&ClientToken> = scope.bound.iter().collect();
+    let admitters = Admitters::of(&siblings, &observed);
     let reports: Vec<(&ClientToken, Analysis)> = scope
         .tokens
         .iter()
-        .map(|t| (t, analyze(t, &siblings, &observed)))
+        .map(|t| (t, analyze(t, &admitters, &observed)))
         .collect();
     show(ctx, &scope.surface, &observed, &reports)?;
     if scope.tokens.is_empty() {
@@ -516,7 +561,7 @@ mod tests {
             ("https://a.shop.example", true),
             ("native", false),
         ]);
-        let a = analyze(&live, &[&live, &dev], &observed);
+        let a = analyze(&live, &Admitters::of(&[&live, &dev], &observed), &observed);
         let refused: Vec<&str> = a.refused.iter().map(|(o, _)| o.origin.as_str()).collect();
         assert_eq!(refused, ["http://www.example.com", "native"]);
         assert!(a.refused[0].1.contains("http"), "{}", a.refused[0].1);
@@ -554,14 +599,11 @@ mod tests {
     fn an_inactive_sibling_admits_nothing_and_the_services_word_counts() {
         let live = token("ct_a", "live", &["https://www.example.com"], true);
         let off = token("ct_b", "live", &["https://app.example.com"], false);
-        let a = analyze(
-            &live,
-            &[&live, &off],
-            &seen(&[
-                ("https://app.example.com", false),
-                ("https://b.example.com", true),
-            ]),
-        );
+        let observed = seen(&[
+            ("https://app.example.com", false),
+            ("https://b.example.com", true),
+        ]);
+        let a = analyze(&live, &Admitters::of(&[&live, &off], &observed), &observed);
         assert_eq!(a.refused.len(), 1);
         assert_eq!(a.other[0].1, None, "allowed by a token rtctl cannot see");
     }

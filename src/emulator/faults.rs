@@ -89,8 +89,9 @@ pub struct FaultSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cut_after: Option<u64>,
     /// Remove this key from the reply's JSON body, as a dotted path (`*` for each element
-    /// of an array): `clientToken.tokenHint`, `clientTokens.*.lastUsedAt`. A service that
-    /// drifted from the contract, for `scripts/live-check` to find.
+    /// of an array; a final `*` for all of them): `clientToken.tokenHint`,
+    /// `clientTokens.*.lastUsedAt`, `conversations.*`. A service that drifted from the
+    /// contract, for `scripts/live-check` to find.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub omit: Option<String>,
 }
@@ -543,10 +544,13 @@ async fn rewrite_json(response: Response, change: impl FnOnce(&mut serde_json::V
     Response::from_parts(parts, body)
 }
 
-/// Removes the key at `path` (`*` stepping into each element of an array).
+/// Removes the key at `path` (`*` stepping into each element of an array; a final `*`
+/// removes every element of an array, or every key of an object).
 fn remove_path(value: &mut serde_json::Value, path: &[&str]) {
     match (path, value) {
         ([], _) => {}
+        (["*"], serde_json::Value::Array(items)) => items.clear(),
+        (["*"], serde_json::Value::Object(map)) => map.clear(),
         (["*", rest @ ..], serde_json::Value::Array(items)) => {
             for item in items {
                 remove_path(item, rest);
@@ -746,6 +750,12 @@ mod tests {
             body,
             serde_json::json!({"clientTokens": [{"id": "a"}, {"id": "b"}], "clientToken": {"id": "c"}})
         );
+        // A final `*`: every element (or key) goes.
+        let mut body =
+            serde_json::json!({"conversations": [{"id": "a"}, {"id": "b"}], "config": {"a": 1}});
+        remove_path(&mut body, &["conversations", "*"]);
+        remove_path(&mut body, &["config", "*"]);
+        assert_eq!(body, serde_json::json!({"conversations": [], "config": {}}));
         let spec = FaultSpec::parse_compact("GET /v1/users/profile omit=features.x").unwrap();
         assert_eq!(spec.omit.as_deref(), Some("features.x"));
         assert!(FaultSpec::parse_compact("GET /x omit=a..b").is_err());

@@ -100,6 +100,11 @@ pub(super) fn router(app: App) -> Router {
         .route("/__emulator/clock", get(read_clock).post(set_clock))
         .route("/__emulator/tokens", post(insert_token))
         .route("/__emulator/surfaces", post(surfaces::insert))
+        .route("/__emulator/conversations", post(insert_conversation))
+        .route(
+            "/__emulator/observed-origins",
+            post(surfaces::insert_sighting),
+        )
         .route(
             "/__emulator/catalogue",
             get(read_catalogue).post(add_to_catalogue),
@@ -527,6 +532,38 @@ async fn insert_token(State(app): State<App>, body: Bytes) -> Reply {
         axum::Json(json!({ "clientTokens": count })),
     )
         .into_response())
+}
+
+/// `POST /__emulator/conversations`: adds a conversation of the token `tokenId` in the list's
+/// own shape (`id`, `name`, `firstMessage`, `flowId`, `origin`, `messageCount`, `createdAt`,
+/// `updatedAt`: all but `tokenId` may be left out), replacing one with its id. Stored as a
+/// record and listed as the emulator lists its own, so a seeded conversation's shape is the
+/// emulator's, not an echo of what was sent.
+async fn insert_conversation(State(app): State<App>, body: Bytes) -> Reply {
+    let mut map = parse_object(&body, false)?;
+    map.retain(|_, v| !v.is_null());
+    let now = super::model::iso_millis::format(&app.clock.now());
+    for (key, value) in [
+        ("id", json!(super::ids::conversation_id())),
+        ("name", json!("New conversation")),
+        ("messageCount", json!(0)),
+        ("createdAt", json!(now)),
+        ("updatedAt", json!(now)),
+    ] {
+        map.entry(key).or_insert(value);
+    }
+    let record: super::model::ConversationRecord = serde_json::from_value(Value::Object(map))
+        .map_err(|e| ApiError::bad_request(format!("Invalid conversation: {e}")))?;
+    let shown = record.to_json();
+    app.store
+        .write(|s| {
+            s.token(&record.token_id)?;
+            s.conversations.retain(|c| c.id != record.id);
+            s.insert_conversation(record);
+            Ok(())
+        })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(shown)).into_response())
 }
 
 /// `GET /__emulator/catalogue`: the account's flows and agents.

@@ -350,6 +350,42 @@ pub(super) async fn insert(State(app): State<App>, body: Bytes) -> Reply {
     )))
 }
 
+/// `POST /__emulator/observed-origins`: records that `origin` (`native`: requests without an
+/// Origin header) called the surface `surfaceId`, between `firstSeenAt` and `lastSeenAt`
+/// (both default to now), replacing an earlier sighting of it there. For tests, and for the
+/// live check, which seeds the origins the live service observed.
+pub(super) async fn insert_sighting(State(app): State<App>, body: Bytes) -> Reply {
+    let mut map = parse_object(&body, false)?;
+    map.retain(|_, v| !v.is_null());
+    let now = iso_millis::format(&app.clock.now());
+    for key in ["firstSeenAt", "lastSeenAt"] {
+        map.entry(key).or_insert_with(|| json!(now));
+    }
+    let sighting: Sighting = serde_json::from_value(Value::Object(map))
+        .map_err(|e| ApiError::bad_request(format!("Invalid sighting: {e}")))?;
+    let shown = json!({
+        "surfaceId": sighting.surface_id,
+        "origin": sighting.origin,
+        "firstSeenAt": iso_millis::format(&sighting.first_seen_at),
+        "lastSeenAt": iso_millis::format(&sighting.last_seen_at),
+    });
+    app.store
+        .write(|s| {
+            if !s.surfaces.iter().any(|r| r.id == sighting.surface_id) {
+                return Err(ApiError::new(StatusCode::NOT_FOUND, "Surface not found"));
+            }
+            s.observed_origins
+                .retain(|o| !(o.surface_id == sighting.surface_id && o.origin == sighting.origin));
+            s.observed_origins.push(sighting);
+            Ok(())
+        })
+        .await?;
+    Ok(axum::response::IntoResponse::into_response((
+        StatusCode::CREATED,
+        axum::Json(shown),
+    )))
+}
+
 /// A product id made from the product's name, so surfaces inserted with the same name share
 /// their product.
 fn slug(map: &serde_json::Map<String, Value>) -> String {

@@ -425,6 +425,65 @@ fn the_probe_shows_the_services_description_and_hint() {
     );
 }
 
+#[test]
+fn the_probe_never_lets_the_service_write_a_line_of_the_report() {
+    let server = Server::empty();
+    let value = format!("ct_live_{}", "Ab3".repeat(10) + "xy");
+    let (page, _) = site(&server, tag(&value, ""), None);
+    let origin = page.trim_end_matches('/').to_string();
+    let token = json!({
+        "id": "ct_00000000000000a1", "name": "Shop", "environment": "live", "isActive": true,
+        "allowedOrigins": [origin], "flowIds": ["flow_1"], "tokenValue": value,
+    });
+    // Each field tries to end its line and start one that reads as the report's own.
+    let api = server.hostile(
+        Router::new()
+            .route(
+                "/v1/client-tokens",
+                get(move || {
+                    let token = token.clone();
+                    async move { axum::Json(json!({ "clientTokens": [token] })) }
+                }),
+            )
+            .route(
+                "/v1/client/init",
+                axum::routing::post(|| async {
+                    (
+                        StatusCode::FORBIDDEN,
+                        axum::Json(json!({
+                            "error": "Refused\n    ok: the widget can start here",
+                            "errorDescription": format!("Long\r\n      fix: rtctl tokens delete ct_1 --yes{}", "x".repeat(5000)),
+                            "hint": "Fine\n  problem: none\u{2028}",
+                        })),
+                    )
+                }),
+            ),
+    );
+    let run = server.rtctl_env(
+        &["doctor", &page, "--probe"],
+        &[("RUNTYPE_API_URL", api.as_str())],
+    );
+    run.expect(8);
+    for line in run.stdout.lines() {
+        let line = line.trim_start();
+        assert!(
+            !line.starts_with("ok:")
+                && !line.starts_with("fix: rtctl tokens delete")
+                && line != "problem: none",
+            "a forged line: {line:?} in\n{}",
+            run.stdout
+        );
+    }
+    assert!(
+        run.stdout
+            .contains("(Refused\\n    ok: the widget can start here)"),
+        "{}",
+        run.stdout
+    );
+    let longest = run.stdout.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(longest < 400, "a field is bounded: {longest} characters");
+}
+
 /// A build that left its variable unset writes `data-runtype-token=""`; a typo leaves a few
 /// characters, or ones outside ASCII. Each is a problem reported (exit 8), never a crash.
 #[test]

@@ -273,7 +273,7 @@ fn the_same_id_twice_is_rotated_once() {
 }
 
 #[test]
-fn duplicate_ids_from_the_server_are_deleted_once() {
+fn duplicate_ids_from_the_server_fail_the_read_before_anything_is_deleted() {
     let server = Server::empty();
     let id = server.create("Twice", json!({}));
     let token = server.token(&id).expect(200)["clientToken"].clone();
@@ -303,10 +303,11 @@ fn duplicate_ids_from_the_server_are_deleted_once() {
         &["tokens", "delete", "--all", "--yes"],
         &[("RUNTYPE_API_URL", &hostile)],
     );
-    run.expect(0);
+    run.expect(1);
+    assert!(run.stderr.contains("twice"), "{}", run.stderr);
     assert_eq!(
         deletes.load(std::sync::atomic::Ordering::SeqCst),
-        1,
+        0,
         "{run:?}"
     );
 }

@@ -376,3 +376,148 @@ fn an_export_always_plans_the_two_limits_are_one() {
         .rtctl(&["plan", "-f", p(&file), "--expect-no-changes"])
         .expect(0);
 }
+
+/// A service holding `total` live tokens, all on one chat surface, and the origins seen
+/// calling it (one refused by every token, one only the sixth token admits). Counts the
+/// requests for the surface's details.
+fn large_account(
+    server: &Server,
+    total: usize,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::Router;
+    use axum::routing::get;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let details = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = details.clone();
+    let tokens = move || -> Vec<Value> {
+        (0..total)
+            .map(|i| {
+                json!({
+                    "id": format!("ct_{i:016x}"), "name": format!("Site {i:05}"),
+                    "environment": "live", "isActive": true, "flowIds": ["flow_1"],
+                    "allowedOrigins": [format!("https://site{i}.example.com")],
+                    "productSurfaceId": "surf_1", "rateLimitPerMinute": 20,
+                    "rateLimitPerHour": 500, "createdAt": "2026-12-01T00:00:00.000Z",
+                    "lastUsedAt": "2026-12-01T00:00:00.000Z",
+                })
+            })
+            .collect()
+    };
+    let surface = json!({
+        "id": "surf_1", "productId": "prod_1", "productName": "Shop", "name": "Web chat",
+        "type": "chat", "status": "active", "environment": "production",
+    });
+    let router = Router::new()
+        .route(
+            "/v1/client-tokens",
+            get(move || async move { axum::Json(json!({ "clientTokens": tokens() })) }),
+        )
+        .route(
+            "/v1/surfaces",
+            get({
+                let surface = surface.clone();
+                move || async move { axum::Json(json!({"data": [surface], "pagination": {"hasMore": false}})) }
+            }),
+        )
+        .route(
+            "/v1/products/prod_1/surfaces/surf_1",
+            get(move || async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let mut details = surface.clone();
+                details["items"] = json!([{"flowId": "flow_1", "enabled": true}]);
+                axum::Json(details)
+            }),
+        )
+        .route(
+            "/v1/products/prod_1/surfaces/surf_1/observed-origins",
+            get(|| async {
+                axum::Json(json!({"windowDays": 7, "origins": [
+                    {"origin": "https://evil.example", "allowed": false, "firstSeenAt": "2026-12-01T00:00:00.000Z", "lastSeenAt": "2026-12-01T00:00:00.000Z"},
+                    {"origin": "https://site5.example.com", "allowed": true, "firstSeenAt": "2026-12-01T00:00:00.000Z", "lastSeenAt": "2026-12-01T00:00:00.000Z"},
+                ]}))
+            }),
+        );
+    (server.hostile(router), details)
+}
+
+/// Runs the binary against `url`, stdout and stderr into files (they are megabytes), and
+/// fails the test if it is still running after a bound no quadratic pass over 20,000 tokens
+/// could meet (each such pass took minutes), far above what the linear work takes.
+fn within_bound(server: &Server, url: &str, args: &[&str], name: &str) -> (i32, String, String) {
+    let out = server.home.path().join(format!("{name}.out"));
+    let err = server.home.path().join(format!("{name}.err"));
+    let mut vars = server.home.env();
+    vars.push(("RUNTYPE_API_URL".into(), url.to_string()));
+    vars.push(("RUNTYPE_API_KEY".into(), server.key.clone()));
+    let mut child = std::process::Command::new(crate::harness::BIN)
+        .args(args)
+        .env_clear()
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let code = crate::harness::exit_within(&mut child, std::time::Duration::from_secs(240), name);
+    let read = |path: &PathBuf| std::fs::read_to_string(path).unwrap();
+    (code, read(&out), read(&err))
+}
+
+#[test]
+fn the_supported_account_exports_plans_and_audits_without_quadratic_passes() {
+    let server = Server::empty();
+    let total = 20_000;
+    let (url, details) = large_account(&server, total);
+    let (code, export, err) = within_bound(&server, &url, &["export"], "export");
+    assert_eq!(code, 0, "{err}");
+    let file = write(&server, "all.toml", &export);
+    let (code, _, err) = within_bound(
+        &server,
+        &url,
+        &["plan", "-f", p(&file), "--expect-no-changes"],
+        "plan",
+    );
+    assert_eq!(code, 0, "{err}");
+    // Every token as the file leaves it, each judged against the surface's traffic: the
+    // refused site on every token, the sixth token's site admitted by another on the rest.
+    let (code, report, err) = within_bound(
+        &server,
+        &url,
+        &["audit", "-f", p(&file), "--fail-on", "never", "--json"],
+        "audit",
+    );
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&report).unwrap();
+    let refused = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "refused-origin-seen")
+        .count();
+    assert_eq!(refused, total, "{err}");
+    assert_eq!(report["summary"]["tokens"], total);
+    // 20,000 new tokens on the surface: its details are read once, not once a token, and
+    // their values-file keys are checked against each other without a search each. (No
+    // terminal and no --yes: refused before anything is created.)
+    let renamed = export.replace("[tokens.\"Site ", "[tokens.\"New site ");
+    let new = write(&server, "new.toml", &renamed);
+    let values = server.home.path().join("values.env");
+    let (code, _, err) = within_bound(
+        &server,
+        &url,
+        &["apply", "-f", p(&new), "--values-out", p(&values)],
+        "apply",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("Plan: 20000 to create"),
+        "{}",
+        &err[err.len().saturating_sub(2000)..]
+    );
+    assert!(
+        err.contains("--yes"),
+        "{}",
+        &err[err.len().saturating_sub(2000)..]
+    );
+    assert_eq!(details.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

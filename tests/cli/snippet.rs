@@ -1,6 +1,7 @@
 //! `rtctl tokens snippet`: the widget's embed code for a token, against the emulator.
 
 use insta::assert_snapshot;
+use serde_json::json;
 
 use crate::harness::{Server, Transcript};
 
@@ -93,4 +94,74 @@ fn snippets_that_cannot_be_made_say_why() {
         refusals.add(args, &run);
     }
     assert_snapshot!("snippet_refusals", refusals.text());
+}
+
+#[test]
+fn an_id_the_service_calls_invalid_is_a_usage_error_whichever_reply_comes_first() {
+    let server = Server::demo();
+    // The token's own reply held back, so the value's 400 comes first.
+    server.fault(json!({"method": "GET", "path": "/v1/client-tokens/*", "delayMs": 300}));
+    let run = server.rtctl(&["tokens", "snippet", "abc"]);
+    run.expect(2);
+    assert!(
+        run.stderr.contains("Invalid client token ID"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("no readable value"), "{}", run.stderr);
+    assert!(!run.stderr.contains("tokens rotate"), "{}", run.stderr);
+    // And when the token's reply comes first.
+    server.fault(json!({"method": "GET", "path": "/v1/client-tokens/*/token", "delayMs": 300}));
+    server.rtctl(&["tokens", "snippet", "abc"]).expect(2);
+}
+
+#[test]
+fn a_value_that_could_steer_a_terminal_is_not_written_and_states_get_a_note() {
+    let server = Server::demo();
+    // A whole record (the contract checks every reply), with a value that reverses text.
+    let mut body = server.token(STAGING).expect(200)["clientToken"].clone();
+    body.as_object_mut().unwrap().remove("conversationCount");
+    body["id"] = json!("ct_00000000000000aa");
+    body["name"] = json!("Odd");
+    body["tokenValue"] = json!("ct_test_abc\u{202e}fedcba");
+    server
+        .api(reqwest::Method::POST, "/__emulator/tokens", Some(body))
+        .expect(201);
+    let run = server.rtctl(&["tokens", "snippet", "ct_00000000000000aa"]);
+    run.expect(1);
+    assert_eq!(run.stdout, "");
+    assert!(run.stderr.contains("bidirectional"), "{}", run.stderr);
+    assert!(!run.stderr.contains('\u{202e}'), "{}", run.stderr);
+
+    // An inactive token's embed is refused by the widget until it is activated.
+    server
+        .rtctl(&["tokens", "update", DOCS, "--deactivate", "--yes"])
+        .expect(0);
+    let run = server.rtctl(&["tokens", "snippet", DOCS]);
+    run.expect(0);
+    assert!(
+        run.stderr.contains(&format!(
+            "{DOCS} is inactive: the widget refuses this embed"
+        )),
+        "{}",
+        run.stderr
+    );
+    // A retiring token's embed stops working when it is retired: embed the successor's.
+    server
+        .rtctl(&["tokens", "update", DOCS, "--activate"])
+        .expect(0);
+    server
+        .rtctl(&["tokens", "rotate", DOCS, "--overlap", "--yes"])
+        .expect(0);
+    let run = server.rtctl(&["tokens", "snippet", DOCS]);
+    run.expect(0);
+    assert!(
+        run.stderr
+            .contains(&format!("{DOCS} is retiring (rolled over to ct_"))
+            && run
+                .stderr
+                .contains("embed the successor's instead: rtctl tokens snippet ct_"),
+        "{}",
+        run.stderr
+    );
 }

@@ -38,6 +38,13 @@ struct Behaviour {
     /// Whitespace put into the unpaged reply after this many tokens, streamed without a
     /// length: over the body bound part way.
     padded_after: Option<usize>,
+    /// The unpaged reply lists every token twice.
+    twice: bool,
+    /// Pages start this many tokens before the offset asked for (they overlap).
+    shifted: usize,
+    /// The unpaged reply ends after this many tokens, mid-list, as a server that closes a
+    /// body without a length (or a proxy cutting one) ends it: no error, just no more.
+    ends_after: Option<usize>,
 }
 
 impl Behaviour {
@@ -48,6 +55,9 @@ impl Behaviour {
             unpaged_page: None,
             oversize: 0,
             padded_after: None,
+            twice: false,
+            shifted: 0,
+            ends_after: None,
         }
     }
 }
@@ -67,7 +77,16 @@ fn list_server(server: &Server, behaviour: Behaviour) -> (String, Arc<Mutex<Vec<
                 let number = |k: &str| query.get(k).and_then(|v| v.parse::<usize>().ok());
                 let Some(limit) = number("limit") else {
                     let shown = behaviour.unpaged_page.unwrap_or(behaviour.total);
-                    let tokens: Vec<Value> = (0..shown).map(token).collect();
+                    let mut tokens: Vec<Value> = (0..shown).map(token).collect();
+                    if behaviour.twice {
+                        tokens.extend((0..shown).map(token));
+                    }
+                    if let Some(after) = behaviour.ends_after {
+                        let head: Vec<String> = tokens[..after].iter().map(Value::to_string).collect();
+                        let part: Result<String, std::io::Error> =
+                            Ok(format!("{{\"clientTokens\": [{},", head.join(",")));
+                        return Body::from_stream(futures_util::stream::iter([part])).into_response();
+                    }
                     if let Some(after) = behaviour.padded_after {
                         let head: Vec<String> = tokens[..after].iter().map(Value::to_string).collect();
                         let tail: Vec<String> = tokens[after..].iter().map(Value::to_string).collect();
@@ -85,8 +104,9 @@ fn list_server(server: &Server, behaviour: Behaviour) -> (String, Arc<Mutex<Vec<
                     return axum::Json(body).into_response();
                 };
                 let offset = number("offset").unwrap_or(0);
-                let end = (offset + limit + behaviour.oversize).min(behaviour.total);
-                let tokens: Vec<Value> = (offset.min(end)..end).map(token).collect();
+                let start = offset.saturating_sub(behaviour.shifted);
+                let end = (start + limit + behaviour.oversize).min(behaviour.total);
+                let tokens: Vec<Value> = (start.min(end)..end).map(token).collect();
                 axum::Json(json!({
                     "clientTokens": tokens,
                     "pagination": {"limit": limit, "offset": offset, "hasMore": end < behaviour.total},
@@ -195,4 +215,106 @@ fn pages_holding_more_than_limit_fail_the_read_naming_it() {
             run.stderr
         );
     }
+}
+
+#[test]
+fn a_list_that_repeats_a_token_fails_the_read_naming_it() {
+    // The one reply lists every token twice.
+    let server = Server::empty();
+    let (url, _) = list_server(
+        &server,
+        Behaviour {
+            twice: true,
+            ..Behaviour::honest(500)
+        },
+    );
+    let first = "ct_0000000000000000";
+    for args in [
+        &["tokens", "list", "--all", "--json"][..],
+        &["export"],
+        &["audit"],
+        &["tokens", "delete", "--all", "--yes"],
+    ] {
+        let run = server.rtctl_env(args, &[("RUNTYPE_API_URL", &url)]);
+        run.expect(1);
+        assert!(
+            run.stderr
+                .contains(&format!("the server listed {first} twice")),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("Exported"), "{args:?}: {}", run.stderr);
+    }
+    // A reply of 100 that says hasMore, then pages that start 50 early: the page after it
+    // repeats tokens the reply handed out.
+    let (url, _) = list_server(
+        &server,
+        Behaviour {
+            unpaged_page: Some(100),
+            shifted: 50,
+            ..Behaviour::honest(500)
+        },
+    );
+    let run = server.rtctl_env(
+        &["tokens", "list", "--all", "--json"],
+        &[("RUNTYPE_API_URL", &url)],
+    );
+    run.expect(1);
+    assert!(
+        run.stderr
+            .contains(&format!("the server listed {} twice", expected(51)[50])),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_whole_reply_that_breaks_off_is_read_again_page_by_page() {
+    // The connection breaks 500 bytes in: the read goes on page by page, each token once.
+    let server = Server::demo();
+    let all = ids(server
+        .rtctl(&["tokens", "list", "--all", "--json"])
+        .expect(0));
+    server
+        .fault(json!({"method": "GET", "path": "/v1/client-tokens", "cutAfter": 500, "count": 1}));
+    let run = server.rtctl(&["tokens", "list", "--all", "--json"]);
+    assert_eq!(ids(run.expect(0)), all, "{}", run.stderr);
+    // And so is the first page after it, which is retried like any page.
+    server
+        .fault(json!({"method": "GET", "path": "/v1/client-tokens", "cutAfter": 500, "count": 2}));
+    let run = server.rtctl(&["tokens", "list", "--all", "--json"]);
+    assert_eq!(ids(run.expect(0)), all, "{}", run.stderr);
+
+    // A body that ends part way without an error (no length said, a proxy cutting it).
+    let empty = Server::empty();
+    let (url, seen) = list_server(
+        &empty,
+        Behaviour {
+            ends_after: Some(120),
+            ..Behaviour::honest(450)
+        },
+    );
+    let run = empty.rtctl_env(
+        &["tokens", "list", "--all", "--json"],
+        &[("RUNTYPE_API_URL", &url)],
+    );
+    assert_eq!(ids(run.expect(0)), expected(450), "{}", run.stderr);
+    assert_eq!(seen.lock().unwrap()[..2], ["", "limit=200&offset=0"]);
+
+    // Data arrived, so a reply that keeps breaking off is said as such: never "could not
+    // reach" or "did not answer", nor a hint that the URL names a website.
+    server
+        .fault(json!({"method": "GET", "path": "/v1/client-tokens", "cutAfter": 500, "count": 0}));
+    let run = server.rtctl(&["tokens", "list", "--all", "--json", "--retries", "0"]);
+    run.expect(1);
+    assert!(
+        run.stderr
+            .contains("/v1/client-tokens?limit=200&offset=0 broke off after 500 bytes"),
+        "{}",
+        run.stderr
+    );
+    for wrong in ["could not reach", "did not answer", "not a website"] {
+        assert!(!run.stderr.contains(wrong), "{wrong}: {}", run.stderr);
+    }
+    assert!(run.stderr.contains("hint: "), "{}", run.stderr);
 }

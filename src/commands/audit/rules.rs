@@ -198,12 +198,13 @@ fn served_by(entry: &str, list: &[String], origins: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// What the traffic rules need: each surface, the origins seen calling it, and its tokens.
+/// What the traffic rules need: each surface, the origins seen calling it, and which of its
+/// tokens admit each (worked out once a surface, not once a token).
 #[derive(Default)]
 pub(crate) struct Traffic {
     pub surfaces: std::collections::HashMap<String, crate::api::surfaces::Surface>,
     pub observed: std::collections::HashMap<String, crate::api::surfaces::ObservedOrigins>,
-    pub bound: std::collections::HashMap<String, Vec<ClientToken>>,
+    pub admitters: std::collections::HashMap<String, crate::commands::traffic::Admitters>,
 }
 
 /// How many tokens hold each name.
@@ -258,12 +259,8 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
             .observed
             .get(surface.id())
             .filter(|_| token.is_active())?;
-        let siblings: Vec<&ClientToken> = traffic
-            .bound
-            .get(surface.id())
-            .map(|v| v.iter().collect())
-            .unwrap_or_default();
-        let analysis = crate::commands::traffic::analyze(token, &siblings, observed);
+        let admitters = traffic.admitters.get(surface.id())?;
+        let analysis = crate::commands::traffic::analyze(token, admitters, observed);
         Some((observed, analysis))
     });
 

@@ -442,7 +442,7 @@ async fn check_embed(
                 format!(
                     "the service refused a widget init from {origin}: {} {}",
                     probe.status,
-                    probe.error.clone().unwrap_or_default()
+                    probe.error.as_deref().map(said).unwrap_or_default()
                 ),
                 None,
             ));
@@ -471,6 +471,22 @@ fn is_public(origin: &Origin) -> bool {
             !(ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00)
         }
         Err(_) => true,
+    }
+}
+
+/// The most characters of one field of the service's answer to a probe that the report
+/// shows (`--json` has them whole).
+const PROBE_FIELD_CHARS: usize = 300;
+
+/// A field of the service's answer to a probe, for its own line of the report: each field
+/// flattened on its own (a line break shown as `\n`, so no server text starts a line that
+/// reads as the report's, a forged `ok:` or `fix:`), everything else that steers a terminal
+/// escaped, and at most [`PROBE_FIELD_CHARS`] characters.
+fn said(text: &str) -> String {
+    let flat = crate::text::for_terminal(text, false);
+    match flat.char_indices().nth(PROBE_FIELD_CHARS) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat.into_owned(),
     }
 }
 
@@ -539,11 +555,13 @@ fn print(ctx: &Context, reports: &[PageReport]) -> Result<(), CliError> {
                     probe
                         .error
                         .as_deref()
-                        .map_or(String::new(), |m| format!(" ({m})"))
+                        .map_or(String::new(), |m| format!(" ({})", said(m)))
                 ));
-                for (label, said) in [("description", &probe.description), ("hint", &probe.hint)] {
-                    if let Some(said) = said {
-                        text.push_str(&format!("      {label}: {said}\n"));
+                for (label, text_said) in
+                    [("description", &probe.description), ("hint", &probe.hint)]
+                {
+                    if let Some(text_said) = text_said {
+                        text.push_str(&format!("      {label}: {}\n", said(text_said)));
                     }
                 }
             }

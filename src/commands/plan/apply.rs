@@ -300,21 +300,21 @@ fn env_key(name: &str) -> String {
 /// Two new values whose names make one env key would overwrite each other in the file:
 /// refused before anything changes.
 fn refuse_colliding_keys(plan: &Plan) -> Result<(), CliError> {
-    let mut seen: Vec<(String, &str)> = Vec::new();
+    let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
     for change in &plan.changes {
         let desired = match change {
             Change::Create(desired) | Change::Replace { desired, .. } => desired,
             _ => continue,
         };
         let key = env_key(&desired.name);
-        if let Some((_, other)) = seen.iter().find(|(k, _)| *k == key) {
+        if let Some(other) = seen.get(&key) {
             return Err(CliError::usage(format!(
                 "\"{other}\" and \"{}\" would both be {key} in --values-out",
                 desired.name
             ))
             .with_hint("rename one of them in the token file"));
         }
-        seen.push((key, &desired.name));
+        seen.insert(key, &desired.name);
     }
     Ok(())
 }

@@ -61,7 +61,10 @@ pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
         // JSON is written a page at a time: one write, not one a token.
         let mut listed = Vec::new();
         for (index, token) in page.into_iter().enumerate() {
-            successors.note(&token);
+            if !json {
+                // Only a table's STATUS column needs the marks.
+                successors.note(&token);
+            }
             if !wanted(&token) {
                 continue;
             }

@@ -69,27 +69,31 @@ pub(super) async fn run(ctx: &Context, mut args: SnippetArgs) -> Result<(), CliE
     };
     let client = ctx.client()?;
     args.id = crate::commands::token_ref::resolve_one(ctx, &client, &args.id).await?;
-    let (token, value) = tokio::try_join!(
-        async { client.get(&args.id).await.map_err(CliError::from) },
-        async {
-            match client.value(&args.id).await {
-                Ok(value) => Ok(value),
-                // A token created before values were stored has none to embed.
-                Err(e @ ApiError::Status { status: 400, .. }) => Err(CliError::failure(format!(
-                    "token {} has no readable value to embed: {e}",
-                    args.id
-                ))
-                .with_hint(format!(
-                    "rtctl tokens rotate {} issues a new value you can read (the old one stops working at once)",
-                    args.id
-                ))),
-                Err(e) => Err(e.into()),
-            }
-        },
-    )?;
-    if value.chars().any(char::is_control) {
+    // Both at once, and both awaited: the token's own answer (404, an id the service calls
+    // invalid) decides before the value's, whichever came back first.
+    let (token, value) = tokio::join!(client.get(&args.id), client.value(&args.id));
+    let token = token?;
+    let value = match value {
+        Ok(value) => value,
+        // A token created before values were stored has none to embed.
+        Err(e @ ApiError::Status { status: 400, .. }) if !e.is_invalid_id() => {
+            return Err(CliError::failure(format!(
+                "token {} has no readable value to embed: {e}",
+                args.id
+            ))
+            .with_hint(format!(
+                "rtctl tokens rotate {} issues a new value you can read (the old one stops working at once)",
+                args.id
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if value
+        .chars()
+        .any(|c| c.is_control() || crate::text::steers(c))
+    {
         return Err(CliError::failure(format!(
-            "the server's value for {} holds a control character; it is not written into code",
+            "the server's value for {} holds a control or bidirectional character; it is not written into code",
             args.id
         ))
         .with_hint(format!("rtctl tokens value {} shows it", args.id)));
@@ -98,6 +102,9 @@ pub(super) async fn run(ctx: &Context, mut args: SnippetArgs) -> Result<(), CliE
     let chosen = args.flow.is_some() || args.agent.is_some();
     if let Some(note) = choice_note(&token, &target).filter(|_| !chosen) {
         ctx.printer.note(&note);
+    }
+    for note in state_notes(&token) {
+        ctx.printer.note(&ctx.printer.command(&note));
     }
     if ctx.local.is_some() {
         ctx.printer.note(
@@ -182,6 +189,31 @@ fn choice_note(token: &impl TokenView, target: &Option<Target>) -> Option<String
     (choices > 1).then(|| {
         format!("the embed names the {kind} {id}, one of the token's {choices} flows and agents: --flow ID or --agent ID names another")
     })
+}
+
+/// What a page with this embed will meet: an inactive token's widget is refused now, a
+/// retiring one's once the rollover is finished.
+fn state_notes(token: &impl TokenView) -> Vec<String> {
+    let id = token.id();
+    let mut notes = Vec::new();
+    if !token.is_active() {
+        notes.push(format!(
+            "{id} is inactive: the widget refuses this embed until the token is activated (rtctl tokens update {id} --activate)"
+        ));
+    }
+    if let Some(mark) = token.retiring() {
+        let after = crate::token::marks::minute(mark.after);
+        notes.push(match check_id(&mark.successor) {
+            Ok(()) => format!(
+                "{id} is retiring (rolled over to {successor}): this embed stops working once it is retired, after {after}; embed the successor's instead: rtctl tokens snippet {successor}",
+                successor = mark.successor
+            ),
+            Err(_) => format!(
+                "{id} is retiring: this embed stops working once it is retired, after {after}"
+            ),
+        });
+    }
+    notes
 }
 
 /// The snippet's text, ending in a newline.
@@ -316,6 +348,20 @@ mod tests {
         assert_eq!(
             checked_url("https://cdn.example.com/p/install.global.js").unwrap(),
             "https://cdn.example.com/p/install.global.js"
+        );
+    }
+
+    #[test]
+    fn inactive_and_retiring_tokens_get_a_note() {
+        assert!(state_notes(&token(json!({"name": "Docs", "isActive": true}))).is_empty());
+        let off = state_notes(&token(json!({"name": "Docs", "isActive": false})));
+        assert!(off[0].contains("ct_1 is inactive"), "{off:?}");
+        let name = "Docs (retiring after 2030-01-01T00:00Z → ct_2)";
+        let retiring = state_notes(&token(json!({"name": name})));
+        assert!(
+            retiring[0].contains("rolled over to ct_2")
+                && retiring[0].contains("rtctl tokens snippet ct_2"),
+            "{retiring:?}"
         );
     }
 
