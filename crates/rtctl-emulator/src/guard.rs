@@ -157,7 +157,7 @@ pub(super) type Listening = Arc<OnceLock<Hosts>>;
 
 /// The `code` of a refusal for a `Host` that does not name the emulator: rtctl tells it from
 /// a key's missing permission (which is the other 403), and keeps the emulator's advice.
-pub(crate) const HOST_NOT_ANSWERED: &str = "HOST_NOT_ANSWERED";
+pub const HOST_NOT_ANSWERED: &str = "HOST_NOT_ANSWERED";
 
 fn refused(message: String) -> Response {
     ApiError::new(StatusCode::FORBIDDEN, message).into_response()

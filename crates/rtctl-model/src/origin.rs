@@ -530,7 +530,7 @@ impl AllowedOrigin {
     /// refuses to keep (an IPv4 address spelt otherwise than browsers send it) the browsers'
     /// spelling; `None` for a wildcard over such an address, which no spelling makes match
     /// (an address has no subdomains).
-    pub(crate) fn as_kept(&self) -> Option<AllowedOrigin> {
+    pub fn as_kept(&self) -> Option<AllowedOrigin> {
         if self.ipv4_spelling().is_none() {
             return Some(self.clone());
         }
@@ -556,7 +556,7 @@ impl AllowedOrigin {
 
 /// Whether `host` is an IP address to a browser, in any spelling (`127.0.0.1`, `0x7f.1`,
 /// `[::1]`): it has no `www.` twin and no subdomains.
-pub(crate) fn is_address(host: &str) -> bool {
+pub fn is_address(host: &str) -> bool {
     host.starts_with('[') || ends_in_a_number(host)
 }
 
