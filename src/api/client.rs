@@ -10,12 +10,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
 
-use super::error::{ApiError, ErrorBody, ErrorDetail, describe_body};
-use super::paging::{Page, Pager, Tokens};
-use super::retry::{self, Attempts};
+use super::error::{ApiError, ErrorBody, ErrorDetail, describe_body, server_wait};
 use super::stream::ListReader;
-use super::types::{ClientToken, Conversation, Warning, WithValue};
-use crate::token::Values;
 
 /// Everything but unreserved characters is escaped, so an id is always exactly one path
 /// segment: `a/b` becomes `a%2Fb`, `?` cannot start a query.
@@ -92,29 +88,6 @@ fn nesting(bytes: &[u8]) -> usize {
     deepest
 }
 
-/// The service's answer to a widget's init (`rtctl doctor --probe`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct InitAnswer {
-    pub status: u16,
-    /// What a refusal said: `error`, and the `errorDescription` and `hint` the service may
-    /// add (the widget reads them as of persona 4.2x).
-    pub error: Option<String>,
-    pub description: Option<String>,
-    pub hint: Option<String>,
-}
-
-/// How a delete ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Deleted {
-    Now,
-    /// Gone when a retry came: deleted by the attempt whose reply was lost, or never there.
-    GoneOnRetry,
-}
-
-/// Marks the reply `send` makes up for a DELETE found gone on a retry (no real reply has it:
-/// keys from the server never start with a space).
-const GONE_ON_RETRY: &str = " gone on retry";
-
 /// An API key. Its `Debug` and `Display` never show it, so it cannot leak into a log or an
 /// error message by accident.
 #[derive(Clone, PartialEq, Eq)]
@@ -177,15 +150,15 @@ pub(crate) struct ClientOptions {
 pub(crate) type ServerDate = std::sync::Arc<std::sync::OnceLock<jiff::Timestamp>>;
 
 pub(crate) struct Client {
-    http: reqwest::Client,
+    pub(super) http: reqwest::Client,
     base: String,
     key: ApiKey,
     timeout: Duration,
-    retries: u32,
-    log: Option<HttpLog>,
-    notify: Option<HttpLog>,
+    pub(super) retries: u32,
+    pub(super) log: Option<HttpLog>,
+    pub(super) notify: Option<HttpLog>,
     /// How many 429 replies this client has had: the pager narrows its window on a new one.
-    throttled: std::sync::atomic::AtomicU64,
+    pub(super) throttled: std::sync::atomic::AtomicU64,
     server_date: ServerDate,
 }
 
@@ -247,7 +220,7 @@ impl Client {
         &self.base
     }
 
-    fn token_path(&self, id: &str, suffix: &str) -> String {
+    pub(super) fn token_path(&self, id: &str, suffix: &str) -> String {
         token_url(&self.base, id, suffix)
     }
 
@@ -256,82 +229,14 @@ impl Client {
         self.log(|| line.to_string());
     }
 
-    fn log(&self, line: impl FnOnce() -> String) {
+    pub(super) fn log(&self, line: impl FnOnce() -> String) {
         if let Some(log) = &self.log {
             log(&line());
         }
     }
 
-    /// A retry budget for one operation named `what` ("GET …", "rotating ct_…").
-    pub(super) fn attempts(&self, what: String) -> Attempts<'_> {
-        Attempts::new(what, self.retries, self.log.as_ref(), self.notify.as_ref())
-    }
-
-    /// Sends a request, retrying what is safe to retry, and returns the JSON object of a
-    /// successful reply. GET, PUT and DELETE are retried on transient failures; any other
-    /// method only when the request certainly never reached the server.
-    pub(super) async fn send(
-        &self,
-        method: Method,
-        url: String,
-        query: &[(&str, String)],
-        body: Option<Vec<u8>>,
-    ) -> Result<Map<String, Value>, ApiError> {
-        let gone = || Map::from_iter([(GONE_ON_RETRY.to_string(), Value::Bool(true))]);
-        self.retrying(
-            &method,
-            &url,
-            || self.send_once(&method, &url, query, body.clone()),
-            gone,
-        )
-        .await
-    }
-
-    /// Makes `attempt` until it succeeds or may not be tried again (see [`Client::send`]).
-    /// A DELETE found gone after an attempt whose reply was lost is `gone()`.
-    async fn retrying<T, Attempt: Future<Output = Result<T, ApiError>>>(
-        &self,
-        method: &Method,
-        url: &str,
-        mut attempt: impl FnMut() -> Attempt,
-        gone: impl Fn() -> T,
-    ) -> Result<T, ApiError> {
-        let idempotent = matches!(*method, Method::GET | Method::PUT | Method::DELETE);
-        let mut attempts = self.attempts(format!("{method} {url}"));
-        let mut unanswered = false;
-        loop {
-            let error = match attempt().await {
-                Ok(reply) => return Ok(reply),
-                Err(error) => error,
-            };
-            if error.status() == Some(429) {
-                self.throttled
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            // An earlier DELETE may have been carried out with its reply lost: the token
-            // being gone now is that DELETE's success, or it never existed; no one can tell.
-            if *method == Method::DELETE && unanswered && error.status() == Some(404) {
-                self.log(|| {
-                    "the earlier attempt went unanswered, and now the token is gone".into()
-                });
-                return Ok(gone());
-            }
-            // A create or a regenerate is tried again only when it certainly was not carried
-            // out: it never left, or the server answered "not now" (429, 503).
-            let retryable = if idempotent {
-                error.is_transient()
-            } else {
-                !error.may_have_reached() || matches!(error.status(), Some(429 | 503))
-            };
-            if !retryable || !attempts.wait_before_retry(&error).await {
-                return Err(error);
-            }
-            unanswered |= error.outcome_unknown() && !matches!(error, ApiError::Status { .. });
-        }
-    }
-
     /// One attempt: sends the request and reads the reply.
-    async fn send_once(
+    pub(super) async fn send_once(
         &self,
         method: &Method,
         url: &str,
@@ -361,7 +266,7 @@ impl Client {
 
     /// Sends one request and waits for its reply to start: a success is returned with its
     /// body unread; an error status is read and returned as the error.
-    async fn start(
+    pub(super) async fn start(
         &self,
         method: &Method,
         url: &str,
@@ -408,7 +313,7 @@ impl Client {
         if status.is_success() {
             return Ok((response, started));
         }
-        let server_wait = retry::server_wait(response.headers(), SystemTime::now());
+        let server_wait = server_wait(response.headers(), SystemTime::now());
         let content_type = content_type(&response);
         let location = response
             .headers()
@@ -424,7 +329,7 @@ impl Client {
         Err(error)
     }
 
-    fn log_reply(&self, status: StatusCode, started: Instant, bytes: usize) {
+    pub(super) fn log_reply(&self, status: StatusCode, started: Instant, bytes: usize) {
         self.log(|| {
             format!(
                 "< {} in {} ms ({} bytes)",
@@ -437,7 +342,7 @@ impl Client {
 
     /// Reads a reply's body, at most [`MAX_REPLY_BYTES`]: a larger one is an error, found
     /// from `Content-Length` before reading when the server says it.
-    async fn read_body(
+    pub(super) async fn read_body(
         &self,
         url: &str,
         mut response: reqwest::Response,
@@ -470,7 +375,7 @@ impl Client {
 
     /// A reply whose body broke off after `received` bytes (the reply had begun: the server
     /// was reached and answered, so this is neither "could not reach" nor "did not answer").
-    fn cut(&self, url: &str, received: usize, error: &reqwest::Error) -> ApiError {
+    pub(super) fn cut(&self, url: &str, received: usize, error: &reqwest::Error) -> ApiError {
         ApiError::Cut {
             url: url.to_string(),
             received,
@@ -482,7 +387,7 @@ impl Client {
         }
     }
 
-    fn transport_error(&self, url: &str, error: reqwest::Error) -> ApiError {
+    pub(super) fn transport_error(&self, url: &str, error: reqwest::Error) -> ApiError {
         if error.is_timeout() {
             return ApiError::Timeout(self.timeout);
         }
@@ -492,244 +397,6 @@ impl Client {
             sent: !error.is_connect(),
             refused: refused(&error),
         }
-    }
-
-    /// One page of the token list. A server that ignores `limit` answers the whole list
-    /// without `pagination`; the page says so, and the pager stops there.
-    pub(crate) async fn token_page(
-        &self,
-        limit: u32,
-        offset: u64,
-    ) -> Result<Page<ClientToken>, ApiError> {
-        let url = format!("{}/v1/client-tokens", self.base);
-        let query = [("limit", limit.to_string()), ("offset", offset.to_string())];
-        let mut reply = self
-            .send(Method::GET, url, &query, None)
-            .await
-            .map_err(|e| self.list_missing(e))?;
-        let tokens = token_list(reply.remove("clientTokens"), "clientTokens")?;
-        Ok(Page::new(tokens, reply.get("pagination")))
-    }
-
-    /// `GET {path}` without `limit`: the whole list in one reply, under `key`, read as it
-    /// arrives (see [`Streamed`]). Retried like any GET until its reply starts.
-    pub(crate) async fn stream_list(
-        &self,
-        path: &str,
-        key: &'static str,
-    ) -> Result<Streamed<'_>, ApiError> {
-        let url = format!("{}{path}", self.base);
-        let (response, started) = self
-            .retrying(
-                &Method::GET,
-                &url,
-                || self.start(&Method::GET, &url, &[], None),
-                || unreachable!("only a DELETE is found gone"),
-            )
-            .await
-            .map_err(|e| self.list_missing(e))?;
-        Ok(Streamed {
-            client: self,
-            url: response.url().to_string(),
-            too_large: response
-                .content_length()
-                .is_some_and(|n| n > MAX_REPLY_BYTES as u64),
-            content_type: content_type(&response),
-            response,
-            reader: Some(ListReader::new(key, MAX_REPLY_DEPTH)),
-            started,
-            read: 0,
-        })
-    }
-
-    /// A 404 for the list itself: not a missing token, a URL that is not the API.
-    fn list_missing(&self, error: ApiError) -> ApiError {
-        match error {
-            ApiError::Status { status: 404, .. } => {
-                ApiError::InvalidReply(format!("{} has no /v1/client-tokens (404)", self.base))
-            }
-            other => other,
-        }
-    }
-
-    /// The token list, page by page at the API's largest page size.
-    pub(crate) fn tokens(&self) -> Pager<'_, Tokens> {
-        Pager::new(self, Tokens)
-    }
-
-    /// The whole token list, page by page, with pages fetched ahead (see [`Pager::whole`]).
-    pub(crate) fn all_tokens(&self) -> Pager<'_, Tokens> {
-        Pager::new(self, Tokens).whole()
-    }
-
-    /// Every token. Any page failing fails the whole read: a caller acting on "all tokens"
-    /// must never act on part of them.
-    pub(crate) async fn list_all(&self) -> Result<Vec<ClientToken>, ApiError> {
-        let mut pages = self.all_tokens();
-        let mut tokens = Vec::new();
-        while let Some(page) = pages.next().await? {
-            tokens.extend(page);
-        }
-        Ok(tokens)
-    }
-
-    /// `POST /v1/client/init` as the widget sends it from a page at `origin` (`rtctl doctor
-    /// --probe`): no API key, the client token is the credential. The status, and the
-    /// service's message when it refused.
-    pub(crate) async fn widget_init(
-        &self,
-        value: &str,
-        flow: Option<&str>,
-        origin: &str,
-    ) -> Result<InitAnswer, ApiError> {
-        let url = format!("{}/v1/client/init", self.base);
-        let mut body = serde_json::json!({ "token": value });
-        if let Some(flow) = flow {
-            body["flowId"] = Value::String(flow.to_string());
-        }
-        self.log(|| format!("> POST {url} (Origin: {origin})"));
-        let response = self
-            .http
-            .post(&url)
-            .header(reqwest::header::ORIGIN, origin)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(&url, e))?;
-        let status = response.status().as_u16();
-        let bytes = self.read_body(&url, response).await?;
-        let body = serde_json::from_slice::<Value>(&bytes).unwrap_or_default();
-        let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
-        Ok(InitAnswer {
-            status,
-            error: text("error"),
-            description: text("errorDescription"),
-            hint: text("hint"),
-        })
-    }
-
-    /// `GET /v1/users/profile`: who the key belongs to.
-    pub(crate) async fn profile(&self) -> Result<Map<String, Value>, ApiError> {
-        let url = format!("{}/v1/users/profile", self.base);
-        self.send(Method::GET, url, &[], None).await
-    }
-
-    pub(crate) async fn get(&self, id: &str) -> Result<ClientToken, ApiError> {
-        let mut reply = self
-            .send(Method::GET, self.token_path(id, ""), &[], None)
-            .await?;
-        token(reply.remove("clientToken"))
-    }
-
-    pub(crate) async fn create(&self, request: &Values) -> Result<WithValue, ApiError> {
-        let url = format!("{}/v1/client-tokens", self.base);
-        let reply = self
-            .send(Method::POST, url, &[], Some(json_body(request)))
-            .await?;
-        with_value(reply)
-    }
-
-    pub(crate) async fn update(
-        &self,
-        id: &str,
-        request: &Values,
-    ) -> Result<(ClientToken, Vec<Warning>), ApiError> {
-        let mut reply = self
-            .send(
-                Method::PUT,
-                self.token_path(id, ""),
-                &[],
-                Some(json_body(request)),
-            )
-            .await?;
-        let warnings = warnings(reply.get("warnings"));
-        Ok((token(reply.remove("clientToken"))?, warnings))
-    }
-
-    /// One attempt at an update, never repeated: a write that must land right after the read
-    /// it was decided on (a rollover's mark), where a retry seconds later could overwrite
-    /// what another run wrote meanwhile. The caller reads again before trying again.
-    pub(crate) async fn update_once(&self, id: &str, request: &Values) -> Result<(), ApiError> {
-        self.send_once(
-            &Method::PUT,
-            &self.token_path(id, ""),
-            &[],
-            Some(json_body(request)),
-        )
-        .await
-        .map(|_| ())
-    }
-
-    /// Deletes the token. A retry that finds it gone, after an attempt whose reply was
-    /// lost, is `GoneOnRetry`: deleted by that attempt, or it never existed.
-    pub(crate) async fn delete(&self, id: &str) -> Result<Deleted, ApiError> {
-        let reply = self
-            .send(Method::DELETE, self.token_path(id, ""), &[], None)
-            .await?;
-        Ok(if reply.contains_key(GONE_ON_RETRY) {
-            Deleted::GoneOnRetry
-        } else {
-            Deleted::Now
-        })
-    }
-
-    pub(crate) async fn value(&self, id: &str) -> Result<String, ApiError> {
-        let reply = self
-            .send(Method::GET, self.token_path(id, "/token"), &[], None)
-            .await?;
-        match reply.get("token") {
-            Some(Value::String(value)) => Ok(value.clone()),
-            _ => Err(ApiError::InvalidReply(
-                "the reply has no \"token\" string".into(),
-            )),
-        }
-    }
-
-    pub(crate) async fn regenerate(&self, id: &str) -> Result<WithValue, ApiError> {
-        let reply = self
-            .send(Method::POST, self.token_path(id, "/regenerate"), &[], None)
-            .await?;
-        with_value(reply)
-    }
-
-    /// One page of a token's conversations, optionally of one flow.
-    pub(crate) async fn conversation_page(
-        &self,
-        id: &str,
-        flow_id: Option<&str>,
-        limit: u32,
-        offset: u64,
-    ) -> Result<Page<Conversation>, ApiError> {
-        let mut query = vec![("limit", limit.to_string()), ("offset", offset.to_string())];
-        if let Some(flow) = flow_id {
-            query.push(("flow_id", flow.to_string()));
-        }
-        let mut reply = self
-            .send(
-                Method::GET,
-                self.token_path(id, "/conversations"),
-                &query,
-                None,
-            )
-            .await?;
-        let Some(Value::Array(items)) = reply.remove("conversations") else {
-            return Err(ApiError::InvalidReply(
-                "the reply has no \"conversations\" array".into(),
-            ));
-        };
-        let conversations = items
-            .into_iter()
-            .map(|item| match item {
-                Value::Object(raw) => Ok(Conversation { raw }),
-                _ => Err(ApiError::InvalidReply(
-                    "a conversation is not a JSON object".into(),
-                )),
-            })
-            .collect::<Result<_, _>>()?;
-        // Conversations are always paged, whether or not the reply says so.
-        let mut page = Page::new(conversations, reply.get("pagination"));
-        page.paginated = true;
-        Ok(page)
     }
 }
 
@@ -761,6 +428,30 @@ pub(crate) enum Batch {
     Broken(ApiError),
     /// The reply has ended, whole; its `pagination`, when it had one.
     End(Option<Value>),
+}
+
+impl<'a> Streamed<'a> {
+    /// The list under `key` in the reply `response` (begun at `started`), to be read as it
+    /// arrives.
+    pub(super) fn new(
+        client: &'a Client,
+        response: reqwest::Response,
+        started: Instant,
+        key: &'static str,
+    ) -> Streamed<'a> {
+        Streamed {
+            client,
+            url: response.url().to_string(),
+            too_large: response
+                .content_length()
+                .is_some_and(|n| n > MAX_REPLY_BYTES as u64),
+            content_type: content_type(&response),
+            response,
+            reader: Some(ListReader::new(key, MAX_REPLY_DEPTH)),
+            started,
+            read: 0,
+        }
+    }
 }
 
 impl Streamed<'_> {
@@ -847,12 +538,7 @@ fn content_type(response: &reqwest::Response) -> Option<String> {
         .map(str::to_string)
 }
 
-fn json_body(request: &Values) -> Vec<u8> {
-    // A JSON object always serialises.
-    serde_json::to_vec(&request.to_object()).unwrap_or_default()
-}
-
-fn error_reply(
+pub(super) fn error_reply(
     status: StatusCode,
     content_type: Option<&str>,
     body: &[u8],
@@ -909,45 +595,6 @@ fn details(value: Option<&Value>) -> Vec<ErrorDetail> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn token(value: Option<Value>) -> Result<ClientToken, ApiError> {
-    value.and_then(ClientToken::from_value).ok_or_else(|| {
-        ApiError::InvalidReply("the reply has no \"clientToken\" object with an id".into())
-    })
-}
-
-fn token_list(value: Option<Value>, key: &str) -> Result<Vec<ClientToken>, ApiError> {
-    let Some(Value::Array(items)) = value else {
-        return Err(ApiError::InvalidReply(format!(
-            "the reply has no \"{key}\" array"
-        )));
-    };
-    items.into_iter().map(|item| token(Some(item))).collect()
-}
-
-fn warnings(value: Option<&Value>) -> Vec<Warning> {
-    value
-        .and_then(|v| serde_json::from_value::<Vec<Warning>>(v.clone()).ok())
-        .unwrap_or_default()
-}
-
-fn with_value(reply: Map<String, Value>) -> Result<WithValue, ApiError> {
-    let value = match reply.get("token") {
-        Some(Value::String(v)) => v.clone(),
-        _ => {
-            return Err(ApiError::InvalidReply(
-                "the reply has no \"token\" value".into(),
-            ));
-        }
-    };
-    let warnings = warnings(reply.get("warnings"));
-    let token = token(reply.get("clientToken").cloned())?;
-    Ok(WithValue {
-        token,
-        value,
-        warnings,
-    })
 }
 
 /// Whether a transport error is a refused connection: nothing listens on the port.
@@ -1060,80 +707,5 @@ mod tests {
             None,
         );
         assert_eq!(e.server_hint(), Some("wait"));
-    }
-
-    mod decoding_never_panics {
-        use super::*;
-        use proptest::prelude::*;
-
-        /// Any JSON value, nested a few levels, with the keys replies use mixed in so the
-        /// decoders get past their first checks.
-        fn json() -> impl Strategy<Value = Value> {
-            let leaf = prop_oneof![
-                Just(Value::Null),
-                any::<bool>().prop_map(Value::Bool),
-                any::<i64>().prop_map(Value::from),
-                any::<f64>().prop_map(Value::from),
-                "\\PC{0,12}".prop_map(Value::String),
-            ];
-            leaf.prop_recursive(4, 48, 6, |inner| {
-                let key = prop_oneof![
-                    Just("id".to_string()),
-                    Just("clientToken".to_string()),
-                    Just("clientTokens".to_string()),
-                    Just("token".to_string()),
-                    Just("warnings".to_string()),
-                    Just("pagination".to_string()),
-                    Just("hasMore".to_string()),
-                    Just("allowedOrigins".to_string()),
-                    Just("isActive".to_string()),
-                    "[a-z]{1,6}",
-                ];
-                prop_oneof![
-                    prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-                    prop::collection::btree_map(key, inner, 0..6)
-                        .prop_map(|m| Value::Object(m.into_iter().collect())),
-                ]
-            })
-        }
-
-        proptest! {
-            #[test]
-            fn arbitrary_bodies(status in 100u16..600, body in prop::collection::vec(any::<u8>(), 0..300), html in any::<bool>()) {
-                let status = StatusCode::from_u16(status).unwrap();
-                let content_type = html.then_some("text/html");
-                let error = error_reply(status, content_type, &body, None);
-                let _ = error.to_string();
-                let _ = describe_body(content_type, &body);
-            }
-
-            #[test]
-            fn arbitrary_json(value in json()) {
-                let _ = ClientToken::from_value(value.clone());
-                let _ = token(Some(value.clone()));
-                let _ = token_list(Some(value.clone()), "clientTokens");
-                let _ = warnings(Some(&value));
-                if let Value::Object(map) = value.clone() {
-                    let _ = with_value(map.clone());
-                    let bytes = serde_json::to_vec(&map).unwrap();
-                    let _ = error_reply(StatusCode::BAD_REQUEST, None, &bytes, None);
-                    if let Some(token) = ClientToken::from_value(Value::Object(map)) {
-                        use crate::token::TokenView;
-                        let _ = (token.name(), token.environment(), token.origins(), token.is_active());
-                    }
-                }
-            }
-
-            #[test]
-            fn arbitrary_retry_headers(ms in "\\PC{0,12}", after in "\\PC{0,40}", reset in "\\PC{0,12}") {
-                let mut headers = reqwest::header::HeaderMap::new();
-                for (name, value) in [("retry-after-ms", ms), ("retry-after", after), ("x-ratelimit-reset", reset)] {
-                    if let Ok(v) = reqwest::header::HeaderValue::from_str(&value) {
-                        headers.insert(name, v);
-                    }
-                }
-                let _ = retry::server_wait(&headers, SystemTime::now());
-            }
-        }
     }
 }

@@ -1,6 +1,9 @@
 //! What can go wrong talking to the API, typed so that the exit code and the advice can be
 //! chosen in one place (`crate::error`) rather than guessed from strings.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use reqwest::header::HeaderMap;
 use std::time::Duration;
 
 /// An error reply from the API, or a failure to get a usable one.
@@ -219,4 +222,39 @@ pub(crate) fn describe_body(content_type: Option<&str>, body: &[u8]) -> String {
         .take(80)
         .collect();
     format!("{kind}: {snippet}")
+}
+
+/// The wait the server asked for, from its headers, relative to `now`.
+pub(crate) fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
+        && ms.is_finite()
+        && ms >= 0.0
+    {
+        return Duration::try_from_secs_f64(ms / 1000.0).ok();
+    }
+    if let Some(value) = header("retry-after") {
+        if let Ok(seconds) = value.parse::<u64>() {
+            return Some(Duration::from_secs(seconds));
+        }
+        if let Ok(when) = jiff::fmt::rfc2822::parse(value).map(|z| z.timestamp()) {
+            return Some(until(when.as_second(), now));
+        }
+    }
+    let reset = header("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok())?;
+    Some(until(reset, now))
+}
+
+/// From `now` until a Unix time (zero if it has passed).
+fn until(unix_seconds: i64, now: SystemTime) -> Duration {
+    let now = now
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    Duration::try_from_secs_f64((unix_seconds as f64 - now).max(0.0)).unwrap_or(Duration::MAX)
 }

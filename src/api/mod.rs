@@ -2,6 +2,7 @@
 //! went wrong.
 
 pub(crate) mod client;
+pub(crate) mod endpoints;
 pub(crate) mod error;
 pub(crate) mod paging;
 pub(crate) mod retry;
@@ -10,6 +11,7 @@ mod stream;
 pub(crate) mod surfaces;
 pub(crate) mod types;
 
-pub(crate) use client::{ApiKey, Client, ClientOptions, Deleted, HttpLog, ServerDate};
+pub(crate) use client::{ApiKey, Client, ClientOptions, HttpLog, ServerDate};
+pub(crate) use endpoints::Deleted;
 pub(crate) use error::{ApiError, Cut};
 pub(crate) use types::ClientToken;

@@ -28,37 +28,7 @@ use serde_json::Value;
 
 use super::client::{Batch, Client, Streamed};
 use super::error::ApiError;
-use super::types::{ClientToken, Conversation};
-
-/// One page of a list.
-#[derive(Debug)]
-pub(crate) struct Page<T> {
-    pub items: Vec<T>,
-    /// `Some` when the server said whether more follows.
-    pub has_more: Option<bool>,
-    /// Whether the reply carried `pagination` at all (a server that ignores `limit` does not).
-    pub paginated: bool,
-}
-
-impl<T> Page<T> {
-    /// A page of `items`, with what the reply's `pagination` says.
-    pub(crate) fn new(items: Vec<T>, pagination: Option<&Value>) -> Page<T> {
-        let pagination = pagination.and_then(Value::as_object);
-        Page {
-            items,
-            has_more: pagination
-                .and_then(|p| p.get("hasMore"))
-                .and_then(Value::as_bool),
-            paginated: pagination.is_some(),
-        }
-    }
-
-    /// Whether another page follows this one, asked with `limit`.
-    pub(crate) fn has_more_after(&self, limit: u32) -> bool {
-        let received = self.items.len();
-        self.paginated && received > 0 && self.has_more.unwrap_or(received == limit as usize)
-    }
-}
+use super::types::{ClientToken, Conversation, Page};
 
 /// The most pages one list may take: a million tokens at 200 a page. A server that keeps
 /// saying `hasMore` beyond that is broken; a list never grows without bound.
@@ -466,6 +436,29 @@ fn more_after_whole(pagination: Option<&Value>, received: u64) -> bool {
                 .and_then(Value::as_u64)
                 .is_some_and(|limit| received >= limit),
         }
+}
+
+impl Client {
+    /// The token list, page by page at the API's largest page size.
+    pub(crate) fn tokens(&self) -> Pager<'_, Tokens> {
+        Pager::new(self, Tokens)
+    }
+
+    /// The whole token list, page by page, with pages fetched ahead (see [`Pager::whole`]).
+    pub(crate) fn all_tokens(&self) -> Pager<'_, Tokens> {
+        Pager::new(self, Tokens).whole()
+    }
+
+    /// Every token. Any page failing fails the whole read: a caller acting on "all tokens"
+    /// must never act on part of them.
+    pub(crate) async fn list_all(&self) -> Result<Vec<ClientToken>, ApiError> {
+        let mut pages = self.all_tokens();
+        let mut tokens = Vec::new();
+        while let Some(page) = pages.next().await? {
+            tokens.extend(page);
+        }
+        Ok(tokens)
+    }
 }
 
 #[cfg(test)]

@@ -7,11 +7,12 @@
 //! that failed together do not return together. A total cap keeps an unattended job from
 //! waiting forever.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use reqwest::header::HeaderMap;
+use reqwest::Method;
+use serde_json::{Map, Value};
 
-use super::client::HttpLog;
+use super::client::{Client, HttpLog};
 use super::error::ApiError;
 
 /// The retries left to one operation, and the time its waits have taken. Every retry in rtctl
@@ -116,41 +117,6 @@ const BASE_BACKOFF: Duration = Duration::from_millis(250);
 /// The longest backoff rtctl picks by itself.
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
-/// The wait the server asked for, from its headers, relative to `now`.
-pub(crate) fn server_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
-        && ms.is_finite()
-        && ms >= 0.0
-    {
-        return Duration::try_from_secs_f64(ms / 1000.0).ok();
-    }
-    if let Some(value) = header("retry-after") {
-        if let Ok(seconds) = value.parse::<u64>() {
-            return Some(Duration::from_secs(seconds));
-        }
-        if let Ok(when) = jiff::fmt::rfc2822::parse(value).map(|z| z.timestamp()) {
-            return Some(until(when.as_second(), now));
-        }
-    }
-    let reset = header("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok())?;
-    Some(until(reset, now))
-}
-
-/// From `now` until a Unix time (zero if it has passed).
-fn until(unix_seconds: i64, now: SystemTime) -> Duration {
-    let now = now
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64();
-    Duration::try_from_secs_f64((unix_seconds as f64 - now).max(0.0)).unwrap_or(Duration::MAX)
-}
-
 /// rtctl's own backoff before retry number `retry` (0 for the first): 250 ms doubling, capped
 /// at 8 s, then scaled by `jitter` in `[0.5, 1.0]`.
 pub(crate) fn backoff(retry: u32, jitter: f64) -> Duration {
@@ -167,10 +133,87 @@ pub(crate) fn jitter() -> f64 {
     0.5 + f64::from(u16::from_le_bytes(bytes)) / f64::from(u16::MAX) / 2.0
 }
 
+/// Marks the reply `send` makes up for a DELETE found gone on a retry (no real reply has it:
+/// keys from the server never start with a space).
+pub(super) const GONE_ON_RETRY: &str = " gone on retry";
+
+impl Client {
+    /// A retry budget for one operation named `what` ("GET …", "rotating ct_…").
+    pub(super) fn attempts(&self, what: String) -> Attempts<'_> {
+        Attempts::new(what, self.retries, self.log.as_ref(), self.notify.as_ref())
+    }
+
+    /// Sends a request, retrying what is safe to retry, and returns the JSON object of a
+    /// successful reply. GET, PUT and DELETE are retried on transient failures; any other
+    /// method only when the request certainly never reached the server.
+    pub(super) async fn send(
+        &self,
+        method: Method,
+        url: String,
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Map<String, Value>, ApiError> {
+        let gone = || Map::from_iter([(GONE_ON_RETRY.to_string(), Value::Bool(true))]);
+        self.retrying(
+            &method,
+            &url,
+            || self.send_once(&method, &url, query, body.clone()),
+            gone,
+        )
+        .await
+    }
+
+    /// Makes `attempt` until it succeeds or may not be tried again (see [`Client::send`]).
+    /// A DELETE found gone after an attempt whose reply was lost is `gone()`.
+    pub(super) async fn retrying<T, Attempt: Future<Output = Result<T, ApiError>>>(
+        &self,
+        method: &Method,
+        url: &str,
+        mut attempt: impl FnMut() -> Attempt,
+        gone: impl Fn() -> T,
+    ) -> Result<T, ApiError> {
+        let idempotent = matches!(*method, Method::GET | Method::PUT | Method::DELETE);
+        let mut attempts = self.attempts(format!("{method} {url}"));
+        let mut unanswered = false;
+        loop {
+            let error = match attempt().await {
+                Ok(reply) => return Ok(reply),
+                Err(error) => error,
+            };
+            if error.status() == Some(429) {
+                self.throttled
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            // An earlier DELETE may have been carried out with its reply lost: the token
+            // being gone now is that DELETE's success, or it never existed; no one can tell.
+            if *method == Method::DELETE && unanswered && error.status() == Some(404) {
+                self.log(|| {
+                    "the earlier attempt went unanswered, and now the token is gone".into()
+                });
+                return Ok(gone());
+            }
+            // A create or a regenerate is tried again only when it certainly was not carried
+            // out: it never left, or the server answered "not now" (429, 503).
+            let retryable = if idempotent {
+                error.is_transient()
+            } else {
+                !error.may_have_reached() || matches!(error.status(), Some(429 | 503))
+            };
+            if !retryable || !attempts.wait_before_retry(&error).await {
+                return Err(error);
+            }
+            unanswered |= error.outcome_unknown() && !matches!(error, ApiError::Status { .. });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::error::server_wait;
+    use reqwest::header::HeaderMap;
     use reqwest::header::HeaderValue;
+    use std::time::UNIX_EPOCH;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

@@ -97,3 +97,33 @@ mod tests {
         assert!(ClientToken::from_value(json!([1])).is_none());
     }
 }
+
+/// One page of a list.
+#[derive(Debug)]
+pub(crate) struct Page<T> {
+    pub items: Vec<T>,
+    /// `Some` when the server said whether more follows.
+    pub has_more: Option<bool>,
+    /// Whether the reply carried `pagination` at all (a server that ignores `limit` does not).
+    pub paginated: bool,
+}
+
+impl<T> Page<T> {
+    /// A page of `items`, with what the reply's `pagination` says.
+    pub(crate) fn new(items: Vec<T>, pagination: Option<&Value>) -> Page<T> {
+        let pagination = pagination.and_then(Value::as_object);
+        Page {
+            items,
+            has_more: pagination
+                .and_then(|p| p.get("hasMore"))
+                .and_then(Value::as_bool),
+            paginated: pagination.is_some(),
+        }
+    }
+
+    /// Whether another page follows this one, asked with `limit`.
+    pub(crate) fn has_more_after(&self, limit: u32) -> bool {
+        let received = self.items.len();
+        self.paginated && received > 0 && self.has_more.unwrap_or(received == limit as usize)
+    }
+}

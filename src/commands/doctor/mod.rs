@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::Context;
 use super::token_ref::masked;
 use super::tokens::describe;
-use crate::api::client::InitAnswer;
+use crate::api::endpoints::InitAnswer;
 use crate::api::{Client, ClientToken};
 use crate::cli::doctor::DoctorArgs;
 use crate::error::{CliError, ErrorKind};
