@@ -24,13 +24,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::api_error::ApiError;
+use super::app::{App, Reply};
 use super::ids;
-use super::model::iso_millis;
-use super::routes::{App, Reply};
+use super::model::{SessionLimits, SessionRecord, iso_millis};
 use super::state::State as EmulatorState;
 use super::validate::parse_object;
 
@@ -39,53 +38,6 @@ pub(super) const SESSION_EXPIRED: &str = "Session not found or expired";
 
 /// What the emulator answers every message with.
 pub(super) const CANNED_REPLY: &str = "This is a canned reply from the rtctl emulator: it runs no flow or agent, so every message gets this answer.";
-
-/// A widget session, from an init.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct SessionRecord {
-    pub id: String,
-    pub token_id: String,
-    pub conversation_id: String,
-    /// The page origin the session was opened from (`None`: no Origin header).
-    pub origin: Option<String>,
-    #[serde(with = "iso_millis")]
-    pub expires_at: Timestamp,
-    /// Messages sent on it, against the token's `maxMessagesPerSession`.
-    #[serde(default)]
-    pub messages: u64,
-    /// The token's limits (copied at open, each chat and the token's deletion), which a
-    /// session outliving its token goes on with.
-    #[serde(default)]
-    pub limits: SessionLimits,
-}
-
-/// What a session takes from its token.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct SessionLimits {
-    /// `maxMessagesPerSession` (`None`: no limit).
-    pub max_messages: Option<u64>,
-    /// How long the session lives after its last use, in minutes (`None`: the default).
-    pub idle_minutes: Option<u64>,
-}
-
-impl SessionLimits {
-    pub(super) fn of(token: &super::model::TokenRecord) -> SessionLimits {
-        use rtctl_model::token::{Field, TokenView};
-        SessionLimits {
-            max_messages: token.count(Field::MaxMessagesPerSession),
-            idle_minutes: token.count(Field::SessionIdleTimeoutMinutes),
-        }
-    }
-
-    /// The token's idle timeout (30 minutes by default), at least 5 minutes: the widget
-    /// treats a session within a minute of expiry as expired.
-    pub(super) fn lifetime(&self) -> jiff::SignedDuration {
-        let minutes = self.idle_minutes.unwrap_or(30).max(5);
-        jiff::SignedDuration::from_mins(i64::try_from(minutes).unwrap_or(30))
-    }
-}
 
 impl EmulatorState {
     /// Opens a session for a token's new conversation, forgetting the expired ones.

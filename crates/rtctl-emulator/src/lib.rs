@@ -6,6 +6,7 @@
 //! [`serve`] (`rtctl emulator`).
 
 mod api_error;
+mod app;
 mod chat;
 mod cors;
 mod faults;
@@ -147,11 +148,11 @@ impl Emulator {
         for spec in config.faults {
             fault_list.add(spec);
         }
-        let app = routes::App {
+        let app = app::App {
             store,
             faults: Arc::new(fault_list),
             journal: Arc::new(journal::Journal::new(config.request_log, config.observer)),
-            keys: Arc::new(routes::Keys {
+            keys: Arc::new(app::Keys {
                 full: api_keys.clone(),
                 read_only: config.read_only_keys.clone(),
             }),

@@ -141,6 +141,106 @@ impl ConversationRecord {
     }
 }
 
+/// A widget session, from an init.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct SessionRecord {
+    pub id: String,
+    pub token_id: String,
+    pub conversation_id: String,
+    /// The page origin the session was opened from (`None`: no Origin header).
+    pub origin: Option<String>,
+    #[serde(with = "iso_millis")]
+    pub expires_at: Timestamp,
+    /// Messages sent on it, against the token's `maxMessagesPerSession`.
+    #[serde(default)]
+    pub messages: u64,
+    /// The token's limits (copied at open, each chat and the token's deletion), which a
+    /// session outliving its token goes on with.
+    #[serde(default)]
+    pub limits: SessionLimits,
+}
+
+/// What a session takes from its token.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct SessionLimits {
+    /// `maxMessagesPerSession` (`None`: no limit).
+    pub max_messages: Option<u64>,
+    /// How long the session lives after its last use, in minutes (`None`: the default).
+    pub idle_minutes: Option<u64>,
+}
+
+impl SessionLimits {
+    pub(super) fn of(token: &TokenRecord) -> SessionLimits {
+        use rtctl_model::token::{Field, TokenView};
+        SessionLimits {
+            max_messages: token.count(Field::MaxMessagesPerSession),
+            idle_minutes: token.count(Field::SessionIdleTimeoutMinutes),
+        }
+    }
+
+    /// The token's idle timeout (30 minutes by default), at least 5 minutes: the widget
+    /// treats a session within a minute of expiry as expired.
+    pub(super) fn lifetime(&self) -> jiff::SignedDuration {
+        let minutes = self.idle_minutes.unwrap_or(30).max(5);
+        jiff::SignedDuration::from_mins(i64::try_from(minutes).unwrap_or(30))
+    }
+}
+
+/// A product's surface: where its capabilities are exposed (a chat widget, an API, Slack).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct SurfaceRecord {
+    pub id: String,
+    pub product_id: String,
+    pub product_name: String,
+    pub name: String,
+    /// `chat`, `api`, `slack`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `draft`, `active` or `paused`.
+    pub status: String,
+    /// `development` or `production`.
+    pub environment: String,
+    pub items: Vec<SurfaceItem>,
+    #[serde(with = "iso_millis")]
+    pub created_at: Timestamp,
+    #[serde(with = "iso_millis")]
+    pub updated_at: Timestamp,
+}
+
+/// A capability a surface exposes: one flow or one agent, enabled or not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct SurfaceItem {
+    pub id: String,
+    #[serde(default)]
+    pub flow_id: Option<String>,
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub exposed_name: Option<String>,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+/// One origin seen calling one surface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Sighting {
+    pub surface_id: String,
+    pub origin: String,
+    #[serde(with = "iso_millis")]
+    pub first_seen_at: Timestamp,
+    #[serde(with = "iso_millis")]
+    pub last_seen_at: Timestamp,
+}
+
 /// ISO-8601 timestamps with millisecond precision and a `Z`, as JavaScript's `toISOString`
 /// writes them (and so as the real service does).
 pub(super) mod iso_millis {

@@ -2,8 +2,6 @@
 //! (`surfaces.rs`), the widget's `POST /v1/client/init`, and the control endpoints under
 //! `/__emulator`, behind the host check and the control API's guard (`guard.rs`).
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Query, Request, State};
@@ -16,36 +14,15 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::api_error::ApiError;
-use super::faults::{self, FaultSpec, Faults};
-use super::journal::{self, Journal};
+use super::app::{App, Reply, integer, ok, param, query};
+use super::faults::{self, FaultSpec};
+use super::journal;
 use super::model::TokenRecord;
 use super::seed::{self, Seed};
 use super::state;
-use super::store::Store;
 use super::surfaces;
 use super::validate::{Op, parse_object, token_body};
 use rtctl_model::clock::Clock;
-
-/// The API keys the emulator accepts.
-pub(super) struct Keys {
-    pub full: Vec<String>,
-    pub read_only: Vec<String>,
-}
-
-/// Everything a handler needs.
-#[derive(Clone)]
-pub(super) struct App {
-    pub store: Store,
-    pub faults: Arc<Faults>,
-    pub journal: Arc<Journal>,
-    pub keys: Arc<Keys>,
-    pub seed: Seed,
-    pub clock: Clock,
-    /// The flows and agents added to every seed (`--flow`, `--agent`).
-    pub catalogue: Arc<(Vec<String>, Vec<String>)>,
-    /// Where the emulator listens, for the host check.
-    pub listening: super::guard::Listening,
-}
 
 /// The whole router: API routes behind auth and faults, control routes beside them, and the
 /// request journal around both.
@@ -131,12 +108,6 @@ pub(super) fn router(app: App) -> Router {
         .with_state(app)
 }
 
-pub(super) type Reply = Result<Response, ApiError>;
-
-pub(super) fn ok(body: Value) -> Reply {
-    Ok(axum::Json(body).into_response())
-}
-
 /// Every reply's `Date` follows the emulator's own clock (moved through
 /// `/__emulator/clock`), as a real server's follows its: clients take "now" from it.
 async fn date_header(State(clock): State<Clock>, request: Request, next: Next) -> Response {
@@ -196,59 +167,6 @@ async fn authenticate(State(app): State<App>, request: Request, next: Next) -> R
             .into_response();
     }
     next.run(request).await
-}
-
-// ---------------------------------------------------------------------------------------
-// Query parameters
-
-/// The query string as pairs, rejecting parameters the endpoint does not take: a client that
-/// sends `flowId` where the API wants `flow_id` learns it in tests, not in production.
-pub(super) fn query(uri: &Uri, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
-    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri)
-        .map_err(|e| ApiError::bad_request(format!("Invalid query string: {e}")))?;
-    for (i, (key, _)) in pairs.iter().enumerate() {
-        if !allowed.contains(&key.as_str()) {
-            return Err(
-                ApiError::bad_request(format!("Unknown query parameter '{key}'"))
-                    .with_hint(format!("Allowed: {}", allowed.join(", "))),
-            );
-        }
-        if pairs[..i].iter().any(|(k, _)| k == key) {
-            return Err(ApiError::bad_request(format!(
-                "Query parameter '{key}' is given more than once"
-            )));
-        }
-    }
-    Ok(pairs)
-}
-
-pub(super) fn param<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-}
-
-pub(super) fn integer(
-    pairs: &[(String, String)],
-    key: &str,
-    min: usize,
-    max: usize,
-) -> Result<Option<usize>, ApiError> {
-    let Some(text) = param(pairs, key) else {
-        return Ok(None);
-    };
-    match text.parse::<usize>() {
-        Ok(n) if (min..=max).contains(&n) && text.bytes().all(|b| b.is_ascii_digit()) => {
-            Ok(Some(n))
-        }
-        _ if max == usize::MAX => Err(ApiError::bad_request(format!(
-            "Query parameter '{key}' must be an integer of at least {min} (got '{text}')"
-        ))),
-        _ => Err(ApiError::bad_request(format!(
-            "Query parameter '{key}' must be an integer from {min} to {max} (got '{text}')"
-        ))),
-    }
 }
 
 /// An `{id}` path segment, percent-decoded. Anything that cannot be an id (neither `ct_` and

@@ -6,9 +6,10 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 
 use super::ids;
-use super::model::{ConversationRecord, TokenRecord, iso_millis};
+use super::model::{
+    ConversationRecord, Sighting, SurfaceItem, SurfaceRecord, TokenRecord, iso_millis,
+};
 use super::state::State;
-use super::surfaces::{Sighting, SurfaceItem, SurfaceRecord};
 use rtctl_model::token::Field;
 
 /// What a new state starts with.

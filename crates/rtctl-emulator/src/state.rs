@@ -8,10 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::api_error::ApiError;
-use super::chat::SessionRecord;
 use super::ids;
-use super::model::{ConversationRecord, TokenRecord};
-use super::surfaces::{Sighting, SurfaceRecord};
+use super::model::{ConversationRecord, SessionRecord, Sighting, SurfaceRecord, TokenRecord};
 use super::validate;
 use rtctl_model::origin;
 use rtctl_model::token::{Field, TokenView, Values, rules};
@@ -263,7 +261,7 @@ impl State {
         self.conversations.retain(|c| c.token_id != id);
         // Its widget sessions go on until they expire (see `chat`), on the token's limits as
         // they are now: only new inits fail.
-        let limits = super::chat::SessionLimits::of(&token);
+        let limits = super::model::SessionLimits::of(&token);
         for session in self.sessions.iter_mut().filter(|s| s.token_id == id) {
             session.limits = limits.clone();
         }
@@ -395,7 +393,7 @@ impl State {
             updated_at: now,
         };
         self.insert_conversation(conversation.clone());
-        let limits = super::chat::SessionLimits::of(&token);
+        let limits = super::model::SessionLimits::of(&token);
         let session = self.open_session(
             &token_id,
             limits,
@@ -453,5 +451,5 @@ pub(super) fn init_reply(outcome: &InitOutcome) -> Value {
 /// How long a widget session lives after its last use: the token's idle timeout, at least
 /// 5 minutes (the widget treats a session within a minute of expiry as expired).
 pub(super) fn session_lifetime(token: &TokenRecord) -> SignedDuration {
-    super::chat::SessionLimits::of(token).lifetime()
+    super::model::SessionLimits::of(token).lifetime()
 }

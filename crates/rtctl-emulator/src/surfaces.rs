@@ -15,12 +15,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use jiff::{SignedDuration, Timestamp};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::api_error::ApiError;
-use super::model::iso_millis;
-use super::routes::{App, Reply, integer, ok, param, query};
+use super::app::{App, Reply, integer, ok, param, query};
+use super::model::{Sighting, SurfaceRecord, iso_millis};
 use super::state::State as EmulatorState;
 use super::validate::parse_object;
 use rtctl_model::origin;
@@ -31,59 +30,6 @@ pub(super) const WINDOW_DAYS: i64 = 7;
 
 /// The statuses a surface may have; only an active one serves chat.
 const STATUSES: &[&str] = &["draft", "active", "paused"];
-
-/// A product's surface: where its capabilities are exposed (a chat widget, an API, Slack).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct SurfaceRecord {
-    pub id: String,
-    pub product_id: String,
-    pub product_name: String,
-    pub name: String,
-    /// `chat`, `api`, `slack`, …
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// `draft`, `active` or `paused`.
-    pub status: String,
-    /// `development` or `production`.
-    pub environment: String,
-    pub items: Vec<SurfaceItem>,
-    #[serde(with = "iso_millis")]
-    pub created_at: Timestamp,
-    #[serde(with = "iso_millis")]
-    pub updated_at: Timestamp,
-}
-
-/// A capability a surface exposes: one flow or one agent, enabled or not.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct SurfaceItem {
-    pub id: String,
-    #[serde(default)]
-    pub flow_id: Option<String>,
-    #[serde(default)]
-    pub agent_id: Option<String>,
-    #[serde(default = "enabled")]
-    pub enabled: bool,
-    #[serde(default)]
-    pub exposed_name: Option<String>,
-}
-
-fn enabled() -> bool {
-    true
-}
-
-/// One origin seen calling one surface.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct Sighting {
-    pub surface_id: String,
-    pub origin: String,
-    #[serde(with = "iso_millis")]
-    pub first_seen_at: Timestamp,
-    #[serde(with = "iso_millis")]
-    pub last_seen_at: Timestamp,
-}
 
 impl SurfaceRecord {
     /// The surface as `GET /v1/surfaces` lists it.
