@@ -9,11 +9,13 @@
 mod api;
 mod cli;
 mod commands;
+mod complete;
 mod credentials;
 mod error;
 mod jq;
 mod manifest;
 mod output;
+mod session;
 mod settings;
 pub mod signals;
 mod sink;

@@ -123,11 +123,11 @@ fn at_least_one(text: &str) -> Result<u64, String> {
 
 /// Completes a token id from the API (see `commands::completions`).
 fn surface_completer() -> clap_complete::ArgValueCompleter {
-    clap_complete::ArgValueCompleter::new(crate::commands::completions::surface_names)
+    clap_complete::ArgValueCompleter::new(crate::complete::surface_names)
 }
 
 fn id_completer() -> clap_complete::ArgValueCompleter {
-    clap_complete::ArgValueCompleter::new(crate::commands::completions::token_ids)
+    clap_complete::ArgValueCompleter::new(crate::complete::token_ids)
 }
 
 /// Flags every command takes, shown under their own heading so a command's own flags come
@@ -191,4 +191,40 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "N", default_value_t = crate::api::retry::DEFAULT_RETRIES,
           value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retries: u32,
+}
+
+impl GlobalArgs {
+    /// The options a session is built from.
+    pub(crate) fn session(&self) -> crate::session::Globals {
+        let GlobalArgs {
+            profile,
+            api_url,
+            local,
+            output,
+            json,
+            jq,
+            jq_args,
+            no_input,
+            quiet,
+            verbose,
+            color,
+            timeout,
+            retries,
+        } = self.clone();
+        crate::session::Globals {
+            profile,
+            api_url,
+            local,
+            output,
+            json,
+            jq,
+            jq_args,
+            no_input,
+            quiet,
+            verbose,
+            color,
+            timeout,
+            retries,
+        }
+    }
 }

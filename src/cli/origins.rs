@@ -89,7 +89,7 @@ pub(crate) struct RemoveArgs {
 
     /// Origins to stop allowing
     #[arg(required = true, value_name = "ORIGIN",
-          add = clap_complete::ArgValueCompleter::new(crate::commands::completions::token_origins))]
+          add = clap_complete::ArgValueCompleter::new(crate::complete::token_origins))]
     pub origins: Vec<String>,
 
     /// Show the change without making it

@@ -7,11 +7,9 @@ pub(crate) mod auth;
 pub(crate) mod bulk;
 pub(crate) mod completions;
 pub(crate) mod confirm;
-pub(crate) mod context;
 pub(crate) mod deliver;
 pub(crate) mod doctor;
 pub(crate) mod emulator;
-pub(crate) mod local;
 pub(crate) mod origins;
 pub(crate) mod plan;
 pub(crate) mod surfaces;
@@ -19,21 +17,22 @@ pub(crate) mod token_ref;
 pub(crate) mod tokens;
 pub(crate) mod traffic;
 
-pub(crate) use context::Context;
+pub(crate) use crate::session::Context;
 
-use crate::cli::{Cli, Command, GlobalArgs};
+use crate::cli::{Cli, Command};
 use crate::error::CliError;
+use crate::session::{self, Globals};
 use crate::world::World;
 
 /// Runs a parsed command line in `world`. Errors are reported here, through the run's
 /// printer; the caller only turns the result into an exit code.
 pub(crate) async fn run(cli: Cli, world: &World) -> Result<(), CliError> {
-    let global = &cli.global;
+    let global = &cli.global.session();
     match cli.command {
         Command::Emulator(args) => {
             // The emulator's own `-q` silences its request log, not its banner.
-            let printer = context::printer(
-                &GlobalArgs {
+            let printer = session::printer(
+                &Globals {
                     quiet: false,
                     ..global.clone()
                 },
@@ -42,7 +41,7 @@ pub(crate) async fn run(cli: Cli, world: &World) -> Result<(), CliError> {
             report(&printer, emulator::run(args, &printer, world).await)
         }
         Command::Completions(args) => {
-            let printer = context::printer(global, world);
+            let printer = session::printer(global, world);
             report(&printer, completions::run(args, &printer))
         }
         Command::Tokens(command) => {
@@ -77,7 +76,7 @@ pub(crate) async fn run(cli: Cli, world: &World) -> Result<(), CliError> {
             command @ (crate::cli::auth::AuthCommand::Login(_)
             | crate::cli::auth::AuthCommand::Logout(_)),
         ) if global.local => {
-            let printer = context::printer(global, world);
+            let printer = session::printer(global, world);
             let verb = match command {
                 crate::cli::auth::AuthCommand::Login(_) => "login",
                 _ => "logout",
@@ -109,7 +108,7 @@ fn report(printer: &crate::output::Printer, result: Result<(), CliError>) -> Res
 /// (colour, quiet) and cleans up. A signal ends the command, unless it holds the signals
 /// (work already sent must finish and be reported): then only a second signal does.
 async fn with_context(
-    global: &GlobalArgs,
+    global: &Globals,
     world: &World,
     command: impl AsyncFnOnce(&Context) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
@@ -121,7 +120,7 @@ async fn with_context(
     };
     let ctx = match built {
         Ok(ctx) => ctx,
-        Err(e) => return report(&context::printer(global, world), Err(e)),
+        Err(e) => return report(&session::printer(global, world), Err(e)),
     };
     let result = tokio::select! {
         result = command(&ctx) => result,

@@ -1,13 +1,16 @@
-//! The context every command runs in: where to write, how to reach the API, whether it may
-//! ask, and the world it was given (environment, stdin, clock, signals). Built once per run
-//! from the global flags and a [`World`], never from the process directly.
+//! The session every command runs in ([`Context`]): where to write, how to reach the API,
+//! whether it may ask, and the world it was given (environment, stdin, clock, signals). Built
+//! once per run from the global options and a [`World`], never from the process directly.
+//!
+//! It sits below the commands and the command-line grammar: both the commands and the
+//! completers (which run at a Tab, before any command) build one from plain [`Globals`].
+
+pub(crate) mod local;
 
 use std::io::Read;
 use std::sync::Arc;
 
-use super::local::LocalApi;
 use crate::api::{ApiKey, Client, ClientOptions, HttpLog};
-use crate::cli::GlobalArgs;
 use crate::clock::Clock;
 use crate::credentials::{self, Account, Credentials, KeySource, ResolvedKey};
 use crate::error::CliError;
@@ -15,6 +18,26 @@ use crate::output::{ColorChoice, Format, Printer, PrinterOptions};
 use crate::settings::{self, ConfigFile, Dirs, Flags, Settings};
 use crate::signals::Signals;
 use crate::world::{Stdin, World};
+use local::LocalApi;
+
+/// The global options of a run, as the command line gave them (`--profile`, `--local`,
+/// `-o`…): what a session is built from.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Globals {
+    pub profile: Option<String>,
+    pub api_url: Option<String>,
+    pub local: bool,
+    pub output: Option<Format>,
+    pub json: bool,
+    pub jq: Option<String>,
+    pub jq_args: Vec<(String, String)>,
+    pub no_input: bool,
+    pub quiet: bool,
+    pub verbose: bool,
+    pub color: Option<ColorChoice>,
+    pub timeout: Option<u64>,
+    pub retries: u32,
+}
 
 pub(crate) struct Context {
     pub printer: Printer,
@@ -42,7 +65,7 @@ pub(crate) struct Context {
 
 /// The global flags that choose the account, as a suggested command must repeat them:
 /// `rtctl --local tokens list`, not `rtctl tokens list` (which would use the real account).
-fn command_flags(global: &GlobalArgs) -> Option<String> {
+fn command_flags(global: &Globals) -> Option<String> {
     let quoted = |v: &str| {
         if v.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c))
@@ -67,7 +90,7 @@ fn command_flags(global: &GlobalArgs) -> Option<String> {
 
 /// The printer for a run, before (or without) a context: errors in building the context, and
 /// commands that need no API (`emulator`, `completions`).
-pub(crate) fn printer(global: &GlobalArgs, world: &World) -> Printer {
+pub(crate) fn printer(global: &Globals, world: &World) -> Printer {
     Printer::new(
         PrinterOptions {
             format: format_flag(global),
@@ -84,7 +107,7 @@ pub(crate) fn printer(global: &GlobalArgs, world: &World) -> Printer {
 }
 
 /// `--jq` and its `--jq-arg`s; run in a child process in the binary (see `crate::jq`).
-fn jq_program(global: &GlobalArgs, world: &World) -> Option<crate::jq::Program> {
+fn jq_program(global: &Globals, world: &World) -> Option<crate::jq::Program> {
     global.jq.as_ref().map(|code| crate::jq::Program {
         code: code.clone(),
         args: global.jq_args.clone(),
@@ -92,7 +115,7 @@ fn jq_program(global: &GlobalArgs, world: &World) -> Option<crate::jq::Program> 
     })
 }
 
-fn format_flag(global: &GlobalArgs) -> Option<Format> {
+fn format_flag(global: &Globals) -> Option<Format> {
     if global.json {
         Some(Format::Json)
     } else {
@@ -113,7 +136,7 @@ impl Context {
         Ok(())
     }
 
-    pub(crate) async fn new(global: &GlobalArgs, world: &World) -> Result<Context, CliError> {
+    pub(crate) async fn new(global: &Globals, world: &World) -> Result<Context, CliError> {
         let env = |name: &str| world.var(name);
         let dirs = Dirs::from_env(&env);
         let config = match dirs.config_file() {
