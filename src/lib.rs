@@ -14,6 +14,7 @@ mod credentials;
 mod error;
 mod jq;
 mod manifest;
+mod ops;
 mod output;
 mod session;
 mod settings;

@@ -4,16 +4,12 @@
 
 pub(crate) mod audit;
 pub(crate) mod auth;
-pub(crate) mod bulk;
 pub(crate) mod completions;
-pub(crate) mod confirm;
-pub(crate) mod deliver;
 pub(crate) mod doctor;
 pub(crate) mod emulator;
 pub(crate) mod origins;
 pub(crate) mod plan;
 pub(crate) mod surfaces;
-pub(crate) mod token_ref;
 pub(crate) mod tokens;
 pub(crate) mod traffic;
 

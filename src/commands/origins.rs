@@ -8,10 +8,12 @@
 use serde_json::{Value, json};
 
 use super::Context;
-use super::tokens::{check_ids, describe, normalize_origins};
 use crate::api::ClientToken;
 use crate::cli::origins::{AddArgs, CheckArgs, ListArgs, OriginsCommand, RemoveArgs};
 use crate::error::{CliError, ErrorKind};
+use crate::ops::origins::{normal_form, normalize_origins, whole_list_edit};
+use crate::ops::present::describe;
+use crate::ops::token_ref::check_ids;
 use crate::origin::{self, Admission, AllowedOrigin, Origin, OriginError};
 use crate::output::Format;
 use crate::token::{Field, TokenView, Values};
@@ -36,12 +38,6 @@ pub(crate) async fn run(ctx: &Context, command: OriginsCommand) -> Result<(), Cl
     }
 }
 
-/// The normalised spelling of a stored entry, for comparisons; an entry rtctl cannot parse
-/// (stored by an older dashboard) compares as written.
-fn normal_form(entry: &str) -> String {
-    AllowedOrigin::normalize(entry).map_or_else(|_| entry.to_string(), |e| e.to_string())
-}
-
 /// The token's origins as owned strings.
 fn owned(token: &ClientToken) -> Vec<String> {
     token.origins().iter().map(|o| o.to_string()).collect()
@@ -51,88 +47,12 @@ fn kind_of(entry: &str) -> &'static str {
     AllowedOrigin::parse(entry).map_or("invalid", |e| e.kind().as_str())
 }
 
-/// An entry in single quotes, for a shell.
-fn quoted(entry: &str) -> String {
-    format!("'{}'", entry.replace('\'', "'\\''"))
-}
-
-/// The one command that makes an edit of token `id`'s origins (`add` these, `remove` these
-/// as the list writes them) when `origins add` or `origins remove` cannot: the service
-/// checks the whole list on every update, and refuses to keep an IPv4 address spelt
-/// otherwise than browsers send it (`https://0x7f.1`) or a wildcard over a public suffix
-/// (`https://*.vercel.app`), so while the list holds one no `origins add` goes through (nor
-/// an `origins remove` that leaves one). The edit is then one `tokens update` with the whole
-/// list: such addresses respelt as browsers send them, a wildcard over one dropped (it
-/// matches nothing in any spelling), and a wildcard over a public suffix dropped, which the
-/// command says. `None` when the usual commands work.
-pub(crate) fn whole_list_edit(
-    id: &str,
-    current: &[String],
-    add: &[String],
-    remove: &[String],
-) -> Option<String> {
-    let removed = |entry: &str| remove.iter().any(|r| normal_form(r) == normal_form(entry));
-    let refused = |entry: &AllowedOrigin| {
-        entry.ipv4_spelling().is_some() || entry.wildcard_public_suffix().is_some()
-    };
-    let parsed: Vec<(&String, Option<AllowedOrigin>)> = current
-        .iter()
-        .map(|entry| (entry, AllowedOrigin::parse(entry).ok()))
-        .collect();
-    let blocking = parsed.iter().any(|(text, entry)| {
-        entry.as_ref().is_some_and(refused) && (!add.is_empty() || !removed(text))
-    });
-    if !blocking {
-        return None;
-    }
-    let mut list: Vec<String> = Vec::new();
-    let mut dropped: Vec<&str> = Vec::new();
-    let mut keep = |entry: String| {
-        if !list.iter().any(|e| normal_form(e) == normal_form(&entry)) {
-            list.push(entry);
-        }
-    };
-    for (text, entry) in &parsed {
-        match entry {
-            _ if removed(text) => {}
-            Some(entry) if entry.wildcard_public_suffix().is_some() => dropped.push(text),
-            Some(entry) if refused(entry) => {
-                if let Some(kept) = entry.as_kept() {
-                    keep(kept.to_string());
-                }
-            }
-            _ => keep(text.to_string()),
-        }
-    }
-    for entry in add {
-        keep(entry.clone());
-    }
-    if list.is_empty() {
-        return Some(format!(
-            "none of its origins can ever be kept: give it the sites that use it in one update (rtctl tokens update {id} with an --origin for each), or delete it (rtctl tokens delete {id})"
-        ));
-    }
-    let flags: Vec<String> = list
-        .iter()
-        .map(|o| format!("--origin {}", quoted(o)))
-        .collect();
-    let mut command = format!("rtctl tokens update {id} {}", flags.join(" "));
-    if !dropped.is_empty() {
-        let dropped: Vec<String> = dropped.iter().map(|d| quoted(d)).collect();
-        command.push_str(&format!(
-            " (this drops {}: the service keeps no list holding a wildcard over a public suffix)",
-            dropped.join(", ")
-        ));
-    }
-    Some(command)
-}
-
 // ---- list ---------------------------------------------------------------------------------
 
 async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     let client = ctx.client()?;
-    let id = crate::commands::token_ref::resolve_one(ctx, &client, &args.id).await?;
+    let id = crate::ops::token_ref::resolve_one(ctx, &client, &args.id).await?;
     let token = client.get(&id).await?;
     let origins = owned(&token);
     let printer = &ctx.printer;
@@ -247,7 +167,7 @@ async fn change(
         }
     }
     let client = ctx.client()?;
-    let id = &super::token_ref::resolve_one(ctx, &client, id).await?;
+    let id = &crate::ops::token_ref::resolve_one(ctx, &client, id).await?;
     let token = client.get(id).await?;
     // Editing a list that could not be read would replace it: refuse.
     if !token.is_string_list(Field::AllowedOrigins) {
@@ -284,17 +204,13 @@ async fn change(
         ctx.printer.note("Dry run: nothing was changed.");
         return Ok(());
     }
-    let risks = crate::commands::confirm::risks(
-        token.environment(),
-        &plan.before,
-        Some(&plan.after),
-        false,
-    );
-    crate::commands::confirm::consent_to(ctx, &describe(&token), &risks, yes).await?;
+    let risks =
+        crate::ops::confirm::risks(token.environment(), &plan.before, Some(&plan.after), false);
+    crate::ops::confirm::consent_to(ctx, &describe(&token), &risks, yes).await?;
 
     let request = Values::new().with(Field::AllowedOrigins, json!(plan.after));
     let (_, warnings) = client.update(id, &request).await?;
-    super::tokens::show_warnings(&ctx.printer, &warnings);
+    crate::ops::present::show_warnings(&ctx.printer, &warnings);
     let now = client.get(id).await?;
     verify(&now, &plan.after)?;
     show(ctx, &now, &plan, false, true)?;
@@ -425,7 +341,7 @@ async fn check(ctx: &Context, args: CheckArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     let probe = parse_probe(&args.origin, ctx)?;
     let client = ctx.client()?;
-    let id = crate::commands::token_ref::resolve_one(ctx, &client, &args.id).await?;
+    let id = crate::ops::token_ref::resolve_one(ctx, &client, &args.id).await?;
     let token = client.get(&id).await?;
     let allowed = owned(&token);
     let allowed = &allowed[..];

@@ -9,12 +9,12 @@
 use serde_json::{Value, json};
 
 use super::Context;
-use super::origins::whole_list_edit;
-use super::surfaces::Catalogue;
 use crate::api::ClientToken;
 use crate::api::surfaces::{Observed, ObservedOrigins, Surface};
 use crate::cli::origins::TrafficArgs;
 use crate::error::{CliError, ErrorKind};
+use crate::ops::origins::whole_list_edit;
+use crate::ops::surfaces::Catalogue;
 use crate::origin::{self, AllowedOrigin, Origin};
 use crate::output::Format;
 use crate::token::{Field, TokenView};
@@ -236,11 +236,11 @@ struct Scope {
 
 pub(crate) async fn run(ctx: &Context, mut args: TrafficArgs) -> Result<(), CliError> {
     if let Some(id) = &args.id {
-        super::tokens::check_ids([id])?;
+        crate::ops::token_ref::check_ids([id])?;
     }
     let client = ctx.client()?;
     if let Some(id) = &args.id {
-        args.id = Some(super::token_ref::resolve_one(ctx, &client, id).await?);
+        args.id = Some(crate::ops::token_ref::resolve_one(ctx, &client, id).await?);
     }
     let (catalogue, all) = tokio::try_join!(Catalogue::load(&client), async {
         client.list_all().await.map_err(CliError::from)
@@ -260,7 +260,7 @@ pub(crate) async fn run(ctx: &Context, mut args: TrafficArgs) -> Result<(), CliE
             let Some(surface_id) = token.text(Field::ProductSurfaceId) else {
                 return Err(CliError::usage(format!(
                     "{} belongs to no surface, and traffic is recorded per surface",
-                    super::tokens::describe(&token)
+                    crate::ops::present::describe(&token)
                 ))
                 .with_hint(
                     "rtctl origins check ID ORIGIN judges one origin; a token made with --surface has traffic to show",
@@ -426,7 +426,7 @@ fn show(
         }
         _ => {
             let when = |o: &Observed| {
-                super::tokens::time_cell(ctx, o.last_seen_at.as_deref(), "at an unknown time")
+                crate::ops::present::time_cell(ctx, o.last_seen_at.as_deref(), "at an unknown time")
             };
             let mut out = Vec::new();
             for (index, (t, a)) in reports.iter().enumerate() {
@@ -435,7 +435,7 @@ fn show(
                 }
                 out.push(format!(
                     "{} on {}: {} origin{} seen in the last {} days",
-                    super::tokens::describe(t),
+                    crate::ops::present::describe(t),
                     surface.label(),
                     observed.origins.len(),
                     if observed.origins.len() == 1 { "" } else { "s" },

@@ -44,12 +44,12 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
     };
     let policy = Policy::from(&args, manifest.as_ref().map(|m| &m.audit))?;
     let client = ctx.client()?;
-    let (filters, account) = super::surfaces::with_all_tokens(&args.filters, &client).await?;
+    let (filters, account) = crate::ops::surfaces::with_all_tokens(&args.filters, &client).await?;
     let catalogue = surfaces(ctx, &client, &account, manifest.as_ref()).await?;
     if let (Some(manifest), Some(path), Some(catalogue)) =
         (manifest.as_mut(), &args.file, catalogue.as_ref())
     {
-        super::surfaces::name_file_surfaces(ctx, catalogue, manifest, path);
+        crate::ops::surfaces::name_file_surfaces(ctx, catalogue, manifest, path);
     }
     let audited = audited_tokens(&account, manifest.as_ref(), &filters);
     let names = rules::name_counts(&account);
@@ -254,7 +254,7 @@ async fn surfaces(
     client: &crate::api::Client,
     account: &[ClientToken],
     manifest: Option<&Manifest>,
-) -> Result<Option<super::surfaces::Catalogue>, CliError> {
+) -> Result<Option<crate::ops::surfaces::Catalogue>, CliError> {
     use crate::token::Field;
     let named = manifest.is_some_and(|m| m.tokens.iter().any(|d| d.surface.is_some()));
     let bound = account
@@ -268,7 +268,7 @@ async fn surfaces(
     if !named && !bound {
         return Ok(None);
     }
-    match super::surfaces::Catalogue::read(client).await {
+    match crate::ops::surfaces::Catalogue::read(client).await {
         Ok(catalogue) => Ok(Some(catalogue)),
         Err(e) if not_permitted(&e) => {
             let names = if named {
@@ -293,7 +293,7 @@ async fn surfaces(
 async fn traffic(
     ctx: &Context,
     client: &crate::api::Client,
-    catalogue: &super::surfaces::Catalogue,
+    catalogue: &crate::ops::surfaces::Catalogue,
     account: &[ClientToken],
     audited: &[ClientToken],
 ) -> Result<Option<rules::Traffic>, CliError> {

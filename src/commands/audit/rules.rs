@@ -247,7 +247,7 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
     // entry the service refuses to keep, the one whole-list update that goes through.
     let edit = |add: &[String], remove: &[&str], usual: String| {
         let remove: Vec<String> = remove.iter().map(|r| r.to_string()).collect();
-        crate::commands::origins::whole_list_edit(id, &list, add, &remove).unwrap_or(usual)
+        crate::ops::origins::whole_list_edit(id, &list, add, &remove).unwrap_or(usual)
     };
     // The token's surface, and what its observed origins make of the token's list.
     let surface = token
@@ -288,7 +288,7 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
                         message,
                         // One update with the whole list: the service refuses a list that
                         // still holds the entry, so adding first and removing after fails.
-                        crate::commands::origins::whole_list_edit(id, &list, &[], &[]).unwrap_or_default(),
+                        crate::ops::origins::whole_list_edit(id, &list, &[], &[]).unwrap_or_default(),
                     );
                 }
                 if let Some(suffix) = origin.wildcard_public_suffix() {

@@ -11,12 +11,12 @@ mod page;
 use serde_json::{Value, json};
 
 use super::Context;
-use super::token_ref::masked;
-use super::tokens::describe;
 use crate::api::endpoints::InitAnswer;
 use crate::api::{Client, ClientToken};
 use crate::cli::doctor::DoctorArgs;
 use crate::error::{CliError, ErrorKind};
+use crate::ops::present::describe;
+use crate::ops::token_ref::masked;
 use crate::origin::{self, Origin};
 use crate::output::Format;
 use crate::token::{Field, TokenView};
@@ -275,7 +275,7 @@ async fn check_embed(
         ));
         return Ok(report);
     }
-    if !super::token_ref::is_value(&value) {
+    if !crate::ops::token_ref::is_value(&value) {
         // A placeholder, or another variable's value: no token can hold it.
         report.problems.push(problem(
             "the embed's client token is not a client token value (they start ct_live_ or ct_test_): a placeholder, or the wrong variable in the build?".into(),
@@ -381,8 +381,9 @@ async fn check_embed(
                     .unwrap_or_else(|| {
                         format!("no allowed origin is close ({})", allowed.join(", "))
                     });
-                let fix = super::origins::whole_list_edit(id, &allowed, &[origin.to_string()], &[])
-                    .unwrap_or_else(|| format!("rtctl origins add {id} {origin}"));
+                let fix =
+                    crate::ops::origins::whole_list_edit(id, &allowed, &[origin.to_string()], &[])
+                        .unwrap_or_else(|| format!("rtctl origins add {id} {origin}"));
                 report.problems.push(problem(
                     format!("the page's origin {origin} is not admitted: {reason}"),
                     Some(fix),

@@ -15,16 +15,18 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use super::{Change, Plan, after_create, create_request, render, to_json, update_request};
+use super::plan_for;
+use super::{render, to_json};
 use crate::api::{Client, ClientToken};
 use crate::cli::plan::ApplyArgs;
 use crate::commands::Context;
-use crate::commands::bulk::Outcome;
-use crate::commands::confirm::{Consent, consent};
-use crate::commands::deliver::{Undelivered, env_value, undeliverable};
-use crate::commands::tokens::confirm_current;
 use crate::error::{CliError, ErrorKind};
 use crate::manifest::{DesiredToken, Manifest};
+use crate::ops::bulk::Outcome;
+use crate::ops::confirm::{Consent, consent};
+use crate::ops::deliver::confirm_current;
+use crate::ops::deliver::{Undelivered, env_value, undeliverable};
+use crate::ops::plan::{Change, Plan, after_create, create_request, update_request};
 use crate::output::Format;
 use crate::sink::{Handoff, Sink};
 use crate::token::TokenView;
@@ -150,7 +152,7 @@ pub(crate) async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> 
         return Err(already_exists(path));
     }
     let client = ctx.client()?;
-    let plan = super::plan_for(ctx, &client, &mut manifest, &args.file, args.prune).await?;
+    let plan = plan_for(ctx, &client, &mut manifest, &args.file, args.prune).await?;
     render(&ctx.printer, &plan, true)?;
     if plan.is_empty() {
         if ctx.printer.format == Format::Json {

@@ -2,16 +2,16 @@
 //! cleanly: tokens a file cannot name (no name, or a name shared with another token) are
 //! left out and listed on stderr, and values are written as the account holds them.
 
-use super::{by_name, describe_current};
 use crate::cli::plan::ExportArgs;
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::manifest::{EXPORTED_TOKEN_BYTES, MAX_FILE_BYTES, SUPPORTED_TOKENS, to_toml};
+use crate::ops::plan::{by_name, describe_current};
 use crate::token::TokenView;
 
 pub(crate) async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
-    let (filters, all) = crate::commands::surfaces::with_all_tokens(&args.filters, &client).await?;
+    let (filters, all) = crate::ops::surfaces::with_all_tokens(&args.filters, &client).await?;
     let wanted = |t: &crate::api::ClientToken| filters.admits(t);
     // Uniqueness is the account's, not the selection's: plan matches names account-wide.
     let (named, unmanageable) = by_name(&all);
@@ -35,7 +35,7 @@ pub(crate) async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError>
         .any(|d| d.values.contains(crate::token::Field::ProductSurfaceId))
     {
         false => None,
-        true => match crate::commands::surfaces::Catalogue::load(&client).await {
+        true => match crate::ops::surfaces::Catalogue::load(&client).await {
             Ok(catalogue) => Some(catalogue),
             Err(e) => {
                 ctx.printer.debug(&format!(

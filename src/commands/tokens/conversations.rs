@@ -1,10 +1,11 @@
 //! `rtctl tokens conversations ID`.
 
-use super::{check_ids, time_cell};
 use crate::api::paging::{Conversations, Pager};
 use crate::cli::tokens::ConversationsArgs;
 use crate::commands::Context;
 use crate::error::CliError;
+use crate::ops::present::time_cell;
+use crate::ops::token_ref::check_ids;
 use crate::output::Format;
 
 const HEADERS: &[&str] = &["id", "name", "flow", "origin", "messages", "created"];
@@ -19,7 +20,7 @@ const FIT: crate::output::Fit = crate::output::Fit {
 pub(super) async fn run(ctx: &Context, mut args: ConversationsArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     let client = ctx.client()?;
-    args.id = crate::commands::token_ref::resolve_one(ctx, &client, &args.id).await?;
+    args.id = crate::ops::token_ref::resolve_one(ctx, &client, &args.id).await?;
     let printer = &ctx.printer;
     let limit = (!args.all).then_some(args.limit);
     let mut json = (printer.format == Format::Json).then(|| printer.json_array());

@@ -2,13 +2,13 @@
 
 use serde_json::{Value, json};
 
-use super::{describe, flag_conflict, request_from};
-use crate::api::types::Warning;
+use super::{flag_conflict, request_from};
 use crate::cli::tokens::CreateArgs;
-use crate::commands::deliver::{Delivery, NewValue, SAMPLE_ID, SAMPLE_VALUE, Shape};
-use crate::commands::{Context, confirm};
 use crate::error::CliError;
-use crate::output::Printer;
+use crate::ops::confirm;
+use crate::ops::deliver::{Delivery, NewValue, SAMPLE_ID, SAMPLE_VALUE, Shape};
+use crate::ops::present::{describe, show_warnings};
+use crate::session::Context;
 use crate::token::{Field, TokenView, rules};
 
 pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
@@ -55,8 +55,8 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
     )?;
     let client = ctx.client()?;
     if let Some(input) = &args.surface {
-        let catalogue = crate::commands::surfaces::Catalogue::load(&client).await?;
-        let surface = crate::commands::surfaces::bind(
+        let catalogue = crate::ops::surfaces::Catalogue::load(&client).await?;
+        let surface = crate::ops::surfaces::bind(
             ctx,
             &client,
             &catalogue,
@@ -91,7 +91,7 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
     })?;
     show_warnings(printer, &created.warnings);
     let id = created.token.id().to_string();
-    super::rotate::confirm_current(&client, &id, &created.value, "created").await?;
+    crate::ops::deliver::confirm_current(&client, &id, &created.value, "created").await?;
     let made = format!(
         "Created {}. Read its value again any time with rtctl tokens value {id}.",
         describe(&created.token)
@@ -140,16 +140,5 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
     match ctx.signals.received() {
         Some(signal) => Err(CliError::interrupted(signal).reported()),
         None => Ok(()),
-    }
-}
-
-/// The server's warnings, on stderr.
-pub(crate) fn show_warnings(printer: &Printer, warnings: &[Warning]) {
-    for warning in warnings {
-        let message = warning.message.as_deref().unwrap_or("(no message)");
-        match warning.kind.as_deref() {
-            Some(kind) => printer.warn(&format!("{kind}: {message}")),
-            None => printer.warn(message),
-        }
     }
 }

@@ -3,8 +3,8 @@
 use crate::api::Deleted;
 use crate::cli::tokens::DeleteArgs;
 use crate::commands::Context;
-use crate::commands::bulk::{self, Outcome, Target};
 use crate::error::CliError;
+use crate::ops::bulk::{self, Outcome, Target};
 use crate::output::Progress;
 
 pub(super) async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError> {

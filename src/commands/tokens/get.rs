@@ -3,17 +3,18 @@
 
 use serde_json::Value;
 
-use super::{check_ids, masked_value, status, time_cell, token_json};
 use crate::cli::tokens::GetArgs;
 use crate::commands::Context;
 use crate::error::CliError;
+use crate::ops::present::{masked_value, status, time_cell, token_json};
+use crate::ops::token_ref::check_ids;
 use crate::output::Format;
 use crate::token::{Field, Show, TokenView};
 
 pub(super) async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
     check_ids([&args.id])?;
     let client = ctx.client()?;
-    let id = crate::commands::token_ref::resolve_one(ctx, &client, &args.id).await?;
+    let id = crate::ops::token_ref::resolve_one(ctx, &client, &args.id).await?;
     let token = client.get(&id).await?;
     let printer = &ctx.printer;
     if printer.format == Format::Json {
@@ -23,7 +24,7 @@ pub(super) async fn run(ctx: &Context, args: GetArgs) -> Result<(), CliError> {
     // key that may not list surfaces costs the name, not the command.
     let surface = match token.text(Field::ProductSurfaceId) {
         None => None,
-        Some(id) => match crate::commands::surfaces::Catalogue::load(&client).await {
+        Some(id) => match crate::ops::surfaces::Catalogue::load(&client).await {
             Ok(catalogue) => catalogue.label(id).map(|label| format!("{label} ({id})")),
             Err(e) => {
                 printer.debug(&format!("could not read the surface's name: {}", e.message));

@@ -1,12 +1,14 @@
 //! `rtctl tokens list`: pages through the API; JSON is written as pages arrive, a table
 //! once the whole list (and so every rollover's mark) has been read.
 
-use super::{LIST_FIT, LIST_HEADERS, LIST_HEADERS_WIDE, ListedToken, surface_cell, token_row};
 use crate::api::ClientToken;
 use crate::cli::tokens::ListArgs;
 use crate::commands::Context;
-use crate::commands::surfaces;
 use crate::error::CliError;
+use crate::ops::present::{
+    LIST_FIT, LIST_HEADERS, LIST_HEADERS_WIDE, ListedToken, surface_cell, token_row,
+};
+use crate::ops::surfaces;
 use crate::output::Format;
 use crate::token::rollover::Successors;
 

@@ -25,12 +25,12 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::rotate::deliver_each;
 use crate::api::{ApiError, Client, ClientToken};
 use crate::commands::Context;
-use crate::commands::bulk::Target;
-use crate::commands::deliver::{Delivery, NewValue, Undelivered};
 use crate::error::CliError;
+use crate::ops::bulk::Target;
+use crate::ops::deliver::deliver_each;
+use crate::ops::deliver::{Delivery, NewValue, Undelivered};
 use crate::output::Progress;
 use crate::token::rollover::{self, RolloverView};
 use crate::token::{Field, TokenView, Values, marks};
@@ -75,10 +75,10 @@ enum Created {
 /// acting.
 pub(crate) fn sample() -> Value {
     element(
-        crate::commands::deliver::SAMPLE_ID,
+        crate::ops::deliver::SAMPLE_ID,
         "ct_0000000000000001",
         "Sample",
-        crate::commands::deliver::SAMPLE_VALUE,
+        crate::ops::deliver::SAMPLE_VALUE,
         Timestamp::UNIX_EPOCH,
     )
 }

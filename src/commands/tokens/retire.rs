@@ -8,14 +8,14 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::describe;
 use crate::api::{Client, ClientToken};
 use crate::cli::tokens::RetireArgs;
 use crate::commands::Context;
-use crate::commands::bulk::{self, Outcome, Target};
-use crate::commands::confirm::consent;
-use crate::commands::token_ref;
 use crate::error::CliError;
+use crate::ops::bulk::{self, Outcome, Target};
+use crate::ops::confirm::consent;
+use crate::ops::present::describe;
+use crate::ops::token_ref;
 use crate::output::Progress;
 use crate::token::rollover::{self, RolloverView};
 use crate::token::{Field, TokenView, Values};

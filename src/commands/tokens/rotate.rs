@@ -6,15 +6,17 @@
 
 use serde_json::json;
 
-use super::describe;
 use super::overlap;
 use crate::api::Client;
 use crate::api::rotate::{RotateError, Rotated};
 use crate::cli::tokens::{RotateArgs, RotateFormat};
 use crate::commands::Context;
-use crate::commands::bulk::{self, Outcome, Target};
-use crate::commands::deliver::{Delivery, NewValue, Shape, sample_outcome};
 use crate::error::CliError;
+use crate::ops::bulk::{self, Target};
+use crate::ops::deliver::{
+    Delivery, NewValue, Shape, confirm_current, deliver_each, sample_outcome,
+};
+use crate::ops::present::describe;
 use crate::output::Progress;
 use crate::token::TokenView;
 use crate::token::rollover::{RolloverView, Successors};
@@ -130,57 +132,6 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError>
     .await
 }
 
-/// Runs `make` on every target, at most `concurrency` at once; `make` delivers each new value
-/// through the delivery as soon as it is made, and returns the token's name. Then reports
-/// every outcome; a signal received meanwhile is the exit code even when everything sent was
-/// finished. `work` is what is being done and done ("rotating", "rotated").
-pub(super) async fn deliver_each<F>(
-    ctx: &Context,
-    targets: &[Target],
-    concurrency: usize,
-    delivery: Delivery<'_>,
-    (doing, done): (&str, &str),
-    make: F,
-) -> Result<(), CliError>
-where
-    F: AsyncFn(&Target, &Progress, &Delivery<'_>) -> Result<Option<String>, CliError>,
-{
-    let delivery_ref = &delivery;
-    let make = &make;
-    let one = async |target: &Target, progress: &Progress| {
-        let mut outcome = Outcome {
-            action: "rotate",
-            id: Some(target.id.clone()),
-            name: target.name(),
-            result: Ok(None),
-        };
-        match make(target, progress, delivery_ref).await {
-            Ok(name) => outcome.name = name.or(outcome.name),
-            Err(error) => {
-                outcome.result = Err(error);
-                // The array carries failures too; a second failure to print one changes
-                // nothing about the exit code.
-                let _ = delivery_ref.outcome(outcome.to_json(false));
-            }
-        }
-        outcome
-    };
-    let halted = || delivery_ref.halted();
-    let outcomes = bulk::run_each(ctx, targets, concurrency, (doing, "rotate"), &halted, one).await;
-    let finished = delivery.finish();
-    let reported = bulk::report(ctx, outcomes, done, false);
-    // The run was asked to stop: say so in the exit code, whatever else it says.
-    match (finished.and(reported), ctx.signals.received()) {
-        (Err(mut error), Some(signal)) => {
-            error.kind = crate::error::ErrorKind::Interrupted(signal);
-            Err(error)
-        }
-        (Err(error), None) => Err(error),
-        (Ok(()), Some(signal)) => Err(CliError::interrupted(signal).reported()),
-        (Ok(()), None) => Ok(()),
-    }
-}
-
 /// An `--all` selection leaves out rollovers already started (design: re-running a scheduled
 /// job finishes rollovers and starts none): retiring tokens, successors still rolling over
 /// (their predecessor's deadline has not passed), and tokens of an unfinished rollover:
@@ -273,29 +224,6 @@ async fn rotate(
         "Rotated {described}{how}. The previous value no longer works: update your embed with the new value (rtctl tokens snippet {id} prints it)."
     ));
     Ok((token, value))
-}
-
-/// Checks that `value` is `id`'s current value, just after it was `made` ("rotated",
-/// "created"). Another rotation may have happened since (an earlier attempt of this very
-/// command, carried out late): then the value in hand is already dead, and printing it as a
-/// success would break every site given it.
-pub(crate) async fn confirm_current(
-    client: &Client,
-    id: &str,
-    value: &str,
-    made: &str,
-) -> Result<(), CliError> {
-    match client.value(id).await {
-        Ok(current) if current == value => Ok(()),
-        Ok(_) => Err(CliError::failure(format!(
-            "{id} was {made}, but its current value is not the one the reply gave: it was rotated since (perhaps by an earlier attempt, carried out late); the outcome is unknown and no value is printed"
-        ))
-        .with_hint(format!("rtctl tokens value {id} reads the current value"))),
-        Err(e) => Err(CliError::failure(format!(
-            "{id} was {made}, but confirming that the new value is current failed ({e}); the value is not printed"
-        ))
-        .with_hint(format!("rtctl tokens value {id} reads the current value"))),
-    }
 }
 
 fn is_env_name(name: &str) -> bool {

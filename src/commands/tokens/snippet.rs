@@ -8,12 +8,12 @@
 //! too) in the modules. A value holding a control character is refused, as everywhere a value
 //! is printed.
 
-use super::check_ids;
 use crate::api::ApiError;
 use crate::cli::tokens::{SnippetArgs, SnippetFormat};
 use crate::commands::Context;
 use crate::error::CliError;
 use crate::ids::check_id;
+use crate::ops::token_ref::check_ids;
 use crate::token::{Field, TokenView};
 
 /// Where the script tag loads the widget's installer from, as the widget's installation
@@ -69,7 +69,7 @@ pub(super) async fn run(ctx: &Context, mut args: SnippetArgs) -> Result<(), CliE
         None => INSTALLER_URL.to_string(),
     };
     let client = ctx.client()?;
-    args.id = crate::commands::token_ref::resolve_one(ctx, &client, &args.id).await?;
+    args.id = crate::ops::token_ref::resolve_one(ctx, &client, &args.id).await?;
     // Both at once, and both awaited: the token's own answer (404, an id the service calls
     // invalid) decides before the value's, whichever came back first.
     let (token, value) = tokio::join!(client.get(&args.id), client.value(&args.id));

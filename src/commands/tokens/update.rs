@@ -2,12 +2,15 @@
 
 use serde_json::json;
 
-use super::create::show_warnings;
-use super::{check_ids, describe, request_from, token_json};
+use super::request_from;
 use crate::cli::tokens::UpdateArgs;
-use crate::commands::{Context, confirm};
 use crate::error::CliError;
+use crate::ops::confirm;
+use crate::ops::present::show_warnings;
+use crate::ops::present::{describe, token_json};
+use crate::ops::token_ref::check_ids;
 use crate::output::Format;
+use crate::session::Context;
 use crate::token::{Field, TokenView};
 
 pub(super) async fn run(ctx: &Context, mut args: UpdateArgs) -> Result<(), CliError> {
@@ -21,7 +24,7 @@ pub(super) async fn run(ctx: &Context, mut args: UpdateArgs) -> Result<(), CliEr
         );
     }
     let client = ctx.client()?;
-    args.id = crate::commands::token_ref::resolve_one(ctx, &client, &args.id).await?;
+    args.id = crate::ops::token_ref::resolve_one(ctx, &client, &args.id).await?;
     if args.dry_run {
         return preview(ctx, &client.get(&args.id).await?, &request);
     }

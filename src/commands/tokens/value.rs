@@ -7,9 +7,9 @@ use serde_json::json;
 use crate::api::ApiError;
 use crate::cli::tokens::ValueArgs;
 use crate::commands::Context;
-use crate::commands::deliver::{Delivery, NewValue, Shape};
-use crate::commands::token_ref;
 use crate::error::CliError;
+use crate::ops::deliver::{Delivery, NewValue, Shape};
+use crate::ops::token_ref;
 use crate::token::TokenView;
 
 pub(super) async fn run(ctx: &Context, args: ValueArgs) -> Result<(), CliError> {

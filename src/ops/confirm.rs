@@ -1,8 +1,8 @@
 //! Consent for destructive actions: ask on a terminal, accept `--yes`, and refuse, before any
 //! request, when there is nobody to ask. The asking itself goes through the printer.
 
-use super::Context;
 use crate::error::CliError;
+use crate::session::Context;
 
 /// Whether a destructive action may go ahead without asking, or must ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
-use super::Context;
 use super::confirm::{Consent, consent};
-use super::tokens::check_ids;
+use super::token_ref::check_ids;
 use crate::api::{Client, ClientToken};
 use crate::cli::tokens::{BulkArgs, SelectionArgs};
 use crate::error::{CliError, ErrorKind};
 use crate::output::{Format, Progress};
+use crate::session::Context;
 use crate::token::rollover::Successors;
 use crate::token::{Field, TokenView};
 
@@ -249,9 +249,9 @@ fn describe_selection(tokens: &[&ClientToken], lead: &str) -> String {
         details.push_str(&format!(
             "\n  {} {}  {} token, {}{conversations}, origins: {}",
             t.id(),
-            super::tokens::quoted_name(t),
+            super::present::quoted_name(t),
             t.environment(),
-            super::tokens::status(t),
+            super::present::status(t),
             if origins.is_empty() {
                 "(none)".to_string()
             } else {

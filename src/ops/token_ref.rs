@@ -6,11 +6,11 @@
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use super::Context;
-use super::tokens::describe;
+use super::present::describe;
 use crate::api::{ApiError, Client, ClientToken};
 use crate::error::{CliError, ErrorKind};
 use crate::ids::{ID_SHAPES, check_id};
+use crate::session::Context;
 use crate::token::{Field, TokenView};
 
 /// The prefixes of client-token values; an id never starts with one.
@@ -187,6 +187,11 @@ pub(crate) fn masked(value: &str) -> String {
 /// Whether `value` has the shape of a client-token value (`ct_live_…`, `ct_test_…`).
 pub(crate) fn is_value(value: &str) -> bool {
     matches!(kind(value), Ok(Kind::Value))
+}
+
+/// Checks every id (or whole value) before any request, naming the bad one.
+pub(crate) fn check_ids<'a>(ids: impl IntoIterator<Item = &'a String>) -> Result<(), CliError> {
+    check(ids)
 }
 
 #[cfg(test)]
