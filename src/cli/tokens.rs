@@ -216,29 +216,22 @@ pub(crate) struct Filters {
     /// Only tokens bound to this chat surface: its name, PRODUCT/SURFACE, or its id
     #[arg(long, value_name = "SURFACE", add = super::surface_completer())]
     pub surface: Option<String>,
-
-    /// The id `--surface` resolved to (set by the command before it selects).
-    #[arg(skip)]
-    pub surface_id: Option<String>,
 }
 
 impl Filters {
-    /// Whether `token` passes every filter given.
-    pub(crate) fn admits(&self, token: &crate::api::ClientToken) -> bool {
-        use crate::token::TokenView;
-        self.environment
-            .as_ref()
-            .is_none_or(|e| token.environment() == e)
-            && (!self.active || token.is_active())
-            && (!self.inactive || !token.is_active())
-            && self
-                .name_contains
-                .as_ref()
-                .is_none_or(|needle| token.name().to_lowercase().contains(&needle.to_lowercase()))
-            && (self.surface.is_none()
-                || self.surface_id.as_deref().is_some_and(|id| {
-                    token.text(crate::token::Field::ProductSurfaceId) == Some(id)
-                }))
+    /// The tokens these flags select.
+    pub(crate) fn selection(&self) -> crate::token::selection::Selection {
+        crate::token::selection::Selection {
+            environment: self.environment.clone(),
+            active: match (self.active, self.inactive) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            name_contains: self.name_contains.clone(),
+            surface: self.surface.clone(),
+            surface_id: None,
+        }
     }
 
     /// The filters given, as they would be typed (`--environment test --inactive`), for

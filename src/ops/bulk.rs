@@ -335,7 +335,8 @@ async fn select(
             .collect();
         return Ok((targets, None));
     }
-    let (filters, all) = super::surfaces::with_all_tokens(&selection.filters, client).await?;
+    let (filters, all) =
+        super::surfaces::with_all_tokens(&selection.filters.selection(), client).await?;
     let successors = Successors::of(all.iter());
     let mut targets: Vec<Target> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();

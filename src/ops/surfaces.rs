@@ -10,10 +10,10 @@ use serde_json::Value;
 
 use crate::api::surfaces::{Item, Surface};
 use crate::api::{Client, ClientToken};
-use crate::cli::tokens::Filters;
 use crate::error::{CliError, ErrorKind};
 use crate::manifest::{DesiredToken, Manifest};
 use crate::session::Context;
+use crate::token::selection::Selection;
 use crate::token::{Field, TokenView};
 
 /// The account's surfaces, every type, read once per command.
@@ -151,23 +151,26 @@ impl Catalogue {
     }
 }
 
-/// The filters with `--surface` resolved to the surface's id (which [`Filters::admits`]
-/// compares); no request when it is not given.
-pub(crate) async fn resolved(filters: &Filters, client: &Client) -> Result<Filters, CliError> {
-    let mut filters = filters.clone();
-    if let Some(input) = &filters.surface {
+/// The selection with its surface resolved to the surface's id (which
+/// [`Selection::admits`] compares); no request when it names none.
+pub(crate) async fn resolved(
+    selection: &Selection,
+    client: &Client,
+) -> Result<Selection, CliError> {
+    let mut selection = selection.clone();
+    if let Some(input) = &selection.surface {
         let catalogue = Catalogue::load(client).await?;
-        filters.surface_id = Some(catalogue.resolve(input)?.id().to_string());
+        selection.surface_id = Some(catalogue.resolve(input)?.id().to_string());
     }
-    Ok(filters)
+    Ok(selection)
 }
 
-/// The resolved filters and every token of the account, read at once.
+/// The resolved selection and every token of the account, read at once.
 pub(crate) async fn with_all_tokens(
-    filters: &Filters,
+    selection: &Selection,
     client: &Client,
-) -> Result<(Filters, Vec<ClientToken>), CliError> {
-    tokio::try_join!(resolved(filters, client), async {
+) -> Result<(Selection, Vec<ClientToken>), CliError> {
+    tokio::try_join!(resolved(selection, client), async {
         client.list_all().await.map_err(CliError::from)
     })
 }

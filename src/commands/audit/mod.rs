@@ -44,7 +44,8 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
     };
     let policy = Policy::from(&args, manifest.as_ref().map(|m| &m.audit))?;
     let client = ctx.client()?;
-    let (filters, account) = crate::ops::surfaces::with_all_tokens(&args.filters, &client).await?;
+    let (filters, account) =
+        crate::ops::surfaces::with_all_tokens(&args.filters.selection(), &client).await?;
     let catalogue = surfaces(ctx, &client, &account, manifest.as_ref()).await?;
     if let (Some(manifest), Some(path), Some(catalogue)) =
         (manifest.as_mut(), &args.file, catalogue.as_ref())
@@ -195,7 +196,7 @@ impl Policy {
 fn audited_tokens(
     account: &[ClientToken],
     manifest: Option<&Manifest>,
-    filters: &crate::cli::tokens::Filters,
+    filters: &crate::token::selection::Selection,
 ) -> Vec<ClientToken> {
     let mut tokens: Vec<ClientToken> = account.to_vec();
     if let Some(manifest) = manifest {

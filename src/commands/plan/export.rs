@@ -11,7 +11,8 @@ use crate::token::TokenView;
 
 pub(crate) async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
-    let (filters, all) = crate::ops::surfaces::with_all_tokens(&args.filters, &client).await?;
+    let (filters, all) =
+        crate::ops::surfaces::with_all_tokens(&args.filters.selection(), &client).await?;
     let wanted = |t: &crate::api::ClientToken| filters.admits(t);
     // Uniqueness is the account's, not the selection's: plan matches names account-wide.
     let (named, unmanageable) = by_name(&all);

@@ -39,8 +39,9 @@ pub(super) async fn run(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
     };
     // Resolving --surface and reading the first page go at once; so does reading the
     // surfaces' names for `-o wide`.
+    let selection = args.filters.selection();
     let (filters, catalogue, first) = tokio::try_join!(
-        surfaces::resolved(&args.filters, &client),
+        surfaces::resolved(&selection, &client),
         async {
             match surfaces_wanted {
                 true => surfaces::Catalogue::load(&client).await.map(Some),

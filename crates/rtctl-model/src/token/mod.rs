@@ -14,6 +14,7 @@
 pub mod marks;
 pub mod rollover;
 pub mod rules;
+pub mod selection;
 
 use std::collections::BTreeMap;
 
