@@ -547,9 +547,10 @@ impl Printer {
         }
     }
 
-    /// Reports an error and its hint, in the form every command uses.
+    /// Reports an error and its hint, in the form every command uses; under `-v` with what
+    /// caused it, a `caused by:` line each. A silent error prints nothing.
     pub fn error(&self, err: &CliError) {
-        if err.kind == ErrorKind::PipeClosed {
+        if err.kind == ErrorKind::PipeClosed || err.is_silent() {
             return;
         }
         let escape = |text: &str| crate::text::for_terminal(text, true).into_owned();
@@ -557,6 +558,11 @@ impl Printer {
         self.talk(&format!("{label} {}", escape(&err.message)));
         for detail in &err.details {
             self.talk(&format!("  {}", escape(detail)));
+        }
+        if self.verbose {
+            for cause in err.causes() {
+                self.talk(&format!("caused by: {}", escape(&cause)));
+            }
         }
         if let Some(hint) = &err.hint {
             let label = self.paint("hint:", console::Style::new().cyan().bold(), self.color);
@@ -586,7 +592,7 @@ impl Printer {
                 unanswered.answered();
                 Ok(answer.unwrap_or_else(|_| Err(io::Error::other("the prompt ended"))))
             }
-            signal = self.signals.first() => Err(CliError::interrupted(signal).reported()),
+            signal = self.signals.first() => Err(CliError::interrupted(signal)),
         }
     }
 
@@ -607,7 +613,7 @@ impl Printer {
                 "cancelled; nothing was changed",
             )),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                Err(CliError::interrupted(crate::signals::Signal::Interrupt).reported())
+                Err(CliError::interrupted(crate::signals::Signal::Interrupt))
             }
             Err(e) => Err(CliError::failure(format!("could not read the answer: {e}"))),
         }

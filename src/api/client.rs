@@ -247,6 +247,7 @@ impl Client {
                 detail: format!("could not set up the HTTP client: {e}"),
                 sent: false,
                 refused: false,
+                source: Some(e),
             })?;
         Ok(Client {
             http,
@@ -391,6 +392,7 @@ impl Client {
                 url: shown,
                 received: bytes.len(),
                 why: super::Cut::Ended,
+                source: None,
             }),
         }
     }
@@ -422,6 +424,7 @@ impl Client {
             detail: format!("invalid request: {e}"),
             sent: false,
             refused: false,
+            source: Some(e),
         })?;
         let shown = request.url().to_string();
         self.log(|| format!("> {method} {shown}\n> authorization: Bearer <redacted>"));
@@ -494,7 +497,7 @@ impl Client {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| self.cut(url, body.len(), &e))?
+            .map_err(|e| self.cut(url, body.len(), e))?
         {
             if body.len() + chunk.len() > MAX_REPLY_BYTES {
                 return Err(too_large());
@@ -506,7 +509,7 @@ impl Client {
 
     /// A reply whose body broke off after `received` bytes (the reply had begun: the server
     /// was reached and answered, so this is neither "could not reach" nor "did not answer").
-    fn cut(&self, url: &str, received: usize, error: &reqwest::Error) -> ApiError {
+    fn cut(&self, url: &str, received: usize, error: reqwest::Error) -> ApiError {
         ApiError::Cut {
             url: url.to_string(),
             received,
@@ -515,6 +518,7 @@ impl Client {
             } else {
                 super::Cut::Closed
             },
+            source: Some(error),
         }
     }
 
@@ -527,6 +531,7 @@ impl Client {
             detail: root_cause(&error),
             sent: !error.is_connect(),
             refused: refused(&error),
+            source: Some(error),
         }
     }
 
@@ -815,7 +820,7 @@ impl Streamed<'_> {
                 Ok(chunk) => chunk,
                 Err(e) => {
                     self.reader = None;
-                    return Ok(Batch::Broken(self.client.cut(&self.url, self.read, &e)));
+                    return Ok(Batch::Broken(self.client.cut(&self.url, self.read, e)));
                 }
             };
             let Some(chunk) = chunk else {
@@ -827,6 +832,7 @@ impl Streamed<'_> {
                         url: self.url.clone(),
                         received: self.read,
                         why: super::Cut::Ended,
+                        source: None,
                     }));
                 }
                 return match reader.finish() {
