@@ -179,6 +179,23 @@ impl Printer {
         self.redactions.add(secret, shown);
     }
 
+    /// `text` as the terminal may see it: every known secret replaced first, then escaped
+    /// (line breaks kept where `keep_newlines`). Whatever is laid out (cut to a column,
+    /// wrapped under a key) goes through here before its layout, so no cut or line break
+    /// can split a secret into halves that no longer match it.
+    pub(super) fn shown<'t>(
+        &self,
+        text: &'t str,
+        keep_newlines: bool,
+    ) -> std::borrow::Cow<'t, str> {
+        match self.redactions.text(text) {
+            std::borrow::Cow::Borrowed(text) => crate::text::for_terminal(text, keep_newlines),
+            std::borrow::Cow::Owned(text) => crate::text::for_terminal(&text, keep_newlines)
+                .into_owned()
+                .into(),
+        }
+    }
+
     fn out(&self) -> std::sync::MutexGuard<'_, Box<dyn Write + Send>> {
         self.stdout.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -307,6 +324,12 @@ impl Printer {
     pub(super) fn talk(&self, line: &str) {
         let line = self.redactions.text(line);
         let line = self.keep_command_flags(&line);
+        self.stderr_line(&line);
+    }
+
+    /// Writes one line to stderr (already redacted and escaped), above the progress bar when
+    /// one is drawn: every write to stderr goes through here, so none shares the bar's line.
+    fn stderr_line(&self, line: &str) {
         let write = || {
             let mut err = self.err();
             let _ = writeln!(err, "{line}").and_then(|()| err.flush());
@@ -377,8 +400,7 @@ impl Printer {
             console::Style::new().dim(),
             self.color,
         );
-        let mut err = self.err();
-        let _ = writeln!(err, "{label} {line}").and_then(|()| err.flush());
+        self.stderr_line(&format!("{label} {line}"));
     }
 
     /// A line of the `-v` log.

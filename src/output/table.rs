@@ -21,7 +21,7 @@ impl Printer {
             if rows.is_empty() {
                 return Ok(());
             }
-            let rows = escaped(rows);
+            let rows = self.escaped(rows);
             let width = self.terminal.width.map(usize::from);
             let layout = fit::Layout::wrapping(headers, &rows, width, wrap);
             text = layout.render(Some(headers), &rows);
@@ -29,7 +29,7 @@ impl Printer {
             for row in rows {
                 let cells: Vec<String> = row
                     .iter()
-                    .map(|c| crate::text::for_terminal(&tsv_cell(c), false).into_owned())
+                    .map(|c| self.shown(&tsv_cell(c), false).into_owned())
                     .collect();
                 text.push_str(&cells.join("\t"));
                 text.push('\n');
@@ -65,7 +65,7 @@ impl Printer {
             // People read a record: empty fields are noise. Pipes keep every key.
             let mut text = String::new();
             for (key, value) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
-                let value = crate::text::for_terminal(value, false);
+                let value = self.shown(value, false);
                 let lines = match room {
                     Some(room) => fit::wrap(&value, room),
                     None => vec![value.into_owned()],
@@ -106,7 +106,7 @@ impl ListTable<'_> {
         if rows.is_empty() {
             return Ok(());
         }
-        let rows = escaped(rows);
+        let rows = printer.escaped(rows);
         let first = self.layout.is_none();
         let width = printer.terminal.width.filter(|_| !printer.wide);
         let layout = self.layout.get_or_insert_with(|| {
@@ -117,13 +117,16 @@ impl ListTable<'_> {
     }
 }
 
-/// Cells as a terminal may show them: what came from outside escaped, line breaks kept.
-fn escaped(rows: &[Vec<String>]) -> Vec<Vec<String>> {
-    rows.iter()
-        .map(|row| {
-            row.iter()
-                .map(|cell| crate::text::for_terminal(cell, true).into_owned())
-                .collect()
-        })
-        .collect()
+impl Printer {
+    /// Cells as a terminal may show them, before any layout: secrets redacted, what came
+    /// from outside escaped, line breaks kept.
+    fn escaped(&self, rows: &[Vec<String>]) -> Vec<Vec<String>> {
+        rows.iter()
+            .map(|row| {
+                row.iter()
+                    .map(|cell| self.shown(cell, true).into_owned())
+                    .collect()
+            })
+            .collect()
+    }
 }
