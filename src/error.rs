@@ -47,6 +47,15 @@ impl ErrorKind {
     }
 }
 
+/// The exit code of a command line clap answered itself (help, version: 0) or refused (a
+/// usage error: 2).
+pub(crate) fn command_line_exit_code(error: &clap::Error) -> u8 {
+    match error.use_stderr() {
+        true => ErrorKind::Usage.exit_code(),
+        false => 0,
+    }
+}
+
 /// An error for the user: what happened, and the command or change that fixes it. Or, for a
 /// silent error, only the exit code: the user has been told already (a report that found
 /// problems, the error printed where it happened) or there is nothing to tell (a signal).

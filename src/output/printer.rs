@@ -403,6 +403,23 @@ impl Printer {
         self.stderr_line(&format!("{label} {line}"));
     }
 
+    /// What clap says of the command line, as it renders it: help and version on stdout, a
+    /// usage error on stderr, in colour where that stream shows colour. (Written before any
+    /// flag is known, so nothing here depends on one.)
+    pub(crate) fn command_line_error(&self, error: &clap::Error) {
+        let rendered = error.render();
+        let (stream, colour) = match error.use_stderr() {
+            true => (&self.stderr, self.color),
+            false => (&self.stdout, self.stdout_color),
+        };
+        let text = match colour {
+            true => rendered.ansi().to_string(),
+            false => rendered.to_string(),
+        };
+        let mut out = stream.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    }
+
     /// A line of the `-v` log.
     pub fn debug(&self, text: &str) {
         if self.verbose {
