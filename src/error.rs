@@ -1,6 +1,7 @@
 //! The one error type commands return, and the one place that maps errors to exit codes.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::signals::Signal;
 
@@ -46,16 +47,30 @@ impl ErrorKind {
     }
 }
 
-/// An error for the user: what happened, and the command or change that fixes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The exit code of a command line clap answered itself (help, version: 0) or refused (a
+/// usage error: 2).
+pub(crate) fn command_line_exit_code(error: &clap::Error) -> u8 {
+    match error.use_stderr() {
+        true => ErrorKind::Usage.exit_code(),
+        false => 0,
+    }
+}
+
+/// An error for the user: what happened, and the command or change that fixes it. Or, for a
+/// silent error, only the exit code: the user has been told already (a report that found
+/// problems, the error printed where it happened) or there is nothing to tell (a signal).
+#[derive(Debug, Clone)]
 pub struct CliError {
     pub kind: ErrorKind,
     pub message: String,
     /// What the server said was wrong, one line each (`path: message (suggestion)`).
     pub details: Vec<String>,
     pub hint: Option<String>,
-    /// Already shown to the user (by the Printer, in colour); `main` must not repeat it.
-    pub reported: bool,
+    /// The error `message` describes, kept whole (an [`crate::api::ApiError`] and the HTTP
+    /// client's error inside it): its causes are printed under `-v`, one line each.
+    pub(crate) source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    /// Print nothing, exit with the kind's code (see [`CliError::silent`]).
+    pub(crate) silent: bool,
 }
 
 impl CliError {
@@ -65,7 +80,18 @@ impl CliError {
             message: message.into(),
             details: Vec::new(),
             hint: None,
-            reported: false,
+            source: None,
+            silent: false,
+        }
+    }
+
+    /// An error that says nothing and ends the run with `kind`'s exit code, as cargo's
+    /// `CliError::code` and gh's `SilentError` do: for a run whose outcome the user already
+    /// has (a check's report, an error printed where it happened) or that a signal ended.
+    pub fn silent(kind: ErrorKind) -> CliError {
+        CliError {
+            silent: true,
+            ..CliError::new(kind, String::new())
         }
     }
 
@@ -77,9 +103,10 @@ impl CliError {
         CliError::new(ErrorKind::Usage, message)
     }
 
-    /// The run was stopped by `signal`.
+    /// The run was stopped by `signal`: exit 130 or 143, nothing printed (the shell shows
+    /// the interruption; work cut short says so where it stopped).
     pub fn interrupted(signal: Signal) -> CliError {
-        CliError::new(ErrorKind::Interrupted(signal), "interrupted")
+        CliError::silent(ErrorKind::Interrupted(signal))
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> CliError {
@@ -87,19 +114,44 @@ impl CliError {
         self
     }
 
+    /// Keeps `cause`, the error this one's message describes, so `-v` can show its causes.
+    pub fn with_source(
+        mut self,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> CliError {
+        self.source = Some(Arc::new(cause));
+        self
+    }
+
+    /// The one place an error becomes an exit code.
     pub fn exit_code(&self) -> u8 {
         self.kind.exit_code()
+    }
+
+    /// Whether the error prints nothing (see [`CliError::silent`]).
+    pub fn is_silent(&self) -> bool {
+        self.silent
+    }
+
+    /// What led to the error, outermost first: the causes of the error its message describes
+    /// (that error's own text is the message, so it is not repeated). A cause that reads as the
+    /// one before it (a wrapper that only passes its inner error's text on) is left out.
+    pub fn causes(&self) -> Vec<String> {
+        let mut causes: Vec<String> = Vec::new();
+        let mut next = self.source.as_deref().and_then(|e| e.source());
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            if causes.last() != Some(&text) && !text.is_empty() {
+                causes.push(text);
+            }
+            next = cause.source();
+        }
+        causes
     }
 
     /// The same error about `subject` (a token id), for a command working on several.
     pub fn about(mut self, subject: &str) -> CliError {
         self.message = format!("{subject}: {}", self.message);
-        self
-    }
-
-    /// Marks the error as shown, so `main` only sets the exit code.
-    pub fn reported(mut self) -> CliError {
-        self.reported = true;
         self
     }
 }
@@ -110,7 +162,13 @@ impl fmt::Display for CliError {
     }
 }
 
-impl std::error::Error for CliError {}
+impl std::error::Error for CliError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 impl From<crate::emulator::StoreError> for CliError {
     fn from(e: crate::emulator::StoreError) -> CliError {
@@ -233,10 +291,8 @@ impl From<crate::api::ApiError> for CliError {
         };
         let mut error = CliError::new(kind, e.to_string());
         error.details = e.details().iter().map(|d| d.line()).collect();
-        match server_hint.or(fallback) {
-            Some(hint) => error.with_hint(hint),
-            None => error,
-        }
+        error.hint = server_hint.or(fallback);
+        error.with_source(e)
     }
 }
 

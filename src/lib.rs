@@ -66,24 +66,13 @@ pub async fn run(args: impl IntoIterator<Item = OsString>, world: World) -> u8 {
     }
 }
 
-/// Help and version go to stdout (exit 0), usage errors to stderr (exit 2), as clap renders
-/// them, in colour when the stream is a terminal.
+/// A command line clap answered itself (help, version) or refused: printed as clap renders
+/// it, by the printer, and ended with its exit code.
 fn usage_error(error: clap::Error, world: &World) -> u8 {
-    let terminal = world.streams.terminal;
-    let (stream, colour) = if error.use_stderr() {
-        (&world.streams.stderr, terminal.stderr)
-    } else {
-        (&world.streams.stdout, terminal.stdout)
+    let options = output::PrinterOptions {
+        no_color_env: world.var("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        ..output::PrinterOptions::default()
     };
-    let no_color = world.var("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let rendered = error.render();
-    let text = if colour && !no_color {
-        rendered.ansi().to_string()
-    } else {
-        rendered.to_string()
-    };
-    let mut out = stream.lock().unwrap_or_else(|p| p.into_inner());
-    let _ = std::io::Write::write_all(&mut **out, text.as_bytes());
-    let _ = std::io::Write::flush(&mut **out);
-    u8::try_from(error.exit_code()).unwrap_or(2)
+    Printer::new(options, world.streams.clone()).command_line_error(&error);
+    error::command_line_exit_code(&error)
 }

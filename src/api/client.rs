@@ -184,6 +184,7 @@ impl Client {
                 detail: format!("could not set up the HTTP client: {e}"),
                 sent: false,
                 refused: false,
+                source: Some(e),
             })?;
         Ok(Client {
             http,
@@ -260,6 +261,7 @@ impl Client {
                 url: shown,
                 received: bytes.len(),
                 why: super::Cut::Ended,
+                source: None,
             }),
         }
     }
@@ -291,6 +293,7 @@ impl Client {
             detail: format!("invalid request: {e}"),
             sent: false,
             refused: false,
+            source: Some(e),
         })?;
         let shown = request.url().to_string();
         self.log(|| format!("> {method} {shown}\n> authorization: Bearer <redacted>"));
@@ -363,7 +366,7 @@ impl Client {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| self.cut(url, body.len(), &e))?
+            .map_err(|e| self.cut(url, body.len(), e))?
         {
             if body.len() + chunk.len() > MAX_REPLY_BYTES {
                 return Err(too_large());
@@ -375,7 +378,7 @@ impl Client {
 
     /// A reply whose body broke off after `received` bytes (the reply had begun: the server
     /// was reached and answered, so this is neither "could not reach" nor "did not answer").
-    pub(super) fn cut(&self, url: &str, received: usize, error: &reqwest::Error) -> ApiError {
+    pub(super) fn cut(&self, url: &str, received: usize, error: reqwest::Error) -> ApiError {
         ApiError::Cut {
             url: url.to_string(),
             received,
@@ -384,6 +387,7 @@ impl Client {
             } else {
                 super::Cut::Closed
             },
+            source: Some(error),
         }
     }
 
@@ -396,6 +400,7 @@ impl Client {
             detail: root_cause(&error),
             sent: !error.is_connect(),
             refused: refused(&error),
+            source: Some(error),
         }
     }
 }
@@ -470,7 +475,7 @@ impl Streamed<'_> {
                 Ok(chunk) => chunk,
                 Err(e) => {
                     self.reader = None;
-                    return Ok(Batch::Broken(self.client.cut(&self.url, self.read, &e)));
+                    return Ok(Batch::Broken(self.client.cut(&self.url, self.read, e)));
                 }
             };
             let Some(chunk) = chunk else {
@@ -482,6 +487,7 @@ impl Streamed<'_> {
                         url: self.url.clone(),
                         received: self.read,
                         why: super::Cut::Ended,
+                        source: None,
                     }));
                 }
                 return match reader.finish() {

@@ -32,6 +32,8 @@ pub enum ApiError {
         sent: bool,
         /// The host answered that nothing listens on the port (connection refused).
         refused: bool,
+        /// What the HTTP client reported, kept whole: `-v` prints its chain of causes.
+        source: Option<reqwest::Error>,
     },
     /// A reply arrived but is not what the API sends.
     #[error("unexpected reply from the server: {0}")]
@@ -45,6 +47,8 @@ pub enum ApiError {
         /// Bytes of the body that arrived.
         received: usize,
         why: Cut,
+        /// What the HTTP client reported, when it noticed the break: `-v` prints its causes.
+        source: Option<reqwest::Error>,
     },
 }
 

@@ -90,14 +90,10 @@ pub(crate) async fn run(cli: Cli, world: &World) -> Result<(), CliError> {
     }
 }
 
-/// Reports an error that has not been shown yet, and marks it shown.
+/// Reports the command's error (a silent one prints nothing); the caller then only picks
+/// the exit code from it.
 fn report(printer: &crate::output::Printer, result: Result<(), CliError>) -> Result<(), CliError> {
-    result.map_err(|e| {
-        if !e.reported {
-            printer.error(&e);
-        }
-        e.reported()
-    })
+    result.inspect_err(|e| printer.error(e))
 }
 
 /// Builds the context, runs `command` in it, reports its error with the context's printer
@@ -112,7 +108,7 @@ async fn with_context(
     // holding the state): a signal ends that wait too.
     let built = tokio::select! {
         built = Context::new(global, world) => built,
-        signal = world.signals.first() => Err(CliError::interrupted(signal).reported()),
+        signal = world.signals.first() => Err(CliError::interrupted(signal)),
     };
     let ctx = match built {
         Ok(ctx) => ctx,
@@ -120,12 +116,12 @@ async fn with_context(
     };
     let result = tokio::select! {
         result = command(&ctx) => result,
-        signal = ctx.signals.unheld() => Err(CliError::interrupted(signal).reported()),
+        signal = ctx.signals.unheld() => Err(CliError::interrupted(signal)),
     };
     // A signal that arrived while the command worked without waiting (selecting among
     // thousands of tokens, printing) still ends the run with its code.
     let result = match (result, ctx.signals.received()) {
-        (Ok(()), Some(signal)) => Err(CliError::interrupted(signal).reported()),
+        (Ok(()), Some(signal)) => Err(CliError::interrupted(signal)),
         (Err(mut error), Some(signal)) if error.kind != crate::error::ErrorKind::Cancelled => {
             error.kind = crate::error::ErrorKind::Interrupted(signal);
             Err(error)

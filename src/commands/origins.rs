@@ -418,7 +418,7 @@ async fn check(ctx: &Context, args: CheckArgs) -> Result<(), CliError> {
                 .unwrap_or_else(|| format!("rtctl origins add {} {origin}", token.id()))
         ));
     }
-    Err(CliError::new(ErrorKind::Problems, format!("{shown} is not admitted")).reported())
+    Err(CliError::silent(ErrorKind::Problems))
 }
 
 #[cfg(test)]

@@ -315,16 +315,8 @@ pub(crate) async fn run(ctx: &Context, mut args: TrafficArgs) -> Result<(), CliE
     }
     let refused: usize = reports.iter().map(|(_, a)| a.refused.len()).sum();
     if refused > 0 {
-        return Err(CliError::new(
-            ErrorKind::Problems,
-            format!(
-                "{refused} origin{} seen on {} {} refused",
-                if refused == 1 { "" } else { "s" },
-                scope.surface.label(),
-                if refused == 1 { "was" } else { "were" }
-            ),
-        )
-        .reported());
+        // The report lists the refused origins: only the exit code is left to say.
+        return Err(CliError::silent(ErrorKind::Problems));
     }
     Ok(())
 }

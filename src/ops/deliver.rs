@@ -531,7 +531,7 @@ where
             Err(error)
         }
         (Err(error), None) => Err(error),
-        (Ok(()), Some(signal)) => Err(CliError::interrupted(signal).reported()),
+        (Ok(()), Some(signal)) => Err(CliError::interrupted(signal)),
         (Ok(()), None) => Ok(()),
     }
 }

@@ -5,6 +5,9 @@
 //! with `…`. A column of origins gives up `https://` before anything else: the host is the
 //! information (`http://` stays, so the two read apart). A host still too long keeps its start, and in a column wide
 //! enough its end too (`checkout.exa…le.com`). `-o wide` keeps every column whole.
+//!
+//! The same engine lays out the other tables ([`Layout::wrapping`]): there nothing is cut or
+//! dropped; the columns that may wrap share the width the others leave and break their lines.
 
 use console::{measure_text_width, truncate_str};
 
@@ -37,10 +40,43 @@ pub(super) struct Layout {
     bare: Vec<usize>,
     /// Origin columns, cut as hosts.
     origins: Vec<usize>,
+    /// Columns whose lines wrap at their width.
+    wrap: Vec<usize>,
+    /// Cells are split at every line break, so a cell ending in one shows an empty line (as
+    /// the tables of [`Layout::wrapping`] always have); a list's cells keep to their text.
+    every_line: bool,
 }
+
+/// The narrowest a wrapping column may get before wrapping stops helping.
+pub(super) const MIN_WRAP_WIDTH: usize = 14;
 
 fn cell_width(text: &str) -> usize {
     text.lines().map(measure_text_width).max().unwrap_or(0)
+}
+
+/// Each column's width with every cell (and its header) whole.
+fn natural_widths(headers: &[&str], rows: &[Vec<String>]) -> Vec<usize> {
+    (0..headers.len())
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| cell_width(c))
+                .chain([measure_text_width(headers[i])])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+/// The widest line of column `index` (its header too) once wrapped at `width`.
+fn longest_wrapped(headers: &[&str], rows: &[Vec<String>], index: usize, width: usize) -> usize {
+    rows.iter()
+        .filter_map(|r| r.get(index).map(String::as_str))
+        .chain(headers.get(index).copied())
+        .flat_map(|cell| cell.lines().flat_map(move |l| wrap_words(l, width)))
+        .map(|line| measure_text_width(&line))
+        .max()
+        .unwrap_or(0)
 }
 
 impl Layout {
@@ -52,16 +88,7 @@ impl Layout {
         width: Option<usize>,
         fit: Fit,
     ) -> Layout {
-        let natural: Vec<usize> = (0..headers.len())
-            .map(|i| {
-                rows.iter()
-                    .filter_map(|r| r.get(i))
-                    .map(|c| cell_width(c))
-                    .chain([headers[i].len()])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
+        let natural = natural_widths(headers, rows);
         let mut widths: Vec<Option<usize>> = natural.iter().copied().map(Some).collect();
         let Some(width) = width else {
             return Layout {
@@ -69,6 +96,8 @@ impl Layout {
                 cut_long: false,
                 bare: Vec::new(),
                 origins: Vec::new(),
+                wrap: Vec::new(),
+                every_line: false,
             };
         };
         let total = |w: &[Option<usize>]| w.iter().flatten().map(|n| n + PADDING).sum::<usize>();
@@ -135,6 +164,88 @@ impl Layout {
             cut_long: true,
             bare,
             origins: fit.origins.to_vec(),
+            wrap: Vec::new(),
+            every_line: false,
+        }
+    }
+
+    /// The layout of a table in `width` columns (`None`: no width known, everything whole)
+    /// where only the columns in `wrap` may give way, by wrapping: ids, states and times stay
+    /// whole, so they can be read and copied. The wrapping columns share what the others
+    /// leave: one that fits an equal share keeps its width, the rest split what remains. When
+    /// that is less than [`MIN_WRAP_WIDTH`] each, nothing wraps: long lines read better than
+    /// text shredded a few letters a line.
+    pub(super) fn wrapping(
+        headers: &[&str],
+        rows: &[Vec<String>],
+        width: Option<usize>,
+        wrap: &[usize],
+    ) -> Layout {
+        let natural = natural_widths(headers, rows);
+        let whole = Layout {
+            widths: natural.iter().copied().map(Some).collect(),
+            cut_long: false,
+            bare: Vec::new(),
+            origins: Vec::new(),
+            wrap: Vec::new(),
+            every_line: true,
+        };
+        let total: usize = natural.iter().map(|n| n + PADDING).sum();
+        let Some(width) = width.filter(|&w| total > w) else {
+            return whole;
+        };
+        let fixed: usize = (0..natural.len())
+            .filter(|i| !wrap.contains(i))
+            .map(|i| natural[i] + PADDING)
+            .sum();
+        let room = width.saturating_sub(fixed);
+        if wrap.is_empty() || room < MIN_WRAP_WIDTH * wrap.len() {
+            return whole;
+        }
+        let mut widths = whole.widths.clone();
+        let mut remaining = room - PADDING * wrap.len();
+        let mut open: Vec<usize> = wrap.to_vec();
+        // Columns narrower than an equal share keep their width, until none is.
+        while let Some(at) = open
+            .iter()
+            .position(|&i| natural[i] <= remaining / open.len())
+        {
+            remaining -= natural[open.remove(at)];
+        }
+        // A column whose lines, wrapped at the share, leave room to spare takes only what its
+        // longest line needs.
+        let mut settled = true;
+        while settled && !open.is_empty() {
+            settled = false;
+            let share = remaining / open.len();
+            if let Some(at) = open
+                .iter()
+                .position(|&i| share.saturating_sub(longest_wrapped(headers, rows, i, share)) >= 3)
+            {
+                let column = open.remove(at);
+                let longest = longest_wrapped(headers, rows, column, share);
+                widths[column] = Some(longest);
+                remaining -= longest;
+                settled = true;
+            }
+        }
+        // The rest split what remains, the first ones taking the odd columns.
+        if !open.is_empty() {
+            let share = remaining / open.len();
+            let mut odd = remaining % open.len();
+            for &column in &open {
+                let extra = usize::from(odd > 0);
+                odd = odd.saturating_sub(1);
+                widths[column] = Some((share + extra).max(1));
+            }
+        }
+        Layout {
+            widths,
+            cut_long: false,
+            bare: Vec::new(),
+            origins: Vec::new(),
+            wrap: wrap.to_vec(),
+            every_line: true,
         }
     }
 
@@ -152,7 +263,23 @@ impl Layout {
     }
 
     fn push_row(&self, text: &mut String, row: &[String]) {
-        let lines: Vec<Vec<&str>> = row.iter().map(|c| c.lines().collect()).collect();
+        let lines: Vec<Vec<std::borrow::Cow<'_, str>>> = row
+            .iter()
+            .enumerate()
+            .map(|(column, cell)| {
+                let lines: Box<dyn Iterator<Item = &str>> = match self.every_line {
+                    true => Box::new(cell.split('\n')),
+                    false => Box::new(cell.lines()),
+                };
+                match self.widths.get(column) {
+                    Some(Some(width)) if self.wrap.contains(&column) => lines
+                        .flat_map(|l| wrap_words(l, *width))
+                        .map(std::borrow::Cow::Owned)
+                        .collect(),
+                    _ => lines.map(std::borrow::Cow::Borrowed).collect(),
+                }
+            })
+            .collect();
         let height = lines.iter().map(Vec::len).max().unwrap_or(0).max(1);
         for line in 0..height {
             let mut out = String::new();
@@ -161,8 +288,7 @@ impl Layout {
                 let cell = lines
                     .get(column)
                     .and_then(|l| l.get(line))
-                    .copied()
-                    .unwrap_or("");
+                    .map_or("", |l| l.as_ref());
                 let cell = match self.bare.contains(&column) {
                     true => without_schemes(cell),
                     false => cell.into(),
@@ -269,6 +395,81 @@ fn width_of(text: &str) -> usize {
     #[cfg(test)]
     MEASURED.with(|m| m.set(m.get() + text.len()));
     measure_text_width(text)
+}
+
+/// `line` in lines of at most `width` columns, broken between words (at spaces), a word
+/// longer than a line broken where the line ends: a table cell's text wrapped in place. Words
+/// fill a line until two columns or fewer are left; a long word starts on the same line
+/// when more are.
+pub(super) fn wrap_words(line: &str, width: usize) -> Vec<String> {
+    /// Columns a line may leave empty rather than start a long word in them.
+    const SPARE: usize = 2;
+    if measure_text_width(line) <= width {
+        return vec![line.to_string()];
+    }
+    // A line with two columns or fewer left is done.
+    let done = |current: &str| measure_text_width(current) > width.saturating_sub(SPARE);
+    let mut lines = Vec::new();
+    let mut words: Vec<String> = line.split(' ').rev().map(str::to_string).collect();
+    let mut current = String::new();
+    while let Some(word) = words.pop() {
+        let used = measure_text_width(&current);
+        let needed = measure_text_width(&word);
+        let gap = usize::from(!current.is_empty());
+        if used + gap + needed <= width {
+            if gap == 1 {
+                current.push(' ');
+            }
+            current.push_str(&word);
+            if done(&current) {
+                lines.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let left = width.saturating_sub(used + gap);
+        if !current.is_empty() && left <= SPARE {
+            words.push(word);
+            lines.push(std::mem::take(&mut current));
+            continue;
+        }
+        if needed > width {
+            if gap == 1 {
+                current.push(' ');
+            }
+            let (head, rest) = split_word(&word, left, current.is_empty());
+            current.push_str(head);
+            words.push(rest.to_string());
+            lines.push(std::mem::take(&mut current));
+            continue;
+        }
+        lines.push(std::mem::replace(&mut current, word));
+        if done(&current) {
+            lines.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines
+}
+
+/// `word` split after at most `width` columns; on a line of its own at least one character
+/// goes first, however wide, so the text always moves on.
+fn split_word(word: &str, width: usize, alone: bool) -> (&str, &str) {
+    let mut used = 0;
+    let mut end = 0;
+    for (at, c) in word.char_indices() {
+        let columns = char_width(c);
+        if used + columns > width {
+            break;
+        }
+        used += columns;
+        end = at + c.len_utf8();
+    }
+    if end == 0 && alone {
+        end = word.chars().next().map_or(0, char::len_utf8);
+    }
+    word.split_at(end)
 }
 
 #[cfg(test)]
@@ -438,6 +639,87 @@ mod tests {
                 "nothing is lost"
             );
             assert!(lines.iter().all(|l| measure_text_width(l) <= width));
+        }
+    }
+
+    #[test]
+    fn wrapping_columns_share_what_the_others_leave() {
+        // What the table engine before this one (comfy-table) printed, byte for byte.
+        let rows = vec![
+            vec![
+                "https://averyveryveryveryverylongsubdomainname.example.com:8443".to_string(),
+                "exact".into(),
+            ],
+            vec![
+                "https://shop.example.com\nhttp://localhost:3000".into(),
+                "exact".into(),
+            ],
+        ];
+        let layout = Layout::wrapping(&["origin", "kind"], &rows, Some(40), &[0]);
+        assert_eq!(
+            layout.render(Some(&["origin", "kind"]), &rows),
+            " ORIGIN                           KIND\n \
+             https://averyveryveryveryverylo  exact\n \
+             ngsubdomainname.example.com:844\n \
+             3\n \
+             https://shop.example.com         exact\n \
+             http://localhost:3000\n"
+        );
+        let headers = ["product", "surface", "id", "status", "tokens"];
+        let rows = vec![
+            vec![
+                "Example Docs".to_string(),
+                "Support widget for the docs site".into(),
+                "s_0123".into(),
+                "active".into(),
+                "2".into(),
+            ],
+            vec![
+                "Store".to_string(),
+                "Web chat".into(),
+                "s_4567".into(),
+                "draft".into(),
+                "0".into(),
+            ],
+        ];
+        let wrapped = Layout::wrapping(&headers, &rows, Some(60), &[0, 1]).render(None, &rows);
+        assert_eq!(
+            wrapped,
+            " Example Docs  Support widget for    s_0123  active  2\n               \
+             the docs site\n Store         Web chat              s_4567  draft   0\n"
+        );
+        // Too little room left to wrap in: long lines, whole.
+        let whole = Layout::wrapping(&headers, &rows, Some(50), &[0, 1]).render(None, &rows);
+        assert!(
+            whole.contains("Support widget for the docs site"),
+            "{whole}"
+        );
+        // No width, or room enough: nothing wraps.
+        for width in [None, Some(200)] {
+            let text = Layout::wrapping(&headers, &rows, width, &[0, 1]).render(None, &rows);
+            assert_eq!(text.lines().count(), 2, "{text}");
+        }
+    }
+
+    #[test]
+    fn words_wrap_between_words_and_long_ones_where_the_line_ends() {
+        assert_eq!(wrap_words("short", 10), vec!["short"]);
+        assert_eq!(
+            wrap_words("Support widget for the docs site", 18),
+            vec!["Support widget for", "the docs site"]
+        );
+        // A long word starts on the line when more than two columns are left.
+        assert_eq!(
+            wrap_words("ab https://shop.example.com", 10),
+            vec!["ab https:/", "/shop.exam", "ple.com"]
+        );
+        for width in 1..12 {
+            for line in wrap_words("日本語のテキスト and some text", width) {
+                assert!(
+                    measure_text_width(&line) <= width.max(2),
+                    "{width}: {line:?}"
+                );
+            }
         }
     }
 }

@@ -498,3 +498,82 @@ fn ctrl_c_stops_starting_new_work_and_reports_what_was_done() {
         "{stderr}"
     );
 }
+
+/// The lines of an error report (from `error:` on), without its `caused by:` lines.
+fn error_report(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("error:"))
+        .filter(|l| !l.starts_with("caused by: "))
+        .collect()
+}
+
+/// Under `-v` an error shows what caused it, a `caused by:` line each, escaped and with the
+/// key redacted like every line; without `-v` the report is as it always was.
+#[test]
+fn verbose_errors_show_their_causes() {
+    let key = "rt_live_causes_0123456789";
+    // A stopped server, at a URL that carries the key (so the client's own error does).
+    let closed = crate::support::RefusedPort::new();
+    let url = format!("{}/{key}", closed.url);
+    let server = Server::empty();
+    let env = [("RUNTYPE_API_URL", url.as_str()), ("RUNTYPE_API_KEY", key)];
+    let args = ["tokens", "get", "ct_0123456789abcdef", "--retries", "0"];
+    let plain = server.rtctl_env(&args, &env);
+    plain.expect(1);
+    assert!(!plain.stderr.contains("caused by"), "{}", plain.stderr);
+    let verbose = server.rtctl_env(&[&args[..], &["-v"]].concat(), &env);
+    verbose.expect(1);
+    let causes: Vec<&str> = verbose
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("caused by: "))
+        .collect();
+    assert!(causes.len() >= 2, "{}", verbose.stderr);
+    assert!(
+        causes.last().unwrap().to_lowercase().contains("refused"),
+        "the last cause is the root: {causes:?}"
+    );
+    assert!(
+        causes.iter().any(|c| c.contains("rt_live_****6789")),
+        "the client's error names the URL, key redacted: {causes:?}"
+    );
+    assert!(!verbose.stderr.contains(key), "{}", verbose.stderr);
+    assert_eq!(error_report(&verbose.stderr), error_report(&plain.stderr));
+
+    // A hostile server whose reply breaks off: the causes come from the HTTP client, and the
+    // report is the same without them.
+    let hostile = server.runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let _ = socket
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                          content-length: 4096\r\n\r\n{\"id\": \"ct_0123456789abcdef\", ",
+                    )
+                    .await;
+            }
+        });
+        url
+    });
+    let env = [("RUNTYPE_API_URL", hostile.as_str())];
+    let plain = server.rtctl_env(&args, &env);
+    plain.expect(1);
+    assert!(plain.stderr.contains("broke off"), "{}", plain.stderr);
+    assert!(!plain.stderr.contains("caused by"), "{}", plain.stderr);
+    let verbose = server.rtctl_env(&[&args[..], &["-v"]].concat(), &env);
+    verbose.expect(1);
+    assert!(
+        verbose.stderr.lines().any(|l| l.starts_with("caused by: ")),
+        "{}",
+        verbose.stderr
+    );
+    assert_eq!(error_report(&verbose.stderr), error_report(&plain.stderr));
+}

@@ -138,7 +138,7 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
     }
     delivery.finish()?;
     match ctx.signals.received() {
-        Some(signal) => Err(CliError::interrupted(signal).reported()),
+        Some(signal) => Err(CliError::interrupted(signal)),
         None => Ok(()),
     }
 }
