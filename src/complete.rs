@@ -38,7 +38,7 @@ pub(crate) fn token_ids(current: &OsStr) -> Vec<CompletionCandidate> {
                 .map(|t| {
                     let name = Some(t.name()).filter(|n| !n.is_empty());
                     let help =
-                        name.map(|n| crate::text::for_terminal(n, false).into_owned().into());
+                        name.map(|n| crate::untrusted::for_terminal(n, false).into_owned().into());
                     CompletionCandidate::new(t.id()).help(help)
                 })
                 .collect(),

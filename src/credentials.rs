@@ -478,7 +478,7 @@ impl CredentialsFile {
 
 /// A path as a shell word, for hints meant to be pasted.
 fn shell_quote(path: &Path) -> String {
-    crate::text::shell_word(&path.display().to_string())
+    crate::untrusted::shell_word(&path.display().to_string())
 }
 
 /// What is stored for an account, looked up in every place (for `auth status` and `logout`).

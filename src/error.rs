@@ -186,7 +186,7 @@ impl From<crate::emulator::StoreError> for CliError {
 impl From<crate::api::ApiError> for CliError {
     fn from(e: crate::api::ApiError) -> CliError {
         use crate::api::ApiError;
-        let server_hint = e.server_hint().map(crate::text::as_hint);
+        let server_hint = e.server_hint().map(crate::untrusted::as_hint);
         let (kind, fallback): (ErrorKind, Option<String>) = match &e {
             ApiError::Status { status: 401, .. } => (
                 ErrorKind::Auth,

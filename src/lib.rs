@@ -13,7 +13,6 @@ mod complete;
 mod credentials;
 mod error;
 mod jq;
-mod manifest;
 mod ops;
 mod output;
 mod session;
@@ -21,6 +20,7 @@ mod settings;
 pub mod signals;
 mod sink;
 pub mod tls;
+mod token_file;
 pub mod world;
 
 // The crates rtctl is built from (see CONTRIBUTING.md): the model (what a token is and its
@@ -28,7 +28,7 @@ pub mod world;
 // `rtctl::emulator::start` keeps working for code written against earlier versions.
 pub use rtctl_emulator as emulator;
 pub use rtctl_model::clock;
-use rtctl_model::{duration, files, ids, origin, token, untrusted as text};
+use rtctl_model::{duration, files, ids, origin, token, untrusted};
 
 pub use cli::command;
 pub use cli::completions::Shell;
@@ -38,7 +38,7 @@ pub use credentials::MockKeyring;
 pub use credentials::{Keyring, KeyringError};
 pub use jq::{CHILD_ARG as JQ_CHILD_ARG, child_main as jq_child_main};
 pub use output::{Printer, Prompter, Stream, Streams, Terminal, stream};
-pub use text::for_terminal;
+pub use untrusted::for_terminal;
 
 use std::ffi::OsString;
 

@@ -308,7 +308,7 @@ impl<'a, L: Listing + 'a> Pager<'a, L> {
         if !self.handed.insert(key.to_string()) && L::DISTINCT {
             return Err(ApiError::InvalidReply(format!(
                 "the server listed {} twice (again at {} of the list): rtctl stops rather than show it twice, or act on a list that has left another out",
-                crate::text::for_terminal(key, false),
+                crate::untrusted::for_terminal(key, false),
                 self.offset,
             )));
         }

@@ -240,7 +240,7 @@ impl Filters {
         let word = |flag: &str, value: &Option<String>| {
             value
                 .as_deref()
-                .map(|v| format!("{flag} {}", crate::text::shell_word(v)))
+                .map(|v| format!("{flag} {}", crate::untrusted::shell_word(v)))
         };
         [
             word("--environment", &self.environment),

@@ -26,7 +26,7 @@ use crate::token::Field;
 
 /// How the values are printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Shape {
+pub(crate) enum ValueFormat {
     /// The bare value: one token, named by one ID.
     Bare,
     /// `ID<TAB>value` a line, in completion order.
@@ -107,7 +107,7 @@ impl Undelivered {
 /// Where new values go, shared by work running at once.
 pub(crate) struct Delivery<'a> {
     ctx: &'a Context,
-    shape: Shape,
+    shape: ValueFormat,
     sink: Option<&'a Sink>,
     state: Mutex<State<'a>>,
     /// A delivery failed or its outcome is unknown: no new work may start.
@@ -125,15 +125,20 @@ struct State<'a> {
 
 impl<'a> Delivery<'a> {
     /// `shape` unless the output is JSON, which wins; values go to `sink` when there is one.
-    pub(crate) fn new(ctx: &'a Context, shape: Shape, sink: Option<&'a Sink>) -> Delivery<'a> {
+    pub(crate) fn new(
+        ctx: &'a Context,
+        shape: ValueFormat,
+        sink: Option<&'a Sink>,
+    ) -> Delivery<'a> {
         let printer = &ctx.printer;
         let shape = match shape {
-            Shape::Document if printer.format == Format::Json => Shape::Document,
-            Shape::Document => Shape::Bare,
-            _ if printer.format == Format::Json => Shape::Json,
+            ValueFormat::Document if printer.format == Format::Json => ValueFormat::Document,
+            ValueFormat::Document => ValueFormat::Bare,
+            _ if printer.format == Format::Json => ValueFormat::Json,
             other => other,
         };
-        let array = (shape == Shape::Json && printer.jq().is_none()).then(|| printer.json_array());
+        let array =
+            (shape == ValueFormat::Json && printer.jq().is_none()).then(|| printer.json_array());
         Delivery {
             ctx,
             shape,
@@ -178,7 +183,7 @@ impl<'a> Delivery<'a> {
     }
 
     /// Delivers a new value; `element` is its JSON outcome (`{id, name, ok, value, …}`, or
-    /// the whole token for [`Shape::Document`]).
+    /// the whole token for [`ValueFormat::Document`]).
     pub(crate) async fn value(
         &self,
         new: &NewValue<'_>,
@@ -239,7 +244,7 @@ impl<'a> Delivery<'a> {
             fields.insert("delivered".into(), Value::Bool(true));
         }
         let line = match (&self.shape, new.previous) {
-            (Shape::Successors, Some(previous)) => format!("{previous}\t{}", new.id),
+            (ValueFormat::Successors, Some(previous)) => format!("{previous}\t{}", new.id),
             _ => new.id.to_string(),
         };
         let _ = self.emit(&line, element);
@@ -251,10 +256,12 @@ impl<'a> Delivery<'a> {
     fn print(&self, new: &NewValue<'_>, element: Value) -> Result<(), CliError> {
         let (id, value) = (new.id, new.value);
         let line = match &self.shape {
-            Shape::Bare => value.to_string(),
-            Shape::Lines => format!("{id}\t{value}"),
-            Shape::Successors => format!("{}\t{id}\t{value}", new.previous.unwrap_or_default()),
-            Shape::Env(name) => match env_value(value) {
+            ValueFormat::Bare => value.to_string(),
+            ValueFormat::Lines => format!("{id}\t{value}"),
+            ValueFormat::Successors => {
+                format!("{}\t{id}\t{value}", new.previous.unwrap_or_default())
+            }
+            ValueFormat::Env(name) => match env_value(value) {
                 Some(quoted) => format!("{name}={quoted}"),
                 None => {
                     return Err(undeliverable(
@@ -263,7 +270,7 @@ impl<'a> Delivery<'a> {
                     ));
                 }
             },
-            Shape::Json | Shape::Document => String::new(),
+            ValueFormat::Json | ValueFormat::Document => String::new(),
         };
         self.state()
             .values
@@ -280,23 +287,23 @@ impl<'a> Delivery<'a> {
     fn emit(&self, line: &str, element: Value) -> Result<(), CliError> {
         let mut state = self.state();
         match (&self.shape, &mut state.array) {
-            (Shape::Json, Some(array)) => array.push(&element),
-            (Shape::Json, None) => {
+            (ValueFormat::Json, Some(array)) => array.push(&element),
+            (ValueFormat::Json, None) => {
                 state.buffered.push(element);
                 Ok(())
             }
-            (Shape::Document, _) if self.ctx.printer.jq().is_some() => {
+            (ValueFormat::Document, _) if self.ctx.printer.jq().is_some() => {
                 state.buffered.push(element);
                 Ok(())
             }
-            (Shape::Document, _) => self.ctx.printer.json(&element),
+            (ValueFormat::Document, _) => self.ctx.printer.json(&element),
             _ => self.ctx.printer.line(line),
         }
     }
 
     /// Records an outcome without a value (a failure) in the JSON array.
     pub(crate) fn outcome(&self, element: Value) -> Result<(), CliError> {
-        if self.shape != Shape::Json {
+        if self.shape != ValueFormat::Json {
             return Ok(());
         }
         let mut state = self.state();
@@ -323,8 +330,8 @@ impl<'a> Delivery<'a> {
         }
         let printer = &self.ctx.printer;
         let document = match self.shape {
-            Shape::Json => Value::Array(buffered),
-            Shape::Document => match buffered.into_iter().next() {
+            ValueFormat::Json => Value::Array(buffered),
+            ValueFormat::Document => match buffered.into_iter().next() {
                 Some(document) => document,
                 None => return Ok(()),
             },
@@ -339,7 +346,7 @@ impl<'a> Delivery<'a> {
             Ok(outputs) => {
                 let text: String = outputs.iter().map(Value::to_string).collect();
                 // `create --jq .id`: the id is enough, the value can be read again.
-                let kept_id = |id: &str| self.shape == Shape::Document && text.contains(id);
+                let kept_id = |id: &str| self.shape == ValueFormat::Document && text.contains(id);
                 let missing: Vec<&str> = values
                     .iter()
                     .filter(|(id, value)| !text.contains(value.as_str()) && !kept_id(id))
@@ -379,8 +386,8 @@ impl<'a> Delivery<'a> {
             .map(|o| o.keys().cloned().collect())
             .unwrap_or_default();
         let document = match self.shape {
-            Shape::Json => Value::Array(vec![sample]),
-            Shape::Document => sample,
+            ValueFormat::Json => Value::Array(vec![sample]),
+            ValueFormat::Document => sample,
             _ => return Ok(()),
         };
         let refuse = |what: String| {
@@ -389,7 +396,7 @@ impl<'a> Delivery<'a> {
                 format!("the --jq filter {what} on what {verb} prints; nothing was changed"),
             )
             .with_hint(match self.shape {
-                Shape::Document => format!(
+                ValueFormat::Document => format!(
                     "{verb} --json prints the new token: keep its id (--jq .id, then read the value with rtctl tokens value ID) or its value (--jq .tokenValue)"
                 ),
                 _ => format!(
@@ -402,7 +409,7 @@ impl<'a> Delivery<'a> {
             Err(failure) => Err(refuse(failure.describe())),
             Ok(outputs) => {
                 let text: String = outputs.iter().map(Value::to_string).collect();
-                let kept_id = self.shape == Shape::Document && text.contains(SAMPLE_ID);
+                let kept_id = self.shape == ValueFormat::Document && text.contains(SAMPLE_ID);
                 if text.contains(SAMPLE_VALUE) || kept_id {
                     Ok(())
                 } else {

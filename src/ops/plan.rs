@@ -8,10 +8,10 @@ use serde_json::Value;
 
 use crate::api::ClientToken;
 use crate::error::CliError;
-use crate::manifest::DesiredToken;
 use crate::origin::AllowedOrigin;
 use crate::token::rollover::RolloverView;
 use crate::token::{Compare, Field, Kind, TokenView, Values};
+use crate::token_file::FileToken;
 
 /// One field that differs: what the account has, what the file wants.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,16 +31,16 @@ impl FieldChange {
 /// What `apply` would do to one token.
 #[derive(Debug, Clone)]
 pub(crate) enum Change {
-    Create(DesiredToken),
+    Create(FileToken),
     Update {
         id: String,
-        desired: DesiredToken,
+        desired: FileToken,
         changes: Vec<FieldChange>,
     },
     /// A field that cannot be updated differs: delete and recreate (a new value).
     Replace {
         id: String,
-        desired: DesiredToken,
+        desired: FileToken,
         because: Vec<FieldChange>,
     },
     Delete {
@@ -153,7 +153,7 @@ impl Plan {
 
 /// The token as the file would describe it: every field a file can hold that the token has
 /// (empty lists and an empty config are left out, as a file would leave them out).
-pub(crate) fn describe_current(token: &ClientToken) -> DesiredToken {
+pub(crate) fn describe_current(token: &ClientToken) -> FileToken {
     let mut values = Values::new();
     for field in Field::in_file() {
         let Some(value) = token.field(field) else {
@@ -170,7 +170,7 @@ pub(crate) fn describe_current(token: &ClientToken) -> DesiredToken {
             values.set(field, value.clone());
         }
     }
-    DesiredToken {
+    FileToken {
         name: token.name().to_string(),
         values,
         line: 0,
@@ -209,7 +209,7 @@ fn same(compare: Compare, current: &Value, wanted: &Value) -> bool {
 /// share is an error (the file could not say which it means); tokens without a unique name
 /// that the file does not use are listed as unmanageable and left alone.
 pub(crate) fn compute(
-    desired: &[DesiredToken],
+    desired: &[FileToken],
     current: &[ClientToken],
     prune: bool,
 ) -> Result<Plan, CliError> {
@@ -322,7 +322,7 @@ pub(crate) fn compute(
 
 /// How `token` differs from what the file wants of it: the fields an update can change, and
 /// those it cannot (`environment`, `product_surface_id`), which make it a replacement.
-fn differences(token: &ClientToken, wanted: &DesiredToken) -> (Vec<FieldChange>, Vec<FieldChange>) {
+fn differences(token: &ClientToken, wanted: &FileToken) -> (Vec<FieldChange>, Vec<FieldChange>) {
     let mut updates = Vec::new();
     let mut fixed = Vec::new();
     for (field, value) in wanted.values.iter() {
@@ -346,13 +346,13 @@ fn differences(token: &ClientToken, wanted: &DesiredToken) -> (Vec<FieldChange>,
 
 /// Whether applying `wanted` to `token` replaces it (see [`differences`]): a new token, made
 /// from the file alone.
-pub(crate) fn replaces(token: &ClientToken, wanted: &DesiredToken) -> bool {
+pub(crate) fn replaces(token: &ClientToken, wanted: &FileToken) -> bool {
     !differences(token, wanted).1.is_empty()
 }
 
 /// The request that creates `desired`: its name and every field a create may carry. The rest
 /// (`isActive`: a new token is active) follows in [`after_create`].
-pub(crate) fn create_request(desired: &DesiredToken) -> Values {
+pub(crate) fn create_request(desired: &FileToken) -> Values {
     desired
         .values
         .only(|f| f.spec().on_create())
@@ -361,7 +361,7 @@ pub(crate) fn create_request(desired: &DesiredToken) -> Values {
 
 /// The update that follows a create, for what the create could not carry; `None` when
 /// nothing is left (a token the file wants active, say).
-pub(crate) fn after_create(desired: &DesiredToken) -> Option<Values> {
+pub(crate) fn after_create(desired: &FileToken) -> Option<Values> {
     let rest = desired.values.only(|f| {
         let spec = f.spec();
         !spec.on_create()

@@ -11,10 +11,10 @@ use serde_json::Value;
 use crate::api::surfaces::{Item, Surface};
 use crate::api::{Client, ClientToken};
 use crate::error::{CliError, ErrorKind};
-use crate::manifest::{DesiredToken, Manifest};
 use crate::session::Context;
 use crate::token::selection::Selection;
 use crate::token::{Field, TokenView};
+use crate::token_file::{FileToken, TokenFile};
 
 /// The account's surfaces, every type, read once per command.
 pub(crate) struct Catalogue {
@@ -300,7 +300,7 @@ fn in_file(file: &std::path::Path, line: usize, name: &str, what: &str) -> Strin
 /// they must name the same surface.
 fn name_surface(
     catalogue: &Catalogue,
-    desired: &mut DesiredToken,
+    desired: &mut FileToken,
     file: &std::path::Path,
 ) -> Result<(), CliError> {
     let Some((input, line)) = desired.surface.clone() else {
@@ -341,16 +341,15 @@ fn name_surface(
 pub(crate) async fn bind_file_tokens(
     ctx: &Context,
     client: &Client,
-    manifest: &mut Manifest,
+    token_file: &mut TokenFile,
     current: &[ClientToken],
     file: &std::path::Path,
 ) -> Result<Vec<String>, CliError> {
-    let bound =
-        |d: &DesiredToken| d.surface.is_some() || d.values.contains(Field::ProductSurfaceId);
-    if !manifest.tokens.iter().any(bound) {
+    let bound = |d: &FileToken| d.surface.is_some() || d.values.contains(Field::ProductSurfaceId);
+    if !token_file.tokens.iter().any(bound) {
         return Ok(Vec::new());
     }
-    let named = manifest.tokens.iter().any(|d| d.surface.is_some());
+    let named = token_file.tokens.iter().any(|d| d.surface.is_some());
     let catalogue = match Catalogue::load(client).await {
         Ok(catalogue) => catalogue,
         Err(e) if !named => {
@@ -362,14 +361,14 @@ pub(crate) async fn bind_file_tokens(
         }
         Err(e) => return Err(e),
     };
-    for desired in manifest.tokens.iter_mut() {
+    for desired in token_file.tokens.iter_mut() {
         name_surface(&catalogue, desired, file)?;
     }
     let mut warnings = Vec::new();
     let mut items = HashMap::new();
     // The account's tokens as the plan matches them (retiring ones aside, names unique).
     let (by_name, _) = super::plan::by_name(current);
-    for desired in &manifest.tokens {
+    for desired in &token_file.tokens {
         let Some(surface) = desired
             .values
             .text(Field::ProductSurfaceId)
@@ -433,10 +432,10 @@ pub(crate) async fn bind_file_tokens(
 pub(crate) fn name_file_surfaces(
     ctx: &Context,
     catalogue: &Catalogue,
-    manifest: &mut Manifest,
+    token_file: &mut TokenFile,
     file: &std::path::Path,
 ) {
-    for desired in manifest.tokens.iter_mut() {
+    for desired in token_file.tokens.iter_mut() {
         if let Err(e) = name_surface(catalogue, desired, file) {
             let hint = e.hint.map(|h| format!(" ({h})")).unwrap_or_default();
             ctx.printer.warn(&format!("{}{hint}", e.message));

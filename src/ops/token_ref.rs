@@ -36,7 +36,7 @@ fn kind(arg: &str) -> Result<Kind, CliError> {
     if rest.contains('*') {
         return Err(CliError::usage(format!(
             "{} is a masked value, as lists show it: it cannot name a token",
-            crate::text::for_terminal(arg, false)
+            crate::untrusted::for_terminal(arg, false)
         ))
         .with_hint("give the token's id (rtctl tokens list shows them), or the whole value"));
     }

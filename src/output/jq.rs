@@ -20,7 +20,7 @@ impl Printer {
         for result in crate::jq::run(program, value).map_err(|f| f.error())? {
             match result {
                 Value::String(s) if self.terminal.stdout => {
-                    text.push_str(&crate::text::for_terminal(&s, true))
+                    text.push_str(&crate::untrusted::for_terminal(&s, true))
                 }
                 Value::String(s) => text.push_str(&s),
                 other => text.push_str(&to_pretty(&other)),

@@ -189,8 +189,8 @@ impl Printer {
         keep_newlines: bool,
     ) -> std::borrow::Cow<'t, str> {
         match self.redactions.text(text) {
-            std::borrow::Cow::Borrowed(text) => crate::text::for_terminal(text, keep_newlines),
-            std::borrow::Cow::Owned(text) => crate::text::for_terminal(&text, keep_newlines)
+            std::borrow::Cow::Borrowed(text) => crate::untrusted::for_terminal(text, keep_newlines),
+            std::borrow::Cow::Owned(text) => crate::untrusted::for_terminal(&text, keep_newlines)
                 .into_owned()
                 .into(),
         }
@@ -243,7 +243,7 @@ impl Printer {
 
     /// One line of data, as is (a token value, say).
     pub fn line(&self, text: &str) -> Result<(), CliError> {
-        let text = crate::text::for_terminal(text, true);
+        let text = crate::untrusted::for_terminal(text, true);
         self.bytes(format!("{text}\n").as_bytes())
     }
 
@@ -303,7 +303,7 @@ impl Printer {
     /// for shows colour. Print the result with [`Printer::styled_line`] or
     /// [`Printer::styled_note`], which do not escape again.
     pub fn style(&self, text: &str, style: Style, for_stderr: bool) -> String {
-        let text = crate::text::for_terminal(text, true);
+        let text = crate::untrusted::for_terminal(text, true);
         let text = text.as_ref();
         let on = if for_stderr {
             self.color
@@ -370,7 +370,7 @@ impl Printer {
     /// A remark for people ("Created …"); silenced by `--quiet`.
     pub fn note(&self, text: &str) {
         if !self.quiet {
-            self.talk(&crate::text::for_terminal(text, true));
+            self.talk(&crate::untrusted::for_terminal(text, true));
         }
     }
 
@@ -384,7 +384,7 @@ impl Printer {
         );
         self.talk(&format!(
             "{label} {}",
-            crate::text::for_terminal(text, true)
+            crate::untrusted::for_terminal(text, true)
         ));
     }
 
@@ -393,8 +393,8 @@ impl Printer {
     /// delivery failed.
     pub(crate) fn relay(&self, source: &str, line: &str) {
         let line = self.redactions.text(line);
-        let line = crate::text::for_terminal(&line, false);
-        let source = crate::text::for_terminal(source, false);
+        let line = crate::untrusted::for_terminal(&line, false);
+        let source = crate::untrusted::for_terminal(source, false);
         let label = self.paint(
             &format!("{source}:"),
             console::Style::new().dim(),
@@ -424,7 +424,7 @@ impl Printer {
     pub fn debug(&self, text: &str) {
         if self.verbose {
             for line in text.lines() {
-                let line = crate::text::for_terminal(line, false);
+                let line = crate::untrusted::for_terminal(line, false);
                 self.talk(&self.paint(&line, console::Style::new().dim(), self.color));
             }
         }
@@ -436,7 +436,7 @@ impl Printer {
         if err.kind == ErrorKind::PipeClosed || err.is_silent() {
             return;
         }
-        let escape = |text: &str| crate::text::for_terminal(text, true).into_owned();
+        let escape = |text: &str| crate::untrusted::for_terminal(text, true).into_owned();
         let label = self.paint("error:", console::Style::new().red().bold(), self.color);
         self.talk(&format!("{label} {}", escape(&err.message)));
         for detail in &err.details {

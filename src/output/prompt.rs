@@ -228,11 +228,11 @@ impl Printer {
     /// or `yes` goes ahead, anything else is a "no", exit 3.
     pub async fn confirm(&self, details: &str, question: &str) -> Result<(), CliError> {
         if !details.is_empty() {
-            self.talk(&crate::text::for_terminal(details, true));
+            self.talk(&crate::untrusted::for_terminal(details, true));
         }
         let question = format!(
             "{} [y/N] ",
-            crate::text::for_terminal(&self.redactions.text(question), false)
+            crate::untrusted::for_terminal(&self.redactions.text(question), false)
         );
         match self.prompt(move |p| p.line(&question)).await? {
             Ok(answer) if is_yes(answer.as_deref()) => Ok(()),

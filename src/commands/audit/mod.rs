@@ -15,9 +15,9 @@ use super::Context;
 use crate::api::ClientToken;
 use crate::cli::audit::{AuditArgs, AuditFormat, FailOn};
 use crate::error::{CliError, ErrorKind};
-use crate::manifest::{AuditSettings, Manifest};
 use crate::output::Format;
 use crate::token::TokenView;
+use crate::token_file::{AuditSettings, TokenFile};
 use rules::{Finding, Severity};
 
 pub(crate) use rules::RULES;
@@ -38,21 +38,21 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
             .with_hint("rtctl audit -f tokens.toml --format sarif"));
         }
     }
-    let mut manifest = match &args.file {
-        Some(path) => Some(Manifest::read(path).await?),
+    let mut token_file = match &args.file {
+        Some(path) => Some(TokenFile::read(path).await?),
         None => None,
     };
-    let policy = Policy::from(&args, manifest.as_ref().map(|m| &m.audit))?;
+    let policy = Policy::from(&args, token_file.as_ref().map(|m| &m.audit))?;
     let client = ctx.client()?;
     let (filters, account) =
         crate::ops::surfaces::with_all_tokens(&args.filters.selection(), &client).await?;
-    let catalogue = surfaces(ctx, &client, &account, manifest.as_ref()).await?;
-    if let (Some(manifest), Some(path), Some(catalogue)) =
-        (manifest.as_mut(), &args.file, catalogue.as_ref())
+    let catalogue = surfaces(ctx, &client, &account, token_file.as_ref()).await?;
+    if let (Some(token_file), Some(path), Some(catalogue)) =
+        (token_file.as_mut(), &args.file, catalogue.as_ref())
     {
-        crate::ops::surfaces::name_file_surfaces(ctx, catalogue, manifest, path);
+        crate::ops::surfaces::name_file_surfaces(ctx, catalogue, token_file, path);
     }
-    let audited = audited_tokens(&account, manifest.as_ref(), &filters);
+    let audited = audited_tokens(&account, token_file.as_ref(), &filters);
     let names = rules::name_counts(&account);
     let traffic = match &catalogue {
         Some(catalogue) => traffic(ctx, &client, catalogue, &account, &audited).await?,
@@ -67,7 +67,7 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
         conversations: &conversations,
     };
     // The file's tokens by name, looked up once per audited token (never searched).
-    let in_file: std::collections::HashMap<&str, &crate::manifest::DesiredToken> = manifest
+    let in_file: std::collections::HashMap<&str, &crate::token_file::FileToken> = token_file
         .iter()
         .flat_map(|m| &m.tokens)
         .map(|d| (d.name.as_str(), d))
@@ -195,11 +195,11 @@ impl Policy {
 /// leave it, and the file's tokens the account does not have yet.
 fn audited_tokens(
     account: &[ClientToken],
-    manifest: Option<&Manifest>,
+    token_file: Option<&TokenFile>,
     filters: &crate::token::selection::Selection,
 ) -> Vec<ClientToken> {
     let mut tokens: Vec<ClientToken> = account.to_vec();
-    if let Some(manifest) = manifest {
+    if let Some(token_file) = token_file {
         // Each name's first place in the account and how many tokens hold it, in one pass:
         // a file of 20,000 tokens is matched without a search of the account for each.
         let mut by_name: std::collections::HashMap<&str, (usize, usize)> =
@@ -207,7 +207,7 @@ fn audited_tokens(
         for (at, token) in account.iter().enumerate() {
             by_name.entry(token.name()).or_insert((at, 0)).1 += 1;
         }
-        for desired in &manifest.tokens {
+        for desired in &token_file.tokens {
             let overlay = |raw: &mut serde_json::Map<String, Value>| {
                 for (field, value) in desired.values.iter() {
                     raw.insert(field.json().into(), value.clone());
@@ -254,14 +254,14 @@ async fn surfaces(
     ctx: &Context,
     client: &crate::api::Client,
     account: &[ClientToken],
-    manifest: Option<&Manifest>,
+    token_file: Option<&TokenFile>,
 ) -> Result<Option<crate::ops::surfaces::Catalogue>, CliError> {
     use crate::token::Field;
-    let named = manifest.is_some_and(|m| m.tokens.iter().any(|d| d.surface.is_some()));
+    let named = token_file.is_some_and(|m| m.tokens.iter().any(|d| d.surface.is_some()));
     let bound = account
         .iter()
         .any(|t| t.text(Field::ProductSurfaceId).is_some())
-        || manifest.is_some_and(|m| {
+        || token_file.is_some_and(|m| {
             m.tokens
                 .iter()
                 .any(|d| d.values.text(Field::ProductSurfaceId).is_some())
@@ -522,7 +522,7 @@ fn report(ctx: &Context, findings: &[Finding], summary: &Summary) -> Result<(), 
                 ));
             }
             if !text.is_empty() {
-                printer.bytes(crate::text::for_terminal(&text, true).as_bytes())?;
+                printer.bytes(crate::untrusted::for_terminal(&text, true).as_bytes())?;
             }
             printer.note(&summary_line(summary));
             Ok(())

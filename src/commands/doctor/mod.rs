@@ -476,7 +476,7 @@ const PROBE_FIELD_CHARS: usize = 300;
 /// reads as the report's, a forged `ok:` or `fix:`), everything else that steers a terminal
 /// escaped, and at most [`PROBE_FIELD_CHARS`] characters.
 fn said(text: &str) -> String {
-    let flat = crate::text::for_terminal(text, false);
+    let flat = crate::untrusted::for_terminal(text, false);
     match flat.char_indices().nth(PROBE_FIELD_CHARS) {
         Some((cut, _)) => format!("{}…", &flat[..cut]),
         None => flat.into_owned(),
@@ -560,7 +560,7 @@ fn print(ctx: &Context, reports: &[PageReport]) -> Result<(), CliError> {
             }
         }
     }
-    printer.bytes(crate::text::for_terminal(&text, true).as_bytes())
+    printer.bytes(crate::untrusted::for_terminal(&text, true).as_bytes())
 }
 
 #[cfg(test)]

@@ -21,7 +21,6 @@ use crate::api::{Client, ClientToken};
 use crate::cli::plan::ApplyArgs;
 use crate::commands::Context;
 use crate::error::{CliError, ErrorKind};
-use crate::manifest::{DesiredToken, Manifest};
 use crate::ops::bulk::Outcome;
 use crate::ops::confirm::{Consent, consent};
 use crate::ops::deliver::confirm_current;
@@ -30,6 +29,7 @@ use crate::ops::plan::{Change, Plan, after_create, create_request, update_reques
 use crate::output::Format;
 use crate::sink::{Handoff, Sink};
 use crate::token::TokenView;
+use crate::token_file::{FileToken, TokenFile};
 
 /// What happened to one change: a bulk outcome, whose name is always known.
 type Applied = Outcome;
@@ -144,7 +144,7 @@ impl NewValues<'_> {
 }
 
 pub(crate) async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> {
-    let mut manifest = Manifest::read(&args.file).await?;
+    let mut token_file = TokenFile::read(&args.file).await?;
     let sink = ctx.sink(&args.sink)?;
     if let Some(path) = &args.values_out
         && path.exists()
@@ -152,7 +152,7 @@ pub(crate) async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> 
         return Err(already_exists(path));
     }
     let client = ctx.client()?;
-    let plan = plan_for(ctx, &client, &mut manifest, &args.file, args.prune).await?;
+    let plan = plan_for(ctx, &client, &mut token_file, &args.file, args.prune).await?;
     render(&ctx.printer, &plan, true)?;
     if plan.is_empty() {
         if ctx.printer.format == Format::Json {
@@ -486,7 +486,7 @@ async fn undelivered_error(
 /// deactivate is a warning: the token exists, and its value must still be delivered.
 async fn create(
     client: &Client,
-    desired: &DesiredToken,
+    desired: &FileToken,
     ctx: &Context,
 ) -> Result<(ClientToken, String), CliError> {
     let created = client

@@ -5,9 +5,9 @@
 use crate::cli::plan::ExportArgs;
 use crate::commands::Context;
 use crate::error::CliError;
-use crate::manifest::{EXPORTED_TOKEN_BYTES, MAX_FILE_BYTES, SUPPORTED_TOKENS, to_toml};
 use crate::ops::plan::{by_name, describe_current};
 use crate::token::TokenView;
+use crate::token_file::{EXPORTED_TOKEN_BYTES, MAX_FILE_BYTES, SUPPORTED_TOKENS, to_toml};
 
 pub(crate) async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError> {
     let client = ctx.client()?;
@@ -76,7 +76,7 @@ pub(crate) async fn run(ctx: &Context, args: ExportArgs) -> Result<(), CliError>
     }
     // A file gets the exact bytes; a terminal sees names that could steer it escaped.
     if ctx.printer.terminal().stdout {
-        let shown = crate::text::for_terminal(&text, true);
+        let shown = crate::untrusted::for_terminal(&text, true);
         ctx.printer.bytes(shown.as_bytes())
     } else {
         ctx.printer.bytes(text.as_bytes())

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use super::Context;
 use crate::cli::plan::PlanArgs;
 use crate::error::{CliError, ErrorKind};
-use crate::manifest::Manifest;
 use crate::ops::plan::{Change, FieldChange, Plan, Unmanageable, compute};
 use crate::output::{Format, Printer, Style};
+use crate::token_file::TokenFile;
 
 /// A value for people: lists joined, nothing as "(none)", objects as compact JSON.
 fn shown(value: &Value) -> String {
@@ -29,7 +29,7 @@ fn shown(value: &Value) -> String {
 fn push_field_changes(lines: &mut Vec<String>, changes: &[FieldChange]) {
     for c in changes {
         lines.push(
-            crate::text::for_terminal(
+            crate::untrusted::for_terminal(
                 &format!("    {}: {} → {}", c.key(), shown(&c.from), shown(&c.to)),
                 false,
             )
@@ -51,7 +51,7 @@ pub(crate) fn render(printer: &Printer, plan: &Plan, to_stderr: bool) -> Result<
                     to_stderr,
                 ));
                 lines.push(
-                    crate::text::for_terminal(
+                    crate::untrusted::for_terminal(
                         &format!("    origins: {}", d.origins().join(", ")),
                         false,
                     )
@@ -121,7 +121,7 @@ pub(crate) fn render(printer: &Printer, plan: &Plan, to_stderr: bool) -> Result<
             } else {
                 "them"
             },
-            crate::text::for_terminal(&plan.unmanaged.join(", "), false)
+            crate::untrusted::for_terminal(&plan.unmanaged.join(", "), false)
         ));
     }
     if !plan.unmanageable.is_empty() {
@@ -135,7 +135,7 @@ pub(crate) fn render(printer: &Printer, plan: &Plan, to_stderr: bool) -> Result<
             listed.len(),
             if listed.len() == 1 { "" } else { "s" },
             if listed.len() == 1 { "is" } else { "are" },
-            crate::text::for_terminal(&listed.join(", "), false)
+            crate::untrusted::for_terminal(&listed.join(", "), false)
         ));
     }
     for warning in &plan.warnings {
@@ -186,27 +186,27 @@ pub(crate) fn to_json(plan: &Plan) -> Value {
     })
 }
 
-/// The plan for `manifest` (loaded from `file`) against the account: its tokens read, the
+/// The plan for `token_file` (loaded from `file`) against the account: its tokens read, the
 /// file's surfaces bound (see `surfaces::bind_file_tokens`), and the changes computed.
 pub(crate) async fn plan_for(
     ctx: &Context,
     client: &crate::api::Client,
-    manifest: &mut Manifest,
+    token_file: &mut TokenFile,
     file: &std::path::Path,
     prune: bool,
 ) -> Result<Plan, CliError> {
     let current = client.list_all().await?;
     let warnings =
-        crate::ops::surfaces::bind_file_tokens(ctx, client, manifest, &current, file).await?;
-    let mut plan = compute(&manifest.tokens, &current, prune)?;
+        crate::ops::surfaces::bind_file_tokens(ctx, client, token_file, &current, file).await?;
+    let mut plan = compute(&token_file.tokens, &current, prune)?;
     plan.warnings.extend(warnings);
     Ok(plan)
 }
 
 pub(crate) async fn run(ctx: &Context, args: PlanArgs) -> Result<(), CliError> {
-    let mut manifest = Manifest::read(&args.file).await?;
+    let mut token_file = TokenFile::read(&args.file).await?;
     let client = ctx.client()?;
-    let plan = plan_for(ctx, &client, &mut manifest, &args.file, args.prune).await?;
+    let plan = plan_for(ctx, &client, &mut token_file, &args.file, args.prune).await?;
     if ctx.printer.format == Format::Json {
         ctx.printer.json(&to_json(&plan))?;
     } else {

@@ -6,7 +6,7 @@ use super::{flag_conflict, request_from};
 use crate::cli::tokens::CreateArgs;
 use crate::error::CliError;
 use crate::ops::confirm;
-use crate::ops::deliver::{Delivery, NewValue, SAMPLE_ID, SAMPLE_VALUE, Shape};
+use crate::ops::deliver::{Delivery, NewValue, SAMPLE_ID, SAMPLE_VALUE, ValueFormat};
 use crate::ops::present::{describe, show_warnings};
 use crate::session::Context;
 use crate::token::{Field, TokenView, rules};
@@ -47,7 +47,7 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
     );
     confirm::consent_to(ctx, &subject, &risks, args.yes).await?;
 
-    let delivery = Delivery::new(ctx, Shape::Document, sink.as_ref());
+    let delivery = Delivery::new(ctx, ValueFormat::Document, sink.as_ref());
     // `--json` prints the token as `get --json` and `list --json` do, with its new value.
     delivery.check_filter(
         json!({"id": SAMPLE_ID, "tokenValue": SAMPLE_VALUE}),

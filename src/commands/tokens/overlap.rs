@@ -46,7 +46,8 @@ const CLAIM_WAIT: Duration = Duration::from_millis(250);
 
 /// What came of marking the old token as this run's.
 enum Claim {
-    Made,
+    /// The old token carries this run's mark.
+    Held,
     /// It changed since it was read: look again.
     Changed,
     /// The write did not land (or may not have): look again.
@@ -187,7 +188,7 @@ impl Rollover<'_, '_> {
             }
             if old.pending().is_none_or(|p| p.run != self.run) {
                 match self.claim(&old, &base).await? {
-                    Claim::Made => {}
+                    Claim::Held => {}
                     Claim::Changed => continue,
                     Claim::Failed(e) => {
                         unmarked = Some(e);
@@ -260,7 +261,7 @@ impl Rollover<'_, '_> {
         let request =
             Values::new().with(Field::Name, Value::String(marks::pending(base, self.run)));
         match self.client.update_once(id, &request).await {
-            Ok(()) => Ok(Claim::Made),
+            Ok(()) => Ok(Claim::Held),
             // Not done, or perhaps done: read again and decide again.
             Err(e) if e.is_transient() => {
                 self.ctx

@@ -14,7 +14,7 @@ use crate::commands::Context;
 use crate::error::CliError;
 use crate::ops::bulk::{self, Target};
 use crate::ops::deliver::{
-    Delivery, NewValue, Shape, confirm_current, deliver_each, sample_outcome,
+    Delivery, NewValue, ValueFormat, confirm_current, deliver_each, sample_outcome,
 };
 use crate::ops::present::describe;
 use crate::output::Progress;
@@ -48,7 +48,7 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError>
     } else {
         sample_outcome()
     };
-    Delivery::new(ctx, Shape::Lines, sink.as_ref()).check_filter(sample, "rotate")?;
+    Delivery::new(ctx, ValueFormat::Lines, sink.as_ref()).check_filter(sample, "rotate")?;
     let started = bulk::start(ctx, &args.bulk, "rotate").await?;
     let (client, mut targets, consent) = (started.client, started.targets, started.consent);
     if let Some(successors) = &started.successors {
@@ -57,7 +57,7 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError>
     if targets.is_empty() {
         ctx.printer
             .note("No tokens match the selection; nothing to rotate.");
-        return Delivery::new(ctx, Shape::Lines, sink.as_ref()).finish();
+        return Delivery::new(ctx, ValueFormat::Lines, sink.as_ref()).finish();
     }
     if args.format == RotateFormat::Env && targets.len() != 1 {
         return Err(CliError::usage(format!(
@@ -78,11 +78,11 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError>
     // `ID<TAB>value` lines (`PREVIOUS<TAB>NEW<TAB>value` for successors), so values pair
     // with their tokens whatever the order.
     let shape = match args.format {
-        RotateFormat::Env => Shape::Env(args.env_var.clone()),
-        RotateFormat::Value if args.overlap && sink.is_some() => Shape::Successors,
-        RotateFormat::Value if targets.len() == 1 && !args.bulk.selection.all => Shape::Bare,
-        RotateFormat::Value if args.overlap => Shape::Successors,
-        RotateFormat::Value => Shape::Lines,
+        RotateFormat::Env => ValueFormat::Env(args.env_var.clone()),
+        RotateFormat::Value if args.overlap && sink.is_some() => ValueFormat::Successors,
+        RotateFormat::Value if targets.len() == 1 && !args.bulk.selection.all => ValueFormat::Bare,
+        RotateFormat::Value if args.overlap => ValueFormat::Successors,
+        RotateFormat::Value => ValueFormat::Lines,
     };
     let delivery = Delivery::new(ctx, shape, sink.as_ref());
     let concurrency = usize::from(args.bulk.concurrency);

@@ -91,7 +91,7 @@ pub(super) async fn run(ctx: &Context, mut args: SnippetArgs) -> Result<(), CliE
     };
     if value
         .chars()
-        .any(|c| c.is_control() || crate::text::steers(c))
+        .any(|c| c.is_control() || crate::untrusted::steers(c))
     {
         return Err(CliError::failure(format!(
             "the server's value for {} holds a control or bidirectional character; it is not written into code",

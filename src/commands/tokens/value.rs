@@ -8,7 +8,7 @@ use crate::api::ApiError;
 use crate::cli::tokens::ValueArgs;
 use crate::commands::Context;
 use crate::error::CliError;
-use crate::ops::deliver::{Delivery, NewValue, Shape};
+use crate::ops::deliver::{Delivery, NewValue, ValueFormat};
 use crate::ops::token_ref;
 use crate::token::TokenView;
 
@@ -33,7 +33,7 @@ pub(super) async fn run(ctx: &Context, args: ValueArgs) -> Result<(), CliError> 
     };
     // A sink's environment names the token.
     let token = client.get(&id).await?;
-    let delivery = Delivery::new(ctx, Shape::Document, Some(&sink));
+    let delivery = Delivery::new(ctx, ValueFormat::Document, Some(&sink));
     let new = NewValue {
         id: &id,
         name: Some(token.name()),

@@ -28,7 +28,7 @@ use crate::token::{Field, Kind, Values};
 /// One token as the file wants it: the fields it names (in the API's form, origins
 /// normalised). A field left out is not managed.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct DesiredToken {
+pub(crate) struct FileToken {
     pub name: String,
     pub values: Values,
     /// The line of the token's table in the file.
@@ -54,7 +54,7 @@ pub(crate) struct PastOnly {
     pub message: String,
 }
 
-impl DesiredToken {
+impl FileToken {
     /// The token's environment (the file requires one).
     pub(crate) fn environment(&self) -> &str {
         self.values.text(Field::Environment).unwrap_or_default()
@@ -68,9 +68,9 @@ impl DesiredToken {
 
 /// A parsed, validated token file.
 #[derive(Debug, Clone)]
-pub(crate) struct Manifest {
+pub(crate) struct TokenFile {
     /// By name, in name order.
-    pub tokens: Vec<DesiredToken>,
+    pub tokens: Vec<FileToken>,
     /// The `[audit]` section: a repository's defaults for `rtctl audit`.
     pub audit: AuditSettings,
 }
@@ -122,33 +122,33 @@ fn unreadable(path: &Path, error: &std::io::Error) -> CliError {
 /// The fields a file must name.
 const REQUIRED: &[Field] = &[Field::Environment, Field::AllowedOrigins];
 
-impl Manifest {
+impl TokenFile {
     /// Reads and validates `path`. Both happen on a thread of their own, so a signal ends the
     /// run at once: while a FIFO waits for its writer, and while a large file (the supported
     /// account's export is 10 MiB) is parsed.
-    pub(crate) async fn read(path: &Path) -> Result<Manifest, CliError> {
+    pub(crate) async fn read(path: &Path) -> Result<TokenFile, CliError> {
         let owned = path.to_path_buf();
         let read = crate::files::off_thread(move || {
             let text = crate::files::read_text_now(&owned, MAX_FILE_BYTES)?;
-            Ok(Manifest::parse(&owned, &text))
+            Ok(TokenFile::parse(&owned, &text))
         });
         read.await.map_err(|e| unreadable(path, &e))?
     }
 
     /// Parses `text` as the file at `path`.
-    pub(crate) fn parse(path: &Path, text: &str) -> Result<Manifest, CliError> {
-        Manifest::parse_counted(path, text).0
+    pub(crate) fn parse(path: &Path, text: &str) -> Result<TokenFile, CliError> {
+        TokenFile::parse_counted(path, text).0
     }
 
-    /// [`Manifest::parse`], and how many bytes of `text` were scanned for line numbers (each
+    /// [`TokenFile::parse`], and how many bytes of `text` were scanned for line numbers (each
     /// once: a token's line is never counted from the start of the file again).
-    fn parse_counted(path: &Path, text: &str) -> (Result<Manifest, CliError>, usize) {
+    fn parse_counted(path: &Path, text: &str) -> (Result<TokenFile, CliError>, usize) {
         let lines = Lines::new(text);
-        let result = Manifest::parse_with(path, text, &lines);
+        let result = TokenFile::parse_with(path, text, &lines);
         (result, lines.scanned)
     }
 
-    fn parse_with(path: &Path, text: &str, lines: &Lines) -> Result<Manifest, CliError> {
+    fn parse_with(path: &Path, text: &str, lines: &Lines) -> Result<TokenFile, CliError> {
         let at = |offset: usize| lines.at(offset);
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             let line = e
@@ -282,7 +282,7 @@ impl Manifest {
                 let field = c.field().spec().file.unwrap_or_default();
                 invalid(start, key(field), file_conflict(c).into())
             })?;
-            tokens.push(DesiredToken {
+            tokens.push(FileToken {
                 name,
                 values,
                 line: at(start),
@@ -291,7 +291,7 @@ impl Manifest {
                 surface,
             });
         }
-        Ok(Manifest {
+        Ok(TokenFile {
             tokens,
             audit: raw.audit,
         })
@@ -414,13 +414,13 @@ fn to_json(value: &toml::Value) -> Result<Value, String> {
 /// surface's name (from `surface_label`) in a comment. Fails only on a value TOML cannot hold
 /// (a JSON `null` inside `config`), naming the token.
 pub(crate) fn to_toml(
-    tokens: &[DesiredToken],
+    tokens: &[FileToken],
     surface_label: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, String> {
     let mut out = String::from(
         "# Client tokens, as `rtctl plan -f FILE` and `rtctl apply -f FILE` read them.\n",
     );
-    let mut sorted: Vec<&DesiredToken> = tokens.iter().collect();
+    let mut sorted: Vec<&FileToken> = tokens.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     for token in sorted {
         let mut table = toml::Table::new();
@@ -471,7 +471,7 @@ pub(crate) fn to_toml(
 fn comment_text(text: &str) -> String {
     text.chars()
         .map(|c| {
-            if crate::text::steers(c) || c == '\t' {
+            if crate::untrusted::steers(c) || c == '\t' {
                 '?'
             } else {
                 c
@@ -524,8 +524,8 @@ fn quote_key(name: &str) -> String {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Manifest, CliError> {
-        Manifest::parse(Path::new("/repo/tokens.toml"), text)
+    fn parse(text: &str) -> Result<TokenFile, CliError> {
+        TokenFile::parse(Path::new("/repo/tokens.toml"), text)
     }
 
     const EXAMPLE: &str = r#"
@@ -546,9 +546,9 @@ target_alias = "production"
 
     #[test]
     fn parses_normalises_and_round_trips() {
-        let manifest = parse(EXAMPLE).unwrap();
-        assert_eq!(manifest.tokens.len(), 2);
-        let docs = &manifest.tokens[0];
+        let token_file = parse(EXAMPLE).unwrap();
+        assert_eq!(token_file.tokens.len(), 2);
+        let docs = &token_file.tokens[0];
         assert_eq!(docs.name, "Docs widget");
         assert_eq!(docs.origins(), ["https://docs.example.com"]);
         assert_eq!(
@@ -563,15 +563,15 @@ target_alias = "production"
             !docs.values.contains(Field::RateLimitPerHour),
             "absent means not managed"
         );
-        let text = to_toml(&manifest.tokens, &|_| None).unwrap();
+        let text = to_toml(&token_file.tokens, &|_| None).unwrap();
         let again = parse(&text).unwrap();
-        let values = |m: &Manifest| {
+        let values = |m: &TokenFile| {
             m.tokens
                 .iter()
                 .map(|t| t.values.clone())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(values(&again), values(&manifest), "{text}");
+        assert_eq!(values(&again), values(&token_file), "{text}");
     }
 
     #[test]
@@ -622,7 +622,7 @@ target_alias = "production"
                     assert_eq!(err.exit_code(), 2);
                     err.message
                 }
-                Ok(manifest) => manifest.tokens[0].past_only[0].message.clone(),
+                Ok(token_file) => token_file.tokens[0].past_only[0].message.clone(),
             };
             assert!(message.contains("/repo/tokens.toml"), "{message}");
             assert!(message.contains(expected), "{expected:?} not in {message}");
@@ -644,13 +644,13 @@ target_alias = "production"
 
     #[test]
     fn export_names_the_surface_in_a_comment_made_safe() {
-        let manifest = parse(
+        let token_file = parse(
             "[tokens.A]\nenvironment = \"live\"\norigins = [\"https://a.example\"]\nflows = [\"f\"]\nproduct_surface_id = \"surf_1\"\nconfig = { product_surface_id = \"x\" }\n",
         )
         .unwrap();
         let label =
             |id: &str| (id == "surf_1").then(|| "Shop / Chat\n[tokens.B]\u{202e}".to_string());
-        let text = to_toml(&manifest.tokens, &label).unwrap();
+        let text = to_toml(&token_file.tokens, &label).unwrap();
         assert!(
             text.contains("product_surface_id = \"surf_1\"  # Shop / Chat?[tokens.B]?\n"),
             "{text}"
@@ -662,7 +662,7 @@ target_alias = "production"
         );
         assert_eq!(
             parse(&text).unwrap().tokens[0].values,
-            manifest.tokens[0].values,
+            token_file.tokens[0].values,
             "comments change nothing"
         );
     }
@@ -679,16 +679,16 @@ target_alias = "production"
                 )
             })
             .collect();
-        let (manifest, scanned) = Manifest::parse_counted(Path::new("t.toml"), &text);
-        let manifest = manifest.unwrap();
+        let (token_file, scanned) = TokenFile::parse_counted(Path::new("t.toml"), &text);
+        let token_file = token_file.unwrap();
         assert_eq!(scanned, text.len(), "one pass over the text");
-        assert_eq!(manifest.tokens.len(), tokens);
-        let last = manifest.tokens.last().unwrap();
+        assert_eq!(token_file.tokens.len(), tokens);
+        let last = token_file.tokens.last().unwrap();
         assert_eq!((last.name.as_str(), last.line), ("T 04999", 4_999 * 5 + 1));
         let bad = format!(
             "{text}[tokens.X]\nenvironment = \"prod\"\norigins = [\"https://a.example\"]\nflows = [\"f\"]\n"
         );
-        let parsed = Manifest::parse(Path::new("t.toml"), &bad).map_err(|e| e.message);
+        let parsed = TokenFile::parse(Path::new("t.toml"), &bad).map_err(|e| e.message);
         let message = &parsed.as_ref().unwrap().tokens[tokens].past_only[0].message;
         assert!(
             message.contains(&format!("line {}: tokens.X.environment", tokens * 5 + 2)),
@@ -713,7 +713,7 @@ session_idle_timeout_minutes = 60
 config = {{ welcomeMessage = "Hi! How can I help with your order?", placeholder = "Ask about an order" }}
 "#
             );
-            Manifest::parse(Path::new("t.toml"), &text)
+            TokenFile::parse(Path::new("t.toml"), &text)
                 .unwrap()
                 .tokens
                 .remove(0)
