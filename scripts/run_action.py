@@ -3,16 +3,17 @@
 
 scripts/install-check.sh uses this to run the Action against release files served on the
 loopback interface. It evaluates the `${{ }}` expressions action.yml uses (inputs, step
-outputs, ==, !=, &&, ||, !, format), runs each `run:` step with bash and the step's `env`,
-collects GITHUB_OUTPUT and GITHUB_PATH, and stands in for actions/cache with a directory of
-saved caches (a key that was saved is a hit and restores its path; a miss saves the path at
-the end, as the cache action's post step does). Any other `uses:` is an error.
+outputs, github.token, ==, !=, &&, ||, !, format), runs each `run:` step with bash and the
+step's `env`, collects GITHUB_OUTPUT and GITHUB_PATH, and stands in for actions/cache with a
+directory of saved caches (a key that was saved is a hit and restores its path; a miss saves
+the path at the end, as the cache action's post step does). Any other `uses:` is an error.
 
     run_action.py ACTION_DIR CACHE_STORE WORK_DIR [NAME=VALUE...]
 
 prints the Action's outputs as JSON on stdout, the steps' own output on stderr, and exits 1
 if a step failed. WORK_DIR stands for the runner: RUNNER_TEMP, RUNNER_TOOL_CACHE, the files
-behind GITHUB_OUTPUT and GITHUB_PATH. RUNNER_OS and RUNNER_ARCH come from the environment.
+behind GITHUB_OUTPUT and GITHUB_PATH. RUNNER_OS and RUNNER_ARCH come from the environment,
+and so does github.token (GITHUB_TOKEN; empty when unset).
 """
 
 import json
@@ -45,11 +46,13 @@ def evaluate(expr, inputs, steps):
         py,
     )
     py = re.sub(r"\binputs\.([A-Za-z0-9_-]+)", lambda m: f"inputs[{m.group(1)!r}]", py)
+    py = re.sub(r"\bgithub\.([A-Za-z0-9_]+)", lambda m: f"github[{m.group(1)!r}]", py)
     py = py.replace("&&", " and ").replace("||", " or ")
     py = re.sub(r"!(?!=)", " not ", py)
     py = re.sub(r"\bformat\(", "fmt(", py)
     steps = Missing({k: Missing(v) for k, v in steps.items()})
-    return eval(py, {"__builtins__": {}}, {"inputs": inputs, "steps": steps, "fmt": fmt})
+    github = Missing({"token": os.environ.get("GITHUB_TOKEN", "")})
+    return eval(py, {"__builtins__": {}}, {"inputs": inputs, "steps": steps, "github": github, "fmt": fmt})
 
 
 def interpolate(text, inputs, steps):

@@ -3,13 +3,21 @@
 # it also runs outside GitHub: scripts/install-check.sh runs it against a loopback server.
 #
 #   setup-rtctl.sh resolve    which version, target, archive, URLs and directories
-#   setup-rtctl.sh install    fetch the archive (or take the cached one), verify its sha256,
-#                             unpack it: on every run, a cache hit included
+#   setup-rtctl.sh install    fetch the archive (or take the cached one), verify its sha256
+#                             and its attestation, unpack it: on every run, a cache hit
+#                             included
 #   setup-rtctl.sh activate   check the binary runs, put its directory on PATH
 #
 # The expected sha256 is never the mirror's: it is the sha256 input, or the ARCHIVE.sha256 of
 # the GitHub release the version names (fetched on every run), so a mirror (download-url) or
 # a cache that serves another archive is refused, whatever checksum it serves beside it.
+#
+# The sha256 is always checked. In addition, where `gh` has its attestation command (GitHub's
+# runners do), `gh attestation verify ARCHIVE --repo OWNER/REPO` checks the archive's GitHub
+# artifact attestation: signed provenance saying OWNER/REPO's workflow built it, which a
+# checksum from the same release page cannot prove. A failed verification fails the step
+# before anything is unpacked; a gh without the command (or no gh) gets a notice that only the
+# sha256 was checked, unless INPUT_ATTESTATION is `required`.
 #
 # Inputs come as environment variables, as action.yml passes them:
 #   INPUT_VERSION       "0.1.0" or "v0.1.0"; "latest"; empty: the version in the Cargo.toml
@@ -20,6 +28,10 @@
 #                       ARCHIVE.sha256 (never the mirror's)
 #   INPUT_DOWNLOAD_URL  the directory holding the release's archives, instead of the GitHub
 #                       release (a mirror; the loopback server of the install check)
+#   INPUT_ATTESTATION   auto (empty too): verify the attestation where gh can, else a notice;
+#                       required: fail where gh cannot; off: the sha256 only
+#   GH_TOKEN            for gh (action.yml passes the job's github.token); on GitHub
+#                       Enterprise Server, GH_HOST in the job's environment names the host
 #   RTCTL_GITHUB_URL    where GitHub is (default https://github.com): GitHub Enterprise, or
 #                       the install check's loopback copy of the release layout. It is where
 #                       the expected checksums come from, so it must be https (plain http
@@ -147,14 +159,54 @@ resolve() {
   output exe "$exe"
   output url "${base%/}/$archive"
   output checksum-url "$release/$archive.sha256"
+  output repository "$repository"
   output dir "$dir"
   output archive-dir "$archives"
   output cache-key "rtctl-archive-$version-$target"
   echo "rtctl $version for $target from ${base%/}/$archive"
 }
 
+# The archive's GitHub artifact attestation (the release workflow makes one per archive): it
+# proves a workflow of REPOSITORY built the file, which the release's own sha256 cannot. Needs
+# gh with its attestation command; what gh prints is shown indented, so that no line of it is
+# read as a workflow command, and without control characters.
+verify_attestation() { # ARCHIVE-PATH MODE REPOSITORY
+  local file="$1" mode="$2" repository="$3" name
+  name=${file##*/}
+  if [ "$mode" = off ]; then
+    echo "attestation of $name not checked (the attestation input is off): only its sha256"
+    return
+  fi
+  local missing=""
+  if ! command -v gh >/dev/null 2>&1; then
+    missing="there is no gh on PATH"
+  elif ! gh attestation --help </dev/null >/dev/null 2>&1; then
+    missing="this gh has no attestation command (gh 2.49 or later has it)"
+  fi
+  if [ -n "$missing" ]; then
+    [ "$mode" = required ] &&
+      fail "cannot verify the attestation of $name (the attestation input is required): $missing"
+    echo "::notice title=setup rtctl::$(escaped "only the sha256 of $name was checked, not its attestation: $missing")"
+    return
+  fi
+  local said status=0
+  said=$(gh attestation verify "$(native_path "$file")" --repo "$repository" </dev/null 2>&1) ||
+    status=$?
+  [ -z "$said" ] || printf '%s\n' "$said" | tr -d '\000-\010\013-\037\177' | sed 's/^/  gh: /'
+  if [ "$status" -ne 0 ]; then
+    rm -f "$file"
+    fail "attestation of $name not verified: \`gh attestation verify $name --repo $repository\` failed (exit $status; its output is above); nothing was installed"
+  fi
+  echo "attestation verified: $name was built by a workflow of $repository"
+}
+
 install() {
   local url="${RTCTL_URL:?}" checksum_url="${RTCTL_CHECKSUM_URL:?}" archive="${RTCTL_ARCHIVE:?}"
+  local repository="${RTCTL_REPOSITORY:?}" attestation="${INPUT_ATTESTATION:-auto}"
+  case "$attestation" in
+    auto | required | off) ;;
+    *) fail "attestation must be auto, required or off, not '$attestation'" ;;
+  esac
   local dir archives
   dir=$(unix_path "${RTCTL_DIR:?}")
   archives=$(unix_path "${RTCTL_ARCHIVE_DIR:?}")
@@ -197,6 +249,7 @@ install() {
     fail "sha256 mismatch for $archive from $from: expected $expected ($source), got $actual"
   fi
   echo "sha256 verified: $actual  $archive (from $from)"
+  verify_attestation "$archives/$archive" "$attestation" "$repository"
 
   rm -rf "$dir"
   mkdir -p "$dir"

@@ -214,6 +214,22 @@ fn action_prerequisites() -> bool {
 
 const TARGET: &str = "x86_64-unknown-linux-musl";
 
+/// What the job's `github.token` is in the Action's tests.
+const GITHUB_TOKEN: &str = "ghs_stand-in-job-token";
+
+/// The runner's `gh`, as the Action finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gh {
+    /// `gh attestation verify` succeeds.
+    Verifies,
+    /// `gh attestation verify` fails.
+    Fails,
+    /// A gh older than `gh attestation` (Debian's).
+    WithoutAttestation,
+    /// No gh on PATH.
+    Absent,
+}
+
 /// A release of a stand-in rtctl (a script printing `rtctl VERSION`) in GitHub's layout,
 /// a mirror with the same archive, and a tampered mirror serving its own matching sha256,
 /// all served from loopback.
@@ -300,7 +316,9 @@ impl Release {
         self.action_with(work, inputs, &[])
     }
 
-    /// [`Release::action`] with variables of the job's environment set (or overridden).
+    /// [`Release::action`] with variables of the job's environment set (or overridden). The
+    /// job's `gh` is a stand-in that verifies every attestation, unless `env` sets `PATH`
+    /// (see [`Release::path_with`]); `github.token` is [`GITHUB_TOKEN`].
     fn action_with(
         &self,
         work: &str,
@@ -310,6 +328,7 @@ impl Release {
         let work = self.root.path().join(work);
         let caches = self.root.path().join("caches");
         std::fs::create_dir_all(&caches).unwrap();
+        let path = self.path_with(Gh::Verifies);
         let output = std::process::Command::new("python3")
             .arg(root().join("scripts/run_action.py"))
             .arg(root())
@@ -320,6 +339,10 @@ impl Release {
             .env("RUNNER_ARCH", "X64")
             .env("RTCTL_GITHUB_URL", &self.url)
             .env("HOME", self.root.path())
+            .env("PATH", path)
+            .env("GITHUB_TOKEN", GITHUB_TOKEN)
+            .env_remove("GH_TOKEN")
+            .env_remove("GH_HOST")
             .env_remove("GITHUB_PATH")
             .env_remove("GITHUB_OUTPUT")
             .envs(env.iter().copied())
@@ -328,6 +351,89 @@ impl Release {
         let log = String::from_utf8_lossy(&output.stderr).into_owned();
         let outputs = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
         (output.status.success(), log, outputs)
+    }
+
+    /// A `PATH` whose `gh` is `gh`: a stand-in script first on this process's `PATH`, or
+    /// (for [`Gh::Absent`]) a directory of links to every program on it but `gh` (a GitHub
+    /// runner has a real one). The stand-in appends each `attestation verify` it is asked
+    /// for to [`Release::gh_calls`].
+    fn path_with(&self, gh: Gh) -> String {
+        let dir = self.root.path().join(format!("gh-{gh:?}"));
+        let outer = std::env::var_os("PATH").unwrap_or_default();
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir).unwrap();
+            if gh == Gh::Absent {
+                for from in std::env::split_paths(&outer) {
+                    let Ok(entries) = std::fs::read_dir(&from) else {
+                        continue;
+                    };
+                    for entry in entries.flatten() {
+                        let link = dir.join(entry.file_name());
+                        if entry.file_name() != "gh" && !link.exists() {
+                            std::os::unix::fs::symlink(entry.path(), link).unwrap();
+                        }
+                    }
+                }
+            } else {
+                let calls = self.root.path().join("gh-calls");
+                let help = if gh == Gh::WithoutAttestation {
+                    "echo 'unknown command \"attestation\" for \"gh\"' >&2; exit 1"
+                } else {
+                    "echo 'Verify the integrity and provenance of an artifact'; exit 0"
+                };
+                let verdict = if gh == Gh::Fails {
+                    // What a server said reaches the log, but cannot steer the runner.
+                    "printf '::add-mask::x\\n\\033[31mX Verification failed\\033[0m\\n' >&2; exit 1"
+                } else {
+                    "echo 'Loaded digest for file'; echo 'Verification succeeded!'; exit 0"
+                };
+                let script = format!(
+                    "#!/bin/sh\n\
+                     # A stand-in for gh ({gh:?}): GitHub's runners have a gh with `attestation`.\n\
+                     case \"$1 $2\" in\n\
+                     'attestation --help') {help} ;;\n\
+                     'attestation verify')\n\
+                     \x20 sum=$(sha256sum \"$3\" | cut -d ' ' -f 1)\n\
+                     \x20 echo \"verify $(basename \"$3\") $4 $5 GH_TOKEN=$GH_TOKEN sha256=$sum\" >>'{}'\n\
+                     \x20 {verdict} ;;\n\
+                     *) echo \"stand-in gh: unexpected $*\" >&2; exit 64 ;;\n\
+                     esac\n",
+                    calls.display()
+                );
+                let gh = dir.join("gh");
+                std::fs::write(&gh, script).unwrap();
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&gh, std::fs::Permissions::from_mode(0o755)).unwrap();
+            }
+        }
+        if gh == Gh::Absent {
+            dir.display().to_string()
+        } else {
+            let mut path = vec![dir];
+            path.extend(std::env::split_paths(&outer));
+            std::env::join_paths(path)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        }
+    }
+
+    /// The `attestation verify` calls the stand-in gh had since the last look, one a line.
+    fn gh_calls(&self) -> String {
+        let calls = self.root.path().join("gh-calls");
+        let text = std::fs::read_to_string(&calls).unwrap_or_default();
+        let _ = std::fs::remove_file(&calls);
+        text
+    }
+
+    /// The directory the Action unpacks into, under the runner `work`.
+    fn installed(&self, work: &str) -> PathBuf {
+        self.root
+            .path()
+            .join(work)
+            .join("tool-cache/rtctl")
+            .join(env!("CARGO_PKG_VERSION"))
+            .join(TARGET)
     }
 
     fn cached_archive(&self) -> PathBuf {
@@ -405,6 +511,162 @@ fn the_action_verifies_every_use_against_the_release() {
     assert!(!ok, "a tampered archive was installed: {log}");
     assert!(log.contains("sha256 mismatch"), "{log}");
     assert!(!release.root.path().join("pwned").exists());
+}
+
+/// In addition to the sha256, the Action verifies the archive's GitHub artifact attestation
+/// with `gh attestation verify ARCHIVE --repo OWNER/REPO` (OWNER/REPO from Cargo.toml), where
+/// the runner's gh has that command. A failed verification fails the step and installs
+/// nothing; a gh without the command, or no gh, leaves a notice that only the sha256 was
+/// checked. Debian's gh has no `attestation`, and there is no network: the gh is a stand-in.
+#[cfg(unix)]
+#[test]
+fn the_action_verifies_the_attestation_where_gh_can() {
+    if !action_prerequisites() {
+        return;
+    }
+    let release = Release::new();
+    let (owner, repo) = identity();
+    let archive = &release.archive;
+    let target = format!("target={TARGET}");
+    let inputs = [target.as_str(), "cache=false"];
+    let run = |work: &str, gh: Gh, inputs: &[&str]| {
+        let path = release.path_with(gh);
+        release.action_with(work, inputs, &[("PATH", &path)])
+    };
+    let sha256 = {
+        let sum = std::fs::read_to_string(release.root.path().join(format!(
+            "www/{owner}/{repo}/releases/download/v{}/{archive}.sha256",
+            env!("CARGO_PKG_VERSION")
+        )))
+        .unwrap();
+        sum.split(' ').next().unwrap().to_string()
+    };
+
+    // Verified: after the sha256, with the job's token, against the release's repository.
+    let (ok, log, outputs) = run("verified", Gh::Verifies, &inputs);
+    assert!(ok, "{log}");
+    assert_eq!(
+        release.gh_calls(),
+        format!("verify {archive} --repo {owner}/{repo} GH_TOKEN={GITHUB_TOKEN} sha256={sha256}\n")
+    );
+    let verified =
+        format!("attestation verified: {archive} was built by a workflow of {owner}/{repo}");
+    let (sha, attested) = (log.find("sha256 verified"), log.find(&verified));
+    assert!(
+        sha.is_some() && attested.is_some() && sha < attested,
+        "{log}"
+    );
+    assert!(log.contains("  gh: Verification succeeded!"), "{log}");
+    assert!(outputs["bin"].as_str().is_some(), "{outputs}");
+
+    // Failed: the step fails with an error, and nothing is installed, unpacked or cached.
+    let (ok, log, outputs) = run("failed", Gh::Fails, &[&target]);
+    assert!(
+        !ok,
+        "an archive that failed its attestation was installed: {log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "::error title=setup rtctl::attestation of {archive} not verified: \
+             `gh attestation verify {archive} --repo {owner}/{repo}` failed (exit 1"
+        )),
+        "{log}"
+    );
+    assert_eq!(release.gh_calls().lines().count(), 1);
+    assert_eq!(outputs, serde_json::Value::Null);
+    let installed = release.installed("failed");
+    assert!(!installed.exists(), "unpacked into {}", installed.display());
+    assert!(!release.cached_archive().exists(), "the archive was cached");
+    let kept = release.root.path().join("failed/tool-cache/rtctl-archives");
+    assert!(
+        !walk(&kept).iter().any(|p| p.ends_with(archive)),
+        "the archive was kept in {}",
+        kept.display()
+    );
+    // gh's own words are shown, but cannot start a workflow command or colour the log.
+    assert!(log.contains("  gh: ::add-mask::x"), "{log}");
+    assert!(log.contains("  gh: [31mX Verification failed[0m"), "{log}");
+    assert!(!log.lines().any(|l| l.starts_with("::add-mask::")), "{log}");
+    assert!(!log.contains('\x1b'), "{log}");
+
+    // A gh without the command, and no gh at all: a notice, the sha256 only, installed.
+    for (work, gh, why) in [
+        (
+            "old-gh",
+            Gh::WithoutAttestation,
+            "this gh has no attestation command",
+        ),
+        ("no-gh", Gh::Absent, "there is no gh on PATH"),
+    ] {
+        let (ok, log, outputs) = run(work, gh, &inputs);
+        assert!(ok, "{work}: {log}");
+        assert!(log.contains("sha256 verified"), "{work}: {log}");
+        assert!(
+            log.contains(&format!(
+                "::notice title=setup rtctl::only the sha256 of {archive} was checked, not its attestation: {why}"
+            )),
+            "{work}: {log}"
+        );
+        assert!(!log.contains("attestation verified"), "{work}: {log}");
+        assert_eq!(release.gh_calls(), "", "{work}");
+        let said = std::process::Command::new(outputs["bin"].as_str().unwrap())
+            .output()
+            .unwrap();
+        assert!(said.status.success(), "{work}: rtctl runs");
+    }
+
+    // `attestation: required` fails where gh cannot verify; `off` never asks gh.
+    for gh in [Gh::WithoutAttestation, Gh::Absent] {
+        let (ok, log, _) = run(
+            "required",
+            gh,
+            &[&target, "cache=false", "attestation=required"],
+        );
+        assert!(!ok, "{gh:?}: {log}");
+        assert!(
+            log.contains(&format!(
+                "::error title=setup rtctl::cannot verify the attestation of {archive} (the attestation input is required)"
+            )),
+            "{gh:?}: {log}"
+        );
+        assert!(!release.installed("required").exists(), "{gh:?}");
+    }
+    let (ok, log, _) = run(
+        "off",
+        Gh::Fails,
+        &[&target, "cache=false", "attestation=off"],
+    );
+    assert!(ok, "{log}");
+    assert!(
+        log.contains(&format!(
+            "attestation of {archive} not checked (the attestation input is off)"
+        )),
+        "{log}"
+    );
+    assert_eq!(release.gh_calls(), "");
+    let (ok, log, _) = run("maybe", Gh::Verifies, &[&target, "attestation=maybe"]);
+    assert!(!ok, "{log}");
+    assert!(
+        log.contains("attestation must be auto, required or off, not 'maybe'"),
+        "{log}"
+    );
+}
+
+/// Every file under `dir` (none if it does not exist).
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// Inputs reach a shell and file names: `target` is checked like `version` and `repository`,
