@@ -32,6 +32,7 @@ fn identity() -> (String, String) {
 fn files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = [
         "README.md",
+        "docs/src/install.md",
         "CONTRIBUTING.md",
         "action.yml",
         "dist-workspace.toml",
@@ -71,6 +72,8 @@ fn everything_that_names_the_release_follows_cargo_toml() {
         Regex::new(r"uses: ([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)@v?([0-9][A-Za-z0-9.+-]*)").unwrap(),
         // ghcr.io/OWNER/REPO:VERSION
         Regex::new(r"ghcr\.io/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)(?::([0-9][A-Za-z0-9.+-]*))?").unwrap(),
+        // gh attestation verify … --repo OWNER/REPO (or --signer-workflow OWNER/REPO/…)
+        Regex::new(r"--(?:repo|signer-workflow) ([A-Za-z0-9_.-]+)/([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)").unwrap(),
     ];
     let taps = [
         Regex::new(r"brew install ([A-Za-z0-9_.-]+)/tap/").unwrap(),
