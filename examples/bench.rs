@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rtctl::emulator::{self, Config, DEFAULT_API_KEY, RunningEmulator, Seed};
+use rtctl_emulator::{self as emulator, Config, DEFAULT_API_KEY, RunningEmulator, Seed};
 use serde_json::json;
 
 const LIST_RUNS: usize = 30;

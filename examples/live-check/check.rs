@@ -17,8 +17,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use reqwest::Method;
-use rtctl::emulator::{self, Config, DEFAULT_API_KEY, Seed};
 use rtctl::signals::{Signal, Signals};
+use rtctl_emulator::{self as emulator, Config, DEFAULT_API_KEY, Seed};
 use serde_json::{Map, Value, json};
 
 use crate::schema::Document;

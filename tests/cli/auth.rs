@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use insta::assert_snapshot;
-use rtctl::emulator::Config;
+use rtctl_emulator::Config;
 use serde_json::json;
 
 use crate::harness::{Run, Server};

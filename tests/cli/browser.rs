@@ -340,8 +340,8 @@ fn the_widget_in_a_real_browser_follows_origins_rotation_and_deactivation() {
         return;
     };
     // The page reaches the emulator as api.rtctl.test: a name it answers only when told.
-    let server = Server::with(rtctl::emulator::Config {
-        seed: rtctl::emulator::Seed::None,
+    let server = Server::with(rtctl_emulator::Config {
+        seed: rtctl_emulator::Seed::None,
         allowed_hosts: vec!["api.rtctl.test".parse().unwrap()],
         ..Default::default()
     });

@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use rtctl::emulator::{Exchange, Observer};
+use rtctl_emulator::{Exchange, Observer};
 use serde_json::{Value, json};
 
 use crate::schema::{Document, segment};
@@ -249,7 +249,7 @@ fn the_widget_fields_of_persona_4_2x_are_in_the_contract() {
 #[test]
 fn an_undocumented_status_is_a_finding() {
     let contract = contract().lock().unwrap();
-    let entry = rtctl::emulator::RequestEntry {
+    let entry = rtctl_emulator::RequestEntry {
         method: "GET".into(),
         path: "/v1/client-tokens".into(),
         query: None,
@@ -270,7 +270,7 @@ fn an_undocumented_status_is_a_finding() {
 
 #[test]
 fn a_widget_reply_the_widget_could_not_read_is_a_finding() {
-    let entry = |method: &str, path: &str, status: u16| rtctl::emulator::RequestEntry {
+    let entry = |method: &str, path: &str, status: u16| rtctl_emulator::RequestEntry {
         method: method.into(),
         path: path.into(),
         query: None,
@@ -279,7 +279,7 @@ fn a_widget_reply_the_widget_could_not_read_is_a_finding() {
         fault: None,
         duration: std::time::Duration::ZERO,
     };
-    let check = |entry: &rtctl::emulator::RequestEntry, body: &str, kind: &str| {
+    let check = |entry: &rtctl_emulator::RequestEntry, body: &str, kind: &str| {
         widget_problems(&Exchange {
             entry,
             request_body: b"",

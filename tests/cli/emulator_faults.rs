@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use rtctl::emulator::{Config, FaultSpec};
+use rtctl_emulator::{Config, FaultSpec};
 use serde_json::{Value, json};
 
 use crate::support::Api;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use rtctl::emulator::{self, Config, Emulator, Seed, StoreError};
+use rtctl_emulator::{self as emulator, Config, Emulator, Seed, StoreError};
 use serde_json::{Value, json};
 
 use crate::support::Api;

@@ -1,7 +1,7 @@
 //! The eight client-token endpoints: shapes, status codes and error bodies.
 
 use reqwest::Method;
-use rtctl::emulator::Config;
+use rtctl_emulator::Config;
 use serde_json::{Value, json};
 
 use crate::support::{Api, error_text};

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use insta::assert_snapshot;
-use rtctl::emulator::{Config, Seed};
+use rtctl_emulator::{Config, Seed};
 
 use serde_json::{Value, json};
 

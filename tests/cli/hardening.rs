@@ -76,8 +76,8 @@ fn a_rotation_carried_out_late_is_never_reported_as_a_success() {
 
 #[test]
 fn sigterm_during_a_bulk_rotation_delivers_every_finished_value() {
-    let server = Server::with(rtctl::emulator::Config {
-        seed: rtctl::emulator::Seed::None,
+    let server = Server::with(rtctl_emulator::Config {
+        seed: rtctl_emulator::Seed::None,
         latency: std::time::Duration::from_millis(200),
         ..Default::default()
     });
@@ -124,8 +124,8 @@ flows = ["flow_1"]
 #[test]
 fn ctrl_c_during_apply_keeps_the_values_already_created() {
     for to_file in [false, true] {
-        let server = Server::with(rtctl::emulator::Config {
-            seed: rtctl::emulator::Seed::None,
+        let server = Server::with(rtctl_emulator::Config {
+            seed: rtctl_emulator::Seed::None,
             latency: std::time::Duration::from_millis(300),
             ..Default::default()
         });
@@ -1035,7 +1035,7 @@ fn a_create_the_emulator_could_not_save_is_certainly_not_created() {
     let dir = tempfile::tempdir().unwrap();
     let state_dir = dir.path().join("state");
     std::fs::create_dir(&state_dir).unwrap();
-    let server = Server::with(rtctl::emulator::Config {
+    let server = Server::with(rtctl_emulator::Config {
         state_file: Some(state_dir.join("state.json")),
         ..Default::default()
     });

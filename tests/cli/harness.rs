@@ -13,9 +13,9 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rtctl::emulator::{self, Config, DEFAULT_API_KEY, RunningEmulator, Seed};
 use rtctl::world::{Timeouts, World};
 use rtctl::{Prompter, Terminal};
+use rtctl_emulator::{self as emulator, Config, DEFAULT_API_KEY, RunningEmulator, Seed};
 use serde_json::{Value, json};
 
 use crate::support::Reply;

@@ -6,8 +6,8 @@
 #[path = "../../examples/live-check/check.rs"]
 mod check;
 
-use rtctl::emulator::Config;
 use rtctl::signals::{Signal, Signals};
+use rtctl_emulator::Config;
 use serde_json::{Value, json};
 
 use crate::harness::Server;

@@ -188,9 +188,9 @@ fn local_names_what_holds_its_state_and_gives_up() {
     let home = crate::harness::Home::new();
     std::fs::create_dir_all(home.data_dir()).unwrap();
     // An emulator serving the --local state file, as `rtctl emulator --state` would.
-    let _emulator = Server::with(rtctl::emulator::Config {
+    let _emulator = Server::with(rtctl_emulator::Config {
         state_file: Some(home.data_dir().join("local-state.json")),
-        holder: rtctl::emulator::describe_holder("rtctl emulator"),
+        holder: rtctl_emulator::describe_holder("rtctl emulator"),
         ..Default::default()
     });
     let run = home
@@ -522,7 +522,7 @@ fn an_emulator_on_another_loopback_address_answers_its_own_url() {
     assert!(url.starts_with("http://127.0.0.2:"), "{url}");
     let run = server.binary(
         &["--api-url", &url, "tokens", "list"],
-        &[("RUNTYPE_API_KEY", rtctl::emulator::DEFAULT_API_KEY)],
+        &[("RUNTYPE_API_KEY", rtctl_emulator::DEFAULT_API_KEY)],
         None,
     );
     crate::harness::signal(&child, "-INT");

@@ -335,7 +335,7 @@ fn every_interruption_is_finished_by_running_the_same_command_again() {
 
 #[test]
 fn sigterm_mid_rollover_finishes_what_was_sent_and_a_rerun_adds_nothing() {
-    let server = Server::with(rtctl::emulator::Config {
+    let server = Server::with(rtctl_emulator::Config {
         latency: std::time::Duration::from_millis(150),
         ..Default::default()
     });

@@ -183,7 +183,7 @@ fn retire_follows_the_chain_and_refuses_one_that_goes_nowhere() {
 
 #[test]
 fn two_overlap_runs_at_once_agree_on_one_successor() {
-    let server = Server::with(rtctl::emulator::Config {
+    let server = Server::with(rtctl_emulator::Config {
         latency: std::time::Duration::from_millis(300),
         ..Default::default()
     });
@@ -486,7 +486,7 @@ fn a_signal_during_the_selection_ends_the_run_and_starts_nothing() {
 
 #[test]
 fn a_run_that_starts_while_another_is_creating_waits_for_its_successor() {
-    let server = Server::with(rtctl::emulator::Config {
+    let server = Server::with(rtctl_emulator::Config {
         latency: std::time::Duration::from_millis(300),
         ..Default::default()
     });

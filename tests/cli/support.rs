@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 use reqwest::header::HeaderMap;
-use rtctl::emulator::{self, Config, DEFAULT_API_KEY, RunningEmulator, Seed};
+use rtctl_emulator::{self as emulator, Config, DEFAULT_API_KEY, RunningEmulator, Seed};
 use serde_json::{Value, json};
 
 /// An HTTP client for tests. reqwest is built with rustls but no provider of its own

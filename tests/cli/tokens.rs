@@ -2,7 +2,7 @@
 
 use insta::assert_snapshot;
 use reqwest::Method;
-use rtctl::emulator::Config;
+use rtctl_emulator::Config;
 use serde_json::{Value, json};
 
 use crate::harness::{Server, Transcript};

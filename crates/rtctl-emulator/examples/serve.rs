@@ -10,6 +10,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Config::default()
     })
     .await?;
+    // Only needed inside rtctl's workspace, where reqwest's rustls has no provider of its own.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let reply: serde_json::Value = reqwest::Client::new()
         .get(format!("{}/v1/client-tokens", emulator.url()))
         .bearer_auth(DEFAULT_API_KEY)

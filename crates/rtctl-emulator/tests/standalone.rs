@@ -4,6 +4,13 @@
 use rtctl_emulator::{Config, DEFAULT_API_KEY, FaultSpec, Seed};
 use serde_json::{Value, json};
 
+/// A plain HTTP client, as another project's tests would have.
+fn http() -> reqwest::Client {
+    // Only needed inside rtctl's workspace (see the dev-dependency); elsewhere a no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 async fn send(
     request: reqwest::RequestBuilder,
     body: Option<Value>,
@@ -22,18 +29,20 @@ async fn send(
 async fn a_project_creates_lists_and_deletes_tokens_against_its_own_emulator() {
     let emulator = rtctl_emulator::start(Config {
         seed: Seed::None,
+        // A flow the account has, for the token to run.
+        flows: vec!["flow_docs".into()],
         ..Config::default()
     })
     .await
     .expect("the emulator starts");
-    let http = reqwest::Client::new();
+    let http = http();
     let tokens = format!("{}/v1/client-tokens", emulator.url());
 
     let (status, created) = send(
         http.post(&tokens),
         Some(json!({
             "name": "Docs widget",
-            "flowId": "flow_docs",
+            "flowIds": ["flow_docs"],
             "allowedOrigins": ["https://docs.example.com"],
             "environment": "test"
         })),
@@ -45,7 +54,7 @@ async fn a_project_creates_lists_and_deletes_tokens_against_its_own_emulator() {
         .expect("an id")
         .to_string();
     assert!(
-        created["tokenValue"]
+        created["token"]
             .as_str()
             .is_some_and(|v| v.starts_with("ct_test_")),
         "{created}"
@@ -86,7 +95,7 @@ async fn faults_configured_at_start_fail_requests_as_asked() {
     })
     .await
     .expect("the emulator starts");
-    let http = reqwest::Client::new();
+    let http = http();
     let tokens = format!("{}/v1/client-tokens", emulator.url());
     let (status, _) = send(http.get(&tokens), None).await;
     assert_eq!(status, 503, "the fault answers first");
