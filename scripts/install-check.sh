@@ -10,8 +10,8 @@
 #     RTCTL_INSTALLER_GITHUB_BASE_URL) into temporary prefixes; a tampered archive is refused;
 #  4. the GitHub Action (action.yml, run by scripts/run_action.py) installs from a mirror,
 #     verifying the sha256 of the release (the GitHub layout, through RTCTL_GITHUB_URL), then
-#     again from its cache; a tampered mirror (with its own matching sha256), a poisoned cache
-#     and a wrong sha256 input are refused;
+#     again from its cache; a tampered mirror (with its own matching sha256) and a wrong
+#     sha256 input are refused, and a poisoned cache is replaced by a fresh download;
 #  5. every installed rtctl runs `--local tokens list` with its directories in a temp dir.
 #
 # Cross targets, the container image, Homebrew and the PowerShell installer (it comes with a
@@ -253,12 +253,13 @@ grep -q "sha256 mismatch" "$tmp/action-tampered/log" || die "the Action failed, 
 ok "the Action refuses a mirror's tampered archive, whatever checksum the mirror serves"
 
 printf 'tampered' >>"$tmp/action-caches/rtctl-archive-$version-$host/$archive"
-if action "$tmp/action-poisoned" "${inputs[@]}"; then
-  die "the Action ran a cached archive that no longer matches the release"
-fi
+action "$tmp/action-poisoned" "${inputs[@]}" ||
+  die "the Action failed on a poisoned cache instead of downloading afresh: $(cat "$tmp/action-poisoned/log")"
 grep -q "sha256 mismatch for $archive from the cache" "$tmp/action-poisoned/log" ||
-  die "the Action failed, but not on the cached archive: $(cat "$tmp/action-poisoned/log")"
-ok "the Action refuses a cached archive that no longer matches the release"
+  die "the Action did not notice the poisoned cache: $(cat "$tmp/action-poisoned/log")"
+cmp -s "$(output_of "$tmp/action-poisoned/outputs.json" bin)" "$root/rtctl" ||
+  die "the Action did not install the release's rtctl after a poisoned cache"
+ok "the Action never runs a cached archive that no longer matches the release: it downloads it afresh"
 
 wrong=$(printf '0%.0s' $(seq 64))
 if action "$tmp/action-3" "${inputs[@]}" sha256="$wrong" cache=false; then

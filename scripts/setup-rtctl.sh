@@ -21,7 +21,9 @@
 #   INPUT_DOWNLOAD_URL  the directory holding the release's archives, instead of the GitHub
 #                       release (a mirror; the loopback server of the install check)
 #   RTCTL_GITHUB_URL    where GitHub is (default https://github.com): GitHub Enterprise, or
-#                       the install check's loopback copy of the release layout
+#                       the install check's loopback copy of the release layout. It is where
+#                       the expected checksums come from, so it must be https (plain http
+#                       only on loopback, for the install check), and the log names it
 # and, from the runner: RUNNER_OS, RUNNER_ARCH, RUNNER_TEMP, RUNNER_TOOL_CACHE, GITHUB_OUTPUT,
 # GITHUB_PATH. `install` and `activate` read what `resolve` printed from RTCTL_* variables
 # (action.yml passes them from the resolve step's outputs).
@@ -29,8 +31,18 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+# A message as a workflow command's data: %, CR and LF escaped, so text from an input (a
+# version with a line break in it) stays in the message and cannot start a command of its own.
+escaped() {
+  local text="$*"
+  text=${text//'%'/'%25'}
+  text=${text//$'\r'/'%0D'}
+  text=${text//$'\n'/'%0A'}
+  printf '%s' "$text"
+}
+
 fail() {
-  echo "::error title=setup rtctl::$*" >&2
+  echo "::error title=setup rtctl::$(escaped "$*")" >&2
   exit 1
 }
 
@@ -76,6 +88,13 @@ resolve() {
 
   local github="${RTCTL_GITHUB_URL:-https://github.com}"
   github=${github%/}
+  # The trust root for the checksums: https, or plain http on this machine only.
+  [[ "$github" =~ ^https://[^[:space:][:cntrl:]]+$ ||
+    "$github" =~ ^http://(127\.[0-9.]+|localhost|\[::1\])(:[0-9]+)?(/[^[:space:][:cntrl:]]*)?$ ]] ||
+    fail "RTCTL_GITHUB_URL must be an https URL (the checksums come from it), not '$github'"
+  if [ -n "${RTCTL_GITHUB_URL:-}" ]; then
+    echo "checksums and releases from $github (RTCTL_GITHUB_URL)"
+  fi
   local version="${INPUT_VERSION:-}"
   if [ -z "$version" ]; then
     version=$(cargo_field version)
@@ -155,16 +174,23 @@ install() {
   [[ "$expected" =~ ^[0-9a-f]{64}$ ]] || fail "$source holds no sha256: '$expected'"
 
   # The archive: the cached one (restored by the cache step), else a download. Either way it
-  # is verified before anything in it runs.
-  local from="$url"
+  # is verified before anything in it runs. A cached one that fails is downloaded afresh: the
+  # cache entry stays (an action cannot evict it), and must not fail every later run.
+  local from="$url" actual
   mkdir -p "$archives"
   if [ -f "$archives/$archive" ]; then
     from="the cache"
-  else
+    actual=$(sha256_of "$archives/$archive")
+    if [ "$actual" != "$expected" ]; then
+      echo "::warning title=setup rtctl::$(escaped "sha256 mismatch for $archive from the cache: expected $expected ($source), got $actual; downloading it afresh")" >&2
+      rm -f "$archives/$archive"
+      from="$url"
+    fi
+  fi
+  if [ "$from" = "$url" ]; then
     download "$url" "$work/$archive"
     mv "$work/$archive" "$archives/$archive"
   fi
-  local actual
   actual=$(sha256_of "$archives/$archive")
   if [ "$actual" != "$expected" ]; then
     rm -f "$archives/$archive"

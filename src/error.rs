@@ -137,6 +137,20 @@ impl From<crate::api::ApiError> for CliError {
                         .into(),
                 ),
             ),
+            // The emulator's refusal of a Host that does not name it (a proxy's, a rebound
+            // name's): nothing to do with the key, so not exit 4, and never the permission
+            // advice; its own hint names the --allowed-host that answers it.
+            ApiError::Status { status: 403, body, .. }
+                if body.code.as_deref() == Some(crate::emulator::HOST_NOT_ANSWERED) =>
+            {
+                (
+                    ErrorKind::Failure,
+                    Some(
+                        "the emulator answers only the host names it listens on: check the API URL (--api-url or RUNTYPE_API_URL), or start it with --allowed-host"
+                            .into(),
+                    ),
+                )
+            }
             ApiError::Status { status: 403, .. } => (
                 ErrorKind::Auth,
                 Some(
@@ -187,13 +201,7 @@ impl From<crate::api::ApiError> for CliError {
                 url,
                 refused: true,
                 ..
-            } if let Some(base) = loopback_base(url) => (
-                ErrorKind::Failure,
-                Some(format!(
-                    "nothing is listening at {base}: start the emulator there with {}, or check the API URL (--api-url or RUNTYPE_API_URL)",
-                    emulator_command(&base)
-                )),
-            ),
+            } if let Some(hint) = refused_on_loopback(url) => (ErrorKind::Failure, Some(hint)),
             ApiError::Connect { .. } => (
                 ErrorKind::Failure,
                 Some("check the API URL (--api-url or RUNTYPE_API_URL) and the network".into()),
@@ -232,9 +240,12 @@ impl From<crate::api::ApiError> for CliError {
     }
 }
 
-/// `scheme://host:port` of a URL on this machine (localhost, 127.0.0.0/8, ::1), where an
-/// emulator would listen; `None` for any other host.
-fn loopback_base(url: &str) -> Option<String> {
+/// The advice for a refused connection to `url` (a request's) on this machine (localhost,
+/// 127.0.0.0/8, ::1), where an emulator would listen: the `rtctl emulator` that listens
+/// there. The emulator serves plain http at the root (`/v1/…`), so an https URL, or one with
+/// a base path (`http://localhost:7878/api`), is said to need another API URL too. `None`
+/// for any other host.
+fn refused_on_loopback(url: &str) -> Option<String> {
     let url = url::Url::parse(url).ok()?;
     let local = match url.host()? {
         url::Host::Domain(name) => {
@@ -244,22 +255,41 @@ fn loopback_base(url: &str) -> Option<String> {
         url::Host::Ipv4(ip) => ip.is_loopback(),
         url::Host::Ipv6(ip) => ip.is_loopback(),
     };
+    if !local {
+        return None;
+    }
     let port = url.port_or_known_default()?;
-    local.then(|| format!("{}://{}:{port}", url.scheme(), url.host_str().unwrap_or("")))
+    let host = url.host_str().unwrap_or("");
+    // The API URL's own path: what comes before the request's `/v1/…`.
+    let path = url.path();
+    let base_path = path.find("/v1/").map_or("", |at| &path[..at]);
+    let given = format!("{}://{host}:{port}{base_path}", url.scheme());
+    let emulator = format!("http://{host}:{port}");
+    let command = emulator_command(url.host(), port);
+    let check = "check the API URL (--api-url or RUNTYPE_API_URL)";
+    Some(if url.scheme() != "http" || !base_path.is_empty() {
+        format!(
+            "nothing is listening at {given}: {check}; an emulator there ({command}) would be {emulator}, plain http with the API at /v1"
+        )
+    } else {
+        format!(
+            "nothing is listening at {given}: start the emulator there with {command}, or {check}"
+        )
+    })
 }
 
-/// The `rtctl emulator` command that listens at `base` (a loopback URL).
-fn emulator_command(base: &str) -> String {
+/// The `rtctl emulator` command that listens on `host` (a loopback one) and `port`.
+fn emulator_command(host: Option<url::Host<&str>>, port: u16) -> String {
     let mut command = "rtctl emulator".to_string();
-    let Ok(url) = url::Url::parse(base) else {
-        return command;
-    };
-    if matches!(url.host(), Some(url::Host::Ipv6(_))) {
-        command.push_str(" --host ::1");
+    match host {
+        Some(url::Host::Ipv6(ip)) => command.push_str(&format!(" --host {ip}")),
+        Some(url::Host::Ipv4(ip)) if ip != std::net::Ipv4Addr::LOCALHOST => {
+            command.push_str(&format!(" --host {ip}"))
+        }
+        _ => {}
     }
-    match url.port_or_known_default() {
-        Some(crate::emulator::DEFAULT_PORT) | None => {}
-        Some(port) => command.push_str(&format!(" --port {port}")),
+    if port != crate::emulator::DEFAULT_PORT {
+        command.push_str(&format!(" --port {port}"));
     }
     command
 }
@@ -270,21 +300,55 @@ mod tests {
 
     #[test]
     fn a_refused_loopback_url_names_the_emulator_that_would_listen_there() {
+        let hint = |url: &str| refused_on_loopback(url);
         assert_eq!(
-            loopback_base("http://127.0.0.1:7878/v1/client-tokens?limit=1").as_deref(),
-            Some("http://127.0.0.1:7878")
+            hint("http://127.0.0.1:7878/v1/client-tokens?limit=1").as_deref(),
+            Some(
+                "nothing is listening at http://127.0.0.1:7878: start the emulator there with rtctl emulator, or check the API URL (--api-url or RUNTYPE_API_URL)"
+            )
         );
-        assert_eq!(emulator_command("http://127.0.0.1:7878"), "rtctl emulator");
+        let command = |url: &str| {
+            let hint = hint(url).unwrap();
+            let from = hint.find("rtctl emulator").unwrap();
+            hint[from..].split([',', ')']).next().unwrap().to_string()
+        };
         assert_eq!(
-            emulator_command("http://localhost:9000"),
+            command("http://localhost:9000/v1/client-tokens"),
             "rtctl emulator --port 9000"
         );
         assert_eq!(
-            emulator_command("http://[::1]:7878"),
+            command("http://[::1]:7878/v1/client-tokens"),
             "rtctl emulator --host ::1"
         );
-        assert!(loopback_base("http://127.8.0.1:80/").is_some());
-        assert!(loopback_base("https://api.runtype.com/v1").is_none());
-        assert!(loopback_base("http://10.0.0.1:7878").is_none());
+        // Another loopback address: the emulator listens on 127.0.0.1 unless told.
+        assert_eq!(
+            command("http://127.0.0.2:7899/v1/client-tokens"),
+            "rtctl emulator --host 127.0.0.2 --port 7899"
+        );
+        // The emulator serves plain http, at the root: an https URL or a base path needs
+        // another API URL too.
+        let https = hint("https://localhost:7899/v1/client-tokens").unwrap();
+        assert!(
+            https.starts_with("nothing is listening at https://localhost:7899: check the API URL"),
+            "{https}"
+        );
+        assert!(
+            https.contains("would be http://localhost:7899, plain http"),
+            "{https}"
+        );
+        let based = hint("http://127.0.0.1:7899/api/v1/client-tokens").unwrap();
+        assert!(
+            based.starts_with(
+                "nothing is listening at http://127.0.0.1:7899/api: check the API URL"
+            ),
+            "{based}"
+        );
+        assert!(
+            based.contains("(rtctl emulator --port 7899) would be http://127.0.0.1:7899"),
+            "{based}"
+        );
+        assert!(hint("http://127.8.0.1:80/").is_some());
+        assert!(hint("https://api.runtype.com/v1").is_none());
+        assert!(hint("http://10.0.0.1:7878").is_none());
     }
 }

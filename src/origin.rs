@@ -530,6 +530,20 @@ impl AllowedOrigin {
         }
     }
 
+    /// What a list the service accepts keeps of this entry: the entry itself, or for one it
+    /// refuses to keep (an IPv4 address spelt otherwise than browsers send it) the browsers'
+    /// spelling; `None` for a wildcard over such an address, which no spelling makes match
+    /// (an address has no subdomains).
+    pub(crate) fn as_kept(&self) -> Option<AllowedOrigin> {
+        if self.ipv4_spelling().is_none() {
+            return Some(self.clone());
+        }
+        match self {
+            AllowedOrigin::Wildcard { .. } | AllowedOrigin::BareHost { wildcard: true, .. } => None,
+            _ => Some(self.browser_spelling()),
+        }
+    }
+
     /// For a wildcard (`https://*.co.uk`, legacy `*.co.uk`) over a public suffix, the suffix.
     pub(crate) fn wildcard_public_suffix(&self) -> Option<&str> {
         match self {
@@ -542,6 +556,12 @@ impl AllowedOrigin {
             _ => None,
         }
     }
+}
+
+/// Whether `host` is an IP address to a browser, in any spelling (`127.0.0.1`, `0x7f.1`,
+/// `[::1]`): it has no `www.` twin and no subdomains.
+pub(crate) fn is_address(host: &str) -> bool {
+    host.starts_with('[') || ends_in_a_number(host)
 }
 
 /// Test tokens admit local development servers without listing them.
@@ -808,6 +828,35 @@ mod tests {
             );
         }
         assert!(AllowedOrigin::parse("http://127.0.0.1:8080").is_ok());
+    }
+
+    #[test]
+    fn what_a_list_keeps_of_an_entry_is_what_browsers_send() {
+        let kept = |s: &str| entry(s).as_kept().map(|e| e.to_string());
+        assert_eq!(kept("https://0x7f.1").as_deref(), Some("https://127.0.0.1"));
+        assert_eq!(kept("0x7f.1:3000").as_deref(), Some("127.0.0.1:3000"));
+        assert_eq!(
+            kept("http://127.1:8080").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(kept("https://*.0x7f.1"), None);
+        assert_eq!(kept("*.127.1"), None);
+        assert_eq!(
+            kept("https://*.example.com").as_deref(),
+            Some("https://*.example.com")
+        );
+        assert_eq!(kept("native").as_deref(), Some("native"));
+        for address in ["127.0.0.1", "0x7f.1", "127.1", "[::1]", "2130706433"] {
+            assert!(is_address(address), "{address}");
+        }
+        for name in [
+            "example.com",
+            "www.example.com",
+            "localhost",
+            "0x7f.example",
+        ] {
+            assert!(!is_address(name), "{name}");
+        }
     }
 
     #[test]

@@ -187,6 +187,19 @@ impl Printer {
         self.redactions.add(secret, shown);
     }
 
+    /// `text` as the terminal may see it: every known secret replaced first, then escaped
+    /// (line breaks kept where `keep_newlines`). Whatever is laid out (cut to a column,
+    /// wrapped under a key) goes through here before its layout, so no cut or line break
+    /// can split a secret into halves that no longer match it.
+    fn shown<'t>(&self, text: &'t str, keep_newlines: bool) -> std::borrow::Cow<'t, str> {
+        match self.redactions.text(text) {
+            std::borrow::Cow::Borrowed(text) => crate::text::for_terminal(text, keep_newlines),
+            std::borrow::Cow::Owned(text) => crate::text::for_terminal(&text, keep_newlines)
+                .into_owned()
+                .into(),
+        }
+    }
+
     fn out(&self) -> std::sync::MutexGuard<'_, Box<dyn Write + Send>> {
         self.stdout.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -323,11 +336,16 @@ impl Printer {
                 .load_preset(comfy_table::presets::NOTHING)
                 .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
                 .set_header(headers.iter().map(|h| h.to_uppercase()));
-            for row in rows {
-                table.add_row(
+            let rows: Vec<Vec<String>> = rows
+                .iter()
+                .map(|row| {
                     row.iter()
-                        .map(|cell| crate::text::for_terminal(cell, true).into_owned()),
-                );
+                        .map(|c| self.shown(c, true).into_owned())
+                        .collect()
+                })
+                .collect();
+            for row in &rows {
+                table.add_row(row);
             }
             for (index, column) in table.column_iter_mut().enumerate() {
                 if !wrap.contains(&index) {
@@ -339,7 +357,7 @@ impl Printer {
             if let Some(width) = self.terminal.width {
                 let fixed: usize = (0..headers.len())
                     .filter(|i| !wrap.contains(i))
-                    .map(|i| column_width(headers, rows, i) + 2)
+                    .map(|i| column_width(headers, &rows, i) + 2)
                     .sum();
                 let room = usize::from(width).saturating_sub(fixed);
                 if room >= MIN_WRAP_WIDTH * wrap.len().max(1) {
@@ -354,7 +372,7 @@ impl Printer {
             for row in rows {
                 let cells: Vec<String> = row
                     .iter()
-                    .map(|c| crate::text::for_terminal(&tsv_cell(c), false).into_owned())
+                    .map(|c| self.shown(&tsv_cell(c), false).into_owned())
                     .collect();
                 text.push_str(&cells.join("\t"));
                 text.push('\n');
@@ -390,7 +408,7 @@ impl Printer {
             // People read a record: empty fields are noise. Pipes keep every key.
             let mut text = String::new();
             for (key, value) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
-                let value = crate::text::for_terminal(value, false);
+                let value = self.shown(value, false);
                 let lines = match room {
                     Some(room) => fit::wrap(&value, room),
                     None => vec![value.into_owned()],
@@ -458,6 +476,12 @@ impl Printer {
     fn talk(&self, line: &str) {
         let line = self.redactions.text(line);
         let line = self.keep_command_flags(&line);
+        self.stderr_line(&line);
+    }
+
+    /// Writes one line to stderr (already redacted and escaped), above the progress bar when
+    /// one is drawn: every write to stderr goes through here, so none shares the bar's line.
+    fn stderr_line(&self, line: &str) {
         let write = || {
             let mut err = self.err();
             let _ = writeln!(err, "{line}").and_then(|()| err.flush());
@@ -533,8 +557,7 @@ impl Printer {
             console::Style::new().dim(),
             self.color,
         );
-        let mut err = self.err();
-        let _ = writeln!(err, "{label} {line}").and_then(|()| err.flush());
+        self.stderr_line(&format!("{label} {line}"));
     }
 
     /// A line of the `-v` log.
@@ -663,7 +686,7 @@ impl ListTable<'_> {
             .iter()
             .map(|r| {
                 r.iter()
-                    .map(|c| crate::text::for_terminal(c, true).into_owned())
+                    .map(|c| printer.shown(c, true).into_owned())
                     .collect()
             })
             .collect();

@@ -987,7 +987,7 @@ fn with_value(reply: Map<String, Value>) -> Result<WithValue, ApiError> {
 }
 
 /// Whether a transport error is a refused connection: nothing listens on the port.
-fn refused(error: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn refused(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(error);
     while let Some(e) = current {
         if e.downcast_ref::<std::io::Error>()

@@ -19,6 +19,11 @@ const PAGE: u32 = 100;
 /// bounded.
 pub(crate) const MAX_SURFACES: usize = 10_000;
 
+/// The most pages of surfaces read (ten times what [`MAX_SURFACES`] needs in full pages, for
+/// a server whose pages are smaller): a server paging on with empty pages, or with items
+/// that are no surfaces, stops here, and the cursors remembered stay bounded too.
+const MAX_PAGES: usize = 1_000;
+
 /// The longest cursor rtctl sends back: a server's opaque cursor, bounded like every read.
 const MAX_CURSOR_CHARS: usize = 2048;
 
@@ -121,13 +126,23 @@ fn ids_in_path(product_id: &str, surface_id: &str) -> Result<(String, String), A
 impl Client {
     /// Every surface of the account (of `kind`, when given), following the cursor. A server
     /// that repeats a cursor, sends a page larger than asked for, or pages on past
-    /// [`MAX_SURFACES`], is an error, never a loop or a heap without bound.
+    /// [`MAX_SURFACES`] items (surfaces or not) or [`MAX_PAGES`] pages (empty or not), is an
+    /// error, never a loop or a heap without bound.
     pub(crate) async fn all_surfaces(&self, kind: Option<&str>) -> Result<Vec<Surface>, ApiError> {
         let url = format!("{}/v1/surfaces", self.base());
         let mut surfaces = Vec::new();
         let mut cursor: Option<String> = None;
         let mut seen = HashSet::new();
+        // Every item read, kept or not: what the server sent is what is bounded.
+        let mut items_read = 0;
+        let mut pages = 0;
         loop {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(ApiError::InvalidReply(format!(
+                    "the surface list goes on past {MAX_PAGES} pages; rtctl stops there rather than read without end"
+                )));
+            }
             let mut query = vec![("limit", PAGE.to_string())];
             if let Some(kind) = kind {
                 query.push(("type", kind.to_string()));
@@ -155,7 +170,8 @@ impl Client {
                     items.len()
                 )));
             }
-            if surfaces.len() + items.len() > MAX_SURFACES {
+            items_read += items.len();
+            if items_read > MAX_SURFACES {
                 return Err(ApiError::InvalidReply(format!(
                     "the surface list goes on past {MAX_SURFACES} surfaces; rtctl stops there rather than read without end"
                 )));

@@ -51,6 +51,82 @@ fn kind_of(entry: &str) -> &'static str {
     AllowedOrigin::parse(entry).map_or("invalid", |e| e.kind().as_str())
 }
 
+/// An entry in single quotes, for a shell.
+fn quoted(entry: &str) -> String {
+    format!("'{}'", entry.replace('\'', "'\\''"))
+}
+
+/// The one command that makes an edit of token `id`'s origins (`add` these, `remove` these
+/// as the list writes them) when `origins add` or `origins remove` cannot: the service
+/// checks the whole list on every update, and refuses to keep an IPv4 address spelt
+/// otherwise than browsers send it (`https://0x7f.1`) or a wildcard over a public suffix
+/// (`https://*.vercel.app`), so while the list holds one no `origins add` goes through (nor
+/// an `origins remove` that leaves one). The edit is then one `tokens update` with the whole
+/// list: such addresses respelt as browsers send them, a wildcard over one dropped (it
+/// matches nothing in any spelling), and a wildcard over a public suffix dropped, which the
+/// command says. `None` when the usual commands work.
+pub(crate) fn whole_list_edit(
+    id: &str,
+    current: &[String],
+    add: &[String],
+    remove: &[String],
+) -> Option<String> {
+    let removed = |entry: &str| remove.iter().any(|r| normal_form(r) == normal_form(entry));
+    let refused = |entry: &AllowedOrigin| {
+        entry.ipv4_spelling().is_some() || entry.wildcard_public_suffix().is_some()
+    };
+    let parsed: Vec<(&String, Option<AllowedOrigin>)> = current
+        .iter()
+        .map(|entry| (entry, AllowedOrigin::parse(entry).ok()))
+        .collect();
+    let blocking = parsed.iter().any(|(text, entry)| {
+        entry.as_ref().is_some_and(refused) && (!add.is_empty() || !removed(text))
+    });
+    if !blocking {
+        return None;
+    }
+    let mut list: Vec<String> = Vec::new();
+    let mut dropped: Vec<&str> = Vec::new();
+    let mut keep = |entry: String| {
+        if !list.iter().any(|e| normal_form(e) == normal_form(&entry)) {
+            list.push(entry);
+        }
+    };
+    for (text, entry) in &parsed {
+        match entry {
+            _ if removed(text) => {}
+            Some(entry) if entry.wildcard_public_suffix().is_some() => dropped.push(text),
+            Some(entry) if refused(entry) => {
+                if let Some(kept) = entry.as_kept() {
+                    keep(kept.to_string());
+                }
+            }
+            _ => keep(text.to_string()),
+        }
+    }
+    for entry in add {
+        keep(entry.clone());
+    }
+    if list.is_empty() {
+        return Some(format!(
+            "none of its origins can ever be kept: give it the sites that use it in one update (rtctl tokens update {id} with an --origin for each), or delete it (rtctl tokens delete {id})"
+        ));
+    }
+    let flags: Vec<String> = list
+        .iter()
+        .map(|o| format!("--origin {}", quoted(o)))
+        .collect();
+    let mut command = format!("rtctl tokens update {id} {}", flags.join(" "));
+    if !dropped.is_empty() {
+        let dropped: Vec<String> = dropped.iter().map(|d| quoted(d)).collect();
+        command.push_str(&format!(
+            " (this drops {}: the service keeps no list holding a wildcard over a public suffix)",
+            dropped.join(", ")
+        ));
+    }
+    Some(command)
+}
+
 // ---- list ---------------------------------------------------------------------------------
 
 async fn list(ctx: &Context, args: ListArgs) -> Result<(), CliError> {
@@ -307,8 +383,20 @@ fn parse_probe(input: &str, ctx: &Context) -> Result<Probe, CliError> {
         return Ok(Probe::NoOrigin);
     }
     let invalid = |e: OriginError| {
-        CliError::usage(format!("invalid origin '{input}': {e}"))
-            .with_hint("give an origin such as https://app.example.com, a page URL, or native")
+        let hint = match &e {
+            // No browser sends it: the origin it does send is the one to check.
+            OriginError::Ipv4Spelling { .. } => AllowedOrigin::parse(input).map_or_else(
+                |_| e.hint().unwrap_or_default().to_string(),
+                |entry| {
+                    format!(
+                        "browsers send {} for it: check that origin",
+                        entry.browser_spelling()
+                    )
+                },
+            ),
+            _ => "give an origin such as https://app.example.com, a page URL, or native".into(),
+        };
+        CliError::usage(format!("invalid origin '{input}': {e}")).with_hint(hint)
     };
     match Origin::parse(input) {
         Ok(origin) => Ok(Probe::Browser(origin)),
@@ -406,11 +494,12 @@ async fn check(ctx: &Context, args: CheckArgs) -> Result<(), CliError> {
         return Ok(());
     }
     // Not admitted is an answer, not a failure of the command: the verdict is on stdout,
-    // the way to change it on stderr, and the exit code (1) tells a script.
+    // the way to change it on stderr, and the exit code (8) tells a script.
     if let Some(origin) = header {
         ctx.printer.note(&format!(
-            "hint: to allow it, run rtctl origins add {} {origin}",
-            token.id()
+            "hint: to allow it, run {}",
+            whole_list_edit(token.id(), allowed, std::slice::from_ref(&origin), &[])
+                .unwrap_or_else(|| format!("rtctl origins add {} {origin}", token.id()))
         ));
     }
     Err(CliError::new(ErrorKind::Problems, format!("{shown} is not admitted")).reported())

@@ -517,12 +517,21 @@ async fn list(ctx: &Context) -> Result<(), CliError> {
         printer.note("No chat surfaces.");
         return Ok(());
     }
-    printer.table(
-        &["product", "surface", "id", "status", "tokens"],
-        &rows,
-        &[0, 1],
-    )
+    printer
+        .list_table(
+            &["product", "surface", "id", "status", "tokens"],
+            SURFACES_FIT,
+        )
+        .rows(&rows)
 }
+
+/// On a narrow terminal the surface's id goes first (its names work wherever a surface is
+/// named), then its tokens (`tokens list --surface` shows them); then the names are cut.
+const SURFACES_FIT: crate::output::Fit = crate::output::Fit {
+    drop: &[2, 4],
+    cut: &[0, 1],
+    origins: &[],
+};
 
 #[cfg(test)]
 mod tests {

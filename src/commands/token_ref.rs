@@ -176,7 +176,16 @@ pub(crate) fn masked(value: &str) -> String {
         .iter()
         .find(|p| value.starts_with(**p))
         .copied();
-    crate::output::mask(prefix, Some(crate::output::last_chars(value, 4)))
+    // The last four of what follows the prefix (never of the prefix itself), and only when
+    // more is hidden: a short value is not shown whole.
+    let rest = &value[prefix.map_or(0, str::len)..];
+    let hint = (rest.chars().count() > 4).then(|| crate::output::last_chars(rest, 4));
+    crate::output::mask(prefix, hint)
+}
+
+/// Whether `value` has the shape of a client-token value (`ct_live_…`, `ct_test_…`).
+pub(crate) fn is_value(value: &str) -> bool {
+    matches!(kind(value), Ok(Kind::Value))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 use serde_json::{Value, json};
 
 use super::Context;
+use super::origins::whole_list_edit;
 use super::surfaces::Catalogue;
 use crate::api::ClientToken;
 use crate::api::surfaces::{Observed, ObservedOrigins, Surface};
@@ -193,19 +194,36 @@ fn word(entry: &str) -> String {
     }
 }
 
+/// The token's origins, as the fixes below edit them.
+fn list_of(token: &ClientToken) -> Vec<String> {
+    token.origins().iter().map(|o| o.to_string()).collect()
+}
+
 /// The command that admits a refused origin.
-pub(crate) fn fix_refused(token: &str, origin: &str) -> String {
-    format!("rtctl origins add {token} {}", word(origin))
+pub(crate) fn fix_refused(token: &ClientToken, origin: &str) -> String {
+    let id = token.id();
+    whole_list_edit(id, &list_of(token), &[origin.to_string()], &[])
+        .unwrap_or_else(|| format!("rtctl origins add {id} {}", word(origin)))
 }
 
 /// The commands that swap a wide entry for the sites it really serves.
-pub(crate) fn fix_narrower(token: &str, entry: &str, sites: &[String]) -> String {
-    let sites: Vec<String> = sites.iter().map(|s| word(s)).collect();
-    format!(
-        "rtctl origins add {token} {} && rtctl origins remove {token} {}",
-        sites.join(" "),
-        word(entry)
-    )
+pub(crate) fn fix_narrower(token: &ClientToken, entry: &str, sites: &[String]) -> String {
+    let id = token.id();
+    whole_list_edit(id, &list_of(token), sites, &[entry.to_string()]).unwrap_or_else(|| {
+        let sites: Vec<String> = sites.iter().map(|s| word(s)).collect();
+        format!(
+            "rtctl origins add {id} {} && rtctl origins remove {id} {}",
+            sites.join(" "),
+            word(entry)
+        )
+    })
+}
+
+/// The command that removes an entry nothing used.
+fn fix_unseen(token: &ClientToken, entry: &str) -> String {
+    let id = token.id();
+    whole_list_edit(id, &list_of(token), &[], &[entry.to_string()])
+        .unwrap_or_else(|| format!("rtctl origins remove {id} {}", word(entry)))
 }
 
 /// The tokens a traffic report covers, with the surface they belong to.
@@ -341,7 +359,7 @@ fn show(
                         "refused": a.refused.iter().map(|(o, why)| {
                             let mut v = seen_json(o);
                             v["reason"] = json!(why);
-                            v["fix"] = json!(printer.command(&fix_refused(id, &o.origin)));
+                            v["fix"] = json!(printer.command(&fix_refused(t, &o.origin)));
                             v
                         }).collect::<Vec<_>>(),
                         "admittedByOther": a.other.iter().map(|(o, by)| {
@@ -358,7 +376,7 @@ fn show(
                         "narrower": a.narrower.iter().map(|(entry, sites)| json!({
                             "entry": entry,
                             "seen": sites,
-                            "fix": printer.command(&fix_narrower(id, entry, sites)),
+                            "fix": printer.command(&fix_narrower(t, entry, sites)),
                         })).collect::<Vec<_>>(),
                     })
                 })
@@ -415,7 +433,6 @@ fn show(
                 if index > 0 {
                     out.push(String::new());
                 }
-                let id = t.id();
                 out.push(format!(
                     "{} on {}: {} origin{} seen in the last {} days",
                     super::tokens::describe(t),
@@ -447,7 +464,7 @@ fn show(
                         out.push(format!("    {why}"));
                         out.push(format!(
                             "    fix: {}",
-                            printer.command(&fix_refused(id, &o.origin))
+                            printer.command(&fix_refused(t, &o.origin))
                         ));
                     }
                 }
@@ -476,7 +493,7 @@ fn show(
                         observed.window_days
                     ));
                     for entry in &a.unseen {
-                        let fix = format!("rtctl origins remove {id} {}", word(entry));
+                        let fix = fix_unseen(t, entry);
                         out.push(format!("  {entry}  {}", printer.command(&fix)));
                     }
                 }
@@ -487,7 +504,7 @@ fn show(
                         out.push(format!("  {entry} admitted only {}", sites.join(", ")));
                         out.push(format!(
                             "    narrower: {}",
-                            printer.command(&fix_narrower(id, entry, sites))
+                            printer.command(&fix_narrower(t, entry, sites))
                         ));
                     }
                 }
@@ -570,7 +587,7 @@ mod tests {
         );
         assert_eq!(
             fix_narrower(
-                "ct_a",
+                &token("ct_a", "live", &["https://*.shop.example"], true),
                 "https://*.shop.example",
                 &["https://a.shop.example".into()]
             ),

@@ -100,7 +100,8 @@ fn ip_of(host: &str) -> Option<IpAddr> {
 #[derive(Debug, Clone)]
 pub(super) struct Hosts {
     port: u16,
-    /// The address it was told to bind, when that is neither loopback nor all addresses.
+    /// The address it was told to bind (a loopback one such as `127.0.0.2` too), when that
+    /// is not all addresses.
     bound: Option<IpAddr>,
     /// Bound to all addresses (`0.0.0.0`, `::`): any IP address, on its port.
     any_address: bool,
@@ -112,7 +113,7 @@ impl Hosts {
         let ip = listening.ip();
         Hosts {
             port: listening.port(),
-            bound: (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip),
+            bound: (!ip.is_unspecified()).then_some(ip),
             any_address: ip.is_unspecified(),
             allowed: allowed.to_vec(),
         }
@@ -154,6 +155,10 @@ impl Hosts {
 /// then, every request is refused.
 pub(super) type Listening = Arc<OnceLock<Hosts>>;
 
+/// The `code` of a refusal for a `Host` that does not name the emulator: rtctl tells it from
+/// a key's missing permission (which is the other 403), and keeps the emulator's advice.
+pub(crate) const HOST_NOT_ANSWERED: &str = "HOST_NOT_ANSWERED";
+
 fn refused(message: String) -> Response {
     ApiError::new(StatusCode::FORBIDDEN, message).into_response()
 }
@@ -176,12 +181,21 @@ pub(super) async fn check_host(
     if admitted {
         return next.run(request).await;
     }
-    refused(match host {
-        Some(host) => format!(
-            "Host '{host}' does not name this emulator; to answer it, start it with --allowed-host {host}"
+    let mut error = match host {
+        Some(host) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("Host '{host}' does not name this emulator"),
+        )
+        .with_hint(format!(
+            "To answer it, start the emulator with --allowed-host {host}; or use the URL it printed"
+        )),
+        None => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "A request without a Host header is not answered",
         ),
-        None => "A request without a Host header is not answered".into(),
-    })
+    };
+    error.code = Some(HOST_NOT_ANSWERED.into());
+    error.into_response()
 }
 
 /// Middleware on the control API: no web page may drive it.
@@ -265,6 +279,10 @@ mod tests {
         let bound = hosts("192.168.1.5:7878", &[]);
         assert!(bound.admits("192.168.1.5:7878") && bound.admits("localhost:7878"));
         assert!(!bound.admits("192.168.1.6:7878"));
+        // A loopback address other than 127.0.0.1 is where it listens too.
+        let other_loopback = hosts("127.0.0.2:7878", &[]);
+        assert!(other_loopback.admits("127.0.0.2:7878") && other_loopback.admits("localhost:7878"));
+        assert!(!other_loopback.admits("127.0.0.3:7878"));
         let all = hosts("0.0.0.0:7878", &[]);
         assert!(all.admits("10.0.0.3:7878") && all.admits("[fe80::1]:7878"));
         assert!(!all.admits("10.0.0.3:8080") && !all.admits("rebound.example:7878"));

@@ -10,6 +10,7 @@ mod chat;
 mod cors;
 mod faults;
 mod guard;
+pub(crate) use guard::HOST_NOT_ANSWERED;
 mod ids;
 mod journal;
 mod model;

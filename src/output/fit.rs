@@ -2,8 +2,8 @@
 //! rows (a page), so later pages print at once in the same columns. On a narrow terminal
 //! the table gives way in a documented order: columns are dropped (for `tokens list`:
 //! CREATED, then LAST USED), then the columns that may be cut (NAME, ORIGINS) are shortened
-//! with `…`. A column of origins gives up the schemes (`https://`) before anything else:
-//! the host is the information. A host still too long keeps its start, and in a column wide
+//! with `…`. A column of origins gives up `https://` before anything else: the host is the
+//! information (`http://` stays, so the two read apart). A host still too long keeps its start, and in a column wide
 //! enough its end too (`checkout.exa…le.com`). `-o wide` keeps every column whole.
 
 use console::{measure_text_width, truncate_str};
@@ -16,7 +16,7 @@ pub struct Fit {
     pub drop: &'static [usize],
     /// Columns whose cells may be cut with `…`.
     pub cut: &'static [usize],
-    /// Columns of origins (also in `cut`): their schemes go first, then hosts are cut.
+    /// Columns of origins (also in `cut`): `https://` goes first, then hosts are cut.
     pub origins: &'static [usize],
 }
 
@@ -33,7 +33,7 @@ pub(super) struct Layout {
     widths: Vec<Option<usize>>,
     /// Whether cells longer than their column are cut (never with `-o wide`).
     cut_long: bool,
-    /// Origin columns shown without schemes.
+    /// Origin columns shown without `https://`.
     bare: Vec<usize>,
     /// Origin columns, cut as hosts.
     origins: Vec<usize>,
@@ -72,7 +72,7 @@ impl Layout {
             };
         };
         let total = |w: &[Option<usize>]| w.iter().flatten().map(|n| n + PADDING).sum::<usize>();
-        // A column of origins without its schemes still names every site: the schemes go
+        // A column of origins without `https://` still names every site: it goes
         // before any column is dropped or cut (and come back if a dropped column made room).
         let mut bare = Vec::new();
         if total(&widths) > width {
@@ -106,7 +106,7 @@ impl Layout {
             }
             widths[column] = None;
         }
-        // A dropped column may have made room for the schemes after all.
+        // A dropped column may have made room for `https://` after all.
         if !bare.is_empty() {
             let mut whole = widths.clone();
             for &column in &bare {
@@ -183,23 +183,21 @@ impl Layout {
     }
 }
 
-/// Every line of `cell` without its scheme (`https://shop.example.com` as
-/// `shop.example.com`).
+/// Every line of `cell` without `https://` (`https://shop.example.com` as
+/// `shop.example.com`): the scheme nearly every origin has. Other schemes stay, so
+/// `http://shop.example.com` still reads apart from it.
 fn without_schemes(cell: &str) -> std::borrow::Cow<'_, str> {
-    let strip = |line: &'_ str| -> Option<usize> {
-        let (scheme, _) = line.split_once("://")?;
-        let valid = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
-        valid.then_some(scheme.len() + 3)
+    const HTTPS: &str = "https://";
+    let strip = |line: &str| -> bool {
+        line.get(..HTTPS.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(HTTPS))
     };
-    if !cell.lines().any(|l| strip(l).is_some()) {
+    if !cell.lines().any(strip) {
         return cell.into();
     }
     let lines: Vec<&str> = cell
         .lines()
-        .map(|l| strip(l).map_or(l, |at| &l[at..]))
+        .map(|l| if strip(l) { &l[HTTPS.len()..] } else { l })
         .collect();
     lines.join("\n").into()
 }
@@ -222,19 +220,30 @@ fn cut_host(text: &str, width: usize) -> String {
 
 /// `text` as lines of at most `width` columns: broken after a space or a comma in the second
 /// half of a line when there is one (between JSON members), anywhere otherwise.
+///
+/// Linear: each line is measured a character at a time only as far as it reaches, so a
+/// character is measured about once (again only when a break at a space hands it to the next
+/// line), never the whole rest of the text a line.
 pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut rest = text;
-    while measure_text_width(rest) > width {
+    loop {
+        // The longest start of `rest` that fits, and whether that is all of it.
         let mut end = 0;
         let mut used = 0;
+        let mut whole = true;
         for (at, c) in rest.char_indices() {
-            let columns = measure_text_width(c.encode_utf8(&mut [0; 4]));
+            let columns = char_width(c);
             if used + columns > width {
+                whole = false;
                 break;
             }
             used += columns;
             end = at + c.len_utf8();
+        }
+        if whole {
+            lines.push(rest.to_string());
+            return lines;
         }
         // A character wider than the line goes alone.
         if end == 0 {
@@ -247,8 +256,25 @@ pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
         lines.push(rest[..cut].trim_end().to_string());
         rest = &rest[cut..];
     }
-    lines.push(rest.to_string());
-    lines
+}
+
+/// The columns one character takes.
+fn char_width(c: char) -> usize {
+    width_of(c.encode_utf8(&mut [0; 4]))
+}
+
+/// The columns `text` takes; every measure wrapping makes goes through here, counted in
+/// tests.
+fn width_of(text: &str) -> usize {
+    #[cfg(test)]
+    MEASURED.with(|m| m.set(m.get() + text.len()));
+    measure_text_width(text)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Bytes measured by [`width_of`] on this thread: the work wrapping does.
+    static MEASURED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(test)]
@@ -328,12 +354,12 @@ mod tests {
             "https://checkout.example.com\nhttp://localhost:3000".into(),
         ]];
         let headers = ["id", "name", "origins"];
-        // Room for the hosts: the schemes alone go.
+        // Room for the hosts: `https://` alone goes; `http://` stays, telling them apart.
         let layout = Layout::new(&headers, &rows, Some(60), origins);
         let text = layout.render(None, &rows);
         assert!(text.contains("checkout.example.com"), "{text}");
-        assert!(text.contains("localhost:3000"), "{text}");
-        assert!(!text.contains("://"), "{text}");
+        assert!(text.contains("http://localhost:3000"), "{text}");
+        assert!(!text.contains("https://"), "{text}");
         // Less room: a host keeps its start.
         let layout = Layout::new(&headers, &rows, Some(45), origins);
         let text = layout.render(None, &rows);
@@ -358,8 +384,8 @@ mod tests {
             assert!(measure_text_width(&cut) <= width, "{width}: {cut}");
         }
         assert_eq!(
-            without_schemes("https://a.example\nnative\n*.b.example"),
-            "a.example\nnative\n*.b.example"
+            without_schemes("https://a.example\nnative\n*.b.example\nhttp://c.example"),
+            "a.example\nnative\n*.b.example\nhttp://c.example"
         );
         assert_eq!(without_schemes("no scheme here"), "no scheme here");
     }
@@ -378,6 +404,8 @@ mod tests {
             wrap(r#"{"a":"bc","d":1}"#, 12),
             vec![r#"{"a":"bc","#, r#""d":1}"#]
         );
+        assert_eq!(wrap("", 10), vec![""]);
+        assert_eq!(wrap("exactly10!", 10), vec!["exactly10!"]);
         for width in 1..12 {
             for line in wrap("日本語のテキスト and text", width) {
                 assert!(
@@ -385,6 +413,31 @@ mod tests {
                     "{width}: {line:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn wrapping_measures_each_character_about_once() {
+        // A megabyte of JSON-like text at 80 columns: measuring the rest of the text for
+        // each line, as before, would be 13,000 lines times up to a megabyte.
+        let text = r#"{"welcomeMessage":"Hello there, how can I help?","n":12345},"#.repeat(17_000);
+        for (width, breaks) in [(80, &text), (80, &"x".repeat(1 << 20)), (7, &text)] {
+            MEASURED.with(|m| m.set(0));
+            let lines = wrap(breaks, width);
+            let measured = MEASURED.with(std::cell::Cell::get);
+            assert!(
+                measured <= 2 * breaks.len(),
+                "{measured} bytes measured for {} bytes in {} lines",
+                breaks.len(),
+                lines.len()
+            );
+            let unspaced = |t: &str| t.replace(' ', "");
+            assert_eq!(
+                unspaced(&lines.concat()),
+                unspaced(breaks),
+                "nothing is lost"
+            );
+            assert!(lines.iter().all(|l| measure_text_width(l) <= width));
         }
     }
 }

@@ -19,7 +19,8 @@ const MAX_ANSWER_BYTES: u64 = 8 * 1024;
 /// blocks; the printer runs it on a thread of its own, so a signal can end the run meanwhile.
 pub trait Prompter: Send + Sync {
     /// Shows `question` and reads the line typed in answer, without its line break; `None`
-    /// when the input ended (Ctrl-D) before a line.
+    /// when the input ended (Ctrl-D) before a line end: what was typed before it is no
+    /// answer (`y` then Ctrl-D twice is not a yes).
     fn line(&self, question: &str) -> io::Result<Option<String>>;
 
     /// Shows `prompt` and reads a line without echoing it.
@@ -106,8 +107,8 @@ impl TerminalPrompter {
         }
     }
 
-    /// Shows `prompt` and reads a line, echoed or not.
-    fn read(&self, prompt: &str, echo: bool) -> io::Result<Option<String>> {
+    /// Shows `prompt` and reads a line, echoed or not, and whether it had a line end.
+    fn read(&self, prompt: &str, echo: bool) -> io::Result<Option<(String, bool)>> {
         if let Err(e) = self.begin(prompt, echo) {
             self.end(false);
             return Err(e);
@@ -115,7 +116,7 @@ impl TerminalPrompter {
         let read = read_line(&mut io::stdin().lock());
         let ended = matches!(&read, Ok(Some((_, true))));
         self.end(!ended);
-        Ok(read?.map(|(line, _)| line))
+        read
     }
 }
 
@@ -152,14 +153,21 @@ fn read_line(input: &mut impl BufRead) -> io::Result<Option<(String, bool)>> {
 
 impl Prompter for TerminalPrompter {
     fn line(&self, question: &str) -> io::Result<Option<String>> {
-        self.read(question, true)
+        // Only a line ended with Enter answers: Ctrl-D hands over what was typed without
+        // one, and a second Ctrl-D ends the input, which is no answer at all.
+        Ok(self
+            .read(question, true)?
+            .and_then(|(line, ended)| ended.then_some(line)))
     }
 
     fn secret(&self, prompt: &str) -> io::Result<String> {
         let prompt = format!("{prompt}: ");
         #[cfg(unix)]
         {
-            Ok(self.read(&prompt, false)?.unwrap_or_default())
+            Ok(self
+                .read(&prompt, false)?
+                .map(|(line, _)| line)
+                .unwrap_or_default())
         }
         #[cfg(not(unix))]
         {

@@ -507,9 +507,57 @@ fn empty_short_and_multibyte_token_attributes_are_problems_not_crashes() {
         if value.trim().is_empty() {
             assert!(found[0].contains("client token is empty"), "{found:?}");
         } else {
-            assert!(found[0].contains("no token has this value"), "{found:?}");
+            // Not the shape of a value: no token could hold it, so it was not "rotated".
+            assert!(
+                found[0].contains("is not a client token value"),
+                "{value:?}: {found:?}"
+            );
+            assert!(!found[0].contains("rotated"), "{found:?}");
         }
+        // Masked, it shows nothing of the prefix as its end, and never a short value whole
+        // (`ct_test_é` showed as `ct_test_****st_é`).
+        let masked = report[0]["embeds"][0]["token"].as_str().unwrap_or("****");
+        assert!(
+            ["****", "ct_live_****", "ct_test_****"].contains(&masked),
+            "{value:?} masked as {masked}"
+        );
     }
+    // A value of the right shape that no token holds is still the rotated case.
+    let page = server.home.path().join("page.html");
+    std::fs::write(&page, tag(&format!("ct_live_{}", "A".repeat(32)), "")).unwrap();
+    let (code, report) = doctor(
+        &server,
+        &[
+            "--html",
+            page.to_str().unwrap(),
+            "--origin",
+            "https://shop.example.com",
+        ],
+    );
+    assert_eq!(code, 8);
+    assert!(
+        problems(&report[0])[0].contains("no token has this value"),
+        "{report}"
+    );
+}
+
+/// A page whose host refuses the connection: said plainly, not as the HTTP stack's chain.
+#[test]
+fn a_refused_connection_is_named() {
+    let server = Server::demo();
+    let refused = crate::support::RefusedPort::new();
+    let page = format!("{}/checkout", refused.url);
+    let run = server.rtctl(&["doctor", &page]);
+    run.expect(1);
+    let host = refused.url.trim_start_matches("http://");
+    assert!(
+        run.stderr.contains(&format!(
+            "error: could not check {page}: nothing is listening at {host} (connection refused)"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("client error"), "{}", run.stderr);
 }
 
 #[test]

@@ -281,9 +281,20 @@ async fn only_hosts_naming_the_emulator_are_answered() {
             let (status, body) = with_host(&running.url, path, &host).await;
             assert_eq!(status, 403, "{host} {path}");
             assert!(
-                body["error"].as_str().unwrap().contains("--allowed-host"),
+                body["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("does not name this emulator"),
                 "{body}"
             );
+            assert!(
+                body["hint"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("--allowed-host {host}")),
+                "{body}"
+            );
+            assert_eq!(body["code"], "HOST_NOT_ANSWERED", "{body}");
         }
     }
     let (_, stderr) = running.interrupt();

@@ -1076,24 +1076,10 @@ fn a_credentials_file_open_to_its_group_says_exactly_who_can_do_what() {
     assert!(!run.stderr.contains("other users"), "{}", run.stderr);
 }
 
-/// A `tokenValue` in another shape than a string (a broken server's array, object or number)
-/// is masked in `--json` like a string, never passed through with the value inside it.
-#[test]
-fn a_token_value_of_another_shape_is_masked_in_json() {
-    let server = Server::empty();
-    let secret = "ct_live_SECRETSECRETSECRETSECRETSECRET12";
-    let token = |id: &str, value: Value| {
-        json!({"id": id, "name": "Odd", "environment": "live", "isActive": true,
-            "allowedOrigins": ["https://odd.example.com"], "flowIds": ["f"],
-            "tokenPrefix": "ct_live_", "tokenHint": "ET12", "tokenValue": value})
-    };
-    let tokens = vec![
-        token("ct_00000000000000a1", json!([secret])),
-        token("ct_00000000000000a2", json!({"value": secret})),
-        token("ct_00000000000000a3", json!(42)),
-    ];
+/// A server that lists `tokens` (one page) and gets each by its id, as given.
+fn serving(server: &Server, tokens: Vec<Value>) -> String {
     let listed = tokens.clone();
-    let hostile = server.hostile(
+    server.hostile(
         Router::new()
             .route(
                 "/v1/client-tokens",
@@ -1115,7 +1101,26 @@ fn a_token_value_of_another_shape_is_masked_in_json() {
                     },
                 ),
             ),
-    );
+    )
+}
+
+/// A `tokenValue` in another shape than a string (a broken server's array, object or number)
+/// is masked in `--json` like a string, never passed through with the value inside it.
+#[test]
+fn a_token_value_of_another_shape_is_masked_in_json() {
+    let server = Server::empty();
+    let secret = "ct_live_SECRETSECRETSECRETSECRETSECRET12";
+    let token = |id: &str, value: Value| {
+        json!({"id": id, "name": "Odd", "environment": "live", "isActive": true,
+            "allowedOrigins": ["https://odd.example.com"], "flowIds": ["f"],
+            "tokenPrefix": "ct_live_", "tokenHint": "ET12", "tokenValue": value})
+    };
+    let tokens = vec![
+        token("ct_00000000000000a1", json!([secret])),
+        token("ct_00000000000000a2", json!({"value": secret})),
+        token("ct_00000000000000a3", json!(42)),
+    ];
+    let hostile = serving(&server, tokens);
     let env = [("RUNTYPE_API_URL", hostile.as_str())];
     let list = server.rtctl_env(&["tokens", "list", "--all", "--json"], &env);
     list.expect(0);
@@ -1237,4 +1242,51 @@ fn the_key_echoed_back_is_never_printed() {
     // `auth token` prints the key because it was asked to.
     let token = server.rtctl_env(&["auth", "token"], &[("RUNTYPE_API_KEY", key)]);
     assert_eq!(token.stdout.trim(), key);
+}
+
+/// The key echoed back inside a long text is replaced before the text is laid out: a value
+/// wrapped under its key (`tokens get`) or a cell cut to its column (`tokens list`) on a
+/// narrow terminal never shows a piece of it, at any width.
+#[test]
+fn the_key_is_never_split_by_wrapping_or_cutting() {
+    let server = Server::empty();
+    let key = "rt_live_TOPSECRETkeyQWZXJVPLMNBGcdef";
+    let token = json!({
+        "id": "ct_00000000000000d2", "name": format!("{}{key}", "x".repeat(4)),
+        "environment": "test", "isActive": true,
+        "allowedOrigins": [format!("https://{}.example.com", "o".repeat(20))],
+        "flowIds": ["f"], "config": {"welcomeMessage": format!("{} {key}", "w".repeat(41))},
+    });
+    let hostile = serving(&server, vec![token]);
+    let secret = "TOPSECRETkeyQWZXJVPLMNBG";
+    let pieces: Vec<&str> = (0..=secret.len() - 4)
+        .map(|at| &secret[at..at + 4])
+        .collect();
+    for width in (40..=120).step_by(4) {
+        for args in [
+            vec!["tokens", "get", "ct_00000000000000d2"],
+            vec!["tokens", "list"],
+            vec!["tokens", "list", "--all"],
+        ] {
+            let run = server
+                .invocation(
+                    &args,
+                    &[
+                        ("RUNTYPE_API_URL", hostile.as_str()),
+                        ("RUNTYPE_API_KEY", key),
+                    ],
+                )
+                .terminal(width, &[])
+                .run();
+            run.expect(0);
+            let shown = format!("{}{}", run.stdout, run.stderr);
+            if let Some(piece) = pieces.iter().find(|p| shown.contains(**p)) {
+                panic!("{args:?} at {width} columns shows {piece:?} of the key: {shown}");
+            }
+            if args[1] == "get" {
+                // What was said is still said, with the key masked.
+                assert!(shown.contains("rt_live_****cdef"), "{width}: {shown}");
+            }
+        }
+    }
 }

@@ -22,20 +22,29 @@ fn mkfifo(path: &Path) {
 /// that is hidden, the system call it is in (`openat`).
 #[cfg(target_os = "linux")]
 fn waits_for_a_writer(pid: u32) -> bool {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return false;
-    };
     let openat = if cfg!(target_arch = "x86_64") {
         "257"
     } else {
         "56"
     };
-    tasks.flatten().any(|task| {
-        let read = |name: &str| std::fs::read_to_string(task.path().join(name)).unwrap_or_default();
+    any_thread(pid, |read| {
         let wchan = read("wchan");
         wchan.contains("partner")
             || wchan.contains("fifo")
             || (wchan == "0" && read("syscall").split(' ').next() == Some(openat))
+    })
+}
+
+/// Whether a thread of process `pid` is as `looks` says, given a reader of its files in
+/// `/proc/PID/task/TID/` (`wchan`, `syscall`).
+#[cfg(target_os = "linux")]
+fn any_thread(pid: u32, looks: impl Fn(&dyn Fn(&str) -> String) -> bool) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|task| {
+        let read = |name: &str| std::fs::read_to_string(task.path().join(name)).unwrap_or_default();
+        looks(&read)
     })
 }
 
@@ -105,6 +114,140 @@ fn a_signal_ends_a_wait_for_a_fifos_writer() {
             "{args:?}"
         );
     }
+}
+
+/// A page that takes seconds to parse (4.6 MB of 270,000 script tags, within the limit):
+/// SIGTERM during the parse ends the run at once (143); the parse ran where no signal was
+/// seen, and the run ended 8 when it was done.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signal_ends_doctor_while_it_parses_a_page() {
+    let server = Server::demo();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("page.html");
+    mkfifo(&fifo);
+    let mut child = server.spawn(&[
+        "doctor",
+        "--html",
+        fifo.to_str().unwrap(),
+        "--origin",
+        "https://shop.example.com",
+    ]);
+    until_blocked_in_open(&mut child);
+    // Written whole and closed: rtctl has read all but the pipe's last buffer, and parses
+    // right after.
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    writer
+        .write_all("<script></script>\n".repeat(270_000).as_bytes())
+        .unwrap();
+    drop(writer);
+    signal(&child, "-TERM");
+    assert_eq!(exit_within(&mut child, BOUND, "doctor --html"), 143);
+}
+
+/// `config.toml` as a FIFO (a config a tool renders on demand): read whole when it is
+/// written, and while nobody writes it, Ctrl-C or SIGTERM ends the wait (130, 143).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_config_file_that_is_a_fifo_is_read_and_a_signal_ends_its_wait() {
+    let server = Server::demo();
+    std::fs::create_dir_all(server.home.config_dir()).unwrap();
+    let fifo = server.home.config_dir().join("config.toml");
+    mkfifo(&fifo);
+    for (sent, code) in [("-INT", 130), ("-TERM", 143)] {
+        let mut child = server.spawn(&["tokens", "list"]);
+        until_blocked_in_open(&mut child);
+        signal(&child, sent);
+        assert_eq!(exit_within(&mut child, BOUND, "config.toml FIFO"), code);
+    }
+    let writer = std::thread::spawn(move || {
+        let mut writer = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+        writer
+            .write_all(b"[profiles.default]\noutput = \"json\"\n")
+            .unwrap();
+    });
+    let run = server.binary(&["tokens", "list"], &[], None);
+    writer.join().unwrap();
+    run.expect(0);
+    assert!(run.json().is_array(), "the config's output = json: {run:?}");
+}
+
+/// Whether a thread of process `pid` is blocked in `read()` on its stdin (the system call
+/// it is in, and its first argument, descriptor 0).
+#[cfg(target_os = "linux")]
+fn reads_stdin(pid: u32) -> bool {
+    let read_call = if cfg!(target_arch = "x86_64") {
+        "0"
+    } else {
+        "63"
+    };
+    any_thread(pid, |read| {
+        let call = read("syscall");
+        let mut fields = call.split(' ');
+        fields.next() == Some(read_call) && fields.next() == Some("0x0")
+    })
+}
+
+/// `--config @-` and `auth login --with-key` read stdin to its end; from a pipe whose writer
+/// stays open, Ctrl-C or SIGTERM ends the wait (130, 143), with nothing written.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signal_ends_a_wait_for_stdin_that_never_closes() {
+    let server = Server::demo();
+    let runs: [(&[&str], &str, i32); 4] = [
+        (
+            &["tokens", "update", "ct_0d3e00000000a003", "--config", "@-"],
+            "-INT",
+            130,
+        ),
+        (
+            &["tokens", "update", "ct_0d3e00000000a003", "--config", "@-"],
+            "-TERM",
+            143,
+        ),
+        (&["auth", "login", "--with-key"], "-INT", 130),
+        (&["auth", "login", "--with-key"], "-TERM", 143),
+    ];
+    for (args, sent, code) in runs {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(server.home.env())
+            .env("RUNTYPE_API_URL", &server.url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Part of an input, and then nothing more: the writer stays open.
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"{\"welcomeMessage\": ").unwrap();
+        let deadline = std::time::Instant::now() + BOUND;
+        while !reads_stdin(child.id()) {
+            assert!(child.try_wait().unwrap().is_none(), "{args:?} ended early");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{args:?} never read stdin"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        signal(&child, sent);
+        assert_eq!(
+            exit_within(&mut child, BOUND, &args.join(" ")),
+            code,
+            "{args:?}"
+        );
+        drop(stdin);
+    }
+    assert!(
+        !server.home.config_dir().join("credentials.toml").exists(),
+        "no key was stored"
+    );
+    assert!(
+        !server.journal().iter().any(|r| r.starts_with("PUT ")),
+        "no update was sent"
+    );
 }
 
 /// The same while the writer has opened the FIFO but not yet written: rtctl waits in

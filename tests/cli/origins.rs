@@ -451,3 +451,54 @@ thread_local! {
     /// One emulator for all the cases of the property test (each case makes its own token).
     static SERVER: std::rc::Rc<Server> = std::rc::Rc::new(Server::empty());
 }
+
+/// `origins check` on a token holding an IPv4 address spelt otherwise than browsers send it:
+/// the fix it prints goes through (one whole-list update, since the service refuses any list
+/// that still holds the entry) and the origin is admitted after. Asked about such a spelling
+/// itself, it names the origin browsers send.
+#[test]
+fn check_on_a_list_holding_an_ipv4_spelling_prints_a_fix_that_works() {
+    let server = Server::empty();
+    for (id, held, asked) in [
+        (
+            "ct_00000000000000f1",
+            ["https://0x7f.1", "https://a.example.com"],
+            "https://127.0.0.1",
+        ),
+        (
+            "ct_00000000000000f2",
+            ["https://0x7f.1", "https://a.example.com"],
+            "https://b.example.com",
+        ),
+        (
+            "ct_00000000000000f3",
+            ["https://*.127.1", "https://a.example.com"],
+            "https://b.example.com",
+        ),
+    ] {
+        server.insert_raw(id, json!({"allowedOrigins": held}));
+        let run = server.rtctl(&["origins", "check", id, asked]);
+        assert_eq!(run.code, 8, "{held:?} {asked}: {run:?}");
+        let fix = run
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("hint: to allow it, run rtctl "))
+            .unwrap_or_else(|| panic!("no fix: {}", run.stderr));
+        assert!(fix.starts_with("tokens update"), "{fix}");
+        let mut args = shell_words::split(fix).unwrap();
+        args.push("--yes".into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        server.rtctl(&args).expect(0);
+        server.rtctl(&["origins", "check", id, asked]).expect(0);
+    }
+    // The spelling itself: no browser sends it, so the hint names what browsers do send.
+    let id = token(&server, &["https://a.example.com"], "live");
+    let run = server.rtctl(&["origins", "check", &id, "https://0x7f.1"]);
+    run.expect(2);
+    assert!(
+        run.stderr
+            .contains("hint: browsers send https://127.0.0.1 for it: check that origin"),
+        "{}",
+        run.stderr
+    );
+}

@@ -327,14 +327,16 @@ fn a_confirmation_reads_a_line_and_only_y_or_yes_is_yes() {
         assert_eq!(code, 0, "{answer:?} is yes: {screen}");
     }
     assert_eq!(rotations(), 3);
-    // Ctrl-D (the end of input) is no.
-    let (code, screen) = answer_prompts(
-        &pty_env(&server),
-        &["tokens", "rotate", &id],
-        &[("[y/N] ", "\u{4}")],
-    );
-    assert_eq!(code, 3, "{screen}");
-    assert_eq!(rotations(), 3);
+    // Ctrl-D (the end of input) is no, and so is a `y` it cuts off without Enter.
+    for keys in ["\u{4}", "y\u{4}\u{4}", "yes\u{4}\u{4}"] {
+        let (code, screen) = answer_prompts(
+            &pty_env(&server),
+            &["tokens", "rotate", &id],
+            &[("[y/N] ", keys)],
+        );
+        assert_eq!(code, 3, "{keys:?}: {screen}");
+        assert_eq!(rotations(), 3, "{keys:?} rotated: {screen}");
+    }
 }
 
 #[test]

@@ -297,6 +297,16 @@ impl Release {
     /// Runs action.yml as a Linux x64 runner would, with `inputs`; the caches persist
     /// across runs of one release. Whether it succeeded, its log, and its outputs.
     fn action(&self, work: &str, inputs: &[&str]) -> (bool, String, serde_json::Value) {
+        self.action_with(work, inputs, &[])
+    }
+
+    /// [`Release::action`] with variables of the job's environment set (or overridden).
+    fn action_with(
+        &self,
+        work: &str,
+        inputs: &[&str],
+        env: &[(&str, &str)],
+    ) -> (bool, String, serde_json::Value) {
         let work = self.root.path().join(work);
         let caches = self.root.path().join("caches");
         std::fs::create_dir_all(&caches).unwrap();
@@ -312,6 +322,7 @@ impl Release {
             .env("HOME", self.root.path())
             .env_remove("GITHUB_PATH")
             .env_remove("GITHUB_OUTPUT")
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         let log = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -360,19 +371,33 @@ fn the_action_verifies_every_use_against_the_release() {
     assert_eq!(outputs["cache-hit"], "true", "{outputs}");
     assert!(log.contains("(from the cache)"), "verified again: {log}");
 
-    // A cache that no longer holds the release's archive is refused, not run.
+    // A cache that no longer holds the release's archive is never run: the archive is
+    // downloaded afresh and verified. The cache entry stays (an action cannot evict it), so
+    // every later run does the same rather than fail.
     let mut cached = std::fs::read(release.cached_archive()).unwrap();
     cached.extend_from_slice(b"tampered");
-    std::fs::write(release.cached_archive(), cached).unwrap();
-    let (ok, log, _) = release.action("poisoned", &[&target, &mirror]);
-    assert!(!ok, "a poisoned cache was used: {log}");
-    assert!(
-        log.contains(&format!(
-            "sha256 mismatch for {} from the cache",
-            release.archive
-        )),
-        "{log}"
-    );
+    std::fs::write(release.cached_archive(), &cached).unwrap();
+    for run in ["poisoned", "poisoned-again"] {
+        let (ok, log, outputs) = release.action(run, &[&target, &mirror]);
+        assert!(ok, "{run}: {log}");
+        assert!(
+            log.contains(&format!(
+                "::warning title=setup rtctl::sha256 mismatch for {} from the cache",
+                release.archive
+            )),
+            "{run}: {log}"
+        );
+        assert!(log.contains("downloading it afresh"), "{log}");
+        assert!(
+            log.contains("/mirror/"),
+            "verified from the download: {log}"
+        );
+        let said = std::process::Command::new(outputs["bin"].as_str().unwrap())
+            .output()
+            .unwrap();
+        assert!(said.status.success(), "{run}: the release's rtctl runs");
+        assert_eq!(std::fs::read(release.cached_archive()).unwrap(), cached);
+    }
 
     // A tampered mirror serving its own matching sha256: refused all the same.
     let tampered = format!("download-url={}/tampered", release.url);
@@ -412,5 +437,42 @@ fn the_action_validates_its_inputs() {
     assert!(
         !script.contains("-Command"),
         "setup-rtctl.sh passes paths to PowerShell inside code"
+    );
+    // An input echoed in the error stays in it: a line break cannot start a workflow
+    // command of its own (`%`, CR and LF are escaped as the runner reads them).
+    let (ok, log, _) = release.action(
+        "injected",
+        &["version=1%2\n::add-mask::x\r::warning::y", "cache=false"],
+    );
+    assert!(!ok, "{log}");
+    assert!(
+        log.contains("version must look like 1.2.3, not '1%252%0A::add-mask::x%0D::warning::y'"),
+        "{log}"
+    );
+    assert!(
+        !log.lines()
+            .any(|l| l.starts_with("::add-mask::") || l.contains("\r::warning")),
+        "{log}"
+    );
+    // Where the checksums come from is a trust root: https only (plain http on loopback, for
+    // the local check), and named in the log when overridden.
+    let (ok, log, _) = release.action_with(
+        "plain-http",
+        &["cache=false"],
+        &[("RTCTL_GITHUB_URL", "http://github.example")],
+    );
+    assert!(!ok, "{log}");
+    assert!(
+        log.contains("RTCTL_GITHUB_URL must be an https URL"),
+        "{log}"
+    );
+    let (ok, log, _) = release.action("loopback", &[&format!("target={TARGET}"), "cache=false"]);
+    assert!(ok, "{log}");
+    assert!(
+        log.contains(&format!(
+            "checksums and releases from {} (RTCTL_GITHUB_URL)",
+            release.url
+        )),
+        "{log}"
     );
 }

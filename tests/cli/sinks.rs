@@ -14,7 +14,7 @@ const STAGING: &str = "ct_0d3e00000000a003";
 
 /// A stand-in secret store: a script that records, per token, the value it was given and
 /// its environment, and then does what `SINK_MODE` says (`ok`, `fail`, `hang`, `kill`,
-/// `fail-on` the token `SINK_FAIL_ID`).
+/// `fail-on` the token `SINK_FAIL_ID`, `gate`: wait for a line on the FIFO `gate`).
 struct Store {
     dir: tempfile::TempDir,
 }
@@ -40,6 +40,7 @@ case "$SINK_MODE" in
   fail-on) if [ "$RTCTL_TOKEN_ID" = "$SINK_FAIL_ID" ]; then exit 3; fi ;;
   hang) touch "$SINK_DIR/started"; exec sleep 600 ;;
   kill) kill -9 $$ ;;
+  gate) read go < "$SINK_DIR/gate" ;;
 esac
 echo "stored"
 "#,
@@ -649,5 +650,59 @@ flows = ["flow_new"]
     assert_eq!(ids.len(), 2, "{}", run.stdout);
     for id in ids {
         assert_eq!(store.value(id), Some(server.value_of(id)));
+    }
+}
+
+/// What a sink prints is relayed above the progress bar, as every other line on stderr: the
+/// two never share a line of the terminal (the sinks wait until the bar shows).
+#[test]
+fn a_sinks_output_never_shares_a_line_with_the_progress_bar() {
+    use std::io::Write;
+    let server = Server::demo();
+    let store = Store::new();
+    let gate = store.path().join("gate");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&gate)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut vars = crate::prompts::pty_env(&server);
+    vars.extend(store.env("gate"));
+    let command = store.command();
+    let mut pty = crate::prompts::Pty::spawn(
+        &vars,
+        &[
+            "tokens",
+            "rotate",
+            "--all",
+            "--environment",
+            "test",
+            "--yes",
+            "--to-command",
+            &command,
+        ],
+        100,
+    );
+    pty.wait_for("rotating [", 0);
+    // Open while the run lasts, so a line written for the second sink waits for it (read and
+    // write: the open never waits for a reader, whatever the run does).
+    let mut writer = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&gate)
+        .unwrap();
+    writer.write_all(b"go\ngo\n").unwrap();
+    let (code, drawn) = pty.finish_drawn();
+    drop(writer);
+    assert_eq!(code, 0, "{drawn}");
+    assert!(!drawn.contains("rotating"), "the bar is cleared: {drawn}");
+    let relayed: Vec<&str> = drawn.lines().filter(|l| l.contains("stored")).collect();
+    assert_eq!(relayed.len(), 2, "{drawn}");
+    for line in relayed {
+        assert_eq!(
+            line.trim_end(),
+            "store: stored",
+            "a line of its own: {drawn}"
+        );
     }
 }

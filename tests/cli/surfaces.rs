@@ -753,6 +753,67 @@ fn the_surface_list_is_bounded_per_page_and_in_all() {
     }
 }
 
+/// A server that pages on with nothing in its pages (empty, or items that are no surfaces)
+/// under fresh cursors is refused after a bounded number of pages, by `surfaces list` and by
+/// `audit` alike: before, the cap counted only surfaces kept, so both read without end.
+#[test]
+fn a_list_that_pages_on_with_nothing_ends() {
+    use axum::extract::Query;
+    use axum::{Json, Router, routing::get};
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let server = Server::empty();
+    let tokens = || async {
+        Json(json!({"clientTokens": [{
+            "id": "ct_00000000000000e1", "name": "Bound", "environment": "test",
+            "isActive": true, "allowedOrigins": ["https://shop.example.com"], "flowIds": ["f"],
+            "productSurfaceId": "surf_1",
+        }], "pagination": {"hasMore": false}}))
+    };
+    for per_page in [0, 100] {
+        for args in [vec!["surfaces", "list"], vec!["audit"]] {
+            let pages = std::sync::Arc::new(AtomicUsize::new(0));
+            let counter = pages.clone();
+            let url = server.hostile(
+                Router::new()
+                    .route(
+                        "/v1/surfaces",
+                        get(move |query: Query<HashMap<String, String>>| {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            let next = query
+                                .get("cursor")
+                                .and_then(|c| c.parse::<u64>().ok())
+                                .unwrap_or(0)
+                                + 1;
+                            // Items without an id are no surfaces, and are not kept.
+                            let data: Vec<Value> = (0..per_page)
+                                .map(|i| json!({"name": format!("nothing {i}")}))
+                                .collect();
+                            // (It ends after 5,000 pages, so a run that does not stop
+                            // fails the test rather than hanging it.)
+                            let more = next <= 5_000;
+                            async move {
+                                Json(json!({"data": data,
+                                    "pagination": {"nextCursor": next.to_string(), "hasMore": more}}))
+                            }
+                        }),
+                    )
+                    .route("/v1/client-tokens", get(tokens)),
+            );
+            let run = server.rtctl_env(&args, &[("RUNTYPE_API_URL", &url)]);
+            let read = pages.load(Ordering::SeqCst);
+            assert_eq!(run.code, 1, "{args:?}, {per_page} a page: {run:?}");
+            assert!(read <= 1_000, "{args:?}: {read} pages read");
+            let said = if per_page == 0 {
+                "past 1000 pages"
+            } else {
+                "past 10000 surfaces"
+            };
+            assert!(run.stderr.contains(said), "{args:?}: {}", run.stderr);
+        }
+    }
+}
+
 #[test]
 fn a_surface_name_from_the_server_never_steers_the_terminal_in_a_warning() {
     let server = Server::empty();

@@ -57,11 +57,13 @@ pub(crate) async fn run(ctx: &Context, args: AuditArgs) -> Result<(), CliError> 
         Some(catalogue) => traffic(ctx, &client, catalogue, &account, &audited).await?,
         None => None,
     };
+    let conversations = conversation_origins(&client, &audited).await?;
     let context = rules::Context {
         now: ctx.now(),
         dormant: policy.dormant,
         names: &names,
         traffic: traffic.as_ref(),
+        conversations: &conversations,
     };
     // The file's tokens by name, looked up once per audited token (never searched).
     let in_file: std::collections::HashMap<&str, &crate::manifest::DesiredToken> = manifest
@@ -236,6 +238,14 @@ fn not_permitted(error: &crate::api::ApiError) -> bool {
     matches!(error, crate::api::ApiError::Status { status: 403, .. })
 }
 
+/// A read the audit needs that failed otherwise than by permission: the audit fails, saying
+/// `what` it could not read.
+fn unreadable(e: crate::api::ApiError, what: &str) -> CliError {
+    let mut error = CliError::from(e);
+    error.message = format!("the audit could not read {what}: {}", error.message);
+    error
+}
+
 /// The account's surfaces, read once for the file's surface names and the traffic rules:
 /// only when a token of the account or the file belongs to a surface. When the key may not
 /// read them, both are skipped with one warning and the rest of the audit stands.
@@ -272,14 +282,7 @@ async fn surfaces(
             ));
             Ok(None)
         }
-        Err(e) => {
-            let mut error = CliError::from(e);
-            error.message = format!(
-                "the audit could not read the surfaces its rules need: {}",
-                error.message
-            );
-            Err(error)
-        }
+        Err(e) => Err(unreadable(e, "the surfaces its rules need")),
     }
 }
 
@@ -339,17 +342,56 @@ async fn traffic(
                 "the traffic rules skipped {label}: could not read its observed origins ({})",
                 CliError::from(e).message
             )),
-            Err(e) => {
-                let mut error = CliError::from(e);
-                error.message = format!(
-                    "the audit could not read the observed origins of {label}: {}",
-                    error.message
-                );
-                return Err(error);
-            }
+            Err(e) => return Err(unreadable(e, &format!("the observed origins of {label}"))),
         }
     }
     Ok(Some(traffic))
+}
+
+/// The most recent conversations read of a token, for the sites it serves.
+const CONVERSATIONS_READ: u32 = 100;
+
+/// The origins of the latest conversations of each audited live token holding a wildcard of
+/// subdomains, newest first, each once: the sites the token really serves, which a
+/// `live-wildcard` fix lists where its surface's traffic does not say (or it has no surface).
+/// Only those tokens are read, several at once. A token whose conversations the key may not
+/// read (403) has none known; any other failed read fails the audit, as every read it needs.
+async fn conversation_origins(
+    client: &crate::api::Client,
+    audited: &[ClientToken],
+) -> Result<std::collections::HashMap<String, Vec<String>>, CliError> {
+    use futures_util::StreamExt;
+    let wanted = audited.iter().filter(|t| {
+        t.environment() == "live"
+            && t.id() != NOT_CREATED
+            && t.origins()
+                .iter()
+                .any(|entry| rules::is_live_wildcard(entry))
+    });
+    let reads = wanted.map(|token| async move {
+        let page = client
+            .conversation_page(token.id(), None, CONVERSATIONS_READ, 0)
+            .await;
+        (token.id().to_string(), page)
+    });
+    let mut reads = futures_util::stream::iter(reads).buffer_unordered(8);
+    let mut origins = std::collections::HashMap::new();
+    while let Some((id, read)) = reads.next().await {
+        let page = match read {
+            Ok(page) => page,
+            Err(e) if not_permitted(&e) => continue,
+            Err(e) => return Err(unreadable(e, &format!("the conversations of {id}"))),
+        };
+        let mut seen: Vec<String> = Vec::new();
+        for conversation in &page.items {
+            let origin = conversation.text("origin");
+            if !origin.is_empty() && !seen.contains(&origin) {
+                seen.push(origin);
+            }
+        }
+        origins.insert(id, seen);
+    }
+    Ok(origins)
 }
 
 /// How many findings of each severity, over how many tokens.

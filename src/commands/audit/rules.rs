@@ -158,6 +158,44 @@ pub(crate) struct Context<'a> {
     pub names: &'a std::collections::HashMap<String, usize>,
     /// The surfaces and their observed origins, when the account's could be read.
     pub traffic: Option<&'a Traffic>,
+    /// The origins a token's latest conversations came from, by token id (live tokens with a
+    /// wildcard only: see [`is_live_wildcard`]).
+    pub conversations: &'a std::collections::HashMap<String, Vec<String>>,
+}
+
+/// Whether `entry` is a wildcard the `live-wildcard` rule judges (on a live token): of the
+/// subdomains of a domain, neither of a public suffix (an error of its own) nor of an address
+/// (which has none).
+pub(crate) fn is_live_wildcard(entry: &str) -> bool {
+    let base = match AllowedOrigin::parse(entry) {
+        Ok(AllowedOrigin::Wildcard { base, .. }) => base,
+        Ok(AllowedOrigin::BareHost {
+            host,
+            wildcard: true,
+            ..
+        }) => host,
+        _ => return false,
+    };
+    crate::origin::public_suffix(&base).is_none() && !crate::origin::is_address(&base)
+}
+
+/// The sites among `origins` (a token's conversations') that `entry` admits and no other
+/// entry of `list` does: what a narrower list must name in its place.
+fn served_by(entry: &str, list: &[String], origins: &[String]) -> Vec<String> {
+    let admits =
+        |entry: &str, origin: &Origin| AllowedOrigin::parse(entry).is_ok_and(|e| e.admits(origin));
+    origins
+        .iter()
+        .filter(|site| {
+            Origin::parse(site).is_ok_and(|origin| {
+                admits(entry, &origin)
+                    && !list
+                        .iter()
+                        .any(|other| other != entry && admits(other, &origin))
+            })
+        })
+        .cloned()
+        .collect()
 }
 
 /// What the traffic rules need: each surface, the origins seen calling it, and which of its
@@ -204,6 +242,13 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
         });
     };
     let quoted = |entry: &str| format!("'{entry}'");
+    let list: Vec<String> = entries.iter().map(|(text, _)| text.clone()).collect();
+    // A fix that edits the list: the usual `origins` commands, or where the list holds an
+    // entry the service refuses to keep, the one whole-list update that goes through.
+    let edit = |add: &[String], remove: &[&str], usual: String| {
+        let remove: Vec<String> = remove.iter().map(|r| r.to_string()).collect();
+        crate::commands::origins::whole_list_edit(id, &list, add, &remove).unwrap_or(usual)
+    };
     // The token's surface, and what its observed origins make of the token's list.
     let surface = token
         .text(Field::ProductSurfaceId)
@@ -229,57 +274,89 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
             Some(AllowedOrigin::Native) if live => add(
                 "live-native",
                 "admits native (requests without an Origin header): effectively no origin protection".into(),
-                format!("rtctl origins remove {id} native (give a mobile app a token of its own)"),
+                format!("{} (give a mobile app a token of its own)", edit(&[], &["native"], format!("rtctl origins remove {id} native"))),
             ),
             Some(origin) => {
                 if let Some(address) = origin.ipv4_spelling() {
                     let spelt = origin.browser_spelling().to_string();
+                    let message = match origin.as_kept() {
+                        Some(_) => format!("{entry} names the IPv4 address {address} written another way: browsers send {spelt}, so it never matches"),
+                        None => format!("{entry} is a wildcard over the IPv4 address {address} written another way: an address has no subdomains, so it never matches"),
+                    };
                     add(
                         "ipv4-spelling",
-                        format!("{entry} names the IPv4 address {address} written another way: browsers send {spelt}, so it never matches"),
+                        message,
                         // One update with the whole list: the service refuses a list that
                         // still holds the entry, so adding first and removing after fails.
-                        format!("rtctl tokens update {id} {}", respelt(&entries).iter().map(|o| format!("--origin {}", quoted(o))).collect::<Vec<_>>().join(" ")),
+                        crate::commands::origins::whole_list_edit(id, &list, &[], &[]).unwrap_or_default(),
                     );
                 }
                 if let Some(suffix) = origin.wildcard_public_suffix() {
                     add(
                         "public-suffix-wildcard",
                         format!("{entry} is a wildcard over the public suffix {suffix}: it admits every site there"),
-                        format!("rtctl origins remove {id} {}", quoted(entry)),
+                        edit(&[], &[entry], format!("rtctl origins remove {id} {}", quoted(entry))),
                     );
-                } else if live && matches!(origin, AllowedOrigin::Wildcard { .. } | AllowedOrigin::BareHost { wildcard: true, .. }) {
+                } else if live && is_live_wildcard(entry) {
+                    // The token's own sites: those its surface's traffic shows it admitted,
+                    // else those its latest conversations came from.
                     let seen = analysis.as_ref().and_then(|(_, a)| {
-                        a.narrower.iter().find(|(wide, _)| wide == entry).map(|(_, sites)| sites)
+                        a.narrower.iter().find(|(wide, _)| wide == entry).map(|(_, sites)| sites.clone())
                     });
+                    let conversed = || {
+                        let origins = ctx.conversations.get(id)?;
+                        Some(served_by(entry, &list, origins)).filter(|sites| !sites.is_empty())
+                    };
+                    let fix = match (seen, conversed()) {
+                        (Some(sites), _) => format!(
+                            "list the sites that use it instead: {}",
+                            crate::commands::traffic::fix_narrower(token, entry, &sites)
+                        ),
+                        (None, Some(sites)) => format!(
+                            "list the sites its latest conversations came from instead: {}",
+                            crate::commands::traffic::fix_narrower(token, entry, &sites)
+                        ),
+                        (None, None) => unknown_sites(id, entry),
+                    };
                     add(
                         "live-wildcard",
                         format!("{entry} admits every subdomain, including ones not yet made"),
-                        wildcard_fix(id, entry, seen),
+                        fix,
                     );
                 }
-                if let AllowedOrigin::BareHost { host, wildcard, port } = origin {
-                    let star = if *wildcard { "*." } else { "" };
-                    let port = port.map(|p| format!(":{p}")).unwrap_or_default();
-                    let https = format!("https://{star}{host}{port}");
+                if let AllowedOrigin::BareHost { .. } = origin {
+                    // The https entry it stands for, as browsers spell its host (nothing, for
+                    // a wildcard over an address).
+                    let https: Vec<String> = match origin.as_kept() {
+                        Some(AllowedOrigin::BareHost { host, wildcard, port }) => {
+                            let star = if wildcard { "*." } else { "" };
+                            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+                            vec![format!("https://{star}{host}{port}")]
+                        }
+                        _ => Vec::new(),
+                    };
+                    let usual = match https.first() {
+                        Some(https) => format!("rtctl origins add {id} {} && rtctl origins remove {id} {}", quoted(https), quoted(entry)),
+                        None => format!("rtctl origins remove {id} {}", quoted(entry)),
+                    };
                     add(
                         "legacy-bare-host",
                         format!("{entry} is a legacy bare host: it admits http as well as https"),
-                        format!("rtctl origins add {id} {} && rtctl origins remove {id} {}", quoted(&https), quoted(entry)),
+                        edit(&https, &[entry], usual),
                     );
                 }
                 if live && insecure(origin) {
                     add(
                         "live-insecure-origin",
                         format!("{entry} on a live token: plain http or a local development server"),
-                        format!("rtctl origins remove {id} {} (keep local servers on a test token)", quoted(entry)),
+                        format!("{} (keep local servers on a test token)", edit(&[], &[entry], format!("rtctl origins remove {id} {}", quoted(entry)))),
                     );
                 }
             }
             None => {}
         }
     }
-    www_apex(token, &entries, &mut add);
+    www_apex(id, &entries, &edit, &mut add);
 
     if live {
         let agents = !token.strings(Field::AgentIds).is_empty();
@@ -380,7 +457,7 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
                         surface.label(),
                         observed.window_days
                     ),
-                    crate::commands::traffic::fix_refused(id, &seen.origin),
+                    crate::commands::traffic::fix_refused(token, &seen.origin),
                 );
             }
             for entry in &analysis.unseen {
@@ -392,8 +469,12 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
                         observed.window_days
                     ),
                     format!(
-                        "rtctl origins remove {id} {} (if no site needs it)",
-                        quoted(entry)
+                        "{} (if no site needs it)",
+                        edit(
+                            &[],
+                            &[entry],
+                            format!("rtctl origins remove {id} {}", quoted(entry))
+                        )
                     ),
                 );
             }
@@ -415,46 +496,17 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
     found
 }
 
-/// The fix for a live wildcard: the sites it really admitted, when the surface's traffic
-/// says; otherwise the wildcard's own domain, with the command that shows which sites call.
-fn wildcard_fix(id: &str, entry: &str, seen: Option<&Vec<String>>) -> String {
-    let remove = format!("rtctl origins remove {id} '{entry}'");
-    match seen {
-        Some(sites) => format!(
-            "list the sites that use it instead: rtctl origins add {id} {} && {remove}",
-            sites.join(" ")
-        ),
-        None => {
-            let site = match entry.split_once("*.") {
-                Some((scheme, rest)) if !scheme.is_empty() => format!("{scheme}SITE.{rest}"),
-                Some((_, rest)) => format!("https://SITE.{rest}"),
-                None => entry.to_string(),
-            };
-            format!(
-                "list the sites instead (rtctl origins traffic {id} shows which call it): rtctl origins add {id} {site} && {remove}"
-            )
-        }
-    }
+/// The fix for a live wildcard when neither traffic nor conversations show which sites use
+/// it: said so, with no
+/// command that could be run as it stands (a placeholder run literally would add a junk
+/// origin).
+fn unknown_sites(id: &str, entry: &str) -> String {
+    format!(
+        "no traffic or conversation shows which sites use it: find them in your deployments, add each with rtctl origins add {id}, then remove '{entry}' with rtctl origins remove"
+    )
 }
 
 /// Plain http to a real host, or a local server, as a live origin.
-/// The origin list with every IPv4 address spelt as browsers send it, repeats dropped.
-fn respelt(entries: &[(String, Option<AllowedOrigin>)]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for (text, parsed) in entries {
-        let spelt = match parsed {
-            Some(origin) if origin.ipv4_spelling().is_some() => {
-                origin.browser_spelling().to_string()
-            }
-            _ => text.clone(),
-        };
-        if !out.contains(&spelt) {
-            out.push(spelt);
-        }
-    }
-    out
-}
-
 fn insecure(origin: &AllowedOrigin) -> bool {
     let local = |host: &str| host == "localhost" || host == "127.0.0.1" || host == "[::1]";
     match origin {
@@ -465,10 +517,12 @@ fn insecure(origin: &AllowedOrigin) -> bool {
     }
 }
 
-/// A www host admitted without its apex, or an apex (a registrable domain) without www.
+/// A www host admitted without its apex, or an apex (a registrable domain) without www. An
+/// IP address, in any spelling, has neither.
 fn www_apex(
-    token: &ClientToken,
+    id: &str,
     entries: &[(String, Option<AllowedOrigin>)],
+    edit: &impl Fn(&[String], &[&str], String) -> String,
     add: &mut impl FnMut(&'static str, String, String),
 ) {
     let admitted = |origin: &Origin| {
@@ -480,6 +534,9 @@ fn www_apex(
         let Some(AllowedOrigin::Exact(origin)) = parsed else {
             continue;
         };
+        if crate::origin::is_address(&origin.host) {
+            continue;
+        }
         let (other, which) = match origin.host.strip_prefix("www.") {
             Some(apex) => (apex.to_string(), "its apex"),
             None if psl::domain_str(&origin.host) == Some(origin.host.as_str()) => {
@@ -497,7 +554,11 @@ fn www_apex(
                 format!(
                     "{entry} is admitted but {which} {twin} is not: a visitor typing the other address sees a widget that does not respond"
                 ),
-                format!("rtctl origins add {} {twin}", token.id()),
+                edit(
+                    std::slice::from_ref(&twin.to_string()),
+                    &[],
+                    format!("rtctl origins add {id} {twin}"),
+                ),
             );
         }
     }

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 use serde::Serialize;
 
 use super::rules::{Finding, RULES, Severity};
@@ -106,15 +106,38 @@ const PATH: &AsciiSet = &NON_ALPHANUMERIC
 
 /// `path` as a relative URI reference, the form SARIF's `artifactLocation.uri` takes:
 /// `config #1/tokens 100%.toml` is `config%20%231/tokens%20100%25.toml`, never a URI with a
-/// fragment. Windows separators become `/`.
+/// fragment. Built from the path's components, so repeated separators are one `/` (`//tmp/x`
+/// is `/tmp/x`, never a network-path reference whose authority is `tmp`), Windows
+/// separators are `/`, and a name's bytes are escaped as they are (a name that is not UTF-8
+/// keeps its bytes, where a lossy conversion would name another file).
 pub(crate) fn uri_reference(path: &Path) -> String {
-    let text = path.to_string_lossy();
-    let text = if cfg!(windows) {
-        text.replace('\\', "/")
-    } else {
-        text.into_owned()
-    };
-    utf8_percent_encode(&text, PATH).to_string()
+    use std::path::Component;
+    let mut uri = String::new();
+    for component in path.components() {
+        match component {
+            Component::RootDir => uri.push('/'),
+            Component::Prefix(prefix) => {
+                uri.push_str(&escaped(prefix.as_os_str()));
+                uri.push('/');
+            }
+            other => {
+                if !uri.is_empty() && !uri.ends_with('/') {
+                    uri.push('/');
+                }
+                uri.push_str(&escaped(other.as_os_str()));
+            }
+        }
+    }
+    uri
+}
+
+/// One path segment, percent-encoded byte by byte.
+fn escaped(segment: &std::ffi::OsStr) -> String {
+    #[cfg(unix)]
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(segment).to_vec();
+    #[cfg(not(unix))]
+    let bytes = segment.to_string_lossy().replace('\\', "/").into_bytes();
+    percent_encode(&bytes, PATH).to_string()
 }
 
 /// The SARIF log for `findings`, each at `line_of(finding)` in the file at `uri` (line 1 for
@@ -183,5 +206,16 @@ mod tests {
         assert_eq!(uri("/srv/repo/tokens.toml"), "/srv/repo/tokens.toml");
         assert_eq!(uri("a:b/t?x.toml"), "a%3Ab/t%3Fx.toml");
         assert_eq!(uri("jetons/é.toml"), "jetons/%C3%A9.toml");
+        // Repeated separators are one: never a network-path reference (`//authority/…`).
+        assert_eq!(uri("//tmp/x.toml"), "/tmp/x.toml");
+        assert_eq!(uri("a//b/./c.toml"), "a/b/c.toml");
+        assert_eq!(uri("./tokens.toml"), "./tokens.toml");
+        assert_eq!(uri("../up/t.toml"), "../up/t.toml");
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let latin1 = std::ffi::OsStr::from_bytes(b"jetons/\xe9.toml");
+            assert_eq!(uri_reference(Path::new(latin1)), "jetons/%E9.toml");
+        }
     }
 }

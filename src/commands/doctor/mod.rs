@@ -68,7 +68,8 @@ pub(crate) async fn run(ctx: &Context, args: DoctorArgs) -> Result<(), CliError>
             .await
             .map_err(|e| CliError::usage(format!("could not read {}: {e}", path.display())))?
             .into_bytes();
-        let found = embeds::in_page(&body)
+        let found = embeds_in(body)
+            .await
             .map_err(|e| CliError::usage(format!("could not parse {}: {e}", path.display())))?;
         reports.push(
             check_page(
@@ -154,7 +155,7 @@ async fn fetch_page(
             fetched.url
         ));
     }
-    let found = embeds::in_page(&fetched.body)?;
+    let found = embeds_in(fetched.body).await?;
     let mut embeds = found.embeds;
     let mut bundles = 0;
     for src in &found.script_sources {
@@ -169,8 +170,16 @@ async fn fetch_page(
         }
         bundles += 1;
         if let Ok(bundle) = page::fetch(http, &bundle_url).await {
-            let text = String::from_utf8_lossy(&bundle.body);
-            for embed in embeds::in_script(&text, bundle_url.as_str()) {
+            let source = bundle_url.to_string();
+            let found = crate::files::off_thread(move || {
+                Ok(embeds::in_script(
+                    &String::from_utf8_lossy(&bundle.body),
+                    &source,
+                ))
+            })
+            .await
+            .map_err(|e| format!("could not scan {bundle_url}: {e}"))?;
+            for embed in found {
                 if !embeds.iter().any(|e| e.value == embed.value) {
                     embeds.push(embed);
                 }
@@ -178,6 +187,15 @@ async fn fetch_page(
         }
     }
     Ok((fetched.url, embeds, bundles, notes))
+}
+
+/// The embeds in a page, found on a thread of its own: a page of megabytes takes seconds to
+/// parse, and the run must still notice Ctrl-C or SIGTERM meanwhile (abandoned, the thread
+/// ends with the process).
+async fn embeds_in(page: Vec<u8>) -> Result<embeds::Found, String> {
+    crate::files::off_thread(move || Ok(embeds::in_page(&page)))
+        .await
+        .map_err(|e| format!("could not parse the page: {e}"))?
 }
 
 fn origin_of(url: &reqwest::Url) -> Origin {
@@ -253,6 +271,14 @@ async fn check_embed(
         // What a build leaves when the variable meant to hold the value was not set.
         report.problems.push(problem(
             "the embed's client token is empty: was the build's variable for it unset?".into(),
+            Some("rtctl tokens value ID prints the value to embed".into()),
+        ));
+        return Ok(report);
+    }
+    if !super::token_ref::is_value(&value) {
+        // A placeholder, or another variable's value: no token can hold it.
+        report.problems.push(problem(
+            "the embed's client token is not a client token value (they start ct_live_ or ct_test_): a placeholder, or the wrong variable in the build?".into(),
             Some("rtctl tokens value ID prints the value to embed".into()),
         ));
         return Ok(report);
@@ -355,9 +381,11 @@ async fn check_embed(
                     .unwrap_or_else(|| {
                         format!("no allowed origin is close ({})", allowed.join(", "))
                     });
+                let fix = super::origins::whole_list_edit(id, &allowed, &[origin.to_string()], &[])
+                    .unwrap_or_else(|| format!("rtctl origins add {id} {origin}"));
                 report.problems.push(problem(
                     format!("the page's origin {origin} is not admitted: {reason}"),
-                    Some(format!("rtctl origins add {id} {origin}")),
+                    Some(fix),
                 ));
             }
             if token.environment() == "test" && is_public(origin) {
@@ -550,9 +578,12 @@ mod tests {
     #[test]
     fn short_empty_and_multibyte_values_are_masked_whole_characters() {
         assert_eq!(masked(""), "****");
-        assert_eq!(masked("abc"), "****abc");
-        assert_eq!(masked("ct_live_😀abc"), "ct_live_****😀abc");
+        // Never the whole of a short value, never a piece of the prefix.
+        assert_eq!(masked("abc"), "****");
+        assert_eq!(masked("ct_live_é"), "ct_live_****");
+        assert_eq!(masked("ct_live_😀abc"), "ct_live_****");
         assert_eq!(masked("ct_live_é😀abcd"), "ct_live_****abcd");
+        assert_eq!(masked("xct_live_abcdef"), "****cdef");
         assert_eq!(crate::output::last_chars("ab😀", 4), "ab😀");
     }
 

@@ -83,6 +83,17 @@ fn describe(error: &reqwest::Error) -> String {
     {
         return format!("cannot resolve {host}");
     }
+    // Nothing listens there: the site is down, or the port is wrong.
+    if error.is_connect()
+        && crate::api::client::refused(error)
+        && let Some(url) = error.url()
+    {
+        let port = url.port_or_known_default().unwrap_or_default();
+        return format!(
+            "nothing is listening at {}:{port} (connection refused)",
+            url.host_str().unwrap_or_default()
+        );
+    }
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(inner) = source {

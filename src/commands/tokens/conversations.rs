@@ -8,11 +8,11 @@ use crate::error::CliError;
 use crate::output::Format;
 
 const HEADERS: &[&str] = &["id", "name", "flow", "origin", "messages", "created"];
-/// On a narrow terminal origins lose their schemes, CREATED goes; then name and origin are
-/// cut.
+/// On a narrow terminal origins lose `https://`; CREATED goes, then FLOW and MESSAGES
+/// before the origin (where the chat came from) is cut; then name, flow and origin are cut.
 const FIT: crate::output::Fit = crate::output::Fit {
-    drop: &[5],
-    cut: &[1, 3],
+    drop: &[5, 2, 4],
+    cut: &[1, 2, 3],
     origins: &[3],
 };
 
