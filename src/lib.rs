@@ -15,6 +15,7 @@ mod duration;
 pub mod emulator;
 mod error;
 mod files;
+pub mod help_topics;
 mod jq;
 mod manifest;
 mod origin;

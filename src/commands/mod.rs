@@ -11,6 +11,7 @@ pub(crate) mod context;
 pub(crate) mod deliver;
 pub(crate) mod doctor;
 pub(crate) mod emulator;
+pub(crate) mod help;
 pub(crate) mod local;
 pub(crate) mod origins;
 pub(crate) mod plan;
@@ -44,6 +45,10 @@ pub(crate) async fn run(cli: Cli, world: &World) -> Result<(), CliError> {
         Command::Completions(args) => {
             let printer = context::printer(global, world);
             report(&printer, completions::run(args, &printer))
+        }
+        Command::Help(args) => {
+            let printer = context::printer(global, world);
+            report(&printer, help::run(args, &printer))
         }
         Command::Tokens(command) => {
             with_context(global, world, async |ctx| tokens::run(ctx, command).await).await
