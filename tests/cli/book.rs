@@ -226,7 +226,7 @@ fn options_table<'a>(out: &mut String, heading: &str, args: impl Iterator<Item =
         if takes_values && !defaults.is_empty() && !arg.is_hide_default_value_set() {
             let _ = write!(what, " [default: `{}`]", defaults.join(" "));
         }
-        let _ = writeln!(out, "| `{shown}` | {what} |");
+        let _ = writeln!(out, "| `{}` | {what} |", shown.replace('|', "\\|"));
     }
 }
 
