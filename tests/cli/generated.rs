@@ -91,7 +91,7 @@ fn man_page(command: &clap::Command) -> Vec<u8> {
     }
     let page = String::from_utf8(page).unwrap();
     let (old, own) = (section(&page, "SYNOPSIS"), section(&own, "SYNOPSIS"));
-    page.replacen(old, &own, 1).into_bytes()
+    page.replacen(old, own, 1).into_bytes()
 }
 
 /// The section `name` of a rendered man page: from its `.SH` line to the next one.
