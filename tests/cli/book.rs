@@ -271,7 +271,7 @@ pub fn summary_pages() -> Vec<String> {
 }
 
 /// Every Markdown file under `dir`.
-fn markdown_files(dir: &Path, found: &mut Vec<PathBuf>) {
+pub fn markdown_files(dir: &Path, found: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {

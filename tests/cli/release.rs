@@ -51,22 +51,10 @@ fn files() -> Vec<PathBuf> {
     found.sort();
     files.extend(found);
     let mut pages = Vec::new();
-    book_pages(&root().join("docs/src"), &mut pages);
+    crate::book::markdown_files(&root().join("docs/src"), &mut pages);
     pages.sort();
     files.extend(pages);
     files
-}
-
-/// The book's pages, which name the release too.
-fn book_pages(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            book_pages(&path, found);
-        } else if path.extension().is_some_and(|e| e == "md") {
-            found.push(path);
-        }
-    }
 }
 
 fn relative(path: &Path) -> String {
