@@ -153,7 +153,7 @@ pub const CONFIG: Topic = Topic {
         row(
             "profile",
             "(top level) the profile used when neither `--profile` nor `RTCTL_PROFILE` names \
-             one; default `default`",
+             one (else `default`)",
         ),
         row(
             "[profiles.NAME]",
