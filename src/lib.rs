@@ -12,6 +12,7 @@ mod commands;
 mod complete;
 mod credentials;
 mod error;
+pub mod help_topics;
 mod jq;
 mod ops;
 mod output;

@@ -70,6 +70,8 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
     if defaulted {
         printer.note("note: no --environment given: creating a test token (use --environment live for production)");
     }
+    let name = request.text(Field::Name).unwrap_or_default();
+    super::same_name::warn_if_taken(&client, printer, name).await;
     // From the request on, the new value must reach its user: a signal waits until it has.
     let _hold = ctx.signals.hold();
     let created = client.create(&request).await.map_err(|e| {

@@ -9,6 +9,7 @@ mod list;
 mod overlap;
 mod retire;
 mod rotate;
+mod same_name;
 mod snippet;
 mod update;
 mod value;
