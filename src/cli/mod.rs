@@ -144,11 +144,12 @@ fn at_least_one(text: &str) -> Result<u64, String> {
     }
 }
 
-/// Completes a token id from the API (see `commands::completions`).
+/// Completes `--surface` with the account's chat surfaces (see [`crate::complete`]).
 fn surface_completer() -> clap_complete::ArgValueCompleter {
     clap_complete::ArgValueCompleter::new(crate::complete::surface_names)
 }
 
+/// Completes a token id from the API, each described by its name (see [`crate::complete`]).
 fn id_completer() -> clap_complete::ArgValueCompleter {
     clap_complete::ArgValueCompleter::new(crate::complete::token_ids)
 }

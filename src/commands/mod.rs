@@ -12,7 +12,6 @@ pub(crate) mod origins;
 pub(crate) mod plan;
 pub(crate) mod surfaces;
 pub(crate) mod tokens;
-pub(crate) mod traffic;
 
 pub(crate) use crate::session::Context;
 

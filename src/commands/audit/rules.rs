@@ -204,7 +204,7 @@ fn served_by(entry: &str, list: &[String], origins: &[String]) -> Vec<String> {
 pub(crate) struct Traffic {
     pub surfaces: std::collections::HashMap<String, crate::api::surfaces::Surface>,
     pub observed: std::collections::HashMap<String, crate::api::surfaces::ObservedOrigins>,
-    pub admitters: std::collections::HashMap<String, crate::commands::traffic::Admitters>,
+    pub admitters: std::collections::HashMap<String, crate::ops::traffic::Admitters>,
 }
 
 /// How many tokens hold each name.
@@ -260,7 +260,7 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
             .get(surface.id())
             .filter(|_| token.is_active())?;
         let admitters = traffic.admitters.get(surface.id())?;
-        let analysis = crate::commands::traffic::analyze(token, admitters, observed);
+        let analysis = crate::ops::traffic::analyze(token, admitters, observed);
         Some((observed, analysis))
     });
 
@@ -310,11 +310,11 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
                     let fix = match (seen, conversed()) {
                         (Some(sites), _) => format!(
                             "list the sites that use it instead: {}",
-                            crate::commands::traffic::fix_narrower(token, entry, &sites)
+                            crate::ops::traffic::fix_narrower(token, entry, &sites)
                         ),
                         (None, Some(sites)) => format!(
                             "list the sites its latest conversations came from instead: {}",
-                            crate::commands::traffic::fix_narrower(token, entry, &sites)
+                            crate::ops::traffic::fix_narrower(token, entry, &sites)
                         ),
                         (None, None) => unknown_sites(id, entry),
                     };
@@ -457,7 +457,7 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
                         surface.label(),
                         observed.window_days
                     ),
-                    crate::commands::traffic::fix_refused(token, &seen.origin),
+                    crate::ops::traffic::fix_refused(token, &seen.origin),
                 );
             }
             for entry in &analysis.unseen {

@@ -14,7 +14,7 @@ use crate::token::{Field, TokenView, rules};
 pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
     let printer = &ctx.printer;
     let flags = &args.fields.0;
-    let sink = ctx.sink(&args.sink)?;
+    let sink = ctx.sink(args.sink.to_command.as_deref(), args.sink.timeout())?;
     if !flags.is_given(Field::Name) {
         return Err(CliError::usage("create needs --name")
             .with_hint("rtctl tokens create --name NAME --origin ORIGIN --flow ID"));
