@@ -114,6 +114,11 @@ pub const ENVIRONMENT: Topic = Topic {
         row(ENV_DATA_DIR, "where `--local` keeps `local-state.json`"),
         row("NO_COLOR", "no colour on stderr (also `--color never`)"),
         row_in_topic_only(
+            "HTTPS_PROXY",
+            "a proxy for the Runtype API (`https://` URLs); also `ALL_PROXY`, and `NO_PROXY` to \
+             exempt hosts. Never used for a plain `http://` URL: that is a loopback emulator",
+        ),
+        row_in_topic_only(
             COMPLETE_VAR,
             "set by the completion scripts when they call rtctl back; not for everyday use",
         ),

@@ -730,4 +730,24 @@ fn create_warns_when_the_name_is_taken_after_one_read_of_the_account() {
     no_retry.extend(["--retries", "0"]);
     server.rtctl(&no_retry).expect(0);
     assert_eq!(server.tokens_named("Made while the list fails").len(), 1);
+
+    // A read told to wait (429, a minute) is not retried: the check is advice, and the
+    // create never waits for it (with the usual retries, this run would take minutes).
+    server.fault(serde_json::json!({"method": "GET", "path": "/v1/client-tokens", "status": 429, "retryAfter": "60", "count": 1}));
+    let before = server.journal().len();
+    fresh[3] = "Made while the list is throttled";
+    let run = server.rtctl(&fresh);
+    run.expect(0);
+    assert!(!run.stderr.contains("retrying"), "{}", run.stderr);
+    let reads = server.journal()[before..]
+        .iter()
+        .filter(|r| r.starts_with("GET /v1/client-tokens") && !r.contains("/ct_"))
+        .count();
+    assert_eq!(reads, 1, "tried once: {:?}", server.journal());
+    assert_eq!(
+        server
+            .tokens_named("Made while the list is throttled")
+            .len(),
+        1
+    );
 }

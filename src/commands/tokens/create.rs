@@ -71,10 +71,14 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
         printer.note("note: no --environment given: creating a test token (use --environment live for production)");
     }
     let name = request.text(Field::Name).unwrap_or_default();
-    super::same_name::warn_if_taken(&client, printer, name).await;
     // From the request on, the new value must reach its user: a signal waits until it has.
     let _hold = ctx.signals.hold();
-    let created = client.create(&request).await.map_err(|e| {
+    // Whether the name is taken is read while the token is created: advice never delays it.
+    let (created, holders) = tokio::join!(
+        client.create(&request),
+        super::same_name::holders(&client, name)
+    );
+    let created = created.map_err(|e| {
         // A create is never retried once it may have reached the server: repeating it could
         // make a second token. Say so, and how to find out.
         // The local emulator undoes a change it could not save: certainly not created.
@@ -91,8 +95,9 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
             error
         }
     })?;
-    show_warnings(printer, &created.warnings);
     let id = created.token.id().to_string();
+    super::same_name::warn_if_taken(printer, name, holders, &id);
+    show_warnings(printer, &created.warnings);
     crate::ops::deliver::confirm_current(&client, &id, &created.value, "created").await?;
     let made = format!(
         "Created {}. Read its value again any time with rtctl tokens value {id}.",
