@@ -91,7 +91,18 @@ fn man_page(command: &clap::Command) -> Vec<u8> {
     }
     let page = String::from_utf8(page).unwrap();
     let (old, own) = (section(&page, "SYNOPSIS"), section(&own, "SYNOPSIS"));
-    page.replacen(old, own, 1).into_bytes()
+    let page = page.replacen(old, own, 1);
+    // The after-help (environment, help topics, exit codes) is laid out in columns: shown as
+    // written, not filled and justified into one paragraph.
+    match page.contains(".SH EXTRA\n") {
+        true => {
+            let extra = section(&page, "EXTRA");
+            let body = extra.trim_start_matches(".SH EXTRA\n");
+            let unfilled = format!(".SH EXTRA\n.nf\n{}\n.fi\n", body.trim_end());
+            page.replacen(extra, &unfilled, 1).into_bytes()
+        }
+        false => page.into_bytes(),
+    }
 }
 
 /// The section `name` of a rendered man page: from its `.SH` line to the next one.

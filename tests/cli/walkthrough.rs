@@ -123,6 +123,17 @@ fn the_readme_and_the_book_work_top_to_bottom() {
                 .terminal(WIDTH, &[])
                 .merged()
                 .run();
+            // However the example got there (a create, a rename, an apply), the account never
+            // holds two tokens of one name: a token file could not manage either.
+            let mut held = BTreeSet::new();
+            for token in server.tokens() {
+                let name = token["name"].as_str().unwrap_or_default().to_string();
+                assert!(
+                    name.is_empty() || held.insert(name.clone()),
+                    "{shown_name}: after $ {} the account has two tokens named {name:?}",
+                    example.command
+                );
+            }
             let shown = lines[example.output.clone()].join("\n");
             let printed = console::strip_ansi_codes(&run.stdout)
                 .replace(&data_dir, "~/.local/share/rtctl")

@@ -31,8 +31,8 @@ impl Severity {
     }
 }
 
-/// A rule: its stable id, severity, and what it checks, in one line (the README's table and
-/// SARIF's rule descriptions).
+/// A rule: its stable id, severity, and what it checks, in one line (the book's table on the
+/// audit page, kept equal to this by a test, and SARIF's rule descriptions).
 pub(crate) struct Rule {
     pub id: &'static str,
     pub severity: Severity,
@@ -561,5 +561,31 @@ fn www_apex(
                 ),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The audit page's table of rules is this list, never written twice: a rule added,
+    /// renamed or reworded here fails until the page says the same (the message holds the
+    /// table to paste).
+    #[test]
+    fn the_books_table_of_rules_is_the_list_of_rules() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/audit.md");
+        let page = std::fs::read_to_string(path).unwrap();
+        let table: String =
+            std::iter::once("| rule | severity | what it finds |\n|---|---|---|\n".to_string())
+                .chain(
+                    RULES.iter().map(|r| {
+                        format!("| `{}` | {} | {} |\n", r.id, r.severity.as_str(), r.summary)
+                    }),
+                )
+                .collect();
+        assert!(
+            page.contains(&table),
+            "docs/src/audit.md's table of rules differs from RULES; it should read:\n\n{table}"
+        );
     }
 }
