@@ -10,6 +10,8 @@
 //!   list (one request, the whole account), without latency and with 50 ms added to each list
 //!   request (where rtctl's paged read, one page after another, is shown too);
 //! - `audit` of the same 1,000 tokens, both ways;
+//! - `tokens create`, which reads the whole account once to warn about a name already held:
+//!   in an empty account, beside 1,000 tokens, and with 50 ms a list request;
 //! - start-up (`rtctl --version`);
 //! - peak memory of `tokens list --all --json` over 10,000 tokens;
 //! - rotating 200 tokens at concurrency 1 and 8 with 10 ms of emulator latency.
@@ -28,6 +30,7 @@ use serde_json::json;
 
 const LIST_RUNS: usize = 30;
 const STARTUP_RUNS: usize = 50;
+const CREATE_RUNS: usize = 20;
 
 /// Set on a copy of this benchmark started only to measure one child's memory (see
 /// [`peak_memory`]).
@@ -79,7 +82,6 @@ fn main() {
         time(&rtctl, &["audit", "--fail-on", "never", "--json"], &env)
     });
     row("`audit`, 1,000 tokens, no latency", &ms(audit), "");
-
     runtime.block_on(slow_lists(&url, 50));
     let slow_runs = LIST_RUNS / 3;
     let (whole, curl_slow) = medians_side_by_side(
@@ -118,6 +120,30 @@ fn main() {
         "",
     );
     runtime.block_on(thousand.shutdown());
+
+    // `tokens create` reads the whole account once (one request) for its same-name warning:
+    // what that costs beside an empty account, and with 50 ms a list request. An emulator of
+    // its own, so the tokens it adds change no other row.
+    let empty = runtime.block_on(filled(0, Duration::ZERO));
+    let empty_env = environment(&empty.url(), home.path());
+    let create_empty = median(CREATE_RUNS, || create(&rtctl, &empty_env));
+    runtime.block_on(empty.shutdown());
+    let creates = runtime.block_on(filled(1_000, Duration::ZERO));
+    let env = environment(&creates.url(), home.path());
+    let create_thousand = median(CREATE_RUNS, || create(&rtctl, &env));
+    row(
+        "`tokens create`, its name checked against 1,000 tokens, vs an empty account, no latency",
+        &format!("{} vs {}", ms(create_thousand), ms(create_empty)),
+        "",
+    );
+    runtime.block_on(slow_lists(&creates.url(), 50));
+    let slow_create = median(CREATE_RUNS / 2, || create(&rtctl, &env));
+    row(
+        "`tokens create`, 1,000 tokens, 50 ms a list request (the name check's one read)",
+        &ms(slow_create),
+        "",
+    );
+    runtime.block_on(creates.shutdown());
 
     // 2. Start-up.
     let startup = median(STARTUP_RUNS, || time(&rtctl, &["--version"], &env));
@@ -192,6 +218,31 @@ fn rtctl_binary() -> PathBuf {
         binary.display()
     );
     binary
+}
+
+/// Times one `tokens create` with a name no token has (a counter keeps them apart).
+fn create(rtctl: &std::path::Path, env: &[(String, String)]) -> Duration {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CREATED: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "Created by the benchmark {}",
+        CREATED.fetch_add(1, Ordering::Relaxed)
+    );
+    time(
+        rtctl,
+        &[
+            "tokens",
+            "create",
+            "--name",
+            &name,
+            "--origin",
+            "https://bench.example.com",
+            "--flow",
+            "flow_bench",
+            "--json",
+        ],
+        env,
+    )
 }
 
 /// An emulator holding `tokens` tokens, created over HTTP like any client would.

@@ -1,6 +1,8 @@
 //! rtctl: administer Runtype client tokens, and emulate the Runtype API locally.
 //!
-//! The crate root is shared by the binary, the integration tests and the emulator. Only
+//! The crate root is shared by the binary and the integration tests; the model and the
+//! emulator are crates of their own (`rtctl-model`, `rtctl-emulator`), whose modules are
+//! brought in below under their old names (`crate::token`, `crate::origin`…). Only
 //! `output` writes to the terminal; everything else returns values or errors. A run takes
 //! everything it needs from outside through a [`world::World`], so tests run commands
 //! in-process with their output captured.
@@ -12,6 +14,7 @@ mod commands;
 mod complete;
 mod credentials;
 mod error;
+pub mod help_topics;
 mod jq;
 mod ops;
 mod output;

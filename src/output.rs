@@ -10,6 +10,7 @@
 //! `--jq` filter's results), [`prompt`], [`progress`]; [`cells`] words single values, and
 //! [`redact`] keeps the run's secrets out of all of it.
 
+mod ask;
 mod cells;
 mod fit;
 mod jq;

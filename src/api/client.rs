@@ -170,6 +170,9 @@ impl Client {
             // Plain http (the emulator, --local) needs no TLS, and redirects are never
             // followed: skip loading the system's certificates, a few ms of every run.
             builder = builder.tls_certs_only(std::iter::empty());
+            // Plain http is only ever a loopback emulator: a proxy from HTTP_PROXY would get
+            // the key in clear text, and could not reach this machine's loopback anyway.
+            builder = builder.no_proxy();
         }
         let http = builder
             .user_agent(concat!("rtctl/", env!("CARGO_PKG_VERSION")))
@@ -200,6 +203,23 @@ impl Client {
     }
 
     /// How long one request may take (`--timeout`).
+    /// The same client trying each request once, without a log or notes of waits: for a read
+    /// whose answer is only advice, which must never hold up (or crowd the log of) the work
+    /// it advises on.
+    pub(crate) fn single_attempt(&self) -> Client {
+        Client {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            key: self.key.clone(),
+            timeout: self.timeout,
+            retries: 0,
+            log: None,
+            notify: None,
+            throttled: std::sync::atomic::AtomicU64::new(0),
+            server_date: self.server_date.clone(),
+        }
+    }
+
     pub(crate) fn timeout(&self) -> Duration {
         self.timeout
     }

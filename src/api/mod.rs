@@ -1,5 +1,7 @@
-//! The Runtype API client: `client` speaks HTTP, `types` shapes the JSON, `error` says what
-//! went wrong.
+//! The Runtype API client, in layers: `client` makes one request and reads its reply,
+//! `retry` tries again what is safe to, `endpoints` has one method per endpoint, `paging`
+//! reads whole lists, `rotate` rotates exactly once; `types` shapes the JSON and `error` says
+//! what went wrong. The client imports neither retry nor paging: they build on it.
 
 pub(crate) mod client;
 pub(crate) mod endpoints;

@@ -7,6 +7,7 @@ pub(crate) mod completions;
 pub(crate) mod doctor;
 pub(crate) mod emulator;
 pub(crate) mod fields;
+pub(crate) mod help;
 pub(crate) mod origins;
 pub(crate) mod plan;
 pub(crate) mod surfaces;
@@ -15,20 +16,6 @@ pub(crate) mod tokens;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::output::{ColorChoice, Format};
-
-/// Printed at the end of `rtctl --help`: scripts branch on these.
-pub(crate) const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0    success (an empty list and a no-op too)
-  1    failure: server, network or unexpected reply
-  2    usage error or invalid input (a malformed token id too)
-  3    cancelled at a prompt
-  4    authentication or permission (no key, 401, 403)
-  5    not found (404): a well-formed id that names no token
-  6    drift: plan --expect-no-changes found changes
-  7    the --jq filter failed (halt_error included)
-  8    a check found problems (audit at --fail-on; origins check: not admitted)
-  130  interrupted (Ctrl-C; 143 for SIGTERM)";
 
 /// Administer Runtype client tokens
 ///
@@ -42,7 +29,13 @@ Exit codes:
 ///   rtctl tokens list --json --jq '.[].id'
 ///   rtctl origins check ct_0123456789abcdef https://www.example.com
 #[derive(Debug, Parser)]
-#[command(name = "rtctl", version, about, verbatim_doc_comment)]
+#[command(
+    name = "rtctl",
+    version,
+    about,
+    verbatim_doc_comment,
+    disable_help_subcommand = true
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -68,32 +61,62 @@ pub(crate) enum Command {
     Doctor(doctor::DoctorArgs),
     Emulator(emulator::EmulatorArgs),
     Completions(completions::CompletionsArgs),
+    Help(help::HelpArgs),
 }
 
-/// The environment variables every command that calls the API reads.
-pub(crate) const API_ENVIRONMENT_HELP: &str = "\
-Environment:
-  RUNTYPE_API_KEY   the API key; takes precedence over a stored login
-  RUNTYPE_API_URL   the API's base URL (default https://api.runtype.com)
-  RTCTL_PROFILE     the profile in config.toml to use (default: default)
-  RTCTL_CONFIG_DIR  where config.toml and credentials.toml live
-  RTCTL_DATA_DIR    where --local keeps its state
-  NO_COLOR          no colour on stderr";
-
 /// The command tree as the binary uses it: the derive definitions, plus the environment
-/// section on every command that calls the API and the exit codes at the end of `--help`.
-/// Completions, man pages and the help tests are all generated from this.
+/// section on every command that calls the API, and the help topics and exit codes at the end
+/// of `rtctl --help` (all from [`crate::help_topics`]). A subcommand's `-h` shows its own
+/// options and one line pointing at the global ones; its `--help` shows them all. Completions,
+/// man pages, the book's reference and the help tests are all generated from this.
 pub fn command() -> clap::Command {
+    use crate::help_topics::{ENVIRONMENT, EXIT_CODES, topics_help};
+    let exit_codes = EXIT_CODES.help_section("Exit codes");
     let root = Cli::command()
-        .after_help(EXIT_CODES_HELP)
-        .after_long_help(format!("{API_ENVIRONMENT_HELP}\n\n{EXIT_CODES_HELP}"));
-    with_environment(root, true)
+        .after_help(format!("{}\n\n{exit_codes}", topics_help()))
+        .after_long_help(format!(
+            "{}\n\n{}\n\n{exit_codes}",
+            ENVIRONMENT.help_section("Environment"),
+            topics_help()
+        ));
+    let root = with_environment(root, true);
+    let globals: Vec<clap::Arg> = root
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| a.clone().hide_short_help(true))
+        .collect();
+    without_globals_in_short_help(root, &globals)
+}
+
+/// The one line a subcommand's `-h` shows instead of the global options.
+pub(crate) const GLOBAL_OPTIONS_POINTER: &str =
+    "Global options (--local, --profile, --json, --jq, -o, -q, -v, …): --help lists them all.";
+
+/// Gives every subcommand its own copy of the global options, hidden from its `-h` (clap then
+/// propagates nothing over them), and the line that points at them instead.
+fn without_globals_in_short_help(command: clap::Command, globals: &[clap::Arg]) -> clap::Command {
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    names.into_iter().fold(command, |command, name| {
+        command.mut_subcommand(name, |sub| {
+            // A subcommand may define its own (the emulator's `-q`): that one stays.
+            let missing: Vec<clap::Arg> = globals
+                .iter()
+                .filter(|g| !sub.get_arguments().any(|a| a.get_id() == g.get_id()))
+                .cloned()
+                .collect();
+            let sub = sub.args(missing).after_help(GLOBAL_OPTIONS_POINTER);
+            without_globals_in_short_help(sub, globals)
+        })
+    })
 }
 
 fn with_environment(command: clap::Command, is_root: bool) -> clap::Command {
     let reads_api = !matches!(command.get_name(), "emulator" | "completions" | "help");
     let command = if !is_root && reads_api {
-        command.after_long_help(API_ENVIRONMENT_HELP)
+        command.after_long_help(crate::help_topics::ENVIRONMENT.help_section("Environment"))
     } else {
         command
     };
@@ -121,11 +144,12 @@ fn at_least_one(text: &str) -> Result<u64, String> {
     }
 }
 
-/// Completes a token id from the API (see `commands::completions`).
+/// Completes `--surface` with the account's chat surfaces (see [`crate::complete`]).
 fn surface_completer() -> clap_complete::ArgValueCompleter {
     clap_complete::ArgValueCompleter::new(crate::complete::surface_names)
 }
 
+/// Completes a token id from the API, each described by its name (see [`crate::complete`]).
 fn id_completer() -> clap_complete::ArgValueCompleter {
     clap_complete::ArgValueCompleter::new(crate::complete::token_ids)
 }

@@ -284,6 +284,13 @@ pub(crate) struct SinkArgs {
     pub to_timeout: u64,
 }
 
+impl SinkArgs {
+    /// How long the sink gets for one value.
+    pub(crate) fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.to_timeout)
+    }
+}
+
 /// How rotate prints new values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum RotateFormat {

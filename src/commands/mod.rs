@@ -7,11 +7,11 @@ pub(crate) mod auth;
 pub(crate) mod completions;
 pub(crate) mod doctor;
 pub(crate) mod emulator;
+pub(crate) mod help;
 pub(crate) mod origins;
 pub(crate) mod plan;
 pub(crate) mod surfaces;
 pub(crate) mod tokens;
-pub(crate) mod traffic;
 
 pub(crate) use crate::session::Context;
 
@@ -39,6 +39,10 @@ pub(crate) async fn run(cli: Cli, world: &World) -> Result<(), CliError> {
         Command::Completions(args) => {
             let printer = session::printer(global, world);
             report(&printer, completions::run(args, &printer))
+        }
+        Command::Help(args) => {
+            let printer = session::printer(global, world);
+            report(&printer, help::run(args, &printer))
         }
         Command::Tokens(command) => {
             with_context(global, world, async |ctx| tokens::run(ctx, command).await).await

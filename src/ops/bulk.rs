@@ -14,11 +14,11 @@ use serde_json::{Map, Value};
 use super::confirm::{Consent, consent};
 use super::token_ref::check_ids;
 use crate::api::{Client, ClientToken};
-use crate::cli::tokens::{BulkArgs, SelectionArgs};
 use crate::error::{CliError, ErrorKind};
 use crate::output::{Format, Progress};
 use crate::session::Context;
 use crate::token::rollover::Successors;
+use crate::token::selection::Selection;
 use crate::token::{Field, TokenView};
 
 /// How [`run_each`] reports work a signal kept from starting.
@@ -151,33 +151,30 @@ pub(crate) struct Started {
     pub successors: Option<Successors>,
 }
 
+/// What a bulk command acts on: the ids named, or with `--all` every token `all` admits.
+pub(crate) struct Request<'a> {
+    pub ids: &'a [String],
+    /// `Some` with `--all`: the selection every token acted on passes.
+    pub all: Option<Selection>,
+    /// Consent given (`--yes`), or nothing to consent to (`--dry-run`).
+    pub consented: bool,
+}
+
 /// The first steps every bulk command takes, in the order that keeps refusals cheap: check
 /// the ids, decide consent before any request, then read the key and select.
-pub(crate) async fn start(ctx: &Context, args: &BulkArgs, verb: &str) -> Result<Started, CliError> {
-    check_ids(&args.ids)?;
-    let filters = args.selection.filters.given();
-    if !filters.is_empty() && !args.selection.all {
-        let hint = match args.ids.is_empty() {
-            true => format!(
-                "add --all to {verb} every token that matches (see which with rtctl tokens list {filters})"
-            ),
-            false => format!(
-                "to {verb} the ids named, drop {filters}; to select, drop the ids and add --all"
-            ),
-        };
-        return Err(CliError::usage(format!(
-            "{filters} selects tokens only with --all, which was not given"
-        ))
-        .with_hint(hint));
-    }
-    // A dry run changes nothing, so it needs no consent.
-    let consent = consent(ctx, args.yes || args.dry_run, verb)?;
+pub(crate) async fn start(
+    ctx: &Context,
+    request: Request<'_>,
+    verb: &str,
+) -> Result<Started, CliError> {
+    check_ids(request.ids)?;
+    let consent = consent(ctx, request.consented, verb)?;
     let client = ctx.client()?;
     // Named twice (by id, or once by value), acted on once: a second rotation would kill the
     // first one's value.
     let mut ids: Vec<String> = Vec::new();
     let mut named: HashSet<String> = HashSet::new();
-    for id in super::token_ref::resolve(ctx, &client, &args.ids).await? {
+    for id in super::token_ref::resolve(ctx, &client, request.ids).await? {
         if named.insert(id.clone()) {
             ids.push(id);
         } else {
@@ -186,7 +183,7 @@ pub(crate) async fn start(ctx: &Context, args: &BulkArgs, verb: &str) -> Result<
             ));
         }
     }
-    let (targets, successors) = select(&client, &ids, &args.selection).await?;
+    let (targets, successors) = select(&client, &ids, request.all.as_ref()).await?;
     Ok(Started {
         client,
         targets,
@@ -323,9 +320,9 @@ async fn read_unread(client: &Client, targets: &mut [Target]) -> Result<(), CliE
 async fn select(
     client: &Client,
     ids: &[String],
-    selection: &SelectionArgs,
+    all: Option<&Selection>,
 ) -> Result<(Vec<Target>, Option<Successors>), CliError> {
-    if !selection.all {
+    let Some(selection) = all else {
         let targets = ids
             .iter()
             .map(|id| Target {
@@ -334,9 +331,8 @@ async fn select(
             })
             .collect();
         return Ok((targets, None));
-    }
-    let (filters, all) =
-        super::surfaces::with_all_tokens(&selection.filters.selection(), client).await?;
+    };
+    let (filters, all) = super::surfaces::with_all_tokens(selection, client).await?;
     let successors = Successors::of(all.iter());
     let mut targets: Vec<Target> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();

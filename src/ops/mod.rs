@@ -12,3 +12,4 @@ pub(crate) mod plan;
 pub(crate) mod present;
 pub(crate) mod surfaces;
 pub(crate) mod token_ref;
+pub(crate) mod traffic;

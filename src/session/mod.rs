@@ -230,21 +230,15 @@ impl Context {
         })
     }
 
-    /// The `--to-command` sink, checked before any request (exit 2 when it cannot run).
+    /// The `--to-command` sink for `command`, given `timeout` a value, checked before any
+    /// request (exit 2 when it cannot run); `None` without one.
     pub(crate) fn sink(
         &self,
-        args: &crate::cli::tokens::SinkArgs,
+        command: Option<&str>,
+        timeout: std::time::Duration,
     ) -> Result<Option<crate::sink::Sink>, CliError> {
-        args.to_command
-            .as_deref()
-            .map(|command| {
-                crate::sink::Sink::new(
-                    command,
-                    std::time::Duration::from_secs(args.to_timeout),
-                    self.sink_grace,
-                    &self.env,
-                )
-            })
+        command
+            .map(|command| crate::sink::Sink::new(command, timeout, self.sink_grace, &self.env))
             .transpose()
     }
 

@@ -228,7 +228,7 @@ fn help_ends_with_the_exit_codes() {
     let help = String::from_utf8_lossy(&output.stdout);
     assert!(
         help.trim_end()
-            .ends_with("130  interrupted (Ctrl-C; 143 for SIGTERM)"),
+            .ends_with("130  interrupted (Ctrl-C); 143 for SIGTERM, handled the same way"),
         "{help}"
     );
 }

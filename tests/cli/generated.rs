@@ -39,7 +39,7 @@ fn expected() -> BTreeMap<String, Vec<u8>> {
             completion_script(shell),
         );
     }
-    let mut command = rtctl::command().disable_help_subcommand(true);
+    let mut command = rtctl::command();
     command.build();
     add_man_pages(&command, &mut files);
     files
@@ -50,9 +50,70 @@ fn add_man_pages(command: &clap::Command, files: &mut BTreeMap<String, Vec<u8>>)
         add_man_pages(sub, files);
     }
     let man = clap_mangen::Man::new(command.clone());
+    files.insert(format!("man/{}", man.get_filename()), man_page(command));
+}
+
+/// A command's man page, as clap_mangen renders it (the global options in a section of their
+/// own, from their help heading), with a synopsis of the command's own options and arguments
+/// (a repeated one marked `...`) followed by `[GLOBAL OPTIONS]`.
+fn man_page(command: &clap::Command) -> Vec<u8> {
+    // Global options are hidden from a subcommand's `-h`; a man page shows them all.
+    let full = command.clone().mut_args(|a| a.hide_short_help(false));
     let mut page = Vec::new();
-    man.render(&mut page).unwrap();
-    files.insert(format!("man/{}", man.get_filename()), page);
+    clap_mangen::Man::new(full.clone())
+        .render(&mut page)
+        .unwrap();
+    let is_root = command.get_arguments().any(|a| a.get_id() == "version");
+    let brief = if is_root {
+        full
+    } else {
+        full.mut_args(|a| if a.is_global_set() { a.hide(true) } else { a })
+    };
+    let mut own = Vec::new();
+    clap_mangen::Man::new(brief)
+        .render_synopsis_section(&mut own)
+        .unwrap();
+    let mut own = String::from_utf8(own).unwrap();
+    // clap_mangen shows a repeated argument as if it took one value.
+    for arg in command
+        .get_positionals()
+        .filter(|a| !a.is_hide_set() && a.get_num_args().is_some_and(|n| n.max_values() > 1))
+    {
+        for name in arg.get_value_names().into_iter().flatten() {
+            for (open, close) in [("[", "]"), ("<", ">")] {
+                let one = format!("{open}\\fI{name}\\fR{close}");
+                own = own.replace(&one, &format!("{one}..."));
+            }
+        }
+    }
+    if !is_root {
+        own = own.trim_end().to_string() + " [\\fIGLOBAL OPTIONS\\fR]\n";
+    }
+    let page = String::from_utf8(page).unwrap();
+    let (old, own) = (section(&page, "SYNOPSIS"), section(&own, "SYNOPSIS"));
+    let page = page.replacen(old, own, 1);
+    // The after-help (environment, help topics, exit codes) is laid out in columns: shown as
+    // written, not filled and justified into one paragraph.
+    match page.contains(".SH EXTRA\n") {
+        true => {
+            let extra = section(&page, "EXTRA");
+            let body = extra.trim_start_matches(".SH EXTRA\n");
+            let unfilled = format!(".SH EXTRA\n.nf\n{}\n.fi\n", body.trim_end());
+            page.replacen(extra, &unfilled, 1).into_bytes()
+        }
+        false => page.into_bytes(),
+    }
+}
+
+/// The section `name` of a rendered man page: from its `.SH` line to the next one.
+fn section<'a>(page: &'a str, name: &str) -> &'a str {
+    let start = page
+        .find(&format!(".SH {name}\n"))
+        .expect("the section is there");
+    let end = page[start + 4..]
+        .find("\n.SH ")
+        .map_or(page.len(), |at| start + 4 + at + 1);
+    &page[start..end]
 }
 
 /// The files now in `completions/` and `man/`.
@@ -140,7 +201,9 @@ fn every_command_has_the_help_users_expect() {
         if !long.contains("Examples:") && !long.contains("Example:") {
             problems.push(format!("{name}: the long help has no example"));
         }
-        let reads_api = !name.contains("emulator") && !name.contains("completions");
+        let reads_api = !["emulator", "completions", "help"]
+            .iter()
+            .any(|c| name.split(' ').any(|word| word == *c));
         let after = command
             .get_after_long_help()
             .map(|a| a.to_string())
@@ -152,7 +215,7 @@ fn every_command_has_the_help_users_expect() {
             check(sub, &name, problems);
         }
     }
-    let mut command = rtctl::command().disable_help_subcommand(true);
+    let mut command = rtctl::command();
     command.build();
     let mut problems = Vec::new();
     check(&command, "", &mut problems);
@@ -162,7 +225,7 @@ fn every_command_has_the_help_users_expect() {
     let text = String::from_utf8(help.stdout).unwrap();
     assert!(
         text.trim_end()
-            .ends_with("130  interrupted (Ctrl-C; 143 for SIGTERM)"),
+            .ends_with("130  interrupted (Ctrl-C); 143 for SIGTERM, handled the same way"),
         "{text}"
     );
 }

@@ -647,8 +647,9 @@ fn redirects_are_refused() {
     );
     run.expect(1);
     assert!(run.stderr.contains("redirect"), "{}", run.stderr);
-    // Neither followed nor retried: one request each.
-    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Neither followed nor retried: one request each, and one for create's read of the
+    // account (the same-name warning), which fails alike without stopping the create.
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
 
 /// Asserts `origin` is refused from flags (`origins add`, `tokens create`), a token file and by
@@ -1289,4 +1290,23 @@ fn the_key_is_never_split_by_wrapping_or_cutting() {
             }
         }
     }
+}
+
+#[test]
+fn a_proxy_in_the_environment_never_gets_a_loopback_request_or_its_key() {
+    // A proxy that refuses connections: a request sent through it would fail the run. A
+    // plain-http URL is a loopback emulator, and a proxy would read the key in clear text.
+    let server = Server::demo();
+    let proxy = crate::support::RefusedPort::new();
+    let run = server.binary(
+        &["tokens", "list", "--json"],
+        &[
+            ("HTTP_PROXY", &proxy.url),
+            ("http_proxy", &proxy.url),
+            ("ALL_PROXY", &proxy.url),
+        ],
+        None,
+    );
+    run.expect(0);
+    assert!(run.stdout.contains("ct_"), "{}", run.stdout);
 }

@@ -14,6 +14,7 @@ mod support;
 
 mod audit;
 mod auth;
+mod book;
 mod browser;
 mod emulator_binary;
 mod emulator_client_init;

@@ -489,7 +489,7 @@ fn a_filter_reaching_for_the_environment_is_pointed_at_jq_arg() {
 }
 
 #[test]
-fn a_wrong_id_exits_5_and_a_malformed_one_2_as_the_readme_says() {
+fn a_wrong_id_exits_5_and_a_malformed_one_2_as_the_book_says() {
     let server = Server::demo();
     // (`value` is left out: it reads the emulator's 400 as a legacy token, exit 1.)
     for verb in ["get", "rotate", "delete"] {
@@ -501,14 +501,22 @@ fn a_wrong_id_exits_5_and_a_malformed_one_2_as_the_readme_says() {
         args[2] = "not-a-token-id";
         server.rtctl(&args).expect(2);
     }
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .unwrap()
-        .replace('\n', " ");
-    for says in [
-        "or for a malformed token id, 4 if the key is missing or rejected, 5 if an id names no token",
-        "| 5 | not found (404): a well-formed id that names no token |",
+    let page = |path: &str| {
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+            .unwrap()
+            .replace('\n', " ")
+    };
+    for (path, says) in [
+        (
+            "docs/src/rotation.md",
+            "or for a malformed token id, 4 if the key is missing or rejected, 5 if an id names no token",
+        ),
+        (
+            "docs/src/reference/exit-codes.md",
+            "| `5` | not found (404): a well-formed id that names no token |",
+        ),
     ] {
-        assert!(readme.contains(says), "the README says {says:?}");
+        assert!(page(path).contains(says), "{path} says {says:?}");
     }
 }
 

@@ -1,5 +1,5 @@
-//! The README's CI recipes, run as written: the real `rtctl` against an emulator, stand-ins
-//! for `gh` and `curl` that record what they stored, in the shells the runners use. A
+//! The CI recipes of the README and of the book's "Rotation and CI" page, run as written: the
+//! real `rtctl` against an emulator, stand-ins for `gh` and `curl` that record what they stored, in the shells the runners use. A
 //! recipe must never empty or replace a secret with a value that does not work: a wrong id,
 //! a rejected key, `n` at the prompt and a failing store each leave the stored secret as it
 //! was, and a rerun of a scheduled rollover starts nothing new.
@@ -16,16 +16,16 @@ use serde_json::json;
 use crate::harness::{BIN, Server};
 
 const README: &str = include_str!("../../README.md");
+/// The book's page with every recipe and the leak runbook.
+const ROTATION: &str = include_str!("../../docs/src/rotation.md");
 /// What the secret held before the recipe ran.
 const BEFORE: &str = "the value stored last week";
 
-/// The lines after the first line equal to `marker` (after the heading `section`) that are
-/// indented by at least `indent`, dedented.
-fn block_after(section: &str, marker: &str, indent: usize) -> String {
-    let from = README.find(section).expect("the section is in the README");
-    let mut lines = README[from..]
-        .lines()
-        .skip_while(|l| l.trim_end() != marker);
+/// The lines after the first line equal to `marker` (after the heading `section` of `page`)
+/// that are indented by at least `indent`, dedented.
+fn block_after(page: &str, section: &str, marker: &str, indent: usize) -> String {
+    let from = page.find(section).expect("the section is on the page");
+    let mut lines = page[from..].lines().skip_while(|l| l.trim_end() != marker);
     lines.next().expect("the marker is in the section");
     let body: Vec<&str> = lines
         .take_while(|l| l.trim().is_empty() || (l.len() > indent && l[..indent].trim().is_empty()))
@@ -178,7 +178,7 @@ const GITHUB_SHELL: &[&str] = &["bash", "--noprofile", "--norc", "-e"];
 fn the_github_recipe_stores_the_live_value_or_leaves_the_secret_as_it_was() {
     let server = Server::demo();
     let id = "ct_0d3e00000000a001";
-    let script = block_after("### CI recipe: rotate a token", "  run: |", 4);
+    let script = block_after(ROTATION, "## CI recipe: rotate a token", "  run: |", 4);
     assert!(!script.contains('|'), "the recipe pipes nothing: {script}");
     let runner = Runner::new(&server);
     let with_id = [("WIDGET_TOKEN_ID", id)];
@@ -267,19 +267,30 @@ fn docs_widgets(server: &Server) -> Vec<serde_json::Value> {
     server.tokens_named("Docs widget")
 }
 
+/// The scheduled rollover, as the README and the book show it (the same text in both).
 #[test]
 fn the_scheduled_overlap_recipe_rolls_over_once_checks_the_site_and_then_retires() {
+    let recipe = |page: &str, heading: &str| {
+        (
+            block_after(page, heading, "        run: |", 10),
+            block_after(
+                page,
+                "      - name: Retire old tokens",
+                "        run: |",
+                10,
+            ),
+        )
+    };
+    let from_readme = recipe(README, "## CI: rotate a token without downtime");
+    let from_book = recipe(ROTATION, "## CI recipe: scheduled rotation with overlap");
+    assert_eq!(from_readme, from_book, "the README's recipe is the book's");
+    let (rotate, retire) = from_book;
+
     let server = Server::empty();
     let (page, embedded) = live_page(&server);
     let old = docs_widget(&server, &page);
     *embedded.lock().unwrap() = server.value_of(&old);
-    let rotate = block_after(
-        "### CI recipe: scheduled rotation with overlap",
-        "        run: |",
-        10,
-    );
-    let retire = block_after("      - name: Retire old tokens", "        run: |", 10)
-        .replace("https://docs.example.com", &page);
+    let retire = retire.replace("https://docs.example.com", &page);
     let shell = &["bash", "--noprofile", "--norc", "-eo", "pipefail"][..];
 
     // A failing store undoes the rollover: the old token as it was, the secret too.
@@ -329,7 +340,7 @@ fn the_scheduled_overlap_recipe_rolls_over_once_checks_the_site_and_then_retires
 fn the_gitlab_recipe_keeps_the_value_out_of_the_log_and_the_variable_as_it_was_on_failure() {
     let server = Server::empty();
     let old = docs_widget(&server, "https://www.example.com");
-    let script = block_after("### CI recipe: a GitLab CI job", "    - |", 6);
+    let script = block_after(ROTATION, "## CI recipe: a GitLab CI job", "    - |", 6);
     for shell in [&["sh", "-e"][..], &["bash", "-e"][..]] {
         for (what, extra) in [
             ("a rejected key", ("RUNTYPE_API_KEY", "rt_live_revoked")),
@@ -358,12 +369,12 @@ fn the_leak_runbook_starts_from_the_value() {
     let server = Server::demo();
     let id = "ct_0d3e00000000a001";
     let leaked = server.value_of(id);
-    let from = README.find("### Runbook: a token's value leaked").unwrap();
-    let start = README[from..].find("```sh\n").unwrap() + from + "```sh\n".len();
-    let end = README[start..].find("```").unwrap() + start;
+    let from = ROTATION.find("## Runbook: a token's value leaked").unwrap();
+    let start = ROTATION[from..].find("```sh\n").unwrap() + from + "```sh\n".len();
+    let end = ROTATION[start..].find("```").unwrap() + start;
     let runner = Runner::new(&server);
     let mut successor = String::new();
-    let joined = README[start..end].replace(" \\\n", " ");
+    let joined = ROTATION[start..end].replace(" \\\n", " ");
     for line in joined.lines() {
         let line = line.split(" # ").next().unwrap().trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with("rtctl doctor") {

@@ -32,8 +32,8 @@ fn identity() -> (String, String) {
 fn files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = [
         "README.md",
-        "docs/src/install.md",
         "CONTRIBUTING.md",
+        "docs/book.toml",
         "action.yml",
         "dist-workspace.toml",
         "docker/Dockerfile",
@@ -50,6 +50,10 @@ fn files() -> Vec<PathBuf> {
         .collect();
     found.sort();
     files.extend(found);
+    let mut pages = Vec::new();
+    crate::book::markdown_files(&root().join("docs/src"), &mut pages);
+    pages.sort();
+    files.extend(pages);
     files
 }
 
@@ -70,6 +74,8 @@ fn everything_that_names_the_release_follows_cargo_toml() {
         Regex::new(r"github\.com/([A-Za-z0-9_.-]+)/([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)(?:/releases/download/v([0-9][A-Za-z0-9.+-]*))?").unwrap(),
         // uses: OWNER/REPO@vVERSION
         Regex::new(r"uses: ([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)@v?([0-9][A-Za-z0-9.+-]*)").unwrap(),
+        // OWNER.github.io/REPO (the book on GitHub Pages)
+        Regex::new(r"([A-Za-z0-9_.-]+)\.github\.io/([A-Za-z0-9_-]+)").unwrap(),
         // ghcr.io/OWNER/REPO:VERSION
         Regex::new(r"ghcr\.io/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)(?::([0-9][A-Za-z0-9.+-]*))?").unwrap(),
         // gh attestation verify … --repo OWNER/REPO (or --signer-workflow OWNER/REPO/…)
@@ -138,12 +144,12 @@ fn the_action_reads_the_package_from_cargo_toml() {
     );
 }
 
-/// The section of the README from `heading` to the next heading of any level.
-fn section<'a>(readme: &'a str, heading: &str) -> &'a str {
-    let from = readme
+/// The section of a page from `heading` to the next heading of any level.
+fn section<'a>(page: &'a str, heading: &str) -> &'a str {
+    let from = page
         .find(heading)
-        .unwrap_or_else(|| panic!("{heading} is in the README"));
-    let rest = &readme[from + heading.len()..];
+        .unwrap_or_else(|| panic!("{heading} is on the page"));
+    let rest = &page[from + heading.len()..];
     let end = rest.find("\n#").unwrap_or(rest.len());
     &rest[..end]
 }
@@ -153,20 +159,22 @@ fn the_ci_recipes_install_a_release_instead_of_compiling() {
     let (owner, repo) = identity();
     let version = env!("CARGO_PKG_VERSION");
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let book = std::fs::read_to_string(root().join("docs/src/rotation.md")).unwrap();
     let uses = format!("uses: {owner}/{repo}@v{version}");
-    for heading in [
-        "### CI recipe: rotate a token",
-        "### CI recipe: scheduled rotation",
+    for (page, heading) in [
+        (&book, "## CI recipe: rotate a token"),
+        (&book, "## CI recipe: scheduled rotation"),
+        (&readme, "## CI: rotate a token without downtime"),
     ] {
-        let text = section(&readme, heading);
+        let text = section(page, heading);
         assert!(text.contains(&uses), "{heading} has `{uses}`");
         assert!(!text.contains("cargo install"), "{heading} compiles rtctl");
     }
     // Both jobs of the scheduled recipe set rtctl up.
-    let scheduled = section(&readme, "### CI recipe: scheduled rotation");
+    let scheduled = section(&book, "## CI recipe: scheduled rotation");
     assert_eq!(scheduled.matches(&uses).count(), 2);
 
-    let gitlab = section(&readme, "### CI recipe: a GitLab CI job");
+    let gitlab = section(&book, "## CI recipe: a GitLab CI job");
     let installer =
         format!("github.com/{owner}/{repo}/releases/download/v{version}/rtctl-installer.sh");
     assert!(

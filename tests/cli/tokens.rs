@@ -683,3 +683,71 @@ fn verbose_logs_requests_without_the_key() {
     assert!(!run.stderr.contains(&server.key));
     let _ = server.api(Method::GET, "/v1/client-tokens", None);
 }
+
+/// A name already held: the token is created (a name is no key), with a warning naming the
+/// holder, from one whole-account read; a new name reads the list once and says nothing.
+#[test]
+fn create_warns_when_the_name_is_taken_after_one_read_of_the_account() {
+    let server = crate::harness::Server::demo();
+    let before = server.journal().len();
+    let args = [
+        "tokens",
+        "create",
+        "--name",
+        "Docs assistant",
+        "--origin",
+        "https://docs.example.com",
+        "--flow",
+        "flow_support_01",
+    ];
+    let run = server.rtctl(&args);
+    run.expect(0);
+    assert!(
+        run.stderr.contains(
+            "warning: the account already has a token named \"Docs assistant\" (ct_0d3e00000000a002)"
+        ),
+        "{}",
+        run.stderr
+    );
+    let reads: Vec<String> = server.journal()[before..]
+        .iter()
+        .filter(|r| r.starts_with("GET /v1/client-tokens") && !r.contains("/ct_"))
+        .cloned()
+        .collect();
+    assert_eq!(reads.len(), 1, "one whole-account read: {reads:?}");
+    assert_eq!(server.tokens_named("Docs assistant").len(), 2);
+
+    let mut fresh = args;
+    fresh[3] = "A name nobody has";
+    let run = server.rtctl(&fresh);
+    run.expect(0);
+    assert!(!run.stderr.contains("already has"), "{}", run.stderr);
+
+    // A failed read does not stop the create.
+    server.fault(serde_json::json!({"method": "GET", "path": "/v1/client-tokens", "status": 500, "count": 1}));
+    fresh[3] = "Made while the list fails";
+    let mut no_retry = fresh.to_vec();
+    no_retry.extend(["--retries", "0"]);
+    server.rtctl(&no_retry).expect(0);
+    assert_eq!(server.tokens_named("Made while the list fails").len(), 1);
+
+    // A read told to wait (429, a minute) is not retried: the check is advice, and the
+    // create never waits for it (with the usual retries, this run would take minutes).
+    server.fault(serde_json::json!({"method": "GET", "path": "/v1/client-tokens", "status": 429, "retryAfter": "60", "count": 1}));
+    let before = server.journal().len();
+    fresh[3] = "Made while the list is throttled";
+    let run = server.rtctl(&fresh);
+    run.expect(0);
+    assert!(!run.stderr.contains("retrying"), "{}", run.stderr);
+    let reads = server.journal()[before..]
+        .iter()
+        .filter(|r| r.starts_with("GET /v1/client-tokens") && !r.contains("/ct_"))
+        .count();
+    assert_eq!(reads, 1, "tried once: {:?}", server.journal());
+    assert_eq!(
+        server
+            .tokens_named("Made while the list is throttled")
+            .len(),
+        1
+    );
+}

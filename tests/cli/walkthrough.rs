@@ -1,11 +1,27 @@
-//! The README's walkthrough works top to bottom: every `console` example whose command
-//! starts with `rtctl` runs, in order, against one fresh demo emulator, and prints what the
-//! README shows (ids, values and times normalised). `RTCTL_REGENERATE=1` rewrites the
-//! shown output from the runs instead, for a change that meant to alter it.
+//! The README and the book work top to bottom: every `console` example whose command starts
+//! with `rtctl` runs, in order (the README, then the book's pages in SUMMARY.md's order),
+//! against fresh demo data (the README's `--local` tour in a fresh data directory, the book's
+//! examples against a fresh demo emulator), and prints what the page shows (ids, values and
+//! times normalised). `RTCTL_REGENERATE=1` rewrites the shown output from the runs instead,
+//! for a change that meant to alter it. No example creates a second token with a name already
+//! taken: a reader who follows along never meets the warning `tokens create` gives then.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use crate::harness::{Server, normalize};
 
-const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+/// The README, then the book's pages in the order SUMMARY.md gives them.
+fn documents() -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut documents = vec![root.join("README.md")];
+    documents.extend(
+        crate::book::summary_pages()
+            .into_iter()
+            .map(|page| root.join("docs/src").join(page)),
+    );
+    documents
+}
 /// The terminal the examples are shown at.
 const WIDTH: u16 = 100;
 
@@ -70,55 +86,97 @@ fn comparable(text: &str) -> String {
 }
 
 #[test]
-fn the_readme_walkthrough_works_top_to_bottom() {
-    let text = std::fs::read_to_string(README).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let examples = examples(&lines);
-    assert!(examples.len() >= 15, "the walkthrough has its examples");
+fn the_readme_and_the_book_work_top_to_bottom() {
     let server = Server::demo();
     let regenerate = std::env::var_os("RTCTL_REGENERATE").is_some();
-    let mut replaced: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    // Where `--local` keeps its state here, as the README shows it (Linux).
+    let data_dir = server.home.data_dir().display().to_string();
     let mut mismatches = Vec::new();
-    for example in &examples {
-        let words = shell_words::split(&example.command).unwrap();
-        let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
-        let run = server
-            .invocation(&args, &[("NO_COLOR", "1")])
-            .terminal(WIDTH, &[])
-            .merged()
-            .run();
-        let shown = lines[example.output.clone()].join("\n");
-        let printed = console::strip_ansi_codes(&run.stdout)
-            .lines()
-            .map(str::trim_end)
-            .collect::<Vec<_>>()
-            .join("\n");
-        if regenerate {
-            replaced.push((example.output.clone(), printed));
-        } else if comparable(&printed) != comparable(&shown) {
-            mismatches.push(format!(
-                "$ {}\n--- the README shows\n{shown}\n--- it printed (exit {})\n{printed}",
-                example.command, run.code
-            ));
-        }
-    }
-    if regenerate {
-        let mut out: Vec<String> = Vec::new();
-        let mut at = 0;
-        for (range, printed) in replaced {
-            out.extend(lines[at..range.start].iter().map(|l| l.to_string()));
-            if !printed.is_empty() {
-                out.push(printed);
+    let mut names = BTreeSet::new();
+    let mut count = 0;
+    for document in documents() {
+        let text = std::fs::read_to_string(&document).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let examples = examples(&lines);
+        count += examples.len();
+        let mut replaced: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+        let shown_name = document
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap()
+            .display()
+            .to_string();
+        for example in &examples {
+            let words = shell_words::split(&example.command).unwrap();
+            let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+            if args.contains(&"create")
+                && let Some(at) = args.iter().position(|a| *a == "--name")
+            {
+                assert!(
+                    names.insert(args[at + 1].to_string()),
+                    "{shown_name}: a second token named {:?}: $ {}",
+                    args[at + 1],
+                    example.command
+                );
             }
-            at = range.end;
+            let run = server
+                .invocation(&args, &[("NO_COLOR", "1")])
+                .terminal(WIDTH, &[])
+                .merged()
+                .run();
+            // However the example got there (a create, a rename, an apply), the account never
+            // holds two tokens of one name: a token file could not manage either.
+            let mut held = BTreeSet::new();
+            for token in server.tokens() {
+                let name = token["name"].as_str().unwrap_or_default().to_string();
+                assert!(
+                    name.is_empty() || held.insert(name.clone()),
+                    "{shown_name}: after $ {} the account has two tokens named {name:?}",
+                    example.command
+                );
+            }
+            let shown = lines[example.output.clone()].join("\n");
+            let printed = console::strip_ansi_codes(&run.stdout)
+                .replace(&data_dir, "~/.local/share/rtctl")
+                .lines()
+                .map(str::trim_end)
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(
+                !printed.contains("already has a token named"),
+                "{shown_name}: $ {}\n{printed}",
+                example.command
+            );
+            if comparable(&printed) == comparable(&shown) {
+                continue;
+            }
+            if regenerate {
+                // Only what changed: ids and values that differ by chance stay as shown.
+                replaced.push((example.output.clone(), printed));
+            } else {
+                mismatches.push(format!(
+                    "{shown_name}: $ {}\n--- the page shows\n{shown}\n--- it printed (exit {})\n{printed}",
+                    example.command, run.code
+                ));
+            }
         }
-        out.extend(lines[at..].iter().map(|l| l.to_string()));
-        std::fs::write(README, out.join("\n") + "\n").unwrap();
-        return;
+        if regenerate && !replaced.is_empty() {
+            let mut out: Vec<String> = Vec::new();
+            let mut at = 0;
+            for (range, printed) in replaced {
+                out.extend(lines[at..range.start].iter().map(|l| l.to_string()));
+                if !printed.is_empty() {
+                    out.push(printed);
+                }
+                at = range.end;
+            }
+            out.extend(lines[at..].iter().map(|l| l.to_string()));
+            std::fs::write(&document, out.join("\n") + "\n").unwrap();
+        }
     }
+    assert!(count >= 20, "the walkthrough has its examples ({count})");
     assert!(
         mismatches.is_empty(),
-        "the README's examples print something else (RTCTL_REGENERATE=1 rewrites them):\n\n{}",
+        "the examples print something else (RTCTL_REGENERATE=1 rewrites them):\n\n{}",
         mismatches.join("\n\n")
     );
 }

@@ -1,6 +1,6 @@
-//! A local implementation of the Runtype client-token API (`runtype-api.md`), for rtctl's
-//! tests, for `rtctl --local`, and for users testing their scripts without touching
-//! production.
+//! A local implementation of the Runtype client-token API (as its published OpenAPI document
+//! describes it), for rtctl's tests, for `rtctl --local`, and for users testing their code
+//! without touching production.
 //!
 //! Start it in-process with [`start`] (tests, `--local`) or serve a listener of your own with
 //! [`serve`] (`rtctl emulator`).

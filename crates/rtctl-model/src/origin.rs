@@ -132,7 +132,7 @@ impl OriginError {
 }
 
 /// The port a scheme uses when the origin names none.
-pub fn default_port(scheme: &str) -> Option<u16> {
+pub(crate) fn default_port(scheme: &str) -> Option<u16> {
     match scheme {
         "http" | "ws" => Some(80),
         "https" | "wss" => Some(443),
@@ -168,7 +168,7 @@ impl Origin {
     }
 
     /// The port the origin really uses: explicit, or the scheme's default.
-    pub fn effective_port(&self) -> Option<u16> {
+    pub(crate) fn effective_port(&self) -> Option<u16> {
         self.port.or_else(|| default_port(&self.scheme))
     }
 }
@@ -561,7 +561,7 @@ pub fn is_address(host: &str) -> bool {
 }
 
 /// Test tokens admit local development servers without listing them.
-pub fn is_test_localhost(origin: &Origin) -> bool {
+pub(crate) fn is_test_localhost(origin: &Origin) -> bool {
     origin.scheme == "http" && (origin.host == "localhost" || origin.host == "127.0.0.1")
 }
 
@@ -710,7 +710,7 @@ fn ipv4_number(part: &str) -> Option<u64> {
 
 /// The address a browser reads `host` as (WHATWG's "IPv4 parser"): up to four parts, the
 /// last filling the bytes that remain. `None` when it is not an address.
-pub fn whatwg_ipv4(host: &str) -> Option<std::net::Ipv4Addr> {
+pub(crate) fn whatwg_ipv4(host: &str) -> Option<std::net::Ipv4Addr> {
     let mut parts: Vec<&str> = host.split('.').collect();
     if parts.len() > 1 && parts.last() == Some(&"") {
         parts.pop();

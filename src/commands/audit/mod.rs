@@ -335,7 +335,7 @@ async fn traffic(
         match read {
             Ok(origins) => {
                 let siblings = bound.get(id.as_str()).map_or(&[][..], Vec::as_slice);
-                let admitters = crate::commands::traffic::Admitters::of(siblings, &origins);
+                let admitters = crate::ops::traffic::Admitters::of(siblings, &origins);
                 traffic.admitters.insert(id.clone(), admitters);
                 traffic.observed.insert(id, origins);
             }

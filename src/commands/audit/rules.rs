@@ -31,8 +31,8 @@ impl Severity {
     }
 }
 
-/// A rule: its stable id, severity, and what it checks, in one line (the README's table and
-/// SARIF's rule descriptions).
+/// A rule: its stable id, severity, and what it checks, in one line (the book's table on the
+/// audit page, kept equal to this by a test, and SARIF's rule descriptions).
 pub(crate) struct Rule {
     pub id: &'static str,
     pub severity: Severity,
@@ -204,7 +204,7 @@ fn served_by(entry: &str, list: &[String], origins: &[String]) -> Vec<String> {
 pub(crate) struct Traffic {
     pub surfaces: std::collections::HashMap<String, crate::api::surfaces::Surface>,
     pub observed: std::collections::HashMap<String, crate::api::surfaces::ObservedOrigins>,
-    pub admitters: std::collections::HashMap<String, crate::commands::traffic::Admitters>,
+    pub admitters: std::collections::HashMap<String, crate::ops::traffic::Admitters>,
 }
 
 /// How many tokens hold each name.
@@ -260,7 +260,7 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
             .get(surface.id())
             .filter(|_| token.is_active())?;
         let admitters = traffic.admitters.get(surface.id())?;
-        let analysis = crate::commands::traffic::analyze(token, admitters, observed);
+        let analysis = crate::ops::traffic::analyze(token, admitters, observed);
         Some((observed, analysis))
     });
 
@@ -310,11 +310,11 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
                     let fix = match (seen, conversed()) {
                         (Some(sites), _) => format!(
                             "list the sites that use it instead: {}",
-                            crate::commands::traffic::fix_narrower(token, entry, &sites)
+                            crate::ops::traffic::fix_narrower(token, entry, &sites)
                         ),
                         (None, Some(sites)) => format!(
                             "list the sites its latest conversations came from instead: {}",
-                            crate::commands::traffic::fix_narrower(token, entry, &sites)
+                            crate::ops::traffic::fix_narrower(token, entry, &sites)
                         ),
                         (None, None) => unknown_sites(id, entry),
                     };
@@ -457,7 +457,7 @@ pub(crate) fn check(token: &ClientToken, ctx: &Context<'_>) -> Vec<Finding> {
                         surface.label(),
                         observed.window_days
                     ),
-                    crate::commands::traffic::fix_refused(token, &seen.origin),
+                    crate::ops::traffic::fix_refused(token, &seen.origin),
                 );
             }
             for entry in &analysis.unseen {
@@ -561,5 +561,31 @@ fn www_apex(
                 ),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The audit page's table of rules is this list, never written twice: a rule added,
+    /// renamed or reworded here fails until the page says the same (the message holds the
+    /// table to paste).
+    #[test]
+    fn the_books_table_of_rules_is_the_list_of_rules() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/audit.md");
+        let page = std::fs::read_to_string(path).unwrap();
+        let table: String =
+            std::iter::once("| rule | severity | what it finds |\n|---|---|---|\n".to_string())
+                .chain(
+                    RULES.iter().map(|r| {
+                        format!("| `{}` | {} | {} |\n", r.id, r.severity.as_str(), r.summary)
+                    }),
+                )
+                .collect();
+        assert!(
+            page.contains(&table),
+            "docs/src/audit.md's table of rules differs from RULES; it should read:\n\n{table}"
+        );
     }
 }

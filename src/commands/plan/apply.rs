@@ -145,7 +145,7 @@ impl NewValues<'_> {
 
 pub(crate) async fn run(ctx: &Context, args: ApplyArgs) -> Result<(), CliError> {
     let mut token_file = TokenFile::read(&args.file).await?;
-    let sink = ctx.sink(&args.sink)?;
+    let sink = ctx.sink(args.sink.to_command.as_deref(), args.sink.timeout())?;
     if let Some(path) = &args.values_out
         && path.exists()
     {

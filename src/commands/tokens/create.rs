@@ -14,7 +14,7 @@ use crate::token::{Field, TokenView, rules};
 pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError> {
     let printer = &ctx.printer;
     let flags = &args.fields.0;
-    let sink = ctx.sink(&args.sink)?;
+    let sink = ctx.sink(args.sink.to_command.as_deref(), args.sink.timeout())?;
     if !flags.is_given(Field::Name) {
         return Err(CliError::usage("create needs --name")
             .with_hint("rtctl tokens create --name NAME --origin ORIGIN --flow ID"));
@@ -70,9 +70,15 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
     if defaulted {
         printer.note("note: no --environment given: creating a test token (use --environment live for production)");
     }
+    let name = request.text(Field::Name).unwrap_or_default();
     // From the request on, the new value must reach its user: a signal waits until it has.
     let _hold = ctx.signals.hold();
-    let created = client.create(&request).await.map_err(|e| {
+    // Whether the name is taken is read while the token is created: advice never delays it.
+    let (created, holders) = tokio::join!(
+        client.create(&request),
+        super::same_name::holders(&client, name)
+    );
+    let created = created.map_err(|e| {
         // A create is never retried once it may have reached the server: repeating it could
         // make a second token. Say so, and how to find out.
         // The local emulator undoes a change it could not save: certainly not created.
@@ -89,8 +95,9 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
             error
         }
     })?;
-    show_warnings(printer, &created.warnings);
     let id = created.token.id().to_string();
+    super::same_name::warn_if_taken(printer, name, holders, &id);
+    show_warnings(printer, &created.warnings);
     crate::ops::deliver::confirm_current(&client, &id, &created.value, "created").await?;
     let made = format!(
         "Created {}. Read its value again any time with rtctl tokens value {id}.",

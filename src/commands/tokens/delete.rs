@@ -8,7 +8,7 @@ use crate::ops::bulk::{self, Outcome, Target};
 use crate::output::Progress;
 
 pub(super) async fn run(ctx: &Context, args: DeleteArgs) -> Result<(), CliError> {
-    let started = bulk::start(ctx, &args.bulk, "delete").await?;
+    let started = bulk::start(ctx, super::bulk_request(&args.bulk, "delete")?, "delete").await?;
     let (client, mut targets, consent) = (started.client, started.targets, started.consent);
     if targets.is_empty() {
         ctx.printer

@@ -1,5 +1,6 @@
-//! `rtctl tokens …`. Shared here: turning flags into a checked request, and rendering a
-//! token as a row or (masked) JSON.
+//! `rtctl tokens …`. Shared by its subcommands here: turning the field flags into a checked
+//! request, and a bulk command's ids or `--all` selection into what it acts on. How a token
+//! is shown is [`crate::ops::present`]'s.
 
 mod conversations;
 mod create;
@@ -9,6 +10,7 @@ mod list;
 mod overlap;
 mod retire;
 mod rotate;
+mod same_name;
 mod snippet;
 mod update;
 mod value;
@@ -17,7 +19,7 @@ use serde_json::{Map, Value, json};
 
 use super::Context;
 use crate::cli::fields::{FieldFlags, Given};
-use crate::cli::tokens::TokensCommand;
+use crate::cli::tokens::{BulkArgs, TokensCommand};
 use crate::error::CliError;
 use crate::ops::origins::normalize_origins;
 use crate::token::rules::{self, Conflict, Violation};
@@ -44,6 +46,39 @@ pub(crate) async fn run(ctx: &Context, command: TokensCommand) -> Result<(), Cli
     }
 }
 
+/// The tokens a bulk command acts on: the ids, or with `--all` the filters' selection.
+/// Filters without `--all` are a usage error that says which way to go (`verb` is the
+/// command's).
+fn bulk_request<'a>(
+    args: &'a BulkArgs,
+    verb: &str,
+) -> Result<crate::ops::bulk::Request<'a>, CliError> {
+    let filters = args.selection.filters.given();
+    if !filters.is_empty() && !args.selection.all {
+        let hint = match args.ids.is_empty() {
+            true => format!(
+                "add --all to {verb} every token that matches (see which with rtctl tokens list {filters})"
+            ),
+            false => format!(
+                "to {verb} the ids named, drop {filters}; to select, drop the ids and add --all"
+            ),
+        };
+        return Err(CliError::usage(format!(
+            "{filters} selects tokens only with --all, which was not given"
+        ))
+        .with_hint(hint));
+    }
+    Ok(crate::ops::bulk::Request {
+        ids: &args.ids,
+        all: args
+            .selection
+            .all
+            .then(|| args.selection.filters.selection()),
+        // A dry run changes nothing, so it needs no consent.
+        consented: args.yes || args.dry_run,
+    })
+}
+
 /// The flag that sets `field`, for messages: `--rate-limit-per-minute`.
 fn flag(field: Field) -> String {
     field
@@ -53,7 +88,7 @@ fn flag(field: Field) -> String {
 }
 
 /// A field rule broken by a flag's value, worded for the command line.
-pub(crate) fn flag_violation(v: Violation) -> CliError {
+fn flag_violation(v: Violation) -> CliError {
     let error = CliError::usage(format!("{} {}", flag(v.field), v.problem.describe()));
     match v.problem.hint() {
         Some(hint) => error.with_hint(hint),

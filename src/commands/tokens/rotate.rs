@@ -1,7 +1,7 @@
 //! `rtctl tokens rotate ID… | --all …`: new values; the old ones stop working at once.
 //! Each token is rotated exactly once (`crate::api::rotate`), whatever happens to the
 //! replies, and a new value is delivered only once it is confirmed to be the token's current
-//! one, as soon as its token is done (`commands::deliver`): printed, or handed to a
+//! one, as soon as its token is done (`ops::deliver`): printed, or handed to a
 //! `--to-command` sink. A failed delivery starts no more work.
 
 use serde_json::json;
@@ -22,7 +22,7 @@ use crate::token::TokenView;
 use crate::token::rollover::{RolloverView, Successors};
 
 pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError> {
-    let sink = ctx.sink(&args.sink)?;
+    let sink = ctx.sink(args.sink.to_command.as_deref(), args.sink.timeout())?;
     if args.format == RotateFormat::Env {
         ctx.own_format("--format env")?;
         if sink.is_some() {
@@ -49,7 +49,7 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> Result<(), CliError>
         sample_outcome()
     };
     Delivery::new(ctx, ValueFormat::Lines, sink.as_ref()).check_filter(sample, "rotate")?;
-    let started = bulk::start(ctx, &args.bulk, "rotate").await?;
+    let started = bulk::start(ctx, super::bulk_request(&args.bulk, "rotate")?, "rotate").await?;
     let (client, mut targets, consent) = (started.client, started.targets, started.consent);
     if let Some(successors) = &started.successors {
         skip_rolled_over(ctx, successors, &mut targets, args.overlap);

@@ -14,7 +14,7 @@ use crate::token::TokenView;
 
 pub(super) async fn run(ctx: &Context, args: ValueArgs) -> Result<(), CliError> {
     token_ref::check([&args.id])?;
-    let sink = ctx.sink(&args.sink)?;
+    let sink = ctx.sink(args.sink.to_command.as_deref(), args.sink.timeout())?;
     let client = ctx.client()?;
     let id = token_ref::resolve_one(ctx, &client, &args.id).await?;
     let value = match client.value(&id).await {

@@ -71,7 +71,7 @@ pub fn parse(name: &str) -> Option<Retiring> {
 }
 
 /// The pending mark in `name`, if it ends with exactly one.
-pub fn parse_pending(name: &str) -> Option<Pending> {
+pub(crate) fn parse_pending(name: &str) -> Option<Pending> {
     let (base, run) = suffix(name, PENDING_OPEN)?;
     is_run(run).then(|| Pending {
         base: base.to_string(),
@@ -80,7 +80,7 @@ pub fn parse_pending(name: &str) -> Option<Pending> {
 }
 
 /// The successor tag in `name`, if it ends with exactly one.
-pub fn parse_successor(name: &str) -> Option<Successor> {
+pub(crate) fn parse_successor(name: &str) -> Option<Successor> {
     let (base, rest) = suffix(name, SUCCESSOR_OPEN)?;
     let (predecessor, run) = rest.split_once(RUN)?;
     (crate::ids::check_id(predecessor).is_ok() && is_run(run)).then(|| Successor {

@@ -4,7 +4,7 @@
 //! A mark is a claim anyone could write, so what it claims is checked before rtctl acts on
 //! it: a retiring token's rollover is only finished when following its chain of marks reaches
 //! a token that exists, is not retiring, is not where the chain started, and belongs to the
-//! same environment and product surface ([`follow`]).
+//! same environment and product surface ([`Chains::follow`]).
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};

@@ -10,7 +10,7 @@ use crate::origin::{AllowedOrigin, OriginError};
 
 /// The deepest a widget configuration may nest: far more than any theme needs, and little
 /// enough that every client can read the account back (JSON parsers stop near 128).
-pub const MAX_OBJECT_DEPTH: usize = 32;
+pub(crate) const MAX_OBJECT_DEPTH: usize = 32;
 
 /// How many levels of arrays and objects `value` is (a scalar is 0).
 fn depth(value: &Value) -> usize {

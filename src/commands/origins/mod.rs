@@ -5,6 +5,8 @@
 //! read-back is how a concurrent change by another client is noticed instead of reported as
 //! success.
 
+mod traffic;
+
 use serde_json::{Value, json};
 
 use super::Context;
@@ -34,7 +36,7 @@ pub(crate) async fn run(ctx: &Context, command: OriginsCommand) -> Result<(), Cl
             yes,
         }) => change(ctx, &id, &origins, Edit::Remove, dry_run, yes).await,
         OriginsCommand::Check(args) => check(ctx, args).await,
-        OriginsCommand::Traffic(args) => super::traffic::run(ctx, args).await,
+        OriginsCommand::Traffic(args) => traffic::run(ctx, args).await,
     }
 }
 
