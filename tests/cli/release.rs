@@ -33,6 +33,9 @@ fn files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = [
         "README.md",
         "CONTRIBUTING.md",
+        "Cargo.toml",
+        "crates/rtctl-model/README.md",
+        "crates/rtctl-emulator/README.md",
         "docs/book.toml",
         "action.yml",
         "dist-workspace.toml",
