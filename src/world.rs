@@ -24,6 +24,9 @@ pub struct Timeouts {
     pub drain: Duration,
     /// A `--to-command` sink told to stop (a timeout, a signal), before it is killed.
     pub sink_grace: Duration,
+    /// A read that only advises (whether `tokens create`'s name is taken), once the work it
+    /// advises on is done: the new value is never held back longer for it.
+    pub advice: Duration,
 }
 
 impl Default for Timeouts {
@@ -33,6 +36,7 @@ impl Default for Timeouts {
             local_lock: Duration::from_secs(10),
             drain: Duration::from_secs(5),
             sink_grace: Duration::from_secs(5),
+            advice: Duration::from_secs(2),
         }
     }
 }

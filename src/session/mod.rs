@@ -59,6 +59,8 @@ pub(crate) struct Context {
     now: std::sync::OnceLock<jiff::Timestamp>,
     /// How long a `--to-command` sink told to stop gets before it is killed.
     sink_grace: std::time::Duration,
+    /// How long finished work still waits for a read that only advises on it.
+    pub advice_grace: std::time::Duration,
     env: std::collections::BTreeMap<String, String>,
     stdin: Stdin,
 }
@@ -208,6 +210,7 @@ impl Context {
             server_date: Default::default(),
             now: std::sync::OnceLock::new(),
             sink_grace: world.timeouts.sink_grace,
+            advice_grace: world.timeouts.advice,
             env: world.env.clone(),
             stdin: world.stdin.clone(),
         })

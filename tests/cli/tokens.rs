@@ -750,4 +750,26 @@ fn create_warns_when_the_name_is_taken_after_one_read_of_the_account() {
             .len(),
         1
     );
+    // A list that does not answer (held until a thousand more requests) never holds the new
+    // value back once the token exists: the run waits for it only the world's advice
+    // timeout, here none.
+    server.fault(serde_json::json!({"method": "GET", "path": "/v1/client-tokens", "lateAfter": 1000, "count": 1}));
+    fresh[3] = "Made while the list hangs";
+    let mut verbose = fresh.to_vec();
+    verbose.push("-v");
+    let run = server
+        .invocation(&verbose, &[])
+        .world(|w| w.timeouts.advice = std::time::Duration::ZERO)
+        .run();
+    run.expect(0);
+    assert!(run.stdout.starts_with("ct_test_"), "{}", run.stdout);
+    assert!(!run.stderr.contains("already has"), "{}", run.stderr);
+    // Given up at once, not after the request timeout.
+    assert!(
+        run.stderr.contains(
+            "could not check whether the name is taken: the server did not answer within 0s"
+        ),
+        "{}",
+        run.stderr
+    );
 }

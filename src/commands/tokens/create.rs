@@ -73,11 +73,10 @@ pub(super) async fn run(ctx: &Context, args: CreateArgs) -> Result<(), CliError>
     let name = request.text(Field::Name).unwrap_or_default();
     // From the request on, the new value must reach its user: a signal waits until it has.
     let _hold = ctx.signals.hold();
-    // Whether the name is taken is read while the token is created: advice never delays it.
-    let (created, holders) = tokio::join!(
-        client.create(&request),
-        super::same_name::holders(&client, name)
-    );
+    // Whether the name is taken is read while the token is created: advice never delays it
+    // by more than a moment once the token exists.
+    let (created, holders) =
+        super::same_name::beside(client.create(&request), &client, name, ctx.advice_grace).await;
     let created = created.map_err(|e| {
         // A create is never retried once it may have reached the server: repeating it could
         // make a second token. Say so, and how to find out.

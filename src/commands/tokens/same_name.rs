@@ -13,7 +13,7 @@ const LISTED: usize = 5;
 /// The ids of the tokens named `name`, read from the whole account (one request where the
 /// API hands the list out whole), tried once: the create runs meanwhile, and never waits for
 /// a retry of a read that is only advice.
-pub(super) async fn holders(client: &Client, name: &str) -> Result<Vec<String>, ApiError> {
+async fn holders(client: &Client, name: &str) -> Result<Vec<String>, ApiError> {
     if name.is_empty() {
         // An unnamed token shares no name: nothing to read.
         return Ok(Vec::new());
@@ -24,6 +24,34 @@ pub(super) async fn holders(client: &Client, name: &str) -> Result<Vec<String>, 
         .filter(|t| t.name() == name)
         .map(|t| t.id().to_string())
         .collect())
+}
+
+/// Runs `create` and the name check at once. The create's result is never held back for the
+/// check beyond `grace` (the world's advice timeout: a list slower than that, a large account
+/// on a slow link, is not worth holding the new value back for); a check that has not
+/// answered by then is a failed check (said under `-v`).
+pub(super) async fn beside<T>(
+    create: impl Future<Output = T>,
+    client: &Client,
+    name: &str,
+    grace: std::time::Duration,
+) -> (T, Result<Vec<String>, ApiError>) {
+    let check = holders(client, name);
+    tokio::pin!(create, check);
+    let mut checked = None;
+    let created = loop {
+        tokio::select! {
+            created = &mut create => break created,
+            found = &mut check, if checked.is_none() => checked = Some(found),
+        }
+    };
+    let checked = match checked {
+        Some(found) => found,
+        None => tokio::time::timeout(grace, check)
+            .await
+            .unwrap_or(Err(ApiError::Timeout(grace))),
+    };
+    (created, checked)
 }
 
 /// Warns on stderr when a token other than the one just created (`created`) holds `name`. A
