@@ -212,7 +212,7 @@ impl From<crate::api::ApiError> for CliError {
             ApiError::Status { status: 403, .. } => (
                 ErrorKind::Auth,
                 Some(
-                    "this API key lacks the CLIENT_TOKENS:WRITE permission; use a key that has it"
+                    "the API key may not do this: writing client tokens needs the CLIENT_TOKENS:WRITE permission (or *); use a key that has it (rtctl auth status shows which key is used)"
                         .into(),
                 ),
             ),
