@@ -172,18 +172,6 @@ pub(crate) fn analyze(
     analysis
 }
 
-/// A shell word for an origin entry in a suggested command (`*` and wildcards quoted).
-fn word(entry: &str) -> String {
-    if entry
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || ":/.-_[]".contains(c))
-    {
-        entry.to_string()
-    } else {
-        format!("'{}'", entry.replace('\'', "'\\''"))
-    }
-}
-
 /// The token's origins, as the fixes below edit them.
 fn list_of(token: &ClientToken) -> Vec<String> {
     token.origins().iter().map(|o| o.to_string()).collect()
@@ -192,19 +180,26 @@ fn list_of(token: &ClientToken) -> Vec<String> {
 /// The command that admits a refused origin.
 pub(crate) fn fix_refused(token: &ClientToken, origin: &str) -> String {
     let id = token.id();
-    whole_list_edit(id, &list_of(token), &[origin.to_string()], &[])
-        .unwrap_or_else(|| format!("rtctl origins add {id} {}", word(origin)))
+    whole_list_edit(id, &list_of(token), &[origin.to_string()], &[]).unwrap_or_else(|| {
+        format!(
+            "rtctl origins add {id} {}",
+            crate::untrusted::shell_word(origin)
+        )
+    })
 }
 
 /// The commands that swap a wide entry for the sites it really serves.
 pub(crate) fn fix_narrower(token: &ClientToken, entry: &str, sites: &[String]) -> String {
     let id = token.id();
     whole_list_edit(id, &list_of(token), sites, &[entry.to_string()]).unwrap_or_else(|| {
-        let sites: Vec<String> = sites.iter().map(|s| word(s)).collect();
+        let sites: Vec<String> = sites
+            .iter()
+            .map(|s| crate::untrusted::shell_word(s))
+            .collect();
         format!(
             "rtctl origins add {id} {} && rtctl origins remove {id} {}",
             sites.join(" "),
-            word(entry)
+            crate::untrusted::shell_word(entry)
         )
     })
 }
@@ -212,6 +207,10 @@ pub(crate) fn fix_narrower(token: &ClientToken, entry: &str, sites: &[String]) -
 /// The command that removes an entry nothing used.
 pub(crate) fn fix_unseen(token: &ClientToken, entry: &str) -> String {
     let id = token.id();
-    whole_list_edit(id, &list_of(token), &[], &[entry.to_string()])
-        .unwrap_or_else(|| format!("rtctl origins remove {id} {}", word(entry)))
+    whole_list_edit(id, &list_of(token), &[], &[entry.to_string()]).unwrap_or_else(|| {
+        format!(
+            "rtctl origins remove {id} {}",
+            crate::untrusted::shell_word(entry)
+        )
+    })
 }

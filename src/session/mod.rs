@@ -68,15 +68,7 @@ pub(crate) struct Context {
 /// The global flags that choose the account, as a suggested command must repeat them:
 /// `rtctl --local tokens list`, not `rtctl tokens list` (which would use the real account).
 fn command_flags(global: &Globals) -> Option<String> {
-    let quoted = |v: &str| {
-        if v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c))
-        {
-            v.to_string()
-        } else {
-            format!("'{}'", v.replace('\'', r"'\''"))
-        }
-    };
+    let quoted = crate::untrusted::shell_word;
     let mut flags = Vec::new();
     if global.local {
         flags.push("--local".to_string());
